@@ -1,0 +1,1966 @@
+/* nn.h - v0.1.0 - neural networks in one C header, training and inference - MIT license (end of file)
+
+   Do this:
+       #define NN_IMPLEMENTATION
+   before you include this file in *one* C or C++ file to create the implementation.
+   Every other file includes it plainly. Build lines:
+       cc -std=c99 -O2 prog.c -lm                          (single-threaded, portable)
+       cc -std=c99 -O2 -march=native -fopenmp prog.c -lm   (OpenMP threads, AVX2/AVX-512)
+
+   CONTENTS
+     1. Example
+     2. Tensors and layout
+     3. Models: layers, shapes, memory
+     4. Training: losses, optimizers, fit
+     5. Errors
+     6. Threads, SIMD and determinism
+     7. Configuration macros
+
+   1. EXAMPLE (a complete program: examples/xor.c is this one)
+
+       #define NN_IMPLEMENTATION
+       #include "nn.h"
+       #include <stdio.h>
+       int main(void) {
+           float x[8] = {0,0, 0,1, 1,0, 1,1};
+           int32_t y[4] = {0, 1, 1, 0};
+           nn_model m;
+           nn_model_init(&m, NULL);                    // NULL: malloc/free
+           int h = nn_input(&m, 2);
+           h = nn_dense(&m, h, 8);
+           h = nn_tanh(&m, h);
+           nn_dense(&m, h, 2);                         // logits for 2 classes
+           nn_compile_config cc = nn_compile_defaults();
+           cc.loss = NN_LOSS_XENT; cc.optimizer = nn_adam(0.05f); cc.max_batch = 4;
+           if (nn_model_compile(&m, &cc)) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+           nn_dataset d = nn_dataset_make(x, 4, 2, y);
+           nn_fit_config fc = nn_fit_defaults(); fc.epochs = 300; fc.batch_size = 4; fc.verbose = 0;
+           nn_fit(&m, &d, NULL, &fc);
+           float acc; nn_evaluate(&m, &d, NULL, &acc);
+           printf("accuracy %.0f%%\n", 100 * acc);
+           nn_model_free(&m);
+       }
+
+   2. TENSORS AND LAYOUT
+     float32, row-major, contiguous, up to 4 dimensions. Images are NCHW. An nn_tensor is a
+     view: a data pointer plus a shape; it never owns memory. Inside a model every layer's
+     output is an nn_tensor (N, per-sample shape...) that points into the model's arena;
+     Flatten is a view of its input, with no copy.
+
+   3. MODELS
+     A model is a flat array of layers in topological order. Each builder call adds one layer,
+     names its input layer(s) by index and returns the new layer's index (or a negative
+     nn_result). Sequential models are one call per layer; skip connections use nn_add and
+     nn_concat, which take two layer indices. Shapes are inferred as each layer is added; a
+     mismatch is reported then, naming the layer and both shapes. An error is sticky: later
+     builder calls return it and nn_model_compile reports it, so a chain of calls can be
+     checked once.
+     nn_model_compile plans all memory for a maximum batch size in ONE allocation:
+         [ params | grads | optimizer state (2 slots) | activations | activation grads | staging ]
+     Parameters are contiguous, so an optimizer step and a checkpoint are single passes.
+     Nothing is allocated inside fit's batch loop, nn_forward or nn_predict. nn_fit allocates
+     one index array (for shuffling) when it starts and frees it when it returns.
+     Objects are caller-owned transparent structs: do not copy or move an nn_model after
+     nn_model_init. Read its fields; change them only through functions.
+     Dense weights are stored as PyTorch stores nn.Linear: W is (out, in), y = x W^T + b.
+
+   4. TRAINING
+     Losses (reductions are means, as PyTorch's defaults):
+       NN_LOSS_MSE    mean over batch and outputs of (y - t)^2              (torch MSELoss)
+       NN_LOSS_XENT   softmax cross-entropy from logits, mean over batch; integer labels, or
+                      one-hot / probability targets                        (torch CrossEntropyLoss)
+       NN_LOSS_BCE    sigmoid + binary cross-entropy from logits, mean over batch and outputs
+                                                                           (torch BCEWithLogitsLoss)
+       NN_LOSS_HINGE  multi-class hinge, margin 1, integer labels:
+                      mean over batch of sum_{j != y} max(0, 1 - x_y + x_j) / C (torch MultiMarginLoss)
+     Optimizers follow torch.optim's update rules exactly (checked against PyTorch in tests):
+     SGD (momentum, Nesterov), Adam, AdamW (decoupled decay), RMSprop; weight_decay is L2 added to
+     the gradient except for AdamW. clip_norm > 0 clips by global norm (torch clip_grad_norm_).
+     Schedules: constant, step (x gamma every step_size epochs), cosine (to lr_min over t_max
+     epochs), each optionally with linear warm-up over warmup_steps batches.
+     nn_fit trains over an in-memory nn_dataset with minibatches (the last partial batch is
+     used), reshuffles every epoch, evaluates an optional validation set, fills a per-epoch
+     history, draws a progress bar on stderr when it is a terminal (one line per epoch when it
+     is not, nothing with verbose = 0) and calls a user callback after every batch and every
+     epoch; the callback returns nonzero to stop (early stopping).
+
+   5. ERRORS
+     Every call that can fail returns nn_result: NN_OK (0) or a negative code. nn_error()
+     returns a message that says what and where ("layer 3 (add): input shapes (10) and (12)
+     differ"); nn_result_string() the fixed text of a code. On failure, outputs are untouched.
+     User data is checked before training: NaN/Inf features, labels out of range, the wrong
+     feature count, an empty set, batch size 0 are errors, never a crash. Misuse of the raw
+     kernel functions (nn_gemm, ...) is caught by NN_ASSERT. The library never prints except
+     nn_fit's progress (which verbose = 0 turns off) and never exits.
+
+   6. THREADS, SIMD AND DETERMINISM
+     Hot loops are OpenMP-parallel when built with -fopenmp (nn_set_threads sets the count)
+     and written to vectorize. Loops below NN_OMP_MIN_WORK multiply-adds stay serial. Every
+     parallel loop writes disjoint outputs and no reduction is split across threads, so results
+     do not depend on the thread count: the same seed gives bit-identical weights with 1 or N
+     threads. Randomness comes from the library's own seeded generator (splitmix64); dropout
+     masks are a hash of (seed, layer, step, element), so they need no stored state.
+
+   7. CONFIGURATION MACROS (define before including; those marked * in every file that includes)
+     NN_IMPLEMENTATION   emit the implementation in this file
+     NN_STATIC *         make every API function static (a private copy per file)
+     NNDEF *             linkage of API functions (default extern, or static with NN_STATIC)
+     NN_ASSERT(x)        contract checks on kernel functions (default assert from <assert.h>)
+     NN_NO_STDIO         no <stdio.h>: no CSV loading, no progress output
+     NN_NO_MALLOC        no default allocator: nn_model_init needs an nn_allocator
+     NN_NO_OPENMP        ignore -fopenmp
+     NN_OMP_MIN_WORK     work below which loops run serially (default 65536)
+     NN_MAX_LAYERS *     layers per model (default 128)
+
+   REVISIONS
+     0.1.0  dense networks: layers, losses, optimizers, fit, evaluate, predict
+*/
+#ifndef NN_H_INCLUDED
+#define NN_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_VERSION_MAJOR 0
+#define NN_VERSION_MINOR 1
+#define NN_VERSION_PATCH 0
+#define NN_VERSION_STRING "0.1.0"
+
+#ifndef NNDEF
+#  ifdef NN_STATIC
+#    if defined(__GNUC__) || defined(__clang__)
+#      define NNDEF static __attribute__((unused))
+#    else
+#      define NNDEF static
+#    endif
+#  else
+#    define NNDEF extern
+#  endif
+#endif
+
+#ifndef NN_MAX_LAYERS
+#define NN_MAX_LAYERS 128
+#endif
+#define NN_MAX_DIMS 4   /* N, C, H, W */
+#define NN_MAX_INPUTS 2 /* inputs of one layer: add and concat take two */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* >>api-result ---------------------------------------------------------------------------- */
+typedef enum nn_result {
+    NN_OK = 0,
+    NN_ERR_INVALID_ARG = -1,   /* a bad argument: NULL pointer, batch size 0, bad option */
+    NN_ERR_SHAPE = -2,         /* shapes do not fit together */
+    NN_ERR_OUT_OF_MEMORY = -3, /* the allocator returned NULL, or the model is full */
+    NN_ERR_DATA = -4,          /* user data: NaN/Inf, label out of range, wrong width, empty */
+    NN_ERR_STATE = -5,         /* called at the wrong time (a layer added after compile, ...) */
+    NN_ERR_IO = -6,            /* a file could not be opened or read */
+    NN_ERR_FORMAT = -7,        /* a file is malformed */
+    NN_ERR_UNSUPPORTED = -8    /* valid, but not implemented for this case */
+} nn_result;
+
+NNDEF const char *nn_result_string(nn_result r);
+/* The message of the last failure in this thread ("" if none). */
+NNDEF const char *nn_error(void);
+
+/* >>api-memory ---------------------------------------------------------------------------- */
+/* Runtime allocator. A zeroed struct (or NULL where a pointer is taken) means malloc/free. */
+typedef struct nn_allocator {
+    void *(*alloc)(size_t bytes, void *user);
+    void (*free)(void *ptr, void *user);
+    void *user;
+} nn_allocator;
+
+/* >>api-tensor ---------------------------------------------------------------------------- */
+typedef struct nn_tensor {
+    float *data;                 /* not owned */
+    int ndim;                    /* 1..NN_MAX_DIMS */
+    int64_t shape[NN_MAX_DIMS];  /* shape[0] is the batch N where there is one */
+} nn_tensor;
+
+NNDEF nn_tensor nn_tensor_view(float *data, int ndim, const int64_t *shape);
+NNDEF int64_t nn_tensor_numel(const nn_tensor *t);
+/* A view of the same data with another shape of the same element count. */
+NNDEF nn_result nn_tensor_reshape(const nn_tensor *t, int ndim, const int64_t *shape, nn_tensor *out);
+
+/* >>api-kernels: flat functions on raw arrays, used by the layers ------------------------- */
+/* GEMM, row-major: C = alpha * op(A) op(B) + beta * C, op(X) = X or X^T (ta/tb nonzero).
+   op(A) is (M, K), op(B) is (K, N), C is (M, N); lda/ldb/ldc are row strides. beta = 0
+   ignores C's old contents (NaN included). */
+NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float beta, float *C, int64_t ldc);
+
+typedef enum nn_act {
+    NN_ACT_RELU = 1,
+    NN_ACT_LEAKY_RELU = 2,  /* alpha = negative slope */
+    NN_ACT_SIGMOID = 3,
+    NN_ACT_TANH = 4,
+    NN_ACT_GELU = 5         /* exact, with erf (torch.nn.GELU default) */
+} nn_act;
+/* y = f(x) over n elements (y may equal x). */
+NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n);
+/* dx += f'(x) * dy; x and y are the forward input and output. */
+NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
+                           const float *dy, int64_t n);
+
+typedef enum nn_loss {
+    NN_LOSS_MSE = 1,
+    NN_LOSS_XENT = 2,
+    NN_LOSS_BCE = 3,
+    NN_LOSS_HINGE = 4
+} nn_loss;
+/* Mean loss of out (B, C) against labels (B) or targets (B, C) (see section 4 for which loss
+   takes which; XENT takes either). If dout is not NULL it receives dLoss/dout (assigned). */
+NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *labels,
+                            const float *targets, int64_t B, int64_t C, float *dout);
+
+/* >>api-optim ----------------------------------------------------------------------------- */
+typedef enum nn_opt_type { NN_OPT_SGD = 1, NN_OPT_ADAM = 2, NN_OPT_ADAMW = 3, NN_OPT_RMSPROP = 4 } nn_opt_type;
+typedef enum nn_sched { NN_SCHED_CONSTANT = 0, NN_SCHED_STEP = 1, NN_SCHED_COSINE = 2 } nn_sched;
+
+typedef struct nn_optimizer {
+    nn_opt_type type;
+    float lr;
+    float momentum;      /* SGD, RMSprop */
+    int nesterov;        /* SGD */
+    float beta1, beta2;  /* Adam, AdamW */
+    float alpha;         /* RMSprop smoothing (torch default 0.99) */
+    float eps;
+    float weight_decay;  /* L2 on the gradient; decoupled for AdamW */
+    float clip_norm;     /* > 0: clip gradients to this global L2 norm */
+    nn_sched schedule;
+    int step_size;       /* NN_SCHED_STEP: epochs between decays */
+    float gamma;         /* NN_SCHED_STEP: decay factor */
+    int t_max;           /* NN_SCHED_COSINE: epochs to reach lr_min */
+    float lr_min;        /* NN_SCHED_COSINE */
+    int64_t warmup_steps;/* > 0: lr ramps linearly over this many batches */
+} nn_optimizer;
+
+/* torch.optim defaults for each. */
+NNDEF nn_optimizer nn_sgd(float lr, float momentum, int nesterov);
+NNDEF nn_optimizer nn_adam(float lr);
+NNDEF nn_optimizer nn_adamw(float lr, float weight_decay);
+NNDEF nn_optimizer nn_rmsprop(float lr);
+/* Learning rate of the schedule at an epoch (0-based) and global step (0-based). */
+NNDEF float nn_optimizer_lr(const nn_optimizer *o, int epoch, int64_t step);
+/* One update of n parameters p with gradients g.
+   s1, s2: optimizer state, n floats each, zero before the first step; t: 1-based step. */
+NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
+                             float *s1, float *s2, int64_t n);
+
+/* >>api-backend: the table of hot operations -------------------------------------------- */
+/* Layers reach the arithmetic only through this table, so a second backend (nn_cuda.h) can
+   replace it. Every entry is required. ctx is the backend's own state. */
+typedef struct nn_backend {
+    const char *name;
+    void *ctx;
+    void (*gemm)(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc);
+    void (*act_forward)(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n);
+    void (*act_backward)(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
+                         const float *y, const float *dy, int64_t n);
+} nn_backend;
+NNDEF const nn_backend *nn_backend_cpu(void);
+
+/* >>api-model ----------------------------------------------------------------------------- */
+/* Layer type ids are permanent (model files store them). */
+typedef enum nn_layer_type {
+    NN_LAYER_INPUT = 0,
+    NN_LAYER_DENSE = 1,
+    NN_LAYER_ACT = 2,
+    NN_LAYER_SOFTMAX = 3,
+    NN_LAYER_DROPOUT = 4,
+    NN_LAYER_ADD = 5,
+    NN_LAYER_CONCAT = 6,
+    NN_LAYER_FLATTEN = 7,
+    NN_LAYER_COUNT
+} nn_layer_type;
+
+typedef enum nn_init {
+    NN_INIT_GLOROT_UNIFORM = 0,  /* default: Keras's */
+    NN_INIT_GLOROT_NORMAL = 1,
+    NN_INIT_HE_UNIFORM = 2,
+    NN_INIT_HE_NORMAL = 3,
+    NN_INIT_ZEROS = 4
+} nn_init;
+
+typedef struct nn_layer {
+    nn_layer_type type;
+    int n_inputs;
+    int inputs[NN_MAX_INPUTS];        /* indices of earlier layers */
+    int ndim;                         /* per-sample rank, 1..3 */
+    int64_t shape[NN_MAX_DIMS - 1];   /* per-sample shape (C) or (C, H, W) */
+    int64_t size;                     /* per-sample element count */
+    union {
+        struct { int64_t units; int bias; nn_init init; } dense;
+        struct { nn_act kind; float alpha; } act;
+        struct { float p; } dropout;
+    } cfg;
+    int64_t n_params;                 /* parameters: dense W (units, in) then b (units) */
+    int64_t param_off;                /* offset of this layer's parameters in the block */
+    /* set by compile (pointers into the arena; views alias their input's) */
+    float *w, *dw;                    /* parameters and their gradients */
+    float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
+} nn_layer;
+
+typedef struct nn_compile_config {
+    nn_loss loss;
+    nn_optimizer optimizer;
+    int64_t max_batch;    /* largest batch for fit/evaluate/predict (default 32) */
+    uint64_t seed;        /* initial weights, shuffling, dropout */
+    int inference_only;   /* nonzero: no gradients or optimizer state are planned */
+} nn_compile_config;
+
+typedef struct nn_model {
+    int n_layers;
+    nn_layer layers[NN_MAX_LAYERS];
+    nn_result status;     /* first build error (sticky) */
+    nn_allocator allocator;
+    /* set by compile */
+    int compiled;
+    nn_compile_config config;
+    void *mem;            /* the one allocation */
+    size_t mem_bytes;
+    int64_t n_params;
+    float *params, *grads, *opt1, *opt2;
+    int32_t *labels;      /* staging for a batch's labels */
+    float *targets;       /* staging for a batch's targets */
+    /* training position */
+    uint64_t rng;         /* generator state */
+    int64_t step;         /* optimizer steps taken */
+    int epoch;            /* epochs completed */
+    int training;         /* dropout on */
+    const nn_backend *backend;
+    float *x_stage;       /* staging for a batch's inputs */
+} nn_model;
+
+/* Start an empty model. allocator may be NULL (malloc/free). */
+NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator);
+/* Free the arena; the model can be initialized again. */
+NNDEF void nn_model_free(nn_model *m);
+
+/* Builders: each returns the new layer's index, or a negative nn_result. */
+NNDEF int nn_input(nn_model *m, int64_t features);                  /* per-sample (features) */
+NNDEF int nn_input_image(nn_model *m, int64_t c, int64_t h, int64_t w); /* per-sample (C, H, W) */
+NNDEF int nn_dense(nn_model *m, int in, int64_t units);            /* with bias, Glorot uniform */
+NNDEF int nn_dense_ex(nn_model *m, int in, int64_t units, int bias, nn_init init);
+NNDEF int nn_activation(nn_model *m, int in, nn_act kind, float alpha);
+NNDEF int nn_relu(nn_model *m, int in);
+NNDEF int nn_leaky_relu(nn_model *m, int in, float slope);
+NNDEF int nn_sigmoid(nn_model *m, int in);
+NNDEF int nn_tanh(nn_model *m, int in);
+NNDEF int nn_gelu(nn_model *m, int in);
+NNDEF int nn_softmax(nn_model *m, int in);                         /* over the features */
+NNDEF int nn_dropout(nn_model *m, int in, float p);                /* inverted; off at inference */
+NNDEF int nn_add(nn_model *m, int a, int b);                       /* same shapes */
+NNDEF int nn_concat(nn_model *m, int a, int b);                    /* along dimension 1 (C) */
+NNDEF int nn_flatten(nn_model *m, int in);                         /* a view, no copy */
+
+NNDEF nn_compile_config nn_compile_defaults(void);
+/* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
+NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg);
+/* Per-sample input and output widths. */
+NNDEF int64_t nn_model_input_size(const nn_model *m);
+NNDEF int64_t nn_model_output_size(const nn_model *m);
+/* A layer's output for the last forward pass: (N, per-sample shape...), pointing into the arena. */
+NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out);
+
+/* >>api-train ----------------------------------------------------------------------------- */
+/* Rows of features plus labels (for XENT, HINGE, accuracy) and/or targets (MSE, BCE, one-hot
+   XENT). Borrowed, except when owned != NULL (the readers below set it). */
+typedef struct nn_dataset {
+    const float *x;          /* (n, features) */
+    const int32_t *labels;   /* (n) class indices, or NULL */
+    const float *targets;    /* (n, n_targets), or NULL */
+    int64_t n, features, n_targets;
+    void *owned;             /* one block holding x, labels (and targets), freed by nn_dataset_free */
+} nn_dataset;
+
+NNDEF nn_dataset nn_dataset_make(const float *x, int64_t n, int64_t features, const int32_t *labels);
+/* Rows [from, from + count) as a view (no copy, owns nothing). */
+NNDEF nn_dataset nn_dataset_slice(const nn_dataset *d, int64_t from, int64_t count);
+/* Shuffle the rows of a data set the library allocated (nn_csv_load). */
+NNDEF nn_result nn_dataset_shuffle(nn_dataset *d, uint64_t seed);
+NNDEF void nn_dataset_free(nn_dataset *d);
+
+typedef struct nn_epoch_stats {
+    int epoch;             /* 1-based, counting every epoch this model has trained */
+    float lr;              /* learning rate at the epoch's start */
+    float loss, acc;       /* means over the epoch's training batches; acc NaN if undefined */
+    float val_loss, val_acc; /* NaN without a validation set */
+    double seconds;
+} nn_epoch_stats;
+
+typedef struct nn_progress {
+    int epoch, epochs;     /* epoch (1-based) of this fit call's epochs */
+    int64_t batch, batches;/* batch (1-based) within the epoch */
+    int epoch_end;         /* 1 when called at the end of an epoch (stats filled) */
+    float loss, acc;       /* running means over the epoch so far */
+    nn_epoch_stats stats;  /* valid when epoch_end */
+} nn_progress;
+
+typedef struct nn_fit_config {
+    int epochs;
+    int64_t batch_size;
+    int shuffle;           /* default 1 */
+    int verbose;           /* 0 silent; 1 progress bar on a terminal, else a line per epoch (default) */
+    int (*callback)(const nn_progress *p, void *user); /* return nonzero to stop */
+    void *user;
+    nn_epoch_stats *history; /* optional: room for history_cap epochs, filled in order */
+    int history_cap;
+    int epochs_run;        /* out: epochs completed by this call */
+} nn_fit_config;
+
+NNDEF nn_fit_config nn_fit_defaults(void);
+NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg);
+/* Mean loss and accuracy over a data set (either out-pointer may be NULL). */
+NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc);
+/* Outputs (n, output size) for inputs x (n, input size), in inference mode. */
+NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out);
+/* Forward n <= max_batch rows without copying; out views the output in the arena, valid until
+   the next call that runs the model. */
+NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *out);
+/* One training step on a batch: forward, loss, backward, optimizer. Used by nn_fit. */
+NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels,
+                              const float *targets, int64_t n, float lr, float *loss);
+/* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads and the
+   gradient of every layer output in layer.dy: for gradient checks and custom loops. */
+NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels,
+                                  const float *targets, int64_t n, float *loss);
+
+/* >>api-util ------------------------------------------------------------------------------ */
+NNDEF void nn_set_threads(int n);   /* no effect without OpenMP */
+NNDEF int nn_get_threads(void);
+/* Index of the largest of n values (first on ties). */
+NNDEF int64_t nn_argmax(const float *x, int64_t n);
+
+#ifndef NN_NO_STDIO
+/* Read a CSV file with one header row and numeric columns. label_col (0-based; -1 for the
+   last column, or -2 for none) becomes integer labels; the other columns become features. */
+NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NN_H_INCLUDED */
+
+/* ========================================================================================== */
+/*                                     IMPLEMENTATION                                          */
+/* ========================================================================================== */
+#ifdef NN_IMPLEMENTATION
+#ifndef NN_IMPLEMENTATION_INCLUDED
+#define NN_IMPLEMENTATION_INCLUDED
+
+/* >>config: defaults for the configuration macros ------------------------------------------ */
+#include <string.h>
+#include <math.h>
+#include <stdarg.h>
+#ifndef NN_ASSERT
+#include <assert.h>
+#define NN_ASSERT(x) assert(x)
+#endif
+#ifndef NN_NO_MALLOC
+#include <stdlib.h>
+#endif
+#ifndef NN_NO_STDIO
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#define NN__ISATTY_STDERR() isatty(2)
+#else
+#define NN__ISATTY_STDERR() 0
+#endif
+#endif
+#ifndef NN_OMP_MIN_WORK
+#define NN_OMP_MIN_WORK 65536
+#endif
+
+/* >>platform: OpenMP, thread-local storage --------------------------------------------------
+   Library code never writes a bare #pragma: the macros below vanish without OpenMP, so users
+   see no unknown-pragma warnings either way. */
+#if defined(_OPENMP) && !defined(NN_NO_OPENMP)
+#include <omp.h>
+#define NN__OMP 1
+#define NN__PRAGMA(x) _Pragma(#x)
+#define NN__OMP_FOR_IF(c) NN__PRAGMA(omp parallel for schedule(static) if(c))
+#else
+#define NN__OMP 0
+#define NN__OMP_FOR_IF(c)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NN__TLS __thread
+#elif defined(_MSC_VER)
+#define NN__TLS __declspec(thread)
+#else
+#define NN__TLS
+#endif
+#define NN__PRIVATE static
+#define NN__ALIGN 64
+#define NN__PI 3.14159265358979323846
+
+/* >>error: the last failure's message, and nn__fail which records it -----------------------
+   A tiny formatter (%s %d %l=int64 %f %%) keeps messages available without <stdio.h>. */
+static NN__TLS char nn__err_msg[320];
+
+NN__PRIVATE void nn__vformat(char *out, size_t cap, const char *fmt, va_list ap) {
+    size_t n = 0;
+    char tmp[48];
+#define NN__PUT(ch) do { if (n + 1 < cap) out[n++] = (ch); } while (0)
+    for (; *fmt; fmt++) {
+        const char *s = tmp;
+        if (*fmt != '%') { NN__PUT(*fmt); continue; }
+        fmt++;
+        if (*fmt == 's') {
+            s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+        } else if (*fmt == 'd' || *fmt == 'l') {
+            long long v = *fmt == 'd' ? (long long)va_arg(ap, int) : (long long)va_arg(ap, int64_t);
+            unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+            int k = 47;
+            tmp[k] = 0;
+            do { tmp[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+            if (v < 0) tmp[--k] = '-';
+            s = tmp + k;
+        } else if (*fmt == 'f') {
+            double v = va_arg(ap, double);
+            if (v != v) { s = "nan"; }
+            else if (v > 1e15 || v < -1e15) { s = v > 0 ? "inf" : "-inf"; }
+            else {
+                long long ip; long long frac; int k = 47, d;
+                int neg = v < 0;
+                if (neg) v = -v;
+                ip = (long long)v;
+                frac = (long long)((v - (double)ip) * 10000.0 + 0.5);
+                if (frac >= 10000) { ip++; frac -= 10000; }
+                tmp[k] = 0;
+                for (d = 0; d < 4; d++) { tmp[--k] = (char)('0' + frac % 10); frac /= 10; }
+                tmp[--k] = '.';
+                do { tmp[--k] = (char)('0' + ip % 10); ip /= 10; } while (ip);
+                if (neg) tmp[--k] = '-';
+                s = tmp + k;
+            }
+        } else if (*fmt == '%') {
+            s = "%";
+        } else {
+            break;
+        }
+        while (*s) { NN__PUT(*s); s++; }
+    }
+#undef NN__PUT
+    out[n < cap ? n : cap - 1] = 0;
+}
+
+NN__PRIVATE nn_result nn__fail(nn_result code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    nn__vformat(nn__err_msg, sizeof nn__err_msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+NNDEF const char *nn_error(void) { return nn__err_msg; }
+
+NNDEF const char *nn_result_string(nn_result r) {
+    switch (r) {
+    case NN_OK: return "ok";
+    case NN_ERR_INVALID_ARG: return "invalid argument";
+    case NN_ERR_SHAPE: return "shape mismatch";
+    case NN_ERR_OUT_OF_MEMORY: return "out of memory";
+    case NN_ERR_DATA: return "bad data";
+    case NN_ERR_STATE: return "wrong state";
+    case NN_ERR_IO: return "i/o error";
+    case NN_ERR_FORMAT: return "bad format";
+    case NN_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown error";
+}
+
+/* >>memory: the allocator hook -------------------------------------------------------------- */
+#ifndef NN_NO_MALLOC
+NN__PRIVATE void *nn__malloc_cb(size_t bytes, void *user) { (void)user; return malloc(bytes); }
+NN__PRIVATE void nn__free_cb(void *p, void *user) { (void)user; free(p); }
+#endif
+
+NN__PRIVATE size_t nn__align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+/* >>tensor ----------------------------------------------------------------------------------- */
+NNDEF nn_tensor nn_tensor_view(float *data, int ndim, const int64_t *shape) {
+    nn_tensor t;
+    int i;
+    memset(&t, 0, sizeof t);
+    t.data = data;
+    t.ndim = ndim < 0 ? 0 : ndim > NN_MAX_DIMS ? NN_MAX_DIMS : ndim;
+    for (i = 0; i < t.ndim; i++) t.shape[i] = shape[i];
+    return t;
+}
+
+NNDEF int64_t nn_tensor_numel(const nn_tensor *t) {
+    int64_t n = 1;
+    int i;
+    for (i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+NNDEF nn_result nn_tensor_reshape(const nn_tensor *t, int ndim, const int64_t *shape, nn_tensor *out) {
+    nn_tensor v;
+    int i;
+    if (!t || !shape || !out || ndim < 1 || ndim > NN_MAX_DIMS)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_tensor_reshape: bad arguments (ndim %d)", ndim);
+    for (i = 0; i < ndim; i++)
+        if (shape[i] < 0) return nn__fail(NN_ERR_SHAPE, "nn_tensor_reshape: negative dimension");
+    v = nn_tensor_view(t->data, ndim, shape);
+    if (nn_tensor_numel(&v) != nn_tensor_numel(t))
+        return nn__fail(NN_ERR_SHAPE, "nn_tensor_reshape: %l elements cannot take a shape of %l",
+                        nn_tensor_numel(t), nn_tensor_numel(&v));
+    *out = v;
+    return NN_OK;
+}
+
+/* >>kernels: GEMM, activations, softmax, losses on raw arrays --------------------------------
+   Legend: B = batch rows, C = columns (classes/features); GEMM uses M, N, K.
+   Parallel loops split over output rows only, each output element summed in a fixed order:
+   results are identical for any thread count. */
+
+NN__PRIVATE float nn__dot(const float *a, const float *b, int64_t n) {
+    /* 8 independent partial sums: vectorizes without -ffast-math, fixed order */
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t;
+    int64_t k = 0;
+    int l;
+    for (; k + 8 <= n; k += 8)
+        for (l = 0; l < 8; l++) s[l] += a[k + l] * b[k + l];
+    t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (; k < n; k++) t += a[k] * b[k];
+    return t;
+}
+
+NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float beta, float *C, int64_t ldc) {
+    int64_t i;
+    NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
+    NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
+    NN__OMP_FOR_IF(M > 1 && M * N * K >= NN_OMP_MIN_WORK)
+    for (i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        int64_t j, k;
+        if (beta == 0.0f) for (j = 0; j < N; j++) c[j] = 0.0f;
+        else if (beta != 1.0f) for (j = 0; j < N; j++) c[j] *= beta;
+        if (!tb) {
+            /* C[i,:] += a_ik * B[k,:]: a row update the compiler vectorizes */
+            for (k = 0; k < K; k++) {
+                const float a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
+                const float *b = B + k * ldb;
+                for (j = 0; j < N; j++) c[j] += a * b[j];
+            }
+        } else if (!ta) {
+            for (j = 0; j < N; j++) c[j] += alpha * nn__dot(A + i * lda, B + j * ldb, K);
+        } else {
+            for (j = 0; j < N; j++) {
+                float s = 0.0f;
+                for (k = 0; k < K; k++) s += A[k * lda + i] * B[j * ldb + k];
+                c[j] += alpha * s;
+            }
+        }
+    }
+}
+
+NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n) {
+    int64_t i;
+    switch (kind) {
+    case NN_ACT_RELU:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+        break;
+    case NN_ACT_SIGMOID:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
+        for (i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case NN_ACT_TANH:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
+        for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        break;
+    case NN_ACT_GELU:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
+        for (i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+        break;
+    default: NN_ASSERT(!"nn_act_forward: unknown activation");
+    }
+}
+
+NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
+                           const float *dy, int64_t n) {
+    int64_t i;
+    switch (kind) {
+    case NN_ACT_RELU:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];
+        break;
+    case NN_ACT_SIGMOID:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case NN_ACT_TANH:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case NN_ACT_GELU:
+        /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
+        for (i = 0; i < n; i++) {
+            const float cdf = 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f));
+            const float pdf = 0.39894228040143268f * expf(-0.5f * x[i] * x[i]);
+            dx[i] += dy[i] * (cdf + x[i] * pdf);
+        }
+        break;
+    default: NN_ASSERT(!"nn_act_backward: unknown activation");
+    }
+}
+
+NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
+    int64_t i;
+    NN__OMP_FOR_IF(B * C >= NN_OMP_MIN_WORK / 8)
+    for (i = 0; i < B; i++) {
+        const float *xi = x + i * C;
+        float *yi = y + i * C, mx = xi[0], s = 0.0f;
+        int64_t j;
+        for (j = 1; j < C; j++) mx = xi[j] > mx ? xi[j] : mx;
+        for (j = 0; j < C; j++) { yi[j] = expf(xi[j] - mx); s += yi[j]; }
+        for (j = 0; j < C; j++) yi[j] /= s;
+    }
+}
+
+NNDEF int64_t nn_argmax(const float *x, int64_t n) {
+    int64_t i, best = 0;
+    for (i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+    return best;
+}
+
+NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *labels,
+                            const float *targets, int64_t B, int64_t C, float *dout) {
+    double total = 0.0;
+    int64_t i, j;
+    NN_ASSERT(out && B > 0 && C > 0);
+    for (i = 0; i < B; i++) {
+        const float *x = out + i * C;
+        const float *t = targets ? targets + i * C : NULL;
+        float *d = dout ? dout + i * C : NULL;
+        switch (loss) {
+        case NN_LOSS_MSE: {
+            const float scale = 2.0f / (float)(B * C);
+            NN_ASSERT(t);
+            for (j = 0; j < C; j++) {
+                const float e = x[j] - t[j];
+                total += (double)e * e;
+                if (d) d[j] = scale * e;
+            }
+            break;
+        }
+        case NN_LOSS_XENT: {
+            /* log-softmax with the max subtracted: stable for any logits */
+            float mx = x[0], s = 0.0f, lse;
+            for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
+            for (j = 0; j < C; j++) s += expf(x[j] - mx);
+            lse = mx + logf(s);
+            if (labels) {
+                NN_ASSERT(labels[i] >= 0 && labels[i] < C);
+                total += (double)(lse - x[labels[i]]);
+                if (d) {
+                    for (j = 0; j < C; j++) d[j] = expf(x[j] - lse) / (float)B;
+                    d[labels[i]] -= 1.0f / (float)B;
+                }
+            } else {
+                float tsum = 0.0f;
+                NN_ASSERT(t);
+                for (j = 0; j < C; j++) { total -= (double)t[j] * (x[j] - lse); tsum += t[j]; }
+                if (d) for (j = 0; j < C; j++) d[j] = (expf(x[j] - lse) * tsum - t[j]) / (float)B;
+            }
+            break;
+        }
+        case NN_LOSS_BCE: {
+            /* max(x,0) - x*t + log(1 + exp(-|x|)): no overflow for large |x| */
+            const float scale = 1.0f / (float)(B * C);
+            NN_ASSERT(t);
+            for (j = 0; j < C; j++) {
+                const float v = x[j];
+                total += (double)((v > 0.0f ? v : 0.0f) - v * t[j] + log1pf(expf(-fabsf(v))));
+                if (d) d[j] = scale * (1.0f / (1.0f + expf(-v)) - t[j]);
+            }
+            break;
+        }
+        case NN_LOSS_HINGE: {
+            const int32_t y = labels ? labels[i] : 0;
+            const float scale = 1.0f / (float)(B * C);
+            NN_ASSERT(labels && y >= 0 && y < C);
+            if (d) for (j = 0; j < C; j++) d[j] = 0.0f;
+            for (j = 0; j < C; j++) {
+                float margin;
+                if (j == y) continue;
+                margin = 1.0f - x[y] + x[j];
+                if (margin > 0.0f) {
+                    total += (double)margin / (double)C;
+                    if (d) { d[j] += scale; d[y] -= scale; }
+                }
+            }
+            break;
+        }
+        default: NN_ASSERT(!"nn_loss_compute: unknown loss");
+        }
+    }
+    if (loss == NN_LOSS_MSE || loss == NN_LOSS_BCE) return (float)(total / (double)(B * C));
+    return (float)(total / (double)B);
+}
+
+/* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
+NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                              const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                              float *C, int64_t ldc) {
+    (void)ctx;
+    nn_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+NN__PRIVATE void nn__cpu_act_forward(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n) {
+    (void)ctx;
+    nn_act_forward(kind, alpha, y, x, n);
+}
+NN__PRIVATE void nn__cpu_act_backward(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
+                                      const float *y, const float *dy, int64_t n) {
+    (void)ctx;
+    nn_act_backward(kind, alpha, dx, x, y, dy, n);
+}
+static const nn_backend nn__backend_cpu = {
+    "cpu", NULL, nn__cpu_gemm, nn__cpu_act_forward, nn__cpu_act_backward
+};
+NNDEF const nn_backend *nn_backend_cpu(void) { return &nn__backend_cpu; }
+
+/* >>rng: splitmix64. A stream for init and shuffling; a counter hash for dropout masks. ------ */
+NN__PRIVATE uint64_t nn__mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+NN__PRIVATE uint64_t nn__rng_next(uint64_t *s) { *s += 0x9E3779B97F4A7C15ull; return nn__mix64(*s); }
+/* uniform in [0, 1), 24 bits */
+NN__PRIVATE float nn__rng_uniform(uint64_t *s) { return (float)(nn__rng_next(s) >> 40) * (1.0f / 16777216.0f); }
+NN__PRIVATE float nn__rng_normal(uint64_t *s) {
+    const double u1 = ((double)(nn__rng_next(s) >> 11) + 1.0) * (1.0 / 9007199254740992.0); /* (0,1] */
+    const double u2 = (double)(nn__rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * NN__PI * u2));
+}
+/* uniform integer in [0, n) */
+NN__PRIVATE int64_t nn__rng_below(uint64_t *s, int64_t n) { return (int64_t)(nn__rng_next(s) % (uint64_t)n); }
+
+/* >>optim: torch.optim update rules over flat arrays ---------------------------------------- */
+NNDEF nn_optimizer nn_sgd(float lr, float momentum, int nesterov) {
+    nn_optimizer o;
+    memset(&o, 0, sizeof o);
+    o.type = NN_OPT_SGD; o.lr = lr; o.momentum = momentum; o.nesterov = nesterov;
+    o.beta1 = 0.9f; o.beta2 = 0.999f; o.alpha = 0.99f; o.eps = 1e-8f; o.gamma = 0.1f;
+    return o;
+}
+NNDEF nn_optimizer nn_adam(float lr) {
+    nn_optimizer o = nn_sgd(lr, 0.0f, 0);
+    o.type = NN_OPT_ADAM;
+    return o;
+}
+NNDEF nn_optimizer nn_adamw(float lr, float weight_decay) {
+    nn_optimizer o = nn_sgd(lr, 0.0f, 0);
+    o.type = NN_OPT_ADAMW; o.weight_decay = weight_decay;
+    return o;
+}
+NNDEF nn_optimizer nn_rmsprop(float lr) {
+    nn_optimizer o = nn_sgd(lr, 0.0f, 0);
+    o.type = NN_OPT_RMSPROP;
+    return o;
+}
+
+NNDEF float nn_optimizer_lr(const nn_optimizer *o, int epoch, int64_t step) {
+    double lr = o->lr;
+    if (o->schedule == NN_SCHED_STEP && o->step_size > 0)
+        lr *= pow((double)o->gamma, (double)(epoch / o->step_size));
+    else if (o->schedule == NN_SCHED_COSINE && o->t_max > 0) {
+        const int t = epoch < o->t_max ? epoch : o->t_max;
+        lr = o->lr_min + (o->lr - o->lr_min) * (1.0 + cos(NN__PI * t / o->t_max)) / 2.0;
+    }
+    if (o->warmup_steps > 0 && step < o->warmup_steps)
+        lr *= (double)(step + 1) / (double)o->warmup_steps;
+    return (float)lr;
+}
+
+NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
+                             float *s1, float *s2, int64_t n) {
+    const float wd = o->weight_decay;
+    int64_t i;
+    NN_ASSERT(t >= 1);
+    switch (o->type) {
+    case NN_OPT_SGD: {
+        const float mom = o->momentum;
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            if (mom != 0.0f) {
+                s1[i] = mom * s1[i] + d;
+                d = o->nesterov ? d + mom * s1[i] : s1[i];
+            }
+            p[i] -= lr * d;
+        }
+        break;
+    }
+    case NN_OPT_ADAM:
+    case NN_OPT_ADAMW: {
+        /* torch: step_size = lr / (1 - b1^t); denom = sqrt(v) / sqrt(1 - b2^t) + eps */
+        const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+        const float step_size = (float)(lr / (1.0 - pow((double)b1, (double)t)));
+        const float bc2_sqrt = (float)sqrt(1.0 - pow((double)b2, (double)t));
+        const float l2 = o->type == NN_OPT_ADAM ? wd : 0.0f;
+        const float decay = o->type == NN_OPT_ADAMW ? 1.0f - lr * wd : 1.0f;
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) {
+            const float d = g[i] + l2 * p[i];
+            float denom;
+            s1[i] = s1[i] * b1 + (1.0f - b1) * d;
+            s2[i] = s2[i] * b2 + (1.0f - b2) * d * d;
+            denom = sqrtf(s2[i]) / bc2_sqrt + eps;
+            p[i] = p[i] * decay;
+            p[i] += -step_size * (s1[i] / denom);
+        }
+        break;
+    }
+    case NN_OPT_RMSPROP: {
+        const float a = o->alpha, eps = o->eps, mom = o->momentum;
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) {
+            const float d = g[i] + wd * p[i];
+            float avg;
+            s2[i] = s2[i] * a + (1.0f - a) * d * d;
+            avg = sqrtf(s2[i]) + eps;
+            if (mom > 0.0f) {
+                s1[i] = s1[i] * mom + d / avg;
+                p[i] += -lr * s1[i];
+            } else {
+                p[i] += -lr * (d / avg);
+            }
+        }
+        break;
+    }
+    default: NN_ASSERT(!"nn_optimizer_step: unknown optimizer");
+    }
+}
+
+/* >>layers: shape inference, initialization, forward and backward of each layer type --------
+   Forward writes l->y (=). Backward accumulates into the inputs' dy (+=) so that an output
+   read by several layers sums its gradients, and assigns the parameter gradients (=). A layer
+   whose input has no dy (the model input) skips that gradient. */
+
+static const char *const nn__layer_names[] = {
+    "input", "dense", "activation", "softmax", "dropout", "add", "concat", "flatten"
+};
+typedef char nn__layer_names_match[(sizeof nn__layer_names / sizeof nn__layer_names[0] == NN_LAYER_COUNT) ? 1 : -1];
+
+NN__PRIVATE const char *nn__shape_str(char *buf, const nn_layer *l) {
+    char num[24];
+    int i, n = 0;
+    buf[n++] = '(';
+    for (i = 0; i < l->ndim; i++) {
+        int64_t v = l->shape[i];
+        int k = 0, j;
+        do { num[k++] = (char)('0' + v % 10); v /= 10; } while (v && k < 20);
+        if (i) buf[n++] = ',';
+        for (j = k - 1; j >= 0; j--) buf[n++] = num[j];
+    }
+    buf[n++] = ')';
+    buf[n] = 0;
+    return buf;
+}
+
+NN__PRIVATE nn_layer *nn__in(nn_model *m, const nn_layer *l, int k) { return &m->layers[l->inputs[k]]; }
+NN__PRIVATE int nn__index(const nn_model *m, const nn_layer *l) { return (int)(l - m->layers); }
+
+NN__PRIVATE void nn__set_flat(nn_layer *l, int64_t n) { l->ndim = 1; l->shape[0] = n; l->size = n; }
+NN__PRIVATE void nn__copy_shape(nn_layer *l, const nn_layer *src) {
+    int i;
+    l->ndim = src->ndim;
+    for (i = 0; i < src->ndim; i++) l->shape[i] = src->shape[i];
+    l->size = src->size;
+}
+
+/* infer: fill the output shape and parameter count, or fail naming both shapes */
+NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
+    const int idx = nn__index(m, l);
+    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
+    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
+    char s1[96], s2[96];
+    int i;
+    l->n_params = 0;
+    switch (l->type) {
+    case NN_LAYER_INPUT:
+        break;
+    case NN_LAYER_DENSE:
+        if (a->ndim != 1)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (dense): input shape %s is not flat; add nn_flatten before it",
+                            idx, nn__shape_str(s1, a));
+        if (l->cfg.dense.units < 1)
+            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dense): units must be >= 1, got %l", idx, l->cfg.dense.units);
+        nn__set_flat(l, l->cfg.dense.units);
+        l->n_params = l->cfg.dense.units * a->size + (l->cfg.dense.bias ? l->cfg.dense.units : 0);
+        break;
+    case NN_LAYER_ACT:
+        if (l->cfg.act.kind < NN_ACT_RELU || l->cfg.act.kind > NN_ACT_GELU)
+            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (activation): unknown kind %d", idx, (int)l->cfg.act.kind);
+        nn__copy_shape(l, a);
+        break;
+    case NN_LAYER_DROPOUT:
+        if (!(l->cfg.dropout.p >= 0.0f && l->cfg.dropout.p < 1.0f))
+            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dropout): p must be in [0, 1), got %f", idx,
+                            (double)l->cfg.dropout.p);
+        nn__copy_shape(l, a);
+        break;
+    case NN_LAYER_SOFTMAX:
+        nn__copy_shape(l, a);
+        if (a->ndim != 1)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (softmax): input shape %s is not flat", idx, nn__shape_str(s1, a));
+        break;
+    case NN_LAYER_ADD:
+        if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (add): input shapes %s (layer %d) and %s (layer %d) differ",
+                            idx, nn__shape_str(s1, a), l->inputs[0], nn__shape_str(s2, b), l->inputs[1]);
+        nn__copy_shape(l, a);
+        break;
+    case NN_LAYER_CONCAT:
+        if (a->ndim != b->ndim)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ in rank",
+                            idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
+        for (i = 1; i < a->ndim; i++)
+            if (a->shape[i] != b->shape[i])
+                return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ beyond dimension 1",
+                                idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
+        nn__copy_shape(l, a);
+        l->shape[0] = a->shape[0] + b->shape[0];
+        l->size = a->size + b->size;
+        break;
+    case NN_LAYER_FLATTEN:
+        nn__set_flat(l, a->size);
+        break;
+    default:
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d: unknown type %d", idx, (int)l->type);
+    }
+    return NN_OK;
+}
+
+NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
+    if (l->type == NN_LAYER_DENSE) {
+        const int64_t out = l->cfg.dense.units, in = nn__in(m, l, 0)->size, nw = out * in;
+        const double fan_sum = (double)(in + out);
+        int64_t i;
+        double bound = 0.0, std = 0.0;
+        switch (l->cfg.dense.init) {
+        case NN_INIT_GLOROT_UNIFORM: bound = sqrt(6.0 / fan_sum); break;
+        case NN_INIT_GLOROT_NORMAL: std = sqrt(2.0 / fan_sum); break;
+        case NN_INIT_HE_UNIFORM: bound = sqrt(6.0 / (double)in); break;
+        case NN_INIT_HE_NORMAL: std = sqrt(2.0 / (double)in); break;
+        case NN_INIT_ZEROS: break;
+        }
+        for (i = 0; i < nw; i++) {
+            if (bound > 0.0) l->w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * bound);
+            else if (std > 0.0) l->w[i] = (float)(std * nn__rng_normal(&m->rng));
+            else l->w[i] = 0.0f;
+        }
+        for (i = nw; i < l->n_params; i++) l->w[i] = 0.0f; /* bias */
+    }
+}
+
+NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t out = l->cfg.dense.units, in = a->size;
+    int64_t i;
+    if (l->cfg.dense.bias) {
+        const float *bias = l->w + out * in;
+        for (i = 0; i < B; i++) memcpy(l->y + i * out, bias, sizeof(float) * (size_t)out);
+    }
+    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in,
+                     l->cfg.dense.bias ? 1.0f : 0.0f, l->y, out);
+}
+
+NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t out = l->cfg.dense.units, in = a->size;
+    void *ctx = m->backend->ctx;
+    if (a->dy) m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in);
+    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in);
+    if (l->cfg.dense.bias) {
+        float *db = l->dw + out * in;
+        int64_t i, j;
+        memcpy(db, l->dy, sizeof(float) * (size_t)out);
+        for (i = 1; i < B; i++)
+            for (j = 0; j < out; j++) db[j] += l->dy[i * out + j];
+    }
+}
+
+/* dropout keeps an element when its hash of (seed, layer, step, index) is >= p */
+NN__PRIVATE uint64_t nn__dropout_key(const nn_model *m, const nn_layer *l) {
+    return nn__mix64(m->config.seed ^ nn__mix64((uint64_t)m->step * 0x100000001B3ull + (uint64_t)nn__index(m, l)));
+}
+NN__PRIVATE int nn__dropout_keep(uint64_t key, int64_t i, float p) {
+    return (float)(nn__mix64(key + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f) >= p;
+}
+
+NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
+    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
+    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
+    const int64_t n = B * l->size;
+    int64_t i;
+    switch (l->type) {
+    case NN_LAYER_INPUT: break;
+    case NN_LAYER_DENSE: nn__dense_forward(m, l, B); break;
+    case NN_LAYER_ACT:
+        m->backend->act_forward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n);
+        break;
+    case NN_LAYER_SOFTMAX: nn__softmax_rows(l->y, a->y, B, l->size); break;
+    case NN_LAYER_DROPOUT: {
+        const float p = l->cfg.dropout.p, scale = 1.0f / (1.0f - p);
+        if (!m->training || p == 0.0f) { memcpy(l->y, a->y, sizeof(float) * (size_t)n); break; }
+        {
+            const uint64_t key = nn__dropout_key(m, l);
+            NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
+            for (i = 0; i < n; i++) l->y[i] = nn__dropout_keep(key, i, p) ? a->y[i] * scale : 0.0f;
+        }
+        break;
+    }
+    case NN_LAYER_ADD:
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+        for (i = 0; i < n; i++) l->y[i] = a->y[i] + b->y[i];
+        break;
+    case NN_LAYER_CONCAT:
+        for (i = 0; i < B; i++) {
+            memcpy(l->y + i * l->size, a->y + i * a->size, sizeof(float) * (size_t)a->size);
+            memcpy(l->y + i * l->size + a->size, b->y + i * b->size, sizeof(float) * (size_t)b->size);
+        }
+        break;
+    case NN_LAYER_FLATTEN: l->y = a->y; l->dy = a->dy; break; /* a view: follow the input */
+    default: break;
+    }
+}
+
+NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
+    int64_t i;
+    NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
+    for (i = 0; i < n; i++) dst[i] += src[i];
+}
+
+NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
+    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
+    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
+    const int64_t n = B * l->size;
+    int64_t i;
+    switch (l->type) {
+    case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
+    case NN_LAYER_ACT:
+        if (a->dy)
+            m->backend->act_backward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
+        break;
+    case NN_LAYER_SOFTMAX:
+        /* dx = y * (dy - sum(dy * y)) per row */
+        if (a->dy)
+            for (i = 0; i < B; i++) {
+                const float *y = l->y + i * l->size, *dy = l->dy + i * l->size;
+                float *dx = a->dy + i * l->size, s = 0.0f;
+                int64_t j;
+                for (j = 0; j < l->size; j++) s += dy[j] * y[j];
+                for (j = 0; j < l->size; j++) dx[j] += y[j] * (dy[j] - s);
+            }
+        break;
+    case NN_LAYER_DROPOUT:
+        if (a->dy) {
+            const float p = l->cfg.dropout.p, scale = 1.0f / (1.0f - p);
+            const uint64_t key = nn__dropout_key(m, l);
+            if (p == 0.0f) { nn__add_into(a->dy, l->dy, n); break; }
+            NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
+            for (i = 0; i < n; i++) if (nn__dropout_keep(key, i, p)) a->dy[i] += l->dy[i] * scale;
+        }
+        break;
+    case NN_LAYER_ADD:
+        if (a->dy) nn__add_into(a->dy, l->dy, n);
+        if (b->dy) nn__add_into(b->dy, l->dy, n);
+        break;
+    case NN_LAYER_CONCAT:
+        for (i = 0; i < B; i++) {
+            if (a->dy) nn__add_into(a->dy + i * a->size, l->dy + i * l->size, a->size);
+            if (b->dy) nn__add_into(b->dy + i * b->size, l->dy + i * l->size + a->size, b->size);
+        }
+        break;
+    default: break; /* input, flatten: nothing to do */
+    }
+}
+
+/* >>model: building the graph, planning the arena --------------------------------------------- */
+NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
+    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_init: model is NULL");
+    memset(m, 0, sizeof *m);
+    if (allocator && allocator->alloc && allocator->free) {
+        m->allocator = *allocator;
+    } else if (allocator && (allocator->alloc || allocator->free)) {
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_model_init: allocator needs both alloc and free");
+    } else {
+#ifdef NN_NO_MALLOC
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_model_init: NN_NO_MALLOC is defined, so an allocator is required");
+#else
+        m->allocator.alloc = nn__malloc_cb;
+        m->allocator.free = nn__free_cb;
+#endif
+    }
+    m->backend = nn_backend_cpu();
+    return NN_OK;
+}
+
+NNDEF void nn_model_free(nn_model *m) {
+    if (!m) return;
+    if (m->mem && m->allocator.free) m->allocator.free(m->mem, m->allocator.user);
+    m->mem = NULL;
+    m->compiled = 0;
+    m->params = m->grads = m->opt1 = m->opt2 = m->x_stage = m->targets = NULL;
+    m->labels = NULL;
+}
+
+/* Add a layer after validating its inputs; returns its index or the (sticky) error. */
+NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int in0, int in1, nn_layer *proto) {
+    nn_layer *l;
+    nn_result r;
+    int ins[2];
+    int k;
+    ins[0] = in0; ins[1] = in1;
+    if (!m) { nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", nn__layer_names[type]); return NN_ERR_INVALID_ARG; }
+    if (m->status != NN_OK) return m->status;
+    if (m->compiled) {
+        m->status = nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_names[type]);
+        return m->status;
+    }
+    for (k = 0; k < n_inputs; k++) {
+        if (ins[k] < 0) {
+            m->status = nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): input %d is %d, not a layer index",
+                                 m->n_layers, nn__layer_names[type], k, ins[k]);
+            return m->status;
+        }
+        if (ins[k] >= m->n_layers) {
+            m->status = nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): input %d names layer %d, which does not exist yet",
+                                 m->n_layers, nn__layer_names[type], k, ins[k]);
+            return m->status;
+        }
+    }
+    if (type == NN_LAYER_INPUT && m->n_layers > 0) {
+        m->status = nn__fail(NN_ERR_UNSUPPORTED, "layer %d (input): a model has one input, layer 0", m->n_layers);
+        return m->status;
+    }
+    if (type != NN_LAYER_INPUT && m->n_layers == 0) {
+        m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_names[type]);
+        return m->status;
+    }
+    if (m->n_layers >= NN_MAX_LAYERS) {
+        m->status = nn__fail(NN_ERR_OUT_OF_MEMORY, "layer %d (%s): more than NN_MAX_LAYERS (%d) layers",
+                             m->n_layers, nn__layer_names[type], NN_MAX_LAYERS);
+        return m->status;
+    }
+    l = &m->layers[m->n_layers];
+    *l = *proto;
+    l->type = type;
+    l->n_inputs = n_inputs;
+    for (k = 0; k < n_inputs; k++) l->inputs[k] = ins[k];
+    r = nn__infer(m, l);
+    if (r != NN_OK) { memset(l, 0, sizeof *l); m->status = r; return r; }
+    return m->n_layers++;
+}
+
+NN__PRIVATE nn_layer nn__proto(void) { nn_layer l; memset(&l, 0, sizeof l); return l; }
+
+NN__PRIVATE int nn__input_shape(nn_model *m, int ndim, int64_t c, int64_t h, int64_t w) {
+    nn_layer p = nn__proto();
+    int i;
+    p.ndim = ndim; p.shape[0] = c; p.shape[1] = h; p.shape[2] = w;
+    p.size = 1;
+    for (i = 0; i < ndim; i++) {
+        if (p.shape[i] < 1) {
+            if (m && m->status == NN_OK)
+                m->status = nn__fail(NN_ERR_INVALID_ARG, "input: dimensions must be >= 1, got %l", p.shape[i]);
+            return m ? m->status : NN_ERR_INVALID_ARG;
+        }
+        p.size *= p.shape[i];
+    }
+    return nn__add_layer(m, NN_LAYER_INPUT, 0, 0, 0, &p);
+}
+NNDEF int nn_input(nn_model *m, int64_t features) { return nn__input_shape(m, 1, features, 1, 1); }
+NNDEF int nn_input_image(nn_model *m, int64_t c, int64_t h, int64_t w) { return nn__input_shape(m, 3, c, h, w); }
+
+NNDEF int nn_dense_ex(nn_model *m, int in, int64_t units, int bias, nn_init init) {
+    nn_layer p = nn__proto();
+    p.cfg.dense.units = units; p.cfg.dense.bias = bias != 0; p.cfg.dense.init = init;
+    if ((int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_ZEROS) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "dense: unknown initializer %d", (int)init);
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    return nn__add_layer(m, NN_LAYER_DENSE, 1, in, 0, &p);
+}
+NNDEF int nn_dense(nn_model *m, int in, int64_t units) { return nn_dense_ex(m, in, units, 1, NN_INIT_GLOROT_UNIFORM); }
+NNDEF int nn_activation(nn_model *m, int in, nn_act kind, float alpha) {
+    nn_layer p = nn__proto();
+    p.cfg.act.kind = kind; p.cfg.act.alpha = alpha;
+    return nn__add_layer(m, NN_LAYER_ACT, 1, in, 0, &p);
+}
+NNDEF int nn_relu(nn_model *m, int in) { return nn_activation(m, in, NN_ACT_RELU, 0.0f); }
+NNDEF int nn_leaky_relu(nn_model *m, int in, float slope) { return nn_activation(m, in, NN_ACT_LEAKY_RELU, slope); }
+NNDEF int nn_sigmoid(nn_model *m, int in) { return nn_activation(m, in, NN_ACT_SIGMOID, 0.0f); }
+NNDEF int nn_tanh(nn_model *m, int in) { return nn_activation(m, in, NN_ACT_TANH, 0.0f); }
+NNDEF int nn_gelu(nn_model *m, int in) { return nn_activation(m, in, NN_ACT_GELU, 0.0f); }
+NNDEF int nn_softmax(nn_model *m, int in) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_SOFTMAX, 1, in, 0, &p); }
+NNDEF int nn_dropout(nn_model *m, int in, float p) {
+    nn_layer q = nn__proto();
+    q.cfg.dropout.p = p;
+    return nn__add_layer(m, NN_LAYER_DROPOUT, 1, in, 0, &q);
+}
+NNDEF int nn_add(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_ADD, 2, a, b, &p); }
+NNDEF int nn_concat(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_CONCAT, 2, a, b, &p); }
+NNDEF int nn_flatten(nn_model *m, int in) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_FLATTEN, 1, in, 0, &p); }
+
+NNDEF nn_compile_config nn_compile_defaults(void) {
+    nn_compile_config c;
+    memset(&c, 0, sizeof c);
+    c.loss = NN_LOSS_XENT;
+    c.optimizer = nn_adam(1e-3f);
+    c.max_batch = 32;
+    c.seed = 42;
+    return c;
+}
+
+NNDEF int64_t nn_model_input_size(const nn_model *m) { return m && m->n_layers ? m->layers[0].size : 0; }
+NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers ? m->layers[m->n_layers - 1].size : 0; }
+
+NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN; }
+
+NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
+    nn_compile_config c;
+    size_t off = 0, o_params, o_grads, o_opt1, o_opt2, o_acts, o_dacts, o_x, o_t, o_lab, bytes;
+    int64_t np = 0, acts = 0, B, out;
+    int i, train;
+    char *base;
+    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: model is NULL");
+    if (m->status != NN_OK) return m->status; /* the message of the first build error stands */
+    if (m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_compile: already compiled");
+    if (m->n_layers < 2) return nn__fail(NN_ERR_STATE, "nn_model_compile: the model needs an input and at least one layer");
+    c = cfg ? *cfg : nn_compile_defaults();
+    if (c.max_batch < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: max_batch must be >= 1, got %l", c.max_batch);
+    if ((int)c.loss < NN_LOSS_MSE || (int)c.loss > NN_LOSS_HINGE)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: unknown loss %d", (int)c.loss);
+    train = !c.inference_only;
+    if (train) {
+        const nn_optimizer *o = &c.optimizer;
+        if ((int)o->type < NN_OPT_SGD || (int)o->type > NN_OPT_RMSPROP)
+            return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: unknown optimizer %d (use nn_sgd, nn_adam, ...)", (int)o->type);
+        if (!(o->lr >= 0.0f) || !(o->weight_decay >= 0.0f) || !(o->momentum >= 0.0f) || !(o->clip_norm >= 0.0f))
+            return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: lr, momentum, weight_decay and clip_norm must be >= 0");
+        if ((o->type == NN_OPT_ADAM || o->type == NN_OPT_ADAMW) &&
+            !(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f))
+            return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: Adam betas must be in [0, 1)");
+        if (o->nesterov && o->momentum <= 0.0f)
+            return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: Nesterov momentum needs momentum > 0");
+    }
+    B = c.max_batch;
+    /* parameters: each layer's block starts on a 64-byte boundary (16 floats) */
+    for (i = 0; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        l->param_off = np;
+        np += (l->n_params + 15) / 16 * 16;
+        if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
+    }
+    out = m->layers[m->n_layers - 1].size;
+#define NN__SECTION(o, nbytes) do { o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
+    NN__SECTION(o_params, sizeof(float) * (size_t)np);
+    NN__SECTION(o_grads, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(o_opt1, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(o_opt2, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(o_acts, sizeof(float) * (size_t)acts);
+    NN__SECTION(o_dacts, train ? sizeof(float) * (size_t)acts : 0);
+    NN__SECTION(o_x, sizeof(float) * (size_t)(B * m->layers[0].size));
+    NN__SECTION(o_t, sizeof(float) * (size_t)(B * out));
+    NN__SECTION(o_lab, sizeof(int32_t) * (size_t)B);
+#undef NN__SECTION
+    bytes = off + NN__ALIGN;
+    m->mem = m->allocator.alloc(bytes, m->allocator.user);
+    if (!m->mem) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: could not allocate %l bytes", (int64_t)bytes);
+    m->mem_bytes = bytes;
+    memset(m->mem, 0, bytes);
+    base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
+    m->params = (float *)(void *)(base + o_params);
+    m->grads = train ? (float *)(void *)(base + o_grads) : NULL;
+    m->opt1 = train ? (float *)(void *)(base + o_opt1) : NULL;
+    m->opt2 = train ? (float *)(void *)(base + o_opt2) : NULL;
+    m->x_stage = (float *)(void *)(base + o_x);
+    m->targets = (float *)(void *)(base + o_t);
+    m->labels = (int32_t *)(void *)(base + o_lab);
+    m->n_params = np;
+    m->config = c;
+    m->rng = c.seed;
+    m->step = 0;
+    m->epoch = 0;
+    {
+        float *ya = (float *)(void *)(base + o_acts), *dya = train ? (float *)(void *)(base + o_dacts) : NULL;
+        for (i = 0; i < m->n_layers; i++) {
+            nn_layer *l = &m->layers[i];
+            l->w = m->params + l->param_off;
+            l->dw = train ? m->grads + l->param_off : NULL;
+            if (l->type == NN_LAYER_INPUT) { l->y = m->x_stage; l->dy = NULL; }
+            else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
+            else {
+                l->y = ya; ya += (B * l->size + 15) / 16 * 16;
+                l->dy = dya;
+                if (dya) dya += (B * l->size + 15) / 16 * 16;
+            }
+            nn__init_params(m, l);
+        }
+    }
+    m->compiled = 1;
+    return NN_OK;
+}
+
+NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out) {
+    const nn_layer *l;
+    int64_t shape[NN_MAX_DIMS];
+    int i;
+    if (!m || !out || !m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_activation: model not compiled");
+    if (layer < 0 || layer >= m->n_layers) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: no layer %d", layer);
+    if (n < 1 || n > m->config.max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: n = %l outside [1, max_batch]", n);
+    l = &m->layers[layer];
+    shape[0] = n;
+    for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
+    *out = nn_tensor_view(l->y, l->ndim + 1, shape);
+    return NN_OK;
+}
+
+/* >>net: forward, backward and the optimizer step over the flat layer array ------------------ */
+NN__PRIVATE void nn__forward(nn_model *m, const float *x, int64_t B) {
+    int i;
+    m->layers[0].y = (float *)(uintptr_t)x; /* borrowed: the input layer is never written */
+    for (i = 1; i < m->n_layers; i++) nn__forward_layer(m, &m->layers[i], B);
+}
+
+NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, float *loss) {
+    nn_layer *outl = &m->layers[m->n_layers - 1];
+    int i;
+    for (i = 1; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (l->dy && !nn__is_view(l->type)) memset(l->dy, 0, sizeof(float) * (size_t)(B * l->size));
+    }
+    *loss = nn_loss_compute(m->config.loss, outl->y, labels, targets, B, outl->size, outl->dy);
+    for (i = m->n_layers - 1; i >= 1; i--) nn__backward_layer(m, &m->layers[i], B);
+}
+
+NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
+    const nn_optimizer *o = &m->config.optimizer;
+    if (o->clip_norm > 0.0f) {
+        /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1 */
+        double ss = 0.0;
+        int64_t i;
+        float norm, coef;
+        for (i = 0; i < m->n_params; i++) ss += (double)m->grads[i] * m->grads[i];
+        norm = (float)sqrt(ss);
+        coef = o->clip_norm / (norm + 1e-6f);
+        if (coef < 1.0f) for (i = 0; i < m->n_params; i++) m->grads[i] *= coef;
+    }
+    m->step++;
+    nn_optimizer_step(o, lr, m->step, m->params, m->grads, m->opt1, m->opt2, m->n_params);
+}
+
+/* Check a batch or data set against the model: widths, labels, finiteness. */
+NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const float *x, const int32_t *labels,
+                                     const float *targets, int64_t n, int64_t features, int64_t n_targets, int need_loss) {
+    const int64_t in = nn_model_input_size(m), C = nn_model_output_size(m);
+    const nn_loss loss = m->config.loss;
+    int64_t i, j;
+    if (n < 1) return nn__fail(NN_ERR_DATA, "%s: the data set is empty", fn);
+    if (!x) return nn__fail(NN_ERR_INVALID_ARG, "%s: x is NULL", fn);
+    if (features != in) return nn__fail(NN_ERR_DATA, "%s: rows have %l features, the model's input takes %l", fn, features, in);
+    if (need_loss) {
+        if ((loss == NN_LOSS_HINGE) && !labels) return nn__fail(NN_ERR_DATA, "%s: the hinge loss needs integer labels", fn);
+        if ((loss == NN_LOSS_MSE || loss == NN_LOSS_BCE) && !targets)
+            return nn__fail(NN_ERR_DATA, "%s: this loss needs targets (n_targets = %l)", fn, C);
+        if (loss == NN_LOSS_XENT && !labels && !targets)
+            return nn__fail(NN_ERR_DATA, "%s: cross-entropy needs labels or one-hot targets", fn);
+    }
+    if (targets && n_targets != C) return nn__fail(NN_ERR_DATA, "%s: rows have %l targets, the model outputs %l", fn, n_targets, C);
+    if (labels)
+        for (i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= C)
+                return nn__fail(NN_ERR_DATA, "%s: label %d of row %l is outside [0, %l)", fn, (int)labels[i], i, C);
+    for (i = 0; i < n * features; i++)
+        if (!(x[i] - x[i] == 0.0f))
+            return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
+                            x[i] != x[i] ? "NaN" : "infinite");
+    if (targets)
+        for (j = 0; j < n * n_targets; j++)
+            if (!(targets[j] - targets[j] == 0.0f))
+                return nn__fail(NN_ERR_DATA, "%s: target %l of row %l is not finite", fn, j % n_targets, j / n_targets);
+    return NN_OK;
+}
+
+NN__PRIVATE nn_result nn__check_model(const nn_model *m, const char *fn, int need_train) {
+    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", fn);
+    if (!m->compiled) return nn__fail(NN_ERR_STATE, "%s: the model is not compiled (call nn_model_compile)", fn);
+    if (need_train && !m->grads) return nn__fail(NN_ERR_STATE, "%s: the model was compiled inference_only", fn);
+    return NN_OK;
+}
+
+NN__PRIVATE nn_result nn__check_batch(const nn_model *m, const char *fn, int64_t n) {
+    if (n < 1) return nn__fail(NN_ERR_INVALID_ARG, "%s: batch size %l (must be >= 1)", fn, n);
+    if (n > m->config.max_batch)
+        return nn__fail(NN_ERR_INVALID_ARG, "%s: batch size %l exceeds max_batch %l given to nn_model_compile", fn, n,
+                        m->config.max_batch);
+    return NN_OK;
+}
+
+NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels, const float *targets,
+                                  int64_t n, float *loss) {
+    nn_result r;
+    float l;
+    if ((r = nn__check_model(m, "nn_model_backward", 1)) != NN_OK) return r;
+    if ((r = nn__check_batch(m, "nn_model_backward", n)) != NN_OK) return r;
+    if ((r = nn__check_rows(m, "nn_model_backward", x, labels, targets, n, nn_model_input_size(m),
+                            nn_model_output_size(m), 1)) != NN_OK) return r;
+    m->training = 1;
+    nn__forward(m, x, n);
+    nn__backward(m, labels, targets, n, &l);
+    m->training = 0;
+    if (loss) *loss = l;
+    return NN_OK;
+}
+
+NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels, const float *targets,
+                              int64_t n, float lr, float *loss) {
+    nn_result r = nn_model_backward(m, x, labels, targets, n, loss);
+    if (r != NN_OK) return r;
+    nn__clip_and_step(m, lr);
+    return NN_OK;
+}
+
+NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *out) {
+    nn_result r;
+    const nn_layer *o;
+    int64_t shape[NN_MAX_DIMS];
+    int i;
+    if ((r = nn__check_model(m, "nn_forward", 0)) != NN_OK) return r;
+    if ((r = nn__check_batch(m, "nn_forward", n)) != NN_OK) return r;
+    if (!x) return nn__fail(NN_ERR_INVALID_ARG, "nn_forward: x is NULL");
+    m->training = 0;
+    nn__forward(m, x, n);
+    o = &m->layers[m->n_layers - 1];
+    if (out) {
+        shape[0] = n;
+        for (i = 0; i < o->ndim; i++) shape[i + 1] = o->shape[i];
+        *out = nn_tensor_view(o->y, o->ndim + 1, shape);
+    }
+    return NN_OK;
+}
+
+NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out) {
+    nn_result r;
+    int64_t i, in, C;
+    if ((r = nn__check_model(m, "nn_predict", 0)) != NN_OK) return r;
+    if (n < 1) return nn__fail(NN_ERR_DATA, "nn_predict: n = %l (must be >= 1)", n);
+    if (!x || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_predict: x or out is NULL");
+    in = nn_model_input_size(m);
+    C = nn_model_output_size(m);
+    m->training = 0;
+    for (i = 0; i < n; i += m->config.max_batch) {
+        const int64_t b = n - i < m->config.max_batch ? n - i : m->config.max_batch;
+        nn__forward(m, x + i * in, b);
+        memcpy(out + i * C, m->layers[m->n_layers - 1].y, sizeof(float) * (size_t)(b * C));
+    }
+    return NN_OK;
+}
+
+/* >>train: metrics, evaluate, fit ------------------------------------------------------------ */
+/* Correct predictions and how many were judged; total 0 when accuracy is undefined (MSE
+   without labels). */
+NN__PRIVATE void nn__count_correct(const nn_model *m, const float *out, const int32_t *labels, const float *targets,
+                                   int64_t B, int64_t *correct, int64_t *total) {
+    const int64_t C = nn_model_output_size(m);
+    int64_t i, j;
+    if (m->config.loss == NN_LOSS_BCE && targets) {
+        for (i = 0; i < B * C; i++) *correct += (out[i] > 0.0f) == (targets[i] > 0.5f);
+        *total += B * C;
+        return;
+    }
+    for (i = 0; i < B; i++) {
+        const int64_t p = nn_argmax(out + i * C, C);
+        if (labels) j = labels[i];
+        else if (targets && m->config.loss == NN_LOSS_XENT) j = nn_argmax(targets + i * C, C);
+        else return;
+        *correct += p == j;
+        *total += 1;
+    }
+}
+
+NN__PRIVATE float nn__nan(void) { volatile float z = 0.0f; return z / z; }
+
+NN__PRIVATE void nn__eval_rows(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
+    const int64_t C = nn_model_output_size(m), B = m->config.max_batch;
+    int64_t i, correct = 0, total = 0;
+    double sum = 0.0;
+    const int has_loss = d->labels ? (m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE)
+                                   : d->targets != NULL;
+    m->training = 0;
+    for (i = 0; i < d->n; i += B) {
+        const int64_t b = d->n - i < B ? d->n - i : B;
+        const int32_t *lab = d->labels ? d->labels + i : NULL;
+        const float *tg = d->targets ? d->targets + i * C : NULL;
+        const float *out;
+        nn__forward(m, d->x + i * d->features, b);
+        out = m->layers[m->n_layers - 1].y;
+        if (has_loss) sum += (double)nn_loss_compute(m->config.loss, out, (m->config.loss == NN_LOSS_XENT && tg) ? NULL : lab,
+                                                     tg, b, C, NULL) * (double)b;
+        nn__count_correct(m, out, lab, tg, b, &correct, &total);
+    }
+    if (loss) *loss = has_loss ? (float)(sum / (double)d->n) : nn__nan();
+    if (acc) *acc = total ? (float)((double)correct / (double)total) : nn__nan();
+}
+
+NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
+    nn_result r;
+    if ((r = nn__check_model(m, "nn_evaluate", 0)) != NN_OK) return r;
+    if (!d) return nn__fail(NN_ERR_INVALID_ARG, "nn_evaluate: data set is NULL");
+    if ((r = nn__check_rows(m, "nn_evaluate", d->x, d->labels, d->targets, d->n, d->features, d->n_targets, 1)) != NN_OK)
+        return r;
+    nn__eval_rows(m, d, loss, acc);
+    return NN_OK;
+}
+
+NNDEF nn_fit_config nn_fit_defaults(void) {
+    nn_fit_config c;
+    memset(&c, 0, sizeof c);
+    c.epochs = 10;
+    c.batch_size = 32;
+    c.shuffle = 1;
+    c.verbose = 1;
+    return c;
+}
+
+NN__PRIVATE double nn__now(void) {
+#if NN__OMP
+    return omp_get_wtime();
+#elif !defined(NN_NO_STDIO)
+    return (double)clock() / CLOCKS_PER_SEC; /* single-threaded: CPU time is wall time */
+#else
+    return 0.0;
+#endif
+}
+
+#ifndef NN_NO_STDIO
+NN__PRIVATE void nn__print_metric(const char *name, float v) {
+    if (v == v) fprintf(stderr, "  %s %.4f", name, (double)v);
+}
+NN__PRIVATE void nn__print_epoch(const nn_epoch_stats *s, int epoch, int epochs) {
+    fprintf(stderr, "epoch %d/%d", epoch, epochs);
+    nn__print_metric("loss", s->loss);
+    nn__print_metric("acc", s->acc);
+    nn__print_metric("val_loss", s->val_loss);
+    nn__print_metric("val_acc", s->val_acc);
+    fprintf(stderr, "  lr %.3g  %.2fs\n", (double)s->lr, s->seconds);
+}
+NN__PRIVATE void nn__print_bar(int epoch, int epochs, int64_t b, int64_t nb, float loss, float acc) {
+    const int width = 24;
+    const int fill = (int)(width * b / nb);
+    int k;
+    fprintf(stderr, "\repoch %d/%d [", epoch, epochs);
+    for (k = 0; k < width; k++) fputc(k < fill ? '=' : k == fill ? '>' : ' ', stderr);
+    fprintf(stderr, "] %lld/%lld  loss %.4f", (long long)b, (long long)nb, (double)loss);
+    if (acc == acc) fprintf(stderr, "  acc %.4f", (double)acc);
+    fflush(stderr);
+}
+#endif
+
+NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
+    const int64_t in = nn_model_input_size(m), C = nn_model_output_size(m);
+    int64_t *perm, nb, i;
+    int e, stop = 0, bar = 0;
+    nn_result r;
+    if ((r = nn__check_model(m, "nn_fit", 1)) != NN_OK) return r;
+    if (!train || !cfg) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: train and cfg must not be NULL");
+    if (cfg->batch_size < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: batch size %l (must be >= 1)", cfg->batch_size);
+    if (cfg->batch_size > m->config.max_batch)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: batch size %l exceeds max_batch %l given to nn_model_compile",
+                        cfg->batch_size, m->config.max_batch);
+    if (cfg->epochs < 0) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: epochs = %d", cfg->epochs);
+    if (cfg->history_cap < 0 || (cfg->history_cap > 0 && !cfg->history))
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: history_cap = %d without a history array", cfg->history_cap);
+    if ((r = nn__check_rows(m, "nn_fit (training set)", train->x, train->labels, train->targets, train->n,
+                            train->features, train->n_targets, 1)) != NN_OK) return r;
+    if (val && (r = nn__check_rows(m, "nn_fit (validation set)", val->x, val->labels, val->targets, val->n,
+                                   val->features, val->n_targets, 1)) != NN_OK) return r;
+    cfg->epochs_run = 0;
+    perm = (int64_t *)m->allocator.alloc(sizeof(int64_t) * (size_t)train->n, m->allocator.user);
+    if (!perm) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_fit: no memory for %l row indices", train->n);
+    nb = (train->n + cfg->batch_size - 1) / cfg->batch_size;
+#ifndef NN_NO_STDIO
+    bar = cfg->verbose > 0 && NN__ISATTY_STDERR();
+#else
+    (void)bar;
+#endif
+    for (e = 0; e < cfg->epochs && !stop; e++) {
+        nn_epoch_stats st;
+        nn_progress pg;
+        double t0 = nn__now(), sum = 0.0;
+        int64_t correct = 0, total = 0, seen = 0, b;
+        memset(&st, 0, sizeof st);
+        memset(&pg, 0, sizeof pg);
+        st.lr = nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step);
+        for (i = 0; i < train->n; i++) perm[i] = i;
+        if (cfg->shuffle)
+            for (i = train->n - 1; i > 0; i--) { /* Fisher-Yates */
+                const int64_t j = nn__rng_below(&m->rng, i + 1), t = perm[i];
+                perm[i] = perm[j]; perm[j] = t;
+            }
+        for (b = 0; b < nb && !stop; b++) {
+            const int64_t lo = b * cfg->batch_size, n = train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
+            const int32_t *lab = NULL;
+            const float *tg = NULL;
+            float loss;
+            for (i = 0; i < n; i++) {
+                const int64_t row = perm[lo + i];
+                memcpy(m->x_stage + i * in, train->x + row * in, sizeof(float) * (size_t)in);
+                if (train->labels) m->labels[i] = train->labels[row];
+                if (train->targets) memcpy(m->targets + i * C, train->targets + row * C, sizeof(float) * (size_t)C);
+            }
+            if (train->labels) lab = m->labels;
+            if (train->targets) tg = m->targets;
+            m->training = 1;
+            nn__forward(m, m->x_stage, n);
+            nn__backward(m, (m->config.loss == NN_LOSS_XENT && tg) ? NULL : lab, tg, n, &loss);
+            m->training = 0;
+            nn__count_correct(m, m->layers[m->n_layers - 1].y, lab, tg, n, &correct, &total);
+            nn__clip_and_step(m, nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step));
+            sum += (double)loss * (double)n;
+            seen += n;
+            pg.epoch = e + 1; pg.epochs = cfg->epochs; pg.batch = b + 1; pg.batches = nb;
+            pg.loss = (float)(sum / (double)seen);
+            pg.acc = total ? (float)((double)correct / (double)total) : nn__nan();
+#ifndef NN_NO_STDIO
+            if (bar && ((b + 1) % (nb / 40 + 1) == 0 || b + 1 == nb)) nn__print_bar(e + 1, cfg->epochs, b + 1, nb, pg.loss, pg.acc);
+#endif
+            if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
+        }
+        st.loss = pg.loss;
+        st.acc = pg.acc;
+        st.val_loss = st.val_acc = nn__nan();
+        if (val) nn__eval_rows(m, val, &st.val_loss, &st.val_acc);
+        m->epoch++;
+        st.epoch = m->epoch;
+        st.seconds = nn__now() - t0;
+        if (e < cfg->history_cap) cfg->history[e] = st;
+        cfg->epochs_run = e + 1;
+#ifndef NN_NO_STDIO
+        if (bar) fputc('\r', stderr);
+        if (cfg->verbose > 0) nn__print_epoch(&st, e + 1, cfg->epochs);
+#endif
+        pg.epoch_end = 1;
+        pg.stats = st;
+        if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
+    }
+    m->allocator.free(perm, m->allocator.user);
+    return NN_OK;
+}
+
+/* >>data: data sets, the CSV reader ------------------------------------------------------------ */
+NNDEF nn_dataset nn_dataset_make(const float *x, int64_t n, int64_t features, const int32_t *labels) {
+    nn_dataset d;
+    memset(&d, 0, sizeof d);
+    d.x = x; d.n = n; d.features = features; d.labels = labels;
+    return d;
+}
+
+NNDEF nn_dataset nn_dataset_slice(const nn_dataset *d, int64_t from, int64_t count) {
+    nn_dataset s = *d;
+    if (from < 0) from = 0;
+    if (from > d->n) from = d->n;
+    if (count < 0 || count > d->n - from) count = d->n - from;
+    s.x = d->x ? d->x + from * d->features : NULL;
+    s.labels = d->labels ? d->labels + from : NULL;
+    s.targets = d->targets ? d->targets + from * d->n_targets : NULL;
+    s.n = count;
+    s.owned = NULL;
+    return s;
+}
+
+NNDEF nn_result nn_dataset_shuffle(nn_dataset *d, uint64_t seed) {
+    float *x, *t;
+    int32_t *lab;
+    int64_t i, k;
+    uint64_t s = seed;
+    if (!d || !d->owned) return nn__fail(NN_ERR_INVALID_ARG, "nn_dataset_shuffle: the data set does not own its rows");
+    x = (float *)(uintptr_t)d->x;
+    t = (float *)(uintptr_t)d->targets;
+    lab = (int32_t *)(uintptr_t)d->labels;
+    for (i = d->n - 1; i > 0; i--) {
+        const int64_t j = nn__rng_below(&s, i + 1);
+        for (k = 0; k < d->features; k++) { float v = x[i * d->features + k]; x[i * d->features + k] = x[j * d->features + k]; x[j * d->features + k] = v; }
+        for (k = 0; t && k < d->n_targets; k++) { float v = t[i * d->n_targets + k]; t[i * d->n_targets + k] = t[j * d->n_targets + k]; t[j * d->n_targets + k] = v; }
+        if (lab) { int32_t v = lab[i]; lab[i] = lab[j]; lab[j] = v; }
+    }
+    return NN_OK;
+}
+
+NNDEF void nn_dataset_free(nn_dataset *d) {
+#ifndef NN_NO_MALLOC
+    if (d && d->owned) free(d->owned);
+#endif
+    if (d) memset(d, 0, sizeof *d);
+}
+
+#if !defined(NN_NO_STDIO) && !defined(NN_NO_MALLOC)
+NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
+    FILE *f;
+    char *text = NULL, *p;
+    size_t len = 0, cap = 0, got;
+    int64_t cols = 1, rows = 0, r, features, line;
+    int lc;
+    float *x;
+    int32_t *lab;
+    void *block;
+    if (!path || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: path or out is NULL");
+    f = fopen(path, "rb");
+    if (!f) return nn__fail(NN_ERR_IO, "nn_csv_load: cannot open '%s'", path);
+    for (;;) { /* read the whole file */
+        if (len + 4096 + 1 > cap) {
+            char *nt;
+            cap = (cap + 4096) * 2;
+            nt = (char *)realloc(text, cap);
+            if (!nt) { free(text); fclose(f); return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load: '%s' is too large", path); }
+            text = nt;
+        }
+        got = fread(text + len, 1, 4096, f);
+        len += got;
+        if (got < 4096) break;
+    }
+    if (ferror(f)) { free(text); fclose(f); return nn__fail(NN_ERR_IO, "nn_csv_load: error reading '%s'", path); }
+    fclose(f);
+    text[len] = 0;
+    if (memchr(text, 0, len)) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' is not text (NUL byte)", path); }
+    /* header: count columns */
+    for (p = text; *p && *p != '\n'; p++) if (*p == ',') cols++;
+    if (!*p || p == text) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no header line and rows", path); }
+    for (p++; *p; ) { /* count non-empty rows */
+        char *e = strchr(p, '\n');
+        char *end = e ? e : p + strlen(p);
+        char *q = p;
+        while (q < end && (*q == ' ' || *q == '\r' || *q == '\t')) q++;
+        if (q < end) rows++;
+        p = e ? e + 1 : end;
+    }
+    lc = label_col == -1 ? (int)cols - 1 : label_col;
+    if (label_col < -2 || lc >= cols) { free(text); return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: label column %d, but '%s' has %l columns", label_col, path, cols); }
+    if (rows == 0) { free(text); return nn__fail(NN_ERR_DATA, "nn_csv_load: '%s' has no data rows", path); }
+    features = lc >= 0 ? cols - 1 : cols;
+    if (features < 1) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no feature columns", path); }
+    block = malloc(sizeof(float) * (size_t)(rows * features) + sizeof(int32_t) * (size_t)rows + 16);
+    if (!block) { free(text); return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load: no memory for %l rows", rows); }
+    x = (float *)block;
+    lab = (int32_t *)(void *)(x + rows * features);
+    p = strchr(text, '\n') + 1;
+    for (r = 0, line = 2; r < rows; line++) {
+        char *e = strchr(p, '\n');
+        char *end = e ? e : p + strlen(p);
+        char *q = p;
+        int64_t c, fi = 0;
+        while (q < end && (*q == ' ' || *q == '\r' || *q == '\t')) q++;
+        if (q == end) { p = e ? e + 1 : end; continue; } /* blank line */
+        if (e) *e = 0;
+        for (c = 0; c < cols; c++) {
+            char *ep;
+            double v = strtod(q, &ep);
+            if (ep == q) {
+                free(block); free(text);
+                return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: column %l is not a number", path, line, c + 1);
+            }
+            while (*ep == ' ' || *ep == '\r' || *ep == '\t') ep++;
+            if (c + 1 < cols ? *ep != ',' : *ep != 0) {
+                free(block); free(text);
+                return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: expected %l numeric columns", path, line, cols);
+            }
+            if (c == lc) {
+                if (v != floor(v) || v < 0 || v > 2147483647.0) {
+                    free(block); free(text);
+                    return nn__fail(NN_ERR_DATA, "nn_csv_load: %s:%l: label is not a non-negative integer", path, line);
+                }
+                lab[r] = (int32_t)v;
+            } else {
+                x[r * features + fi++] = (float)v;
+            }
+            q = ep + 1;
+        }
+        r++;
+        p = e ? e + 1 : end;
+    }
+    free(text);
+    memset(out, 0, sizeof *out);
+    out->x = x;
+    out->labels = lc >= 0 ? lab : NULL;
+    out->n = rows;
+    out->features = features;
+    out->owned = block;
+    return NN_OK;
+}
+#endif
+
+/* >>util ---------------------------------------------------------------------------------------- */
+NNDEF void nn_set_threads(int n) {
+#if NN__OMP
+    if (n > 0) omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+NNDEF int nn_get_threads(void) {
+#if NN__OMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+#endif /* NN_IMPLEMENTATION_INCLUDED */
+#endif /* NN_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the nn.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
