@@ -1248,6 +1248,10 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
         m->status = nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_names[type]);
         return m->status;
     }
+    if (type != NN_LAYER_INPUT && m->n_layers == 0) {
+        m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_names[type]);
+        return m->status;
+    }
     for (k = 0; k < n_inputs; k++) {
         if (ins[k] < 0) {
             m->status = nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): input %d is %d, not a layer index",
@@ -1262,10 +1266,6 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     }
     if (type == NN_LAYER_INPUT && m->n_layers > 0) {
         m->status = nn__fail(NN_ERR_UNSUPPORTED, "layer %d (input): a model has one input, layer 0", m->n_layers);
-        return m->status;
-    }
-    if (type != NN_LAYER_INPUT && m->n_layers == 0) {
-        m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_names[type]);
         return m->status;
     }
     if (m->n_layers >= NN_MAX_LAYERS) {

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs each test binary given, echoes its output, and ends with the total line
+# "N passed, N failed". Exits nonzero if any check failed or any binary crashed.
+passed=0; failed=0; status=0
+for t in "$@"; do
+    out=$("$t" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "$t: exited with status $rc before its summary line (crash?)"
+        failed=$((failed + 1)); status=1; continue
+    fi
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$rc" -ne 0 ] && status=1
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && exit $status
+exit 1
