@@ -1,0 +1,53 @@
+/* nn_gemm against a naive double-precision reference: all four transpose forms, odd sizes,
+   padded leading dimensions, alpha/beta, and beta = 0 ignoring NaN in C. */
+#define NN_IMPLEMENTATION
+#include "../nn.h"
+#include "test.h"
+#include <stdlib.h>
+
+static uint64_t rs = 777;
+static float frand(void) { rs = rs * 6364136223846793005ull + 1442695040888963407ull; return (float)((rs >> 40) / 16777216.0) * 2.0f - 1.0f; }
+
+static void one(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, float beta) {
+    const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+    float *A = (float *)malloc(sizeof(float) * (size_t)(lda * (ta ? K : M) + 1));
+    float *B = (float *)malloc(sizeof(float) * (size_t)(ldb * (tb ? N : K) + 1));
+    float *C = (float *)malloc(sizeof(float) * (size_t)(ldc * M + 1));
+    double *R = (double *)malloc(sizeof(double) * (size_t)(M * N + 1)), worst = 0;
+    int64_t i, j, k;
+    for (i = 0; i < lda * (ta ? K : M); i++) A[i] = frand();
+    for (i = 0; i < ldb * (tb ? N : K); i++) B[i] = frand();
+    for (i = 0; i < ldc * M; i++) C[i] = beta == 0.0f ? NAN : frand();
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            double s = 0;
+            for (k = 0; k < K; k++) s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+            R[i * N + j] = alpha * s + (beta == 0.0f ? 0.0 : beta * (double)C[i * ldc + j]);
+        }
+    nn_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            double e = fabs(C[i * ldc + j] - R[i * N + j]);
+            if (!(e <= worst)) worst = e; /* NaN-safe */
+        }
+    /* float accumulation error grows like sqrt(K) * eps * |terms| */
+    CHECK_MSG(worst <= 1e-5 * (1.0 + sqrt((double)K)) * (fabs(alpha) + 1.0),
+              "gemm ta=%d tb=%d %lldx%lldx%lld alpha=%g beta=%g: max error %.3g", ta, tb, (long long)M, (long long)N,
+              (long long)K, alpha, beta, worst);
+    free(A); free(B); free(C); free(R);
+}
+
+int main(void) {
+    static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
+                                       {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29}};
+    int ta, tb;
+    size_t s;
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++)
+            for (s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+                one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 0.0f);
+                one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
+                one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
+            }
+    return t_summary("test_gemm");
+}
