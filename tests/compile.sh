@@ -1,0 +1,42 @@
+#!/bin/sh
+# Builds nn.h in every configuration it promises (warnings are errors) and the examples with
+# the one-line commands at their tops. Ends with "test_compile: N passed, N failed".
+cd "$(dirname "$0")/.." || exit 1
+W="-Wall -Wextra -pedantic -Werror"
+T=$(mktemp -d)
+pass=0; fail=0
+try() { # description, command...
+    d=$1; shift
+    if out=$("$@" 2>&1); then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL compile: $d"; printf "%s\n" "$out" | head -n 15 | cut -c1-300; fi
+}
+link2() { # description, compiler, flags: two translation units, one main
+    d=$1; c=$2; shift 2
+    try "$d (tu 1)" $c "$@" $W -DWITH_MAIN -DUSE_IMPL -c tests/compile_tu.c -o "$T/a.o"
+    try "$d (tu 2)" $c "$@" $W ${TU2_FLAGS:-} -c tests/compile_tu.c -o "$T/b.o"
+    try "$d (link)" $c "$@" -x none "$T/a.o" "$T/b.o" -o "$T/prog" -lm
+}
+for c in gcc clang; do
+    command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
+    link2 "$c c99" $c -std=c99
+    TU2_FLAGS="-DUSE_IMPL" link2 "$c c99 NN_STATIC in two files" $c -std=c99 -DNN_STATIC
+    try "$c c99 NN_NO_STDIO" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
+    try "$c c99 NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
+    try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
+done
+link2 "gcc c99 -fopenmp" gcc -std=c99 -fopenmp
+try "gcc c99 -fopenmp NN_NO_OPENMP" gcc -std=c99 -fopenmp -DNN_NO_OPENMP $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
+for c in g++ clang++; do
+    command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
+    link2 "$c c++11" $c -x c++ -std=c++11
+done
+link2 "g++ c++11 -fopenmp" g++ -x c++ -std=c++11 -fopenmp
+# the examples, exactly as their first lines say (and xor must learn)
+for e in examples/*.c; do
+    cmd=$(head -n 1 "$e" | sed -e 's|^/\* *||' -e 's| *&&.*||' -e 's|\*/.*||' -e 's| -o [^ ]*||')
+    try "$e: $cmd" sh -c "$cmd -o $T/ex $W"
+done
+try "xor example, cc -std=c99 -O2" sh -c "cc -std=c99 -O2 examples/xor.c -lm -o $T/xor && $T/xor"
+try "xor example, cc -std=c99 -O2 -fopenmp" sh -c "cc -std=c99 -O2 -fopenmp examples/xor.c -lm -o $T/xor && $T/xor"
+rm -rf "$T"
+echo "test_compile: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
