@@ -3,6 +3,7 @@
 # "N passed, N failed". Exits nonzero if any check failed or any binary crashed.
 passed=0; failed=0; status=0
 for t in "$@"; do
+    echo "== $t"
     out=$("$t" 2>&1); rc=$?
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
