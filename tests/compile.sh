@@ -37,6 +37,9 @@ for e in examples/*.c; do
 done
 try "xor example, cc -std=c99 -O2" sh -c "cc -std=c99 -O2 examples/xor.c -lm -o $T/xor && $T/xor"
 try "xor example, cc -std=c99 -O2 -fopenmp" sh -c "cc -std=c99 -O2 -fopenmp examples/xor.c -lm -o $T/xor && $T/xor"
+# the README's example program, as printed there, against data/iris.csv
+awk '/^```c$/{n++; if (n == 2) {on = 1; next}} /^```$/{on = 0} on' README.md > "$T/readme.c"
+try "README example" sh -c "cc -std=c99 -O2 $W -I. $T/readme.c -lm -o $T/readme && $T/readme | grep -q 'training accuracy'"
 rm -rf "$T"
 echo "test_compile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
