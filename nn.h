@@ -1768,7 +1768,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         if (e < cfg->history_cap) cfg->history[e] = st;
         cfg->epochs_run = e + 1;
 #ifndef NN_NO_STDIO
-        if (bar) fputc('\r', stderr);
+        if (bar) fprintf(stderr, "\r%90s\r", ""); /* clear the bar before the epoch line */
         if (cfg->verbose > 0) nn__print_epoch(&st, e + 1, cfg->epochs);
 #endif
         pg.epoch_end = 1;

@@ -33,13 +33,14 @@ static void svg_panel(FILE *f, double x0, double y0, double w, double h, const c
         }
         fprintf(f, "'/>\n");
     }
-    fprintf(f, "<text x='%.0f' y='%.0f' fill='#1f77b4'>train</text>\n", x0 + w - 90, y0 + 16);
-    fprintf(f, "<text x='%.0f' y='%.0f' fill='#d62728'>validation</text>\n", x0 + w - 90, y0 + 32);
+    /* legend at mid-height: loss curves sit low, accuracy curves high */
+    fprintf(f, "<text x='%.0f' y='%.0f' fill='#1f77b4'>train</text>\n", x0 + w - 90, y0 + h / 2 - 8);
+    fprintf(f, "<text x='%.0f' y='%.0f' fill='#d62728'>validation</text>\n", x0 + w - 90, y0 + h / 2 + 8);
     fprintf(f, "</g>\n");
 }
 
 static int write_history(const nn_epoch_stats *h, int n) {
-    float tl[EPOCHS], vl[EPOCHS], ta[EPOCHS], va[EPOCHS], hi = 0;
+    float tl[EPOCHS], vl[EPOCHS], ta[EPOCHS], va[EPOCHS], hi = 0, lo_acc = 0.5f;
     FILE *f = fopen("digits_history.csv", "w");
     int i;
     if (!f) return 1;
@@ -50,6 +51,7 @@ static int write_history(const nn_epoch_stats *h, int n) {
         tl[i] = h[i].loss; vl[i] = h[i].val_loss; ta[i] = h[i].acc; va[i] = h[i].val_acc;
         if (tl[i] > hi) hi = tl[i];
         if (vl[i] > hi) hi = vl[i];
+        while (ta[i] < lo_acc || va[i] < lo_acc) lo_acc -= 0.1f;
     }
     fclose(f);
     f = fopen("digits_history.svg", "w");
@@ -57,7 +59,7 @@ static int write_history(const nn_epoch_stats *h, int n) {
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='900' height='360' viewBox='0 0 900 360'>\n");
     fprintf(f, "<rect width='900' height='360' fill='white'/>\n");
     svg_panel(f, 60, 40, 360, 260, "loss (cross-entropy)", tl, vl, n, 0.0, hi);
-    svg_panel(f, 510, 40, 360, 260, "accuracy", ta, va, n, 0.5, 1.0);
+    svg_panel(f, 510, 40, 360, 260, "accuracy", ta, va, n, lo_acc, 1.0);
     fprintf(f, "</svg>\n");
     fclose(f);
     return 0;
