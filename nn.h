@@ -193,6 +193,14 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                    const float *A, int64_t lda, const float *B, int64_t ldb,
                    float beta, float *C, int64_t ldc);
 
+/* The same with a bias added to every row of C (bias may be NULL) and a caller-provided
+   workspace of nn_gemm_workspace_floats() floats, so that it allocates nothing; nn_gemm
+   allocates that workspace per call (and runs unpacked loops under NN_NO_MALLOC). */
+NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const float *bias, float *ws);
+NNDEF int64_t nn_gemm_workspace_floats(void);
+
 typedef enum nn_act {
     NN_ACT_RELU = 1,
     NN_ACT_LEAKY_RELU = 2,  /* alpha = negative slope */
@@ -495,6 +503,10 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
 #define NN__OMP_FOR_IF(c)
 #endif
 
+#if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
+#include <immintrin.h>
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define NN__TLS __thread
 #elif defined(_MSC_VER)
@@ -641,13 +653,13 @@ NN__PRIVATE float nn__dot(const float *a, const float *b, int64_t n) {
     return t;
 }
 
-NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                   const float *A, int64_t lda, const float *B, int64_t ldb,
-                   float beta, float *C, int64_t ldc) {
+/* The unpacked loops: for tiny products, where packing costs more than it saves, and as the
+   path of nn_gemm when no workspace can be had (NN_NO_MALLOC). */
+NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, const float *B, int64_t ldb,
+                                 float beta, float *C, int64_t ldc, const float *bias) {
     int64_t i;
-    NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
-    NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
-    NN__OMP_FOR_IF(M > 1 && M * N * K >= NN_OMP_MIN_WORK)
+    NN__OMP_FOR_IF(M > 1 && M * N * K >= 8 * NN_OMP_MIN_WORK)
     for (i = 0; i < M; i++) {
         float *c = C + i * ldc;
         int64_t j, k;
@@ -669,7 +681,231 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                 c[j] += alpha * s;
             }
         }
+        if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
     }
+}
+
+/* Packed GEMM (the BLIS loop nest). C is cut into MR x NR tiles; for each KC-deep slice, B is
+   packed into NR-wide panels (k-major) and A into MR-tall panels (k-major), zero-padded at the
+   edges, so the micro-kernel reads both contiguously whatever the transposes. Loop order
+   jc (NC cols) > pc (KC) > ic (MC rows) > tiles; threads share the packed panels and split the
+   tiles. Each C element is summed over k in the same order whatever the thread count. The
+   tile sizes fill the vector registers: AVX-512 8x32 (16 accumulators), AVX2 6x16 (12). */
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#define NN__MR 8
+#define NN__NR 32
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(NN_NO_SIMD)
+#define NN__MR 6
+#define NN__NR 16
+#else
+#define NN__MR 4
+#define NN__NR 16
+#endif
+#define NN__KC 256
+#define NN__MC (NN__MR * 24)
+#define NN__NC 2048
+
+/* floats of workspace nn_gemm_ws needs: one packed B slice and one packed A block */
+#define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__MC * NN__KC + 16)
+
+/* Bp[p][k][0..NR) = op(B)[k0 + k][j0 + p*NR + 0..NR), zero beyond n */
+NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int64_t k0, int64_t j0,
+                            int64_t kc, int64_t nc, int64_t p) {
+    const int64_t j = j0 + p * NN__NR, w = nc - p * NN__NR < NN__NR ? nc - p * NN__NR : NN__NR;
+    float *dst = Bp + p * kc * NN__NR;
+    int64_t k, l;
+    if (!tb) {
+        for (k = 0; k < kc; k++, dst += NN__NR) {
+            const float *src = B + (k0 + k) * ldb + j;
+            for (l = 0; l < w; l++) dst[l] = src[l];
+            for (; l < NN__NR; l++) dst[l] = 0.0f;
+        }
+    } else {
+        for (l = 0; l < w; l++) {
+            const float *src = B + (j + l) * ldb + k0;
+            for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
+        }
+        for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
+    }
+}
+
+/* Ap[q][k][0..MR) = alpha * op(A)[i0 + q*MR + 0..MR)[k0 + k], zero beyond m */
+NN__PRIVATE void nn__pack_a(float *Ap, int ta, const float *A, int64_t lda, int64_t i0, int64_t k0,
+                            int64_t mc, int64_t kc, int64_t q, float alpha) {
+    const int64_t i = i0 + q * NN__MR, h = mc - q * NN__MR < NN__MR ? mc - q * NN__MR : NN__MR;
+    float *dst = Ap + q * kc * NN__MR;
+    int64_t k, r;
+    if (ta) {
+        for (k = 0; k < kc; k++, dst += NN__MR) {
+            const float *src = A + (k0 + k) * lda + i;
+            for (r = 0; r < h; r++) dst[r] = alpha * src[r];
+            for (; r < NN__MR; r++) dst[r] = 0.0f;
+        }
+    } else {
+        for (r = 0; r < h; r++) {
+            const float *src = A + (i + r) * lda + k0;
+            for (k = 0; k < kc; k++) dst[k * NN__MR + r] = alpha * src[k];
+        }
+        for (; r < NN__MR; r++) for (k = 0; k < kc; k++) dst[k * NN__MR + r] = 0.0f;
+    }
+}
+
+/* acc = Ap-panel . Bp-panel over kc; then C = acc + beta*C (+ bias) for the first k-slice,
+   C += acc for later ones. Edge tiles go through a local tile and are copied out. */
+NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, const float *b, float *C, int64_t ldc,
+                             int64_t h, int64_t w, float beta, const float *bias) {
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    __m512 c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a, c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a;
+    __m512 acc[16];
+    int64_t k;
+    for (k = 0; k < kc; k++, a += 8, b += 32) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 x;
+        x = _mm512_set1_ps(a[0]); c0a = _mm512_fmadd_ps(x, b0, c0a); c0b = _mm512_fmadd_ps(x, b1, c0b);
+        x = _mm512_set1_ps(a[1]); c1a = _mm512_fmadd_ps(x, b0, c1a); c1b = _mm512_fmadd_ps(x, b1, c1b);
+        x = _mm512_set1_ps(a[2]); c2a = _mm512_fmadd_ps(x, b0, c2a); c2b = _mm512_fmadd_ps(x, b1, c2b);
+        x = _mm512_set1_ps(a[3]); c3a = _mm512_fmadd_ps(x, b0, c3a); c3b = _mm512_fmadd_ps(x, b1, c3b);
+        x = _mm512_set1_ps(a[4]); c4a = _mm512_fmadd_ps(x, b0, c4a); c4b = _mm512_fmadd_ps(x, b1, c4b);
+        x = _mm512_set1_ps(a[5]); c5a = _mm512_fmadd_ps(x, b0, c5a); c5b = _mm512_fmadd_ps(x, b1, c5b);
+        x = _mm512_set1_ps(a[6]); c6a = _mm512_fmadd_ps(x, b0, c6a); c6b = _mm512_fmadd_ps(x, b1, c6b);
+        x = _mm512_set1_ps(a[7]); c7a = _mm512_fmadd_ps(x, b0, c7a); c7b = _mm512_fmadd_ps(x, b1, c7b);
+    }
+    acc[0] = c0a; acc[1] = c0b; acc[2] = c1a; acc[3] = c1b; acc[4] = c2a; acc[5] = c2b; acc[6] = c3a; acc[7] = c3b;
+    acc[8] = c4a; acc[9] = c4b; acc[10] = c5a; acc[11] = c5b; acc[12] = c6a; acc[13] = c6b; acc[14] = c7a; acc[15] = c7b;
+    if (h == 8 && w == 32) {
+        int r;
+        const __m512 vb = _mm512_set1_ps(beta);
+        for (r = 0; r < 8; r++) {
+            float *c = C + r * ldc;
+            __m512 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+            if (beta != 0.0f) { v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), v0); v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + 16), v1); }
+            if (bias) { v0 = _mm512_add_ps(v0, _mm512_loadu_ps(bias)); v1 = _mm512_add_ps(v1, _mm512_loadu_ps(bias + 16)); }
+            _mm512_storeu_ps(c, v0);
+            _mm512_storeu_ps(c + 16, v1);
+        }
+        return;
+    }
+    {
+        float t[8 * 32];
+        int64_t r, j;
+        for (r = 0; r < 16; r++) _mm512_storeu_ps(t + 16 * r, acc[r]);
+        for (r = 0; r < h; r++)
+            for (j = 0; j < w; j++) {
+                float v = t[r * 32 + j];
+                if (beta != 0.0f) v += beta * C[r * ldc + j];
+                if (bias) v += bias[j];
+                C[r * ldc + j] = v;
+            }
+    }
+#else
+    float t[NN__MR * NN__NR];
+    int64_t k, r, j;
+    for (r = 0; r < NN__MR * NN__NR; r++) t[r] = 0.0f;
+    for (k = 0; k < kc; k++, a += NN__MR, b += NN__NR)
+        for (r = 0; r < NN__MR; r++) {
+            const float x = a[r];
+            float *tr = t + r * NN__NR;
+            for (j = 0; j < NN__NR; j++) tr[j] += x * b[j];
+        }
+    for (r = 0; r < h; r++)
+        for (j = 0; j < w; j++) {
+            float v = t[r * NN__NR + j];
+            if (beta != 0.0f) v += beta * C[r * ldc + j];
+            if (bias) v += bias[j];
+            C[r * ldc + j] = v;
+        }
+#endif
+}
+
+NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, const float *B, int64_t ldb,
+                                 float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
+    float *Bp = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    float *Ap = Bp + (int64_t)NN__KC * NN__NC;
+    (void)nth;
+#if NN__OMP
+#pragma omp parallel num_threads(nth)
+#endif
+    {
+        int64_t jc, pc, ic;
+        for (jc = 0; jc < N; jc += NN__NC) {
+            const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
+            for (pc = 0; pc < K; pc += NN__KC) {
+                const int64_t kc = K - pc < NN__KC ? K - pc : NN__KC;
+                const float be = pc == 0 ? beta : 1.0f;
+                const float *bi = pc == 0 && bias ? bias + jc : NULL;
+                int64_t p;
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+                for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
+                for (ic = 0; ic < M; ic += NN__MC) {
+                    const int64_t mc = M - ic < NN__MC ? M - ic : NN__MC, nq = (mc + NN__MR - 1) / NN__MR;
+                    int64_t q, t;
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+                    for (q = 0; q < nq; q++) nn__pack_a(Ap, ta, A, lda, ic, pc, mc, kc, q, alpha);
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+                    for (t = 0; t < np * nq; t++) {
+                        const int64_t jr = t / nq, ir = t % nq;
+                        const int64_t h = mc - ir * NN__MR < NN__MR ? mc - ir * NN__MR : NN__MR;
+                        const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
+                        nn__ukernel(kc, Ap + ir * kc * NN__MR, Bp + jr * kc * NN__NR,
+                                    C + (ic + ir * NN__MR) * ldc + jc + jr * NN__NR, ldc, h, w, be,
+                                    bi ? bi + jr * NN__NR : NULL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Threads worth using for a product of this size: none below the threshold, and no more
+   than there are tiles to share. */
+NN__PRIVATE int nn__gemm_threads(int64_t M, int64_t N, int64_t K) {
+#if NN__OMP
+    const int64_t tiles = ((M + NN__MR - 1) / NN__MR) * ((N + NN__NR - 1) / NN__NR);
+    int nth = omp_get_max_threads();
+    if (M * N * K < 4 * NN_OMP_MIN_WORK || omp_in_parallel()) return 1;
+    if (tiles < nth) nth = (int)tiles;
+    return nth < 1 ? 1 : nth;
+#else
+    (void)M; (void)N; (void)K;
+    return 1;
+#endif
+}
+
+NNDEF int64_t nn_gemm_workspace_floats(void) { return NN__GEMM_WS; }
+
+NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const float *bias, float *ws) {
+    NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
+    NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
+    if (M == 0 || N == 0) return;
+    /* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
+    if (!ws || K == 0 || M * N * K < 8192 || (M <= 2 && tb && !ta)) {
+        nn__gemm_simple(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+        return;
+    }
+    nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nn__gemm_threads(M, N, K));
+}
+
+NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float beta, float *C, int64_t ldc) {
+    float *ws = NULL;
+#ifndef NN_NO_MALLOC
+    if (M * N * K >= 8192) ws = (float *)malloc(sizeof(float) * (size_t)NN__GEMM_WS);
+#endif
+    nn_gemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, ws);
+#ifndef NN_NO_MALLOC
+    free(ws);
+#endif
 }
 
 NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n) {
