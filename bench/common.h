@@ -25,6 +25,7 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+static double peak_rss_mb(void) __attribute__((unused));
 static double peak_rss_mb(void) {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);

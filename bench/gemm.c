@@ -1,9 +1,9 @@
 /* bench/gemm: SGEMM GFLOP/s of nn.h against OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm)
    in the same process, for square sizes and the shapes of the benchmark networks, with 1 and
    2 threads. Each figure is the median of repeats after a warm-up. Built by `make bench`. */
+#include "common.h" /* first: it sets _POSIX_C_SOURCE */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
-#include "common.h"
 #include <omp.h>
 #ifdef HAVE_OPENBLAS
 #include <cblas.h>
