@@ -214,6 +214,49 @@ NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, in
 NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
                            const float *dy, int64_t n);
 
+/* Convolution geometry (NCHW). OH = (H + 2*PH - DH*(KH-1) - 1) / SH + 1, likewise OW.
+   Weights are (OC, C/G, KH, KW) as torch.nn.Conv2d's; bias (OC). */
+typedef struct nn_conv2d_desc {
+    int64_t C, H, W;          /* input channels and size */
+    int64_t OC, KH, KW;       /* output channels, kernel size */
+    int64_t SH, SW, PH, PW, DH, DW; /* stride, zero padding, dilation */
+    int64_t G;                /* groups: C and OC divisible by G; G == C is depthwise */
+    int64_t OH, OW;           /* output size (filled by nn_conv2d_desc_init) */
+} nn_conv2d_desc;
+/* Fills OH, OW; NN_ERR_SHAPE (with the reason in nn_error()) if the geometry is invalid. */
+NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d);
+/* Floats of scratch the two conv kernels need (im2col buffers and GEMM workspace). */
+NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d);
+/* y (N, OC, OH, OW) = conv(x (N, C, H, W), w) + b (b may be NULL). */
+NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
+                             const float *b, float *ws);
+/* dw (=), db (=, may be NULL), dx (+=, may be NULL) from dy (N, OC, OH, OW). */
+NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                              const float *dy, const float *x, const float *w, float *ws);
+
+typedef enum nn_pool_kind { NN_POOL_MAX = 1, NN_POOL_AVG = 2 } nn_pool_kind;
+/* Pooling over (N, C, H, W): max pads with -inf, avg counts padding (torch's
+   count_include_pad=True); OH = (H + 2*P - K) / S + 1. Global average pooling is K = H, W. */
+typedef struct nn_pool2d_desc {
+    nn_pool_kind kind;
+    int64_t C, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
+} nn_pool2d_desc;
+NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d);
+NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x);
+/* dx += d(pool)/dx * dy; max routes each gradient to the first maximum of its window */
+NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy);
+
+/* Batch normalization over x (N, C, HW): per channel, over N and HW (torch BatchNorm1d/2d).
+   Training uses the batch's mean and biased variance, stores (mean, 1/std) in saved (2C) and
+   updates running_mean/var with momentum (unbiased variance); inference uses the running
+   statistics. */
+NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, const float *x, const float *gamma,
+                                const float *beta, float *running_mean, float *running_var, float *saved,
+                                float momentum, float eps, int training);
+/* dgamma, dbeta (=); dx (+=, may be NULL) */
+NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
+                                 const float *dy, const float *x, const float *gamma, const float *saved);
+
 typedef enum nn_loss {
     NN_LOSS_MSE = 1,
     NN_LOSS_XENT = 2,
@@ -267,7 +310,18 @@ typedef struct nn_backend {
     void *ctx;
     void (*gemm)(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                 float *C, int64_t ldc);
+                 float *C, int64_t ldc, const float *bias, float *ws);
+    void (*conv2d_forward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
+                           const float *w, const float *b, float *ws);
+    void (*conv2d_backward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                            const float *dy, const float *x, const float *w, float *ws);
+    void (*pool2d_forward)(void *ctx, const nn_pool2d_desc *d, int64_t N, float *y, const float *x);
+    void (*pool2d_backward)(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy);
+    void (*batchnorm_forward)(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
+                              const float *gamma, const float *beta, float *running_mean, float *running_var,
+                              float *saved, float momentum, float eps, int training);
+    void (*batchnorm_backward)(void *ctx, int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
+                               const float *dy, const float *x, const float *gamma, const float *saved);
     void (*act_forward)(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n);
     void (*act_backward)(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
                          const float *y, const float *dy, int64_t n);
@@ -285,6 +339,10 @@ typedef enum nn_layer_type {
     NN_LAYER_ADD = 5,
     NN_LAYER_CONCAT = 6,
     NN_LAYER_FLATTEN = 7,
+    NN_LAYER_CONV2D = 8,
+    NN_LAYER_POOL2D = 9,      /* max and average pooling, global average pooling */
+    NN_LAYER_BATCHNORM = 10,
+    NN_LAYER_RESHAPE = 11,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -307,9 +365,16 @@ typedef struct nn_layer {
         struct { int64_t units; int bias; nn_init init; } dense;
         struct { nn_act kind; float alpha; } act;
         struct { float p; } dropout;
+        struct { nn_conv2d_desc d; int bias; nn_init init; } conv;
+        struct { nn_pool2d_desc d; int global; } pool;
+        struct { float momentum, eps; } bn;
     } cfg;
-    int64_t n_params;                 /* parameters: dense W (units, in) then b (units) */
+    int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
+                                         batchnorm gamma then beta */
     int64_t param_off;                /* offset of this layer's parameters in the block */
+    int64_t n_buffers, buffer_off;    /* state that is saved but not trained: batchnorm running mean, var */
+    int64_t n_saved;                  /* floats kept from forward for backward (batchnorm mean, 1/std) */
+    float *buf, *saved;
     /* set by compile (pointers into the arena; views alias their input's) */
     float *w, *dw;                    /* parameters and their gradients */
     float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
@@ -333,8 +398,10 @@ typedef struct nn_model {
     nn_compile_config config;
     void *mem;            /* the one allocation */
     size_t mem_bytes;
-    int64_t n_params;
+    int64_t n_params, n_buffers;
     float *params, *grads, *opt1, *opt2;
+    float *buffers;       /* non-trained state (batchnorm running statistics), after params */
+    float *scratch;       /* workspace of the largest kernel call (im2col, GEMM packing) */
     int32_t *labels;      /* staging for a batch's labels */
     float *targets;       /* staging for a batch's targets */
     /* training position */
@@ -367,6 +434,18 @@ NNDEF int nn_dropout(nn_model *m, int in, float p);                /* inverted; 
 NNDEF int nn_add(nn_model *m, int a, int b);                       /* same shapes */
 NNDEF int nn_concat(nn_model *m, int a, int b);                    /* along dimension 1 (C) */
 NNDEF int nn_flatten(nn_model *m, int in);                         /* a view, no copy */
+/* per-sample reshape (a view): the element count must not change */
+NNDEF int nn_reshape(nn_model *m, int in, int ndim, const int64_t *shape);
+/* 2-D convolution of a (C, H, W) input: square kernel, stride, zero padding; bias, Glorot uniform */
+NNDEF int nn_conv2d(nn_model *m, int in, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding);
+/* Full control: d->OC, KH, KW, SH, SW, PH, PW, DH, DW, G are read (C, H, W come from the input). */
+NNDEF int nn_conv2d_ex(nn_model *m, int in, const nn_conv2d_desc *d, int bias, nn_init init);
+NNDEF int nn_maxpool2d(nn_model *m, int in, int64_t kernel, int64_t stride, int64_t padding);
+NNDEF int nn_avgpool2d(nn_model *m, int in, int64_t kernel, int64_t stride, int64_t padding);
+/* mean over H and W: (C, H, W) -> (C) */
+NNDEF int nn_global_avgpool(nn_model *m, int in);
+/* per channel of (C, H, W) or per feature of (C); torch defaults are momentum 0.1, eps 1e-5 */
+NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -1062,12 +1141,400 @@ NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *label
     return (float)(total / (double)B);
 }
 
+/* >>kernels-conv: convolution, pooling, batch normalization (NCHW)
+   Legend: N batch, C/OC in/out channels, G groups (Cg = C/G, OCg = OC/G), H,W input size,
+   OH,OW output size, P = OH*OW, Kg = Cg*KH*KW (the im2col rows of one group).
+   Convolution is im2col + GEMM per image and group (W_g (OCg x Kg) . col (Kg x P)), a 1x1
+   stride-1 convolution reads the image itself, and depthwise convolution (G == C) runs
+   direct loops. The weight gradient accumulates over images in order, so it does not depend
+   on the thread count. */
+NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
+    int64_t eh, ew;
+    if (d->C < 1 || d->H < 1 || d->W < 1 || d->OC < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 ||
+        d->PH < 0 || d->PW < 0 || d->DH < 1 || d->DW < 1 || d->G < 1)
+        return nn__fail(NN_ERR_INVALID_ARG, "conv2d: sizes, strides and dilations must be >= 1, padding >= 0");
+    if (d->C % d->G || d->OC % d->G)
+        return nn__fail(NN_ERR_SHAPE, "conv2d: %l input and %l output channels are not divisible by %l groups", d->C, d->OC, d->G);
+    eh = d->DH * (d->KH - 1) + 1;
+    ew = d->DW * (d->KW - 1) + 1;
+    if (d->H + 2 * d->PH < eh || d->W + 2 * d->PW < ew)
+        return nn__fail(NN_ERR_SHAPE, "conv2d: the %lx%l kernel (dilated) is larger than the padded %lx%l input", eh, ew,
+                        d->H + 2 * d->PH, d->W + 2 * d->PW);
+    d->OH = (d->H + 2 * d->PH - eh) / d->SH + 1;
+    d->OW = (d->W + 2 * d->PW - ew) / d->SW + 1;
+    return NN_OK;
+}
+
+NN__PRIVATE int nn__conv_is_1x1(const nn_conv2d_desc *d) {
+    return d->KH == 1 && d->KW == 1 && d->SH == 1 && d->SW == 1 && d->PH == 0 && d->PW == 0;
+}
+NN__PRIVATE int nn__conv_is_depthwise(const nn_conv2d_desc *d) { return d->G > 1 && d->G == d->C; }
+
+NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
+    const int64_t col = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW;
+    if (nn__conv_is_depthwise(d)) return 0;
+    return (nn__conv_is_1x1(d) ? col : 2 * col) + NN__GEMM_WS + 16;
+}
+
+/* col (Kg, P) from one group's image x (Cg, H, W); rows parallel */
+NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, float *col) {
+    const int64_t cg = d->C / d->G, rows = cg * d->KH * d->KW, P = d->OH * d->OW;
+    int64_t r;
+    NN__OMP_FOR_IF(rows * P >= NN_OMP_MIN_WORK)
+    for (r = 0; r < rows; r++) {
+        const int64_t c = r / (d->KH * d->KW), i = r / d->KW % d->KH, j = r % d->KW;
+        const float *xc = x + c * d->H * d->W;
+        float *dst = col + r * P;
+        int64_t oh, ow;
+        for (oh = 0; oh < d->OH; oh++) {
+            const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+            float *o = dst + oh * d->OW;
+            if (ih < 0 || ih >= d->H) { for (ow = 0; ow < d->OW; ow++) o[ow] = 0.0f; continue; }
+            for (ow = 0; ow < d->OW; ow++) {
+                const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                o[ow] = iw >= 0 && iw < d->W ? xc[ih * d->W + iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* dx (Cg, H, W) += col2im(dcol (Kg, P)); parallel over channels, which own disjoint rows */
+NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, float *dx) {
+    const int64_t cg = d->C / d->G, P = d->OH * d->OW, kk = d->KH * d->KW;
+    int64_t c;
+    (void)kk; /* only the OpenMP condition reads it */
+    NN__OMP_FOR_IF(cg * kk * P >= NN_OMP_MIN_WORK)
+    for (c = 0; c < cg; c++) {
+        float *xc = dx + c * d->H * d->W;
+        int64_t i, j, oh, ow;
+        for (i = 0; i < d->KH; i++)
+            for (j = 0; j < d->KW; j++) {
+                const float *src = dcol + ((c * d->KH + i) * d->KW + j) * P;
+                for (oh = 0; oh < d->OH; oh++) {
+                    const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+                    if (ih < 0 || ih >= d->H) continue;
+                    for (ow = 0; ow < d->OW; ow++) {
+                        const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                        if (iw >= 0 && iw < d->W) xc[ih * d->W + iw] += src[oh * d->OW + ow];
+                    }
+                }
+            }
+    }
+}
+
+/* depthwise: output channel o reads input channel o / (OC / C) */
+NN__PRIVATE void nn__dw_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, const float *b) {
+    const int64_t mult = d->OC / d->C, P = d->OH * d->OW;
+    int64_t t;
+    NN__OMP_FOR_IF(N * d->OC * P * d->KH * d->KW >= NN_OMP_MIN_WORK)
+    for (t = 0; t < N * d->OC; t++) {
+        const int64_t n = t / d->OC, o = t % d->OC;
+        const float *xc = x + (n * d->C + o / mult) * d->H * d->W, *wo = w + o * d->KH * d->KW;
+        float *yo = y + t * P;
+        int64_t oh, ow, i, j;
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow++) {
+                float s = b ? b[o] : 0.0f;
+                for (i = 0; i < d->KH; i++) {
+                    const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+                    if (ih < 0 || ih >= d->H) continue;
+                    for (j = 0; j < d->KW; j++) {
+                        const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                        if (iw >= 0 && iw < d->W) s += wo[i * d->KW + j] * xc[ih * d->W + iw];
+                    }
+                }
+                yo[oh * d->OW + ow] = s;
+            }
+    }
+}
+
+NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                                 const float *dy, const float *x, const float *w) {
+    const int64_t mult = d->OC / d->C, P = d->OH * d->OW, kk = d->KH * d->KW;
+    int64_t o, t;
+    /* weight and bias gradients: one output channel per iteration, images in order */
+    NN__OMP_FOR_IF(N * d->OC * P * kk >= NN_OMP_MIN_WORK)
+    for (o = 0; o < d->OC; o++) {
+        float *dwo = dw + o * kk;
+        int64_t n, oh, ow, i, j, k;
+        float sb = 0.0f;
+        for (k = 0; k < kk; k++) dwo[k] = 0.0f;
+        for (n = 0; n < N; n++) {
+            const float *xc = x + (n * d->C + o / mult) * d->H * d->W, *g = dy + (n * d->OC + o) * P;
+            for (oh = 0; oh < d->OH; oh++)
+                for (ow = 0; ow < d->OW; ow++) {
+                    const float go = g[oh * d->OW + ow];
+                    sb += go;
+                    for (i = 0; i < d->KH; i++) {
+                        const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+                        if (ih < 0 || ih >= d->H) continue;
+                        for (j = 0; j < d->KW; j++) {
+                            const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                            if (iw >= 0 && iw < d->W) dwo[i * d->KW + j] += go * xc[ih * d->W + iw];
+                        }
+                    }
+                }
+        }
+        if (db) db[o] = sb;
+    }
+    if (!dx) return;
+    /* input gradient: one input plane per iteration, its output channels in order */
+    NN__OMP_FOR_IF(N * d->OC * P * kk >= NN_OMP_MIN_WORK)
+    for (t = 0; t < N * d->C; t++) {
+        const int64_t n = t / d->C, c = t % d->C;
+        float *dxc = dx + t * d->H * d->W;
+        int64_t q, oh, ow, i, j;
+        for (q = 0; q < mult; q++) {
+            const int64_t o = c * mult + q;
+            const float *g = dy + (n * d->OC + o) * P, *wo = w + o * kk;
+            for (oh = 0; oh < d->OH; oh++)
+                for (ow = 0; ow < d->OW; ow++) {
+                    const float go = g[oh * d->OW + ow];
+                    for (i = 0; i < d->KH; i++) {
+                        const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+                        if (ih < 0 || ih >= d->H) continue;
+                        for (j = 0; j < d->KW; j++) {
+                            const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                            if (iw >= 0 && iw < d->W) dxc[ih * d->W + iw] += go * wo[i * d->KW + j];
+                        }
+                    }
+                }
+        }
+    }
+}
+
+NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
+                             const float *b, float *ws) {
+    const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
+    const int one = nn__conv_is_1x1(d);
+    float *col = ws, *gws = ws + kg * P;
+    int64_t n, g, o;
+    if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
+    for (n = 0; n < N; n++)
+        for (g = 0; g < d->G; g++) {
+            const float *xg = x + (n * d->C + g * cg) * d->H * d->W;
+            float *yg = y + (n * d->OC + g * ocg) * P;
+            if (!one) nn__im2col(d, xg, col);
+            if (b) for (o = 0; o < ocg; o++) { int64_t p; for (p = 0; p < P; p++) yg[o * P + p] = b[g * ocg + o]; }
+            nn_gemm_ws(0, 0, ocg, P, kg, 1.0f, w + g * ocg * kg, kg, one ? xg : col, P, b ? 1.0f : 0.0f, yg, P, NULL, gws);
+        }
+}
+
+NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                              const float *dy, const float *x, const float *w, float *ws) {
+    const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
+    const int one = nn__conv_is_1x1(d);
+    float *col = ws, *dcol = ws + kg * P, *gws = ws + (one ? 1 : 2) * kg * P;
+    int64_t n, g, o;
+    if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
+    if (db)
+        for (o = 0; o < d->OC; o++) {
+            float s = 0.0f;
+            int64_t p;
+            for (n = 0; n < N; n++) {
+                const float *g0 = dy + (n * d->OC + o) * P;
+                for (p = 0; p < P; p++) s += g0[p];
+            }
+            db[o] = s;
+        }
+    for (n = 0; n < N; n++)
+        for (g = 0; g < d->G; g++) {
+            const float *xg = x + (n * d->C + g * cg) * d->H * d->W, *dyg = dy + (n * d->OC + g * ocg) * P;
+            const float *wg = w + g * ocg * kg;
+            if (!one) nn__im2col(d, xg, col);
+            /* dW_g (+)= dY_g . col^T */
+            nn_gemm_ws(0, 1, ocg, kg, P, 1.0f, dyg, P, one ? xg : col, P, n == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws);
+            if (!dx) continue;
+            if (one) { /* dX_g += W_g^T . dY_g, straight into the image */
+                nn_gemm_ws(1, 0, kg, P, ocg, 1.0f, wg, kg, dyg, P, 1.0f, dx + (n * d->C + g * cg) * d->H * d->W, P, NULL, gws);
+            } else {
+                nn_gemm_ws(1, 0, kg, P, ocg, 1.0f, wg, kg, dyg, P, 0.0f, dcol, P, NULL, gws);
+                nn__col2im(d, dcol, dx + (n * d->C + g * cg) * d->H * d->W);
+            }
+        }
+}
+
+NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d) {
+    if (d->C < 1 || d->H < 1 || d->W < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 || d->PH < 0 || d->PW < 0)
+        return nn__fail(NN_ERR_INVALID_ARG, "pool2d: sizes and strides must be >= 1, padding >= 0");
+    if (2 * d->PH > d->KH || 2 * d->PW > d->KW)
+        return nn__fail(NN_ERR_INVALID_ARG, "pool2d: padding %lx%l is more than half the %lx%l kernel", d->PH, d->PW, d->KH, d->KW);
+    if (d->H + 2 * d->PH < d->KH || d->W + 2 * d->PW < d->KW)
+        return nn__fail(NN_ERR_SHAPE, "pool2d: the %lx%l window is larger than the padded %lx%l input", d->KH, d->KW,
+                        d->H + 2 * d->PH, d->W + 2 * d->PW);
+    d->OH = (d->H + 2 * d->PH - d->KH) / d->SH + 1;
+    d->OW = (d->W + 2 * d->PW - d->KW) / d->SW + 1;
+    return NN_OK;
+}
+
+/* the window of output (oh, ow) clipped to the image; *count is torch's divisor */
+NN__PRIVATE void nn__pool_window(const nn_pool2d_desc *d, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
+                                 int64_t *w0, int64_t *w1, int64_t *count) {
+    int64_t hs = oh * d->SH - d->PH, wsr = ow * d->SW - d->PW;
+    int64_t he = hs + d->KH < d->H + d->PH ? hs + d->KH : d->H + d->PH;
+    int64_t we = wsr + d->KW < d->W + d->PW ? wsr + d->KW : d->W + d->PW;
+    *count = (he - hs) * (we - wsr);
+    *h0 = hs < 0 ? 0 : hs; *w0 = wsr < 0 ? 0 : wsr;
+    *h1 = he > d->H ? d->H : he; *w1 = we > d->W ? d->W : we;
+}
+
+NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
+    int64_t t;
+    NN__OMP_FOR_IF(N * d->C * d->OH * d->OW * d->KH * d->KW >= NN_OMP_MIN_WORK)
+    for (t = 0; t < N * d->C; t++) {
+        const float *xc = x + t * d->H * d->W;
+        float *yc = y + t * d->OH * d->OW;
+        int64_t oh, ow, h, w, h0, h1, w0, w1, cnt;
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow++) {
+                float v;
+                nn__pool_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+                if (d->kind == NN_POOL_MAX) {
+                    v = -INFINITY;
+                    for (h = h0; h < h1; h++)
+                        for (w = w0; w < w1; w++) if (xc[h * d->W + w] > v || xc[h * d->W + w] != xc[h * d->W + w]) v = xc[h * d->W + w];
+                } else {
+                    v = 0.0f;
+                    for (h = h0; h < h1; h++) for (w = w0; w < w1; w++) v += xc[h * d->W + w];
+                    v /= (float)cnt;
+                }
+                yc[oh * d->OW + ow] = v;
+            }
+    }
+}
+
+NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy) {
+    int64_t t;
+    NN__OMP_FOR_IF(N * d->C * d->OH * d->OW * d->KH * d->KW >= NN_OMP_MIN_WORK)
+    for (t = 0; t < N * d->C; t++) {
+        const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
+        float *dxc = dx + t * d->H * d->W;
+        int64_t oh, ow, h, w, h0, h1, w0, w1, cnt;
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow++) {
+                nn__pool_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+                if (d->kind == NN_POOL_MAX) { /* the first maximum, as the forward pass chose it */
+                    int64_t best = -1;
+                    float v = -INFINITY;
+                    for (h = h0; h < h1; h++)
+                        for (w = w0; w < w1; w++)
+                            if (best < 0 || xc[h * d->W + w] > v || xc[h * d->W + w] != xc[h * d->W + w]) {
+                                if (best >= 0 && v != v) continue;
+                                v = xc[h * d->W + w];
+                                best = h * d->W + w;
+                            }
+                    if (best >= 0) dxc[best] += g[oh * d->OW + ow];
+                } else {
+                    const float s = g[oh * d->OW + ow] / (float)cnt;
+                    for (h = h0; h < h1; h++) for (w = w0; w < w1; w++) dxc[h * d->W + w] += s;
+                }
+            }
+    }
+}
+
+NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, const float *x, const float *gamma,
+                                const float *beta, float *running_mean, float *running_var, float *saved,
+                                float momentum, float eps, int training) {
+    int64_t c;
+    NN__OMP_FOR_IF(N * C * HW >= NN_OMP_MIN_WORK)
+    for (c = 0; c < C; c++) {
+        const int64_t M = N * HW;
+        float mean, inv, scale, shift;
+        int64_t n, i;
+        if (training) {
+            double s = 0.0, ss = 0.0, var;
+            for (n = 0; n < N; n++) {
+                const float *xc = x + (n * C + c) * HW;
+                for (i = 0; i < HW; i++) s += xc[i];
+            }
+            mean = (float)(s / (double)M);
+            for (n = 0; n < N; n++) {
+                const float *xc = x + (n * C + c) * HW;
+                for (i = 0; i < HW; i++) ss += ((double)xc[i] - mean) * ((double)xc[i] - mean);
+            }
+            var = ss / (double)M;
+            inv = (float)(1.0 / sqrt(var + (double)eps));
+            saved[c] = mean;
+            saved[C + c] = inv;
+            running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean;
+            running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (float)(M > 1 ? ss / (double)(M - 1) : var);
+        } else {
+            mean = running_mean[c];
+            inv = 1.0f / sqrtf(running_var[c] + eps);
+        }
+        scale = gamma[c] * inv;
+        shift = beta[c] - mean * scale;
+        for (n = 0; n < N; n++) {
+            const float *xc = x + (n * C + c) * HW;
+            float *yc = y + (n * C + c) * HW;
+            for (i = 0; i < HW; i++) yc[i] = xc[i] * scale + shift;
+        }
+    }
+}
+
+NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
+                                 const float *dy, const float *x, const float *gamma, const float *saved) {
+    int64_t c;
+    NN__OMP_FOR_IF(N * C * HW >= NN_OMP_MIN_WORK)
+    for (c = 0; c < C; c++) {
+        const int64_t M = N * HW;
+        const float mean = saved[c], inv = saved[C + c];
+        double sdy = 0.0, sdyx = 0.0;
+        int64_t n, i;
+        for (n = 0; n < N; n++) {
+            const float *xc = x + (n * C + c) * HW, *g = dy + (n * C + c) * HW;
+            for (i = 0; i < HW; i++) { sdy += g[i]; sdyx += (double)g[i] * (xc[i] - mean) * inv; }
+        }
+        dgamma[c] = (float)sdyx;
+        dbeta[c] = (float)sdy;
+        if (dx) {
+            /* dx = gamma / std / M * (M dy - sum(dy) - xhat * sum(dy xhat)) */
+            const float k = gamma[c] * inv / (float)M, a = (float)sdy, b = (float)sdyx;
+            for (n = 0; n < N; n++) {
+                const float *xc = x + (n * C + c) * HW, *g = dy + (n * C + c) * HW;
+                float *dxc = dx + (n * C + c) * HW;
+                for (i = 0; i < HW; i++) dxc[i] += k * ((float)M * g[i] - a - (xc[i] - mean) * inv * b);
+            }
+        }
+    }
+}
+
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                              float *C, int64_t ldc) {
+                              float *C, int64_t ldc, const float *bias, float *ws) {
     (void)ctx;
-    nn_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    nn_gemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws);
+}
+NN__PRIVATE void nn__cpu_conv2d_forward(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
+                                        const float *w, const float *b, float *ws) {
+    (void)ctx;
+    nn_conv2d_forward(d, N, y, x, w, b, ws);
+}
+NN__PRIVATE void nn__cpu_conv2d_backward(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                                         const float *dy, const float *x, const float *w, float *ws) {
+    (void)ctx;
+    nn_conv2d_backward(d, N, dx, dw, db, dy, x, w, ws);
+}
+NN__PRIVATE void nn__cpu_pool2d_forward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
+    (void)ctx;
+    nn_pool2d_forward(d, N, y, x);
+}
+NN__PRIVATE void nn__cpu_pool2d_backward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
+                                         const float *dy) {
+    (void)ctx;
+    nn_pool2d_backward(d, N, dx, x, dy);
+}
+NN__PRIVATE void nn__cpu_bn_forward(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
+                                    const float *gamma, const float *beta, float *rm, float *rv, float *saved,
+                                    float momentum, float eps, int training) {
+    (void)ctx;
+    nn_batchnorm_forward(N, C, HW, y, x, gamma, beta, rm, rv, saved, momentum, eps, training);
+}
+NN__PRIVATE void nn__cpu_bn_backward(void *ctx, int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
+                                     const float *dy, const float *x, const float *gamma, const float *saved) {
+    (void)ctx;
+    nn_batchnorm_backward(N, C, HW, dx, dgamma, dbeta, dy, x, gamma, saved);
 }
 NN__PRIVATE void nn__cpu_act_forward(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n) {
     (void)ctx;
@@ -1079,7 +1546,8 @@ NN__PRIVATE void nn__cpu_act_backward(void *ctx, nn_act kind, float alpha, float
     nn_act_backward(kind, alpha, dx, x, y, dy, n);
 }
 static const nn_backend nn__backend_cpu = {
-    "cpu", NULL, nn__cpu_gemm, nn__cpu_act_forward, nn__cpu_act_backward
+    "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, nn__cpu_conv2d_backward, nn__cpu_pool2d_forward,
+    nn__cpu_pool2d_backward, nn__cpu_bn_forward, nn__cpu_bn_backward, nn__cpu_act_forward, nn__cpu_act_backward
 };
 NNDEF const nn_backend *nn_backend_cpu(void) { return &nn__backend_cpu; }
 
@@ -1203,7 +1671,8 @@ NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *
    whose input has no dy (the model input) skips that gradient. */
 
 static const char *const nn__layer_names[] = {
-    "input", "dense", "activation", "softmax", "dropout", "add", "concat", "flatten"
+    "input", "dense", "activation", "softmax", "dropout", "add", "concat", "flatten", "conv2d", "pool2d",
+    "batchnorm", "reshape"
 };
 typedef char nn__layer_names_match[(sizeof nn__layer_names / sizeof nn__layer_names[0] == NN_LAYER_COUNT) ? 1 : -1];
 
@@ -1241,7 +1710,7 @@ NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
     nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
     char s1[96], s2[96];
     int i;
-    l->n_params = 0;
+    l->n_params = l->n_buffers = l->n_saved = 0;
     switch (l->type) {
     case NN_LAYER_INPUT:
         break;
@@ -1291,6 +1760,57 @@ NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
     case NN_LAYER_FLATTEN:
         nn__set_flat(l, a->size);
         break;
+    case NN_LAYER_RESHAPE: {
+        int64_t n = 1;
+        for (i = 0; i < l->ndim; i++) n *= l->shape[i];
+        if (n != a->size)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (reshape): input shape %s has %l elements, the new shape %s has %l",
+                            idx, nn__shape_str(s1, a), a->size, nn__shape_str(s2, l), n);
+        l->size = n;
+        break;
+    }
+    case NN_LAYER_CONV2D: {
+        nn_conv2d_desc *d = &l->cfg.conv.d;
+        nn_result r;
+        if (a->ndim != 3)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (conv2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
+        d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
+        if ((r = nn_conv2d_desc_init(d)) != NN_OK) {
+            char why[200];
+            memcpy(why, nn__err_msg, sizeof why - 1);
+            why[sizeof why - 1] = 0;
+            return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(s1, a));
+        }
+        l->ndim = 3; l->shape[0] = d->OC; l->shape[1] = d->OH; l->shape[2] = d->OW;
+        l->size = d->OC * d->OH * d->OW;
+        l->n_params = d->OC * (d->C / d->G) * d->KH * d->KW + (l->cfg.conv.bias ? d->OC : 0);
+        break;
+    }
+    case NN_LAYER_POOL2D: {
+        nn_pool2d_desc *d = &l->cfg.pool.d;
+        nn_result r;
+        if (a->ndim != 3)
+            return nn__fail(NN_ERR_SHAPE, "layer %d (pool2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
+        d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
+        if (l->cfg.pool.global) { d->KH = d->H; d->KW = d->W; d->SH = d->SW = 1; d->PH = d->PW = 0; }
+        if ((r = nn_pool2d_desc_init(d)) != NN_OK) {
+            char why[200];
+            memcpy(why, nn__err_msg, sizeof why - 1);
+            why[sizeof why - 1] = 0;
+            return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(s1, a));
+        }
+        if (l->cfg.pool.global) nn__set_flat(l, d->C);
+        else { l->ndim = 3; l->shape[0] = d->C; l->shape[1] = d->OH; l->shape[2] = d->OW; l->size = d->C * d->OH * d->OW; }
+        break;
+    }
+    case NN_LAYER_BATCHNORM:
+        if (!(l->cfg.bn.eps > 0.0f) || !(l->cfg.bn.momentum >= 0.0f && l->cfg.bn.momentum <= 1.0f))
+            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (batchnorm): need eps > 0 and momentum in [0, 1]", idx);
+        nn__copy_shape(l, a);
+        l->n_params = 2 * a->shape[0];
+        l->n_buffers = 2 * a->shape[0];
+        l->n_saved = 2 * a->shape[0];
+        break;
     default:
         return nn__fail(NN_ERR_INVALID_ARG, "layer %d: unknown type %d", idx, (int)l->type);
     }
@@ -1298,12 +1818,21 @@ NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
 }
 
 NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
-    if (l->type == NN_LAYER_DENSE) {
-        const int64_t out = l->cfg.dense.units, in = nn__in(m, l, 0)->size, nw = out * in;
+    int64_t i;
+    if (l->type == NN_LAYER_BATCHNORM) {
+        const int64_t C = l->n_params / 2;
+        for (i = 0; i < C; i++) { l->w[i] = 1.0f; l->w[C + i] = 0.0f; l->buf[i] = 0.0f; l->buf[C + i] = 1.0f; }
+    }
+    if (l->type == NN_LAYER_DENSE || l->type == NN_LAYER_CONV2D) {
+        /* fan-in and fan-out as torch computes them for a (out, in, kh, kw) weight */
+        const int dense = l->type == NN_LAYER_DENSE;
+        const nn_conv2d_desc *d = &l->cfg.conv.d;
+        const int64_t rf = dense ? 1 : d->KH * d->KW;
+        const int64_t in = dense ? nn__in(m, l, 0)->size : d->C / d->G * rf, out = dense ? l->cfg.dense.units : d->OC * rf;
+        const int64_t nw = dense ? out * in : d->OC * in;
         const double fan_sum = (double)(in + out);
-        int64_t i;
         double bound = 0.0, std = 0.0;
-        switch (l->cfg.dense.init) {
+        switch (dense ? l->cfg.dense.init : l->cfg.conv.init) {
         case NN_INIT_GLOROT_UNIFORM: bound = sqrt(6.0 / fan_sum); break;
         case NN_INIT_GLOROT_NORMAL: std = sqrt(2.0 / fan_sum); break;
         case NN_INIT_HE_UNIFORM: bound = sqrt(6.0 / (double)in); break;
@@ -1322,21 +1851,17 @@ NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
 NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
-    int64_t i;
-    if (l->cfg.dense.bias) {
-        const float *bias = l->w + out * in;
-        for (i = 0; i < B; i++) memcpy(l->y + i * out, bias, sizeof(float) * (size_t)out);
-    }
-    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in,
-                     l->cfg.dense.bias ? 1.0f : 0.0f, l->y, out);
+    /* y = x W^T + b, the bias added in the GEMM's epilogue */
+    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
+                     l->cfg.dense.bias ? l->w + out * in : NULL, m->scratch);
 }
 
 NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
     void *ctx = m->backend->ctx;
-    if (a->dy) m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in);
-    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in);
+    if (a->dy) m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in, NULL, m->scratch);
+    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch);
     if (l->cfg.dense.bias) {
         float *db = l->dw + out * in;
         int64_t i, j;
@@ -1386,7 +1911,21 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
             memcpy(l->y + i * l->size + a->size, b->y + i * b->size, sizeof(float) * (size_t)b->size);
         }
         break;
-    case NN_LAYER_FLATTEN: l->y = a->y; l->dy = a->dy; break; /* a view: follow the input */
+    case NN_LAYER_FLATTEN:
+    case NN_LAYER_RESHAPE: l->y = a->y; l->dy = a->dy; break; /* a view: follow the input */
+    case NN_LAYER_CONV2D: {
+        const nn_conv2d_desc *d = &l->cfg.conv.d;
+        m->backend->conv2d_forward(m->backend->ctx, d, B, l->y, a->y, l->w,
+                                   l->cfg.conv.bias ? l->w + d->OC * (d->C / d->G) * d->KH * d->KW : NULL, m->scratch);
+        break;
+    }
+    case NN_LAYER_POOL2D: m->backend->pool2d_forward(m->backend->ctx, &l->cfg.pool.d, B, l->y, a->y); break;
+    case NN_LAYER_BATCHNORM: {
+        const int64_t C = a->shape[0];
+        m->backend->batchnorm_forward(m->backend->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
+                                      l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training);
+        break;
+    }
     default: break;
     }
 }
@@ -1438,7 +1977,23 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
             if (b->dy) nn__add_into(b->dy + i * b->size, l->dy + i * l->size + a->size, b->size);
         }
         break;
-    default: break; /* input, flatten: nothing to do */
+    case NN_LAYER_CONV2D: {
+        const nn_conv2d_desc *d = &l->cfg.conv.d;
+        const int64_t nw = d->OC * (d->C / d->G) * d->KH * d->KW;
+        m->backend->conv2d_backward(m->backend->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy,
+                                    a->y, l->w, m->scratch);
+        break;
+    }
+    case NN_LAYER_POOL2D:
+        if (a->dy) m->backend->pool2d_backward(m->backend->ctx, &l->cfg.pool.d, B, a->dy, a->y, l->dy);
+        break;
+    case NN_LAYER_BATCHNORM: {
+        const int64_t C = a->shape[0];
+        m->backend->batchnorm_backward(m->backend->ctx, B, C, a->size / C, a->dy, l->dw, l->dw + C, l->dy, a->y, l->w,
+                                       l->saved);
+        break;
+    }
+    default: break; /* input and views: nothing to do */
     }
 }
 
@@ -1568,6 +2123,57 @@ NNDEF int nn_dropout(nn_model *m, int in, float p) {
 NNDEF int nn_add(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_ADD, 2, a, b, &p); }
 NNDEF int nn_concat(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_CONCAT, 2, a, b, &p); }
 NNDEF int nn_flatten(nn_model *m, int in) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_FLATTEN, 1, in, 0, &p); }
+NNDEF int nn_reshape(nn_model *m, int in, int ndim, const int64_t *shape) {
+    nn_layer p = nn__proto();
+    int i;
+    if (ndim < 1 || ndim > NN_MAX_DIMS - 1 || !shape) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "reshape: rank %d (must be 1..3)", ndim);
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    p.ndim = ndim;
+    for (i = 0; i < ndim; i++) p.shape[i] = shape[i];
+    return nn__add_layer(m, NN_LAYER_RESHAPE, 1, in, 0, &p);
+}
+NNDEF int nn_conv2d_ex(nn_model *m, int in, const nn_conv2d_desc *d, int bias, nn_init init) {
+    nn_layer p = nn__proto();
+    if (!d || (int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_ZEROS) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "conv2d: no descriptor, or unknown initializer");
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    p.cfg.conv.d = *d;
+    p.cfg.conv.bias = bias != 0;
+    p.cfg.conv.init = init;
+    return nn__add_layer(m, NN_LAYER_CONV2D, 1, in, 0, &p);
+}
+NNDEF int nn_conv2d(nn_model *m, int in, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding) {
+    nn_conv2d_desc d;
+    memset(&d, 0, sizeof d);
+    d.OC = out_channels; d.KH = d.KW = kernel; d.SH = d.SW = stride; d.PH = d.PW = padding;
+    d.DH = d.DW = 1; d.G = 1;
+    return nn_conv2d_ex(m, in, &d, 1, NN_INIT_GLOROT_UNIFORM);
+}
+NN__PRIVATE int nn__pool(nn_model *m, int in, nn_pool_kind kind, int64_t k, int64_t s, int64_t pad, int global) {
+    nn_layer p = nn__proto();
+    p.cfg.pool.d.kind = kind;
+    p.cfg.pool.d.KH = p.cfg.pool.d.KW = k;
+    p.cfg.pool.d.SH = p.cfg.pool.d.SW = s;
+    p.cfg.pool.d.PH = p.cfg.pool.d.PW = pad;
+    p.cfg.pool.global = global;
+    return nn__add_layer(m, NN_LAYER_POOL2D, 1, in, 0, &p);
+}
+NNDEF int nn_maxpool2d(nn_model *m, int in, int64_t kernel, int64_t stride, int64_t padding) {
+    return nn__pool(m, in, NN_POOL_MAX, kernel, stride, padding, 0);
+}
+NNDEF int nn_avgpool2d(nn_model *m, int in, int64_t kernel, int64_t stride, int64_t padding) {
+    return nn__pool(m, in, NN_POOL_AVG, kernel, stride, padding, 0);
+}
+NNDEF int nn_global_avgpool(nn_model *m, int in) { return nn__pool(m, in, NN_POOL_AVG, 1, 1, 0, 1); }
+NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps) {
+    nn_layer p = nn__proto();
+    p.cfg.bn.momentum = momentum;
+    p.cfg.bn.eps = eps;
+    return nn__add_layer(m, NN_LAYER_BATCHNORM, 1, in, 0, &p);
+}
 
 NNDEF nn_compile_config nn_compile_defaults(void) {
     nn_compile_config c;
@@ -1582,12 +2188,12 @@ NNDEF nn_compile_config nn_compile_defaults(void) {
 NNDEF int64_t nn_model_input_size(const nn_model *m) { return m && m->n_layers ? m->layers[0].size : 0; }
 NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers ? m->layers[m->n_layers - 1].size : 0; }
 
-NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN; }
+NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
 
 NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
     nn_compile_config c;
-    size_t off = 0, o_params, o_grads, o_opt1, o_opt2, o_acts, o_dacts, o_x, o_t, o_lab, bytes;
-    int64_t np = 0, acts = 0, B, out;
+    size_t off = 0, o_params, o_bufs, o_grads, o_opt1, o_opt2, o_acts, o_dacts, o_saved, o_scratch, o_x, o_t, o_lab, bytes;
+    int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
     int i, train;
     char *base;
     if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: model is NULL");
@@ -1617,16 +2223,26 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
         nn_layer *l = &m->layers[i];
         l->param_off = np;
         np += (l->n_params + 15) / 16 * 16;
+        l->buffer_off = nb;
+        nb += l->n_buffers;
+        ns += (l->n_saved + 15) / 16 * 16;
+        /* the scratch section serves the largest kernel call: GEMM packing, im2col */
+        if (l->type == NN_LAYER_DENSE && scratch < NN__GEMM_WS + 16) scratch = NN__GEMM_WS + 16;
+        if (l->type == NN_LAYER_CONV2D && scratch < nn_conv2d_workspace_floats(&l->cfg.conv.d))
+            scratch = nn_conv2d_workspace_floats(&l->cfg.conv.d);
         if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
     }
     out = m->layers[m->n_layers - 1].size;
 #define NN__SECTION(o, nbytes) do { o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
     NN__SECTION(o_params, sizeof(float) * (size_t)np);
+    NN__SECTION(o_bufs, sizeof(float) * (size_t)nb);
     NN__SECTION(o_grads, train ? sizeof(float) * (size_t)np : 0);
     NN__SECTION(o_opt1, train ? sizeof(float) * (size_t)np : 0);
     NN__SECTION(o_opt2, train ? sizeof(float) * (size_t)np : 0);
     NN__SECTION(o_acts, sizeof(float) * (size_t)acts);
     NN__SECTION(o_dacts, train ? sizeof(float) * (size_t)acts : 0);
+    NN__SECTION(o_saved, sizeof(float) * (size_t)ns);
+    NN__SECTION(o_scratch, sizeof(float) * (size_t)scratch);
     NN__SECTION(o_x, sizeof(float) * (size_t)(B * m->layers[0].size));
     NN__SECTION(o_t, sizeof(float) * (size_t)(B * out));
     NN__SECTION(o_lab, sizeof(int32_t) * (size_t)B);
@@ -1638,6 +2254,8 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
     memset(m->mem, 0, bytes);
     base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
     m->params = (float *)(void *)(base + o_params);
+    m->buffers = (float *)(void *)(base + o_bufs);
+    m->scratch = (float *)(void *)(base + o_scratch);
     m->grads = train ? (float *)(void *)(base + o_grads) : NULL;
     m->opt1 = train ? (float *)(void *)(base + o_opt1) : NULL;
     m->opt2 = train ? (float *)(void *)(base + o_opt2) : NULL;
@@ -1645,16 +2263,21 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
     m->targets = (float *)(void *)(base + o_t);
     m->labels = (int32_t *)(void *)(base + o_lab);
     m->n_params = np;
+    m->n_buffers = nb;
     m->config = c;
     m->rng = c.seed;
     m->step = 0;
     m->epoch = 0;
     {
         float *ya = (float *)(void *)(base + o_acts), *dya = train ? (float *)(void *)(base + o_dacts) : NULL;
+        float *sv = (float *)(void *)(base + o_saved);
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
             l->w = m->params + l->param_off;
             l->dw = train ? m->grads + l->param_off : NULL;
+            l->buf = m->buffers + l->buffer_off;
+            l->saved = sv;
+            sv += (l->n_saved + 15) / 16 * 16;
             if (l->type == NN_LAYER_INPUT) { l->y = m->x_stage; l->dy = NULL; }
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {

@@ -1,0 +1,279 @@
+/* Convolution and pooling against direct loops (every geometry: stride, padding, dilation,
+   groups, depthwise, 1x1), forward and backward, and the conv/pool/batchnorm/reshape layers
+   against central finite differences. */
+#define NN_IMPLEMENTATION
+#include "../nn.h"
+#include "test.h"
+#include <stdlib.h>
+
+static uint64_t rs = 4242;
+static float frand(void) { rs = rs * 6364136223846793005ull + 1442695040888963407ull; return (float)((rs >> 40) / 16777216.0) * 2.0f - 1.0f; }
+static float *rnd(int64_t n) { float *p = (float *)malloc(sizeof(float) * (size_t)(n + 1)); int64_t i; for (i = 0; i < n; i++) p[i] = frand(); return p; }
+
+/* y[n][o][oh][ow] = b[o] + sum_{c in group, i, j} w[o][c][i][j] x[n][g*Cg + c][oh*S - P + i*D][ow*S - P + j*D] */
+static double ref_conv_at(const nn_conv2d_desc *d, const float *x, const float *w, const float *b, int64_t n, int64_t o,
+                          int64_t oh, int64_t ow) {
+    const int64_t cg = d->C / d->G, g = o / (d->OC / d->G);
+    double s = b ? b[o] : 0.0;
+    int64_t c, i, j;
+    for (c = 0; c < cg; c++)
+        for (i = 0; i < d->KH; i++)
+            for (j = 0; j < d->KW; j++) {
+                const int64_t ih = oh * d->SH - d->PH + i * d->DH, iw = ow * d->SW - d->PW + j * d->DW;
+                if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;
+                s += (double)w[((o * cg + c) * d->KH + i) * d->KW + j] * x[((n * d->C + g * cg + c) * d->H + ih) * d->W + iw];
+            }
+    return s;
+}
+
+static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t S, int64_t P,
+                      int64_t D, int64_t G) {
+    nn_conv2d_desc d;
+    float *x, *w, *b, *y, *dy, *dx, *dw, *db, *ws;
+    int64_t ny, nw, nx, n, o, oh, ow, i;
+    double worst = 0, worst_dw = 0, worst_dx = 0, worst_db = 0;
+    memset(&d, 0, sizeof d);
+    d.C = C; d.H = H; d.W = W; d.OC = OC; d.KH = K; d.KW = K + (K > 1); /* non-square kernels too */
+    d.SH = S; d.SW = S; d.PH = P; d.PW = P; d.DH = D; d.DW = 1; d.G = G;
+    if (nn_conv2d_desc_init(&d) != NN_OK) { CHECK_OK(NN_ERR_SHAPE); return; }
+    nx = N * C * H * W; nw = OC * (C / G) * d.KH * d.KW; ny = N * OC * d.OH * d.OW;
+    x = rnd(nx); w = rnd(nw); b = rnd(OC); dy = rnd(ny);
+    y = (float *)calloc((size_t)ny, sizeof(float)); dx = (float *)calloc((size_t)nx, sizeof(float));
+    dw = (float *)calloc((size_t)nw, sizeof(float)); db = (float *)calloc((size_t)OC, sizeof(float));
+    ws = (float *)malloc(sizeof(float) * (size_t)(nn_conv2d_workspace_floats(&d) + 1));
+    nn_conv2d_forward(&d, N, y, x, w, b, ws);
+    for (n = 0; n < N; n++) for (o = 0; o < OC; o++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
+        double e = fabs(y[((n * OC + o) * d.OH + oh) * d.OW + ow] - ref_conv_at(&d, x, w, b, n, o, oh, ow));
+        if (e > worst) worst = e;
+    }
+    nn_conv2d_backward(&d, N, dx, dw, db, dy, x, w, ws);
+    /* backward by the adjoint: dW = sum dy * x-window, dx = sum dy * w, db = sum dy */
+    {
+        const int64_t cg = C / G;
+        double *rdx = (double *)calloc((size_t)nx, sizeof(double)), *rdw = (double *)calloc((size_t)nw, sizeof(double));
+        int64_t c, j;
+        for (n = 0; n < N; n++) for (o = 0; o < OC; o++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
+            const double g = dy[((n * OC + o) * d.OH + oh) * d.OW + ow];
+            const int64_t gi = o / (OC / G);
+            for (c = 0; c < cg; c++) for (i = 0; i < d.KH; i++) for (j = 0; j < d.KW; j++) {
+                const int64_t ih = oh * d.SH - d.PH + i * d.DH, iw = ow * d.SW - d.PW + j * d.DW;
+                const int64_t wi = ((o * cg + c) * d.KH + i) * d.KW + j, xi = ((n * C + gi * cg + c) * H + ih) * W + iw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                rdw[wi] += g * x[xi];
+                rdx[xi] += g * w[wi];
+            }
+        }
+        for (i = 0; i < nw; i++) if (fabs(dw[i] - rdw[i]) > worst_dw) worst_dw = fabs(dw[i] - rdw[i]);
+        for (i = 0; i < nx; i++) if (fabs(dx[i] - rdx[i]) > worst_dx) worst_dx = fabs(dx[i] - rdx[i]);
+        for (o = 0; o < OC; o++) {
+            double s = 0;
+            for (n = 0; n < N; n++) for (i = 0; i < d.OH * d.OW; i++) s += dy[(n * OC + o) * d.OH * d.OW + i];
+            if (fabs(db[o] - s) > worst_db) worst_db = fabs(db[o] - s);
+        }
+        free(rdx); free(rdw);
+    }
+    CHECK_MSG(worst < 1e-4 && worst_dw < 1e-3 && worst_dx < 1e-4 && worst_db < 1e-4,
+              "conv N%lld C%lld %lldx%lld OC%lld K%lld S%lld P%lld D%lld G%lld: max err y %.2g dw %.2g dx %.2g db %.2g",
+              (long long)N, (long long)C, (long long)H, (long long)W, (long long)OC, (long long)K, (long long)S,
+              (long long)P, (long long)D, (long long)G, worst, worst_dw, worst_dx, worst_db);
+    free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(db); free(ws);
+}
+
+static void pool_case(nn_pool_kind kind, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P) {
+    nn_pool2d_desc d;
+    float *x, *y, *dy, *dx;
+    double *rdx, worst = 0, worst_dx = 0;
+    int64_t n, c, oh, ow, i, j, nx, ny;
+    memset(&d, 0, sizeof d);
+    d.kind = kind; d.C = C; d.H = H; d.W = W; d.KH = K; d.KW = K; d.SH = S; d.SW = S; d.PH = P; d.PW = P;
+    if (nn_pool2d_desc_init(&d) != NN_OK) { CHECK_OK(NN_ERR_SHAPE); return; }
+    nx = N * C * H * W; ny = N * C * d.OH * d.OW;
+    x = rnd(nx); dy = rnd(ny);
+    y = (float *)calloc((size_t)ny, sizeof(float)); dx = (float *)calloc((size_t)nx, sizeof(float));
+    rdx = (double *)calloc((size_t)nx, sizeof(double));
+    nn_pool2d_forward(&d, N, y, x);
+    nn_pool2d_backward(&d, N, dx, x, dy);
+    for (n = 0; n < N; n++) for (c = 0; c < C; c++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
+        const float *xc = x + (n * C + c) * H * W;
+        const double g = dy[((n * C + c) * d.OH + oh) * d.OW + ow];
+        double v = kind == NN_POOL_MAX ? -1e30 : 0.0;
+        int64_t arg = -1;
+        for (i = 0; i < K; i++) for (j = 0; j < K; j++) {
+            const int64_t ih = oh * S - P + i, iw = ow * S - P + j;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            if (kind == NN_POOL_MAX) { if (xc[ih * W + iw] > v) { v = xc[ih * W + iw]; arg = ih * W + iw; } }
+            else v += xc[ih * W + iw];
+        }
+        if (kind == NN_POOL_AVG) { /* torch count_include_pad: the window size (padding inside the kernel counts) */
+            v /= (double)(K * K);
+            for (i = 0; i < K; i++) for (j = 0; j < K; j++) {
+                const int64_t ih = oh * S - P + i, iw = ow * S - P + j;
+                if (ih >= 0 && ih < H && iw >= 0 && iw < W) rdx[(n * C + c) * H * W + ih * W + iw] += g / (double)(K * K);
+            }
+        } else rdx[(n * C + c) * H * W + arg] += g;
+        if (fabs(v - y[((n * C + c) * d.OH + oh) * d.OW + ow]) > worst) worst = fabs(v - y[((n * C + c) * d.OH + oh) * d.OW + ow]);
+    }
+    for (i = 0; i < nx; i++) if (fabs(dx[i] - rdx[i]) > worst_dx) worst_dx = fabs(dx[i] - rdx[i]);
+    CHECK_MSG(worst < 1e-5 && worst_dx < 1e-5, "%s pool N%lld C%lld %lldx%lld K%lld S%lld P%lld: max err y %.2g dx %.2g",
+              kind == NN_POOL_MAX ? "max" : "avg", (long long)N, (long long)C, (long long)H, (long long)W, (long long)K,
+              (long long)S, (long long)P, worst, worst_dx);
+    free(x); free(y); free(dy); free(dx); free(rdx);
+}
+
+/* gradient check of a whole model: every parameter, central differences */
+static void grad_check(nn_model *m, int64_t B, const char *name) {
+    static float x[3 * 3 * 11 * 11], ga[8192];
+    int32_t lab[3] = {1, 4, 2};
+    const float eps = 2e-3f; /* BatchNorm on a batch of 3 is curved: keep the O(eps^2) error small */
+    double num = 0, da = 0, dn = 0, rel;
+    int64_t i, n = m->n_params, nin = B * nn_model_input_size(m);
+    float lp, lm, loss;
+    for (i = 0; i < nin; i++) x[i] = frand();
+    for (i = 0; i < n; i++) if (m->params[i] == 0.0f) m->params[i] = 0.1f * frand();
+    CHECK(n <= 8192);
+    CHECK_OK(nn_model_backward(m, x, lab, NULL, B, &loss));
+    memcpy(ga, m->grads, sizeof(float) * (size_t)n);
+    for (i = 0; i < n; i++) {
+        const float p = m->params[i];
+        double g;
+        m->params[i] = p + eps; nn_model_backward(m, x, lab, NULL, B, &lp);
+        m->params[i] = p - eps; nn_model_backward(m, x, lab, NULL, B, &lm);
+        m->params[i] = p;
+        g = ((double)lp - lm) / (2.0 * eps);
+        num += (ga[i] - g) * (ga[i] - g); da += (double)ga[i] * ga[i]; dn += g * g;
+    }
+    rel = sqrt(num) / (sqrt(da) + sqrt(dn) + 1e-12);
+    CHECK_MSG(rel < 1e-3 && da > 0, "%s: relative error %.3g", name, rel);
+    printf("  %-34s rel err %.2e  (%lld params)\n", name, rel, (long long)n);
+}
+
+/* d(sum(r * pool(x)))/dx by central differences against nn_pool2d_backward */
+static void pool_fd(nn_pool_kind kind, int64_t K, int64_t S) {
+    enum { N = 2, C = 2, H = 7, W = 6, NX = N * C * H * W };
+    nn_pool2d_desc d;
+    float x[NX], dx[NX], y[NX], r[NX];
+    int64_t i, j, ny;
+    double num = 0, den = 0;
+    memset(&d, 0, sizeof d);
+    d.kind = kind; d.C = C; d.H = H; d.W = W; d.KH = d.KW = K; d.SH = d.SW = S; d.PH = d.PW = K / 2;
+    CHECK_OK(nn_pool2d_desc_init(&d));
+    ny = N * C * d.OH * d.OW;
+    for (i = 0; i < NX; i++) x[i] = 0.01f * (float)((i * 37) % NX) - 1.0f; /* distinct, 0.01 apart */
+    for (i = 0; i < ny; i++) r[i] = frand();
+    memset(dx, 0, sizeof dx);
+    nn_pool2d_backward(&d, N, dx, x, r);
+    for (i = 0; i < NX; i++) {
+        const float v = x[i], e = 1e-3f;
+        double lp = 0, lm = 0, g;
+        x[i] = v + e; nn_pool2d_forward(&d, N, y, x); for (j = 0; j < ny; j++) lp += (double)r[j] * y[j];
+        x[i] = v - e; nn_pool2d_forward(&d, N, y, x); for (j = 0; j < ny; j++) lm += (double)r[j] * y[j];
+        x[i] = v;
+        g = (lp - lm) / (2.0 * e);
+        num += (dx[i] - g) * (dx[i] - g);
+        den += g * g;
+    }
+    CHECK_MSG(sqrt(num) / (sqrt(den) + 1e-12) < 1e-3 && den > 0, "%s pool %lldx%lld stride %lld: input gradient off by %.3g",
+              kind == NN_POOL_MAX ? "max" : "avg", (long long)K, (long long)K, (long long)S, sqrt(num) / (sqrt(den) + 1e-12));
+}
+
+static nn_model *start(nn_model *m, int64_t C, int64_t H, int64_t W) {
+    nn_model_init(m, NULL);
+    nn_input_image(m, C, H, W);
+    return m;
+}
+static void finish(nn_model *m, int h, const char *name) {
+    nn_compile_config cc = nn_compile_defaults();
+    h = nn_flatten(m, h);
+    nn_dense(m, h, 5);
+    cc.max_batch = 3;
+    if (nn_model_compile(m, &cc) != NN_OK) { CHECK_MSG(0, "%s: %s", name, nn_error()); return; }
+    grad_check(m, 3, name);
+    nn_model_free(m);
+}
+
+int main(void) {
+    nn_model m;
+    nn_conv2d_desc d;
+    int h;
+
+    /* kernels against direct loops */
+    conv_case(2, 3, 7, 9, 4, 3, 1, 1, 1, 1);
+    conv_case(3, 3, 11, 10, 5, 3, 2, 1, 1, 1);   /* stride 2 */
+    conv_case(2, 4, 9, 9, 6, 3, 1, 2, 2, 2);     /* dilation 2, groups 2 */
+    conv_case(2, 6, 8, 7, 6, 3, 1, 1, 1, 3);     /* groups 3 */
+    conv_case(2, 5, 7, 7, 5, 3, 2, 1, 1, 5);     /* depthwise */
+    conv_case(2, 3, 7, 6, 6, 3, 1, 1, 2, 3);     /* depthwise, multiplier 2, dilation 2 */
+    conv_case(3, 7, 5, 6, 9, 1, 1, 0, 1, 1);     /* 1x1 */
+    conv_case(2, 16, 12, 12, 24, 5, 1, 2, 1, 1); /* big enough for the packed GEMM and threads */
+    conv_case(1, 2, 5, 6, 3, 5, 3, 0, 1, 1);     /* kernel as large as the input */
+    pool_case(NN_POOL_MAX, 2, 3, 8, 8, 2, 2, 0);
+    pool_case(NN_POOL_MAX, 2, 3, 9, 7, 3, 2, 1);
+    pool_case(NN_POOL_AVG, 2, 3, 8, 8, 2, 2, 0);
+    pool_case(NN_POOL_AVG, 2, 3, 9, 7, 3, 2, 1);
+    pool_case(NN_POOL_AVG, 3, 2, 5, 6, 3, 1, 1);
+    pool_case(NN_POOL_MAX, 1, 1, 4, 4, 4, 1, 0);
+
+    /* layers, gradient-checked through a model (batch 3, odd sizes) */
+    printf("gradient checks (central differences, relative error < 1e-3)\n");
+    h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
+    h = nn_conv2d(start(&m, 2, 9, 8), 0, 3, 3, 2, 0); finish(&m, h, "conv2d stride 2");
+    memset(&d, 0, sizeof d);
+    d.OC = 4; d.KH = 3; d.KW = 2; d.SH = 1; d.SW = 2; d.PH = 2; d.PW = 1; d.DH = 2; d.DW = 1; d.G = 2;
+    h = nn_conv2d_ex(start(&m, 2, 7, 7), 0, &d, 1, NN_INIT_HE_NORMAL); finish(&m, h, "conv2d dilated, grouped");
+    d.OC = 4; d.G = 4; d.KH = d.KW = 3; d.SH = d.SW = 1; d.PH = d.PW = 1; d.DH = d.DW = 1;
+    h = nn_conv2d(start(&m, 4, 6, 6), 0, 4, 1, 1, 0);
+    h = nn_conv2d_ex(&m, h, &d, 0, NN_INIT_GLOROT_NORMAL); finish(&m, h, "conv2d 1x1 + depthwise (no bias)");
+    /* max pooling: through a model a weight step moves every pooled value at once, so some
+       window crosses a tie; check the kernel's input gradient instead, on inputs spaced 0.01
+       apart so that a 1e-3 step can never change a window's maximum */
+    pool_fd(NN_POOL_MAX, 2, 2); pool_fd(NN_POOL_MAX, 3, 2); pool_fd(NN_POOL_MAX, 3, 1);
+    pool_fd(NN_POOL_AVG, 3, 2);
+    h = nn_maxpool2d(start(&m, 2, 8, 8), 0, 2, 2, 0); finish(&m, h, "maxpool 2x2 after the input");
+    h = nn_conv2d(start(&m, 2, 9, 9), 0, 3, 3, 1, 1); finish(&m, nn_avgpool2d(&m, h, 3, 2, 1), "avgpool 3x3 stride 2 pad 1");
+    h = nn_conv2d(start(&m, 2, 7, 5), 0, 3, 3, 1, 1); finish(&m, nn_global_avgpool(&m, h), "global avgpool");
+    h = nn_conv2d(start(&m, 2, 5, 5), 0, 3, 3, 1, 1);
+    h = nn_batchnorm(&m, h, 0.1f, 1e-5f); finish(&m, nn_tanh(&m, h), "batchnorm 2d");
+    nn_model_init(&m, NULL);
+    h = nn_input(&m, 7);
+    h = nn_dense(&m, h, 6);
+    h = nn_batchnorm(&m, h, 0.1f, 1e-5f);
+    h = nn_tanh(&m, h);
+    {
+        int64_t shape[3] = {2, 3, 1};
+        h = nn_reshape(&m, h, 3, shape);
+        h = nn_conv2d(&m, h, 2, 1, 1, 0);
+    }
+    finish(&m, h, "batchnorm 1d + reshape");
+
+    /* shape errors name the layer and the shapes */
+    start(&m, 3, 4, 4);
+    CHECK_ERR((nn_result)nn_conv2d(&m, 0, 2, 7, 1, 0), NN_ERR_SHAPE, "layer 1 (conv2d: the 7x7 kernel");
+    CHECK(strstr(nn_error(), "(3,4,4)") != NULL);
+    nn_model_free(&m);
+    start(&m, 3, 4, 4);
+    memset(&d, 0, sizeof d);
+    d.OC = 4; d.KH = d.KW = 3; d.SH = d.SW = d.DH = d.DW = 1; d.G = 2;
+    CHECK_ERR((nn_result)nn_conv2d_ex(&m, 0, &d, 1, NN_INIT_HE_UNIFORM), NN_ERR_SHAPE, "not divisible by 2 groups");
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    h = nn_input(&m, 12);
+    CHECK_ERR((nn_result)nn_conv2d(&m, h, 2, 3, 1, 1), NN_ERR_SHAPE, "is not (C, H, W)");
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    h = nn_input(&m, 12);
+    {
+        int64_t shape[2] = {5, 2};
+        CHECK_ERR((nn_result)nn_reshape(&m, h, 2, shape), NN_ERR_SHAPE, "has 12 elements, the new shape (5,2) has 10");
+    }
+    nn_model_free(&m);
+    start(&m, 3, 4, 4);
+    CHECK_ERR((nn_result)nn_maxpool2d(&m, 0, 2, 0, 0), NN_ERR_INVALID_ARG, "strides must be >= 1");
+    nn_model_free(&m);
+    start(&m, 3, 4, 4);
+    CHECK_ERR((nn_result)nn_maxpool2d(&m, 0, 2, 2, 2), NN_ERR_INVALID_ARG, "more than half");
+    nn_model_free(&m);
+    start(&m, 3, 4, 4);
+    CHECK_ERR((nn_result)nn_batchnorm(&m, 0, 0.1f, 0.0f), NN_ERR_INVALID_ARG, "eps > 0");
+    nn_model_free(&m);
+    return t_summary("test_conv");
+}
