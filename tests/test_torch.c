@@ -18,6 +18,19 @@ static void check_vec(const char *what, const float *got, const float *want, int
               bad >= 0 ? want[bad] : 0, worst);
 }
 
+/* a layer's parameters: weights then (optional) bias or beta */
+static void set_params(nn_layer *l, const float *w, int64_t nw, const float *b) {
+    memcpy(l->w, w, sizeof(float) * (size_t)nw);
+    if (b) memcpy(l->w + nw, b, sizeof(float) * (size_t)(l->n_params - nw));
+}
+static void check_grads(const char *what, const nn_layer *l, const float *dw, int64_t nw, const float *db) {
+    char name[96];
+    snprintf(name, sizeof name, "%s weight gradient", what);
+    check_vec(name, l->dw, dw, (int)nw, TOL);
+    snprintf(name, sizeof name, "%s bias gradient", what);
+    if (db) check_vec(name, l->dw + nw, db, (int)(l->n_params - nw), TOL);
+}
+
 static void optim_case(const char *name, nn_optimizer o, const float *s1w, const float *s2w, const float *s3w) {
     float p[7], g[7], m1[7] = {0}, m2[7] = {0};
     const float *gs[3] = {ref_g1, ref_g2, ref_g3}, *want[3] = {s1w, s2w, s3w};
@@ -150,6 +163,59 @@ int main(void) {
         CHECK_OK(nn_forward(&m, ref_mlp_x, 2, &out));
         CHECK(out.ndim == 2 && out.shape[0] == 2 && out.shape[1] == 3);
         check_vec("mlp output", out.data, ref_mlp_out, 6, TOL);
+        nn_model_free(&m);
+    }
+    /* the small CNN: every conv layer type, batchnorm in training and eval mode */
+    {
+        nn_model m;
+        nn_compile_config cc = nn_compile_defaults();
+        nn_conv2d_desc d;
+        nn_tensor out;
+        float loss;
+        int L[13], h;
+        memset(&d, 0, sizeof d);
+        nn_model_init(&m, NULL);
+        h = nn_input_image(&m, 3, 9, 9);
+        L[0] = h = nn_conv2d(&m, h, 4, 3, 1, 1);
+        L[1] = h = nn_batchnorm(&m, h, 0.1f, 1e-5f);
+        h = nn_relu(&m, h);
+        h = nn_maxpool2d(&m, h, 2, 2, 0);
+        d.OC = 6; d.KH = d.KW = 3; d.SH = d.SW = 1; d.PH = d.PW = 2; d.DH = d.DW = 2; d.G = 2;
+        L[4] = h = nn_conv2d_ex(&m, h, &d, 1, NN_INIT_GLOROT_UNIFORM);
+        h = nn_tanh(&m, h);
+        h = nn_avgpool2d(&m, h, 3, 1, 1);
+        d.OC = 6; d.PH = d.PW = 1; d.DH = d.DW = 1; d.G = 6;
+        L[7] = h = nn_conv2d_ex(&m, h, &d, 1, NN_INIT_GLOROT_UNIFORM);
+        L[8] = h = nn_conv2d(&m, h, 5, 1, 1, 0);
+        d.OC = 5; d.SH = d.SW = 2; d.G = 1;
+        L[9] = h = nn_conv2d_ex(&m, h, &d, 0, NN_INIT_GLOROT_UNIFORM);
+        h = nn_global_avgpool(&m, h);
+        h = nn_flatten(&m, h);
+        L[12] = nn_dense(&m, h, 3);
+        cc.max_batch = 2;
+        CHECK_OK(nn_model_compile(&m, &cc));
+#define NW(a) (int64_t)(sizeof(a) / sizeof(float))
+        set_params(&m.layers[L[0]], ref_cnn_w0, NW(ref_cnn_w0), ref_cnn_b0);
+        set_params(&m.layers[L[4]], ref_cnn_w4, NW(ref_cnn_w4), ref_cnn_b4);
+        set_params(&m.layers[L[7]], ref_cnn_w7, NW(ref_cnn_w7), ref_cnn_b7);
+        set_params(&m.layers[L[8]], ref_cnn_w8, NW(ref_cnn_w8), ref_cnn_b8);
+        set_params(&m.layers[L[9]], ref_cnn_w9, NW(ref_cnn_w9), NULL);
+        set_params(&m.layers[L[12]], ref_cnn_w12, NW(ref_cnn_w12), ref_cnn_b12);
+        set_params(&m.layers[L[1]], ref_cnn_gamma, NW(ref_cnn_gamma), ref_cnn_beta);
+        CHECK_OK(nn_model_backward(&m, ref_cnn_x, ref_cnn_y, NULL, 2, &loss));
+        check_vec("cnn output", m.layers[L[12]].y, ref_cnn_out, 6, TOL);
+        check_vec("cnn loss", &loss, ref_cnn_loss, 1, TOL);
+        check_grads("cnn conv0", &m.layers[L[0]], ref_cnn_dw0, NW(ref_cnn_dw0), ref_cnn_db0);
+        check_grads("cnn conv4 (dilated, grouped)", &m.layers[L[4]], ref_cnn_dw4, NW(ref_cnn_dw4), ref_cnn_db4);
+        check_grads("cnn conv7 (depthwise)", &m.layers[L[7]], ref_cnn_dw7, NW(ref_cnn_dw7), ref_cnn_db7);
+        check_grads("cnn conv8 (1x1)", &m.layers[L[8]], ref_cnn_dw8, NW(ref_cnn_dw8), ref_cnn_db8);
+        check_grads("cnn conv9 (stride 2, no bias)", &m.layers[L[9]], ref_cnn_dw9, NW(ref_cnn_dw9), NULL);
+        check_grads("cnn linear", &m.layers[L[12]], ref_cnn_dw12, NW(ref_cnn_dw12), ref_cnn_db12);
+        check_grads("cnn batchnorm", &m.layers[L[1]], ref_cnn_dgamma, NW(ref_cnn_dgamma), ref_cnn_dbeta);
+        check_vec("cnn running_mean", m.layers[L[1]].buf, ref_cnn_rmean, 4, TOL);
+        check_vec("cnn running_var", m.layers[L[1]].buf + 4, ref_cnn_rvar, 4, TOL);
+        CHECK_OK(nn_forward(&m, ref_cnn_x, 2, &out));
+        check_vec("cnn output (eval)", out.data, ref_cnn_out_eval, 6, TOL);
         nn_model_free(&m);
     }
     return t_summary("test_torch");
