@@ -764,12 +764,14 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
     }
 }
 
-/* Packed GEMM (the BLIS loop nest). C is cut into MR x NR tiles; for each KC-deep slice, B is
-   packed into NR-wide panels (k-major) and A into MR-tall panels (k-major), zero-padded at the
-   edges, so the micro-kernel reads both contiguously whatever the transposes. Loop order
-   jc (NC cols) > pc (KC) > ic (MC rows) > tiles; threads share the packed panels and split the
-   tiles. Each C element is summed over k in the same order whatever the thread count. The
-   tile sizes fill the vector registers: AVX-512 8x32 (16 accumulators), AVX2 6x16 (12). */
+/* Blocked GEMM (the BLIS loop nest, with A read in place). C is cut into MR x NR tiles; for
+   each KC-deep slice B is packed into NR-wide, k-major panels (a copy for op(B) = B, 8x8
+   transposes for B^T), zero-padded at the edge, while the micro-kernel reads A where it lies
+   through (row, column) strides: both transposes of A cost nothing, and only a last partial
+   row block is copied (zero-padded). Loop order jc (NC cols) > pc (KC) > tiles; threads
+   share the packed slice and split the tiles. Each C element is summed over k in the same
+   order whatever the thread count. Tiles fill the vector registers: AVX-512 8x32 (16
+   accumulators), AVX2 6x16 (12). */
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
 #define NN__MR 8
 #define NN__NR 32
@@ -780,14 +782,39 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #define NN__MR 4
 #define NN__NR 16
 #endif
-#define NN__KC 256
-#define NN__MC (NN__MR * 24)
-#define NN__NC 2048
+#define NN__KC 384
+#define NN__NC 1536
 
-/* floats of workspace nn_gemm_ws needs: one packed B slice and one packed A block */
-#define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__MC * NN__KC + 16)
+/* floats of workspace nn_gemm_ws needs: one packed B slice and the edge rows of A per thread */
+#define NN__GEMM_EDGE (NN__MR * NN__KC)
+#define NN__GEMM_MAXT 64
+#define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 16)
 
-/* Bp[p][k][0..NR) = op(B)[k0 + k][j0 + p*NR + 0..NR), zero beyond n */
+#if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
+/* dst[k * NR + l] = src[l * lds + k] for an 8 x 8 block (rows l, columns k) */
+NN__PRIVATE void nn__transpose8(float *dst, const float *src, int64_t lds) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds);
+    __m256 r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3);
+    __m256 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    r0 = _mm256_shuffle_ps(t0, t2, 0x44); r1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    r2 = _mm256_shuffle_ps(t1, t3, 0x44); r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    r4 = _mm256_shuffle_ps(t4, t6, 0x44); r5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    r6 = _mm256_shuffle_ps(t5, t7, 0x44); r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * NN__NR, _mm256_permute2f128_ps(r0, r4, 0x20));
+    _mm256_storeu_ps(dst + 1 * NN__NR, _mm256_permute2f128_ps(r1, r5, 0x20));
+    _mm256_storeu_ps(dst + 2 * NN__NR, _mm256_permute2f128_ps(r2, r6, 0x20));
+    _mm256_storeu_ps(dst + 3 * NN__NR, _mm256_permute2f128_ps(r3, r7, 0x20));
+    _mm256_storeu_ps(dst + 4 * NN__NR, _mm256_permute2f128_ps(r0, r4, 0x31));
+    _mm256_storeu_ps(dst + 5 * NN__NR, _mm256_permute2f128_ps(r1, r5, 0x31));
+    _mm256_storeu_ps(dst + 6 * NN__NR, _mm256_permute2f128_ps(r2, r6, 0x31));
+    _mm256_storeu_ps(dst + 7 * NN__NR, _mm256_permute2f128_ps(r3, r7, 0x31));
+}
+#endif
+
+/* Bp[p][k][0..NR) = op(B)[k0 + k][j0 + p*NR + 0..NR), zero beyond nc */
 NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int64_t k0, int64_t j0,
                             int64_t kc, int64_t nc, int64_t p) {
     const int64_t j = j0 + p * NN__NR, w = nc - p * NN__NR < NN__NR ? nc - p * NN__NR : NN__NR;
@@ -796,68 +823,51 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
     if (!tb) {
         for (k = 0; k < kc; k++, dst += NN__NR) {
             const float *src = B + (k0 + k) * ldb + j;
-            for (l = 0; l < w; l++) dst[l] = src[l];
-            for (; l < NN__NR; l++) dst[l] = 0.0f;
+            if (w == NN__NR) for (l = 0; l < NN__NR; l++) dst[l] = src[l];
+            else { for (l = 0; l < w; l++) dst[l] = src[l]; for (; l < NN__NR; l++) dst[l] = 0.0f; }
         }
-    } else {
-        for (l = 0; l < w; l++) {
-            const float *src = B + (j + l) * ldb + k0;
-            for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
-        }
-        for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
+        return;
     }
+    k = 0;
+#if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
+    if (w == NN__NR)
+        for (; k + 8 <= kc; k += 8)
+            for (l = 0; l < NN__NR; l += 8) nn__transpose8(dst + k * NN__NR + l, B + (j + l) * ldb + k0 + k, ldb);
+#endif
+    for (l = 0; l < w; l++) {
+        const float *src = B + (j + l) * ldb + k0;
+        int64_t kk;
+        for (kk = k; kk < kc; kk++) dst[kk * NN__NR + l] = src[kk];
+    }
+    for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
 }
 
-/* Ap[q][k][0..MR) = alpha * op(A)[i0 + q*MR + 0..MR)[k0 + k], zero beyond m */
-NN__PRIVATE void nn__pack_a(float *Ap, int ta, const float *A, int64_t lda, int64_t i0, int64_t k0,
-                            int64_t mc, int64_t kc, int64_t q, float alpha) {
-    const int64_t i = i0 + q * NN__MR, h = mc - q * NN__MR < NN__MR ? mc - q * NN__MR : NN__MR;
-    float *dst = Ap + q * kc * NN__MR;
-    int64_t k, r;
-    if (ta) {
-        for (k = 0; k < kc; k++, dst += NN__MR) {
-            const float *src = A + (k0 + k) * lda + i;
-            for (r = 0; r < h; r++) dst[r] = alpha * src[r];
-            for (; r < NN__MR; r++) dst[r] = 0.0f;
-        }
-    } else {
-        for (r = 0; r < h; r++) {
-            const float *src = A + (i + r) * lda + k0;
-            for (k = 0; k < kc; k++) dst[k * NN__MR + r] = alpha * src[k];
-        }
-        for (; r < NN__MR; r++) for (k = 0; k < kc; k++) dst[k * NN__MR + r] = 0.0f;
-    }
-}
-
-/* acc = Ap-panel . Bp-panel over kc; then C = acc + beta*C (+ bias) for the first k-slice,
-   C += acc for later ones. Edge tiles go through a local tile and are copied out. */
-NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, const float *b, float *C, int64_t ldc,
-                             int64_t h, int64_t w, float beta, const float *bias) {
+/* C tile (h x w) = alpha * sum_k A(r, k) B(k, 0..NR) + beta * C (+ bias), where A(r, k) is
+   a[r * rs + k * cs]. Edge tiles (w < NR) go through a local tile and are copied out. */
+NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *b, float *C, int64_t ldc,
+                             int64_t h, int64_t w, float alpha, float beta, const float *bias) {
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
     __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
     __m512 c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a, c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a;
     __m512 acc[16];
-    int64_t k;
-    for (k = 0; k < kc; k++, a += 8, b += 32) {
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    const float *a6 = a + 6 * rs, *a7 = a + 7 * rs;
+    int64_t k, o;
+#define NN__ROW(r) x = _mm512_set1_ps(a##r[o]); c##r##a = _mm512_fmadd_ps(x, b0, c##r##a); c##r##b = _mm512_fmadd_ps(x, b1, c##r##b)
+    for (k = 0, o = 0; k < kc; k++, o += cs, b += 32) {
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         __m512 x;
-        x = _mm512_set1_ps(a[0]); c0a = _mm512_fmadd_ps(x, b0, c0a); c0b = _mm512_fmadd_ps(x, b1, c0b);
-        x = _mm512_set1_ps(a[1]); c1a = _mm512_fmadd_ps(x, b0, c1a); c1b = _mm512_fmadd_ps(x, b1, c1b);
-        x = _mm512_set1_ps(a[2]); c2a = _mm512_fmadd_ps(x, b0, c2a); c2b = _mm512_fmadd_ps(x, b1, c2b);
-        x = _mm512_set1_ps(a[3]); c3a = _mm512_fmadd_ps(x, b0, c3a); c3b = _mm512_fmadd_ps(x, b1, c3b);
-        x = _mm512_set1_ps(a[4]); c4a = _mm512_fmadd_ps(x, b0, c4a); c4b = _mm512_fmadd_ps(x, b1, c4b);
-        x = _mm512_set1_ps(a[5]); c5a = _mm512_fmadd_ps(x, b0, c5a); c5b = _mm512_fmadd_ps(x, b1, c5b);
-        x = _mm512_set1_ps(a[6]); c6a = _mm512_fmadd_ps(x, b0, c6a); c6b = _mm512_fmadd_ps(x, b1, c6b);
-        x = _mm512_set1_ps(a[7]); c7a = _mm512_fmadd_ps(x, b0, c7a); c7b = _mm512_fmadd_ps(x, b1, c7b);
+        NN__ROW(0); NN__ROW(1); NN__ROW(2); NN__ROW(3); NN__ROW(4); NN__ROW(5); NN__ROW(6); NN__ROW(7);
     }
+#undef NN__ROW
     acc[0] = c0a; acc[1] = c0b; acc[2] = c1a; acc[3] = c1b; acc[4] = c2a; acc[5] = c2b; acc[6] = c3a; acc[7] = c3b;
     acc[8] = c4a; acc[9] = c4b; acc[10] = c5a; acc[11] = c5b; acc[12] = c6a; acc[13] = c6b; acc[14] = c7a; acc[15] = c7b;
-    if (h == 8 && w == 32) {
-        int r;
-        const __m512 vb = _mm512_set1_ps(beta);
-        for (r = 0; r < 8; r++) {
+    if (w == 32) {
+        int64_t r;
+        const __m512 vb = _mm512_set1_ps(beta), va = _mm512_set1_ps(alpha);
+        for (r = 0; r < h; r++) {
             float *c = C + r * ldc;
-            __m512 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+            __m512 v0 = _mm512_mul_ps(va, acc[2 * r]), v1 = _mm512_mul_ps(va, acc[2 * r + 1]);
             if (beta != 0.0f) { v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), v0); v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + 16), v1); }
             if (bias) { v0 = _mm512_add_ps(v0, _mm512_loadu_ps(bias)); v1 = _mm512_add_ps(v1, _mm512_loadu_ps(bias + 16)); }
             _mm512_storeu_ps(c, v0);
@@ -869,74 +879,77 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, const float *b, float *
         float t[8 * 32];
         int64_t r, j;
         for (r = 0; r < 16; r++) _mm512_storeu_ps(t + 16 * r, acc[r]);
+#else
+    float t[NN__MR * NN__NR];
+    int64_t k, r, j, o;
+    for (r = 0; r < NN__MR * NN__NR; r++) t[r] = 0.0f;
+    for (k = 0, o = 0; k < kc; k++, o += cs, b += NN__NR)
+        for (r = 0; r < NN__MR; r++) {
+            const float x = a[r * rs + o];
+            float *tr = t + r * NN__NR;
+            for (j = 0; j < NN__NR; j++) tr[j] += x * b[j];
+        }
+    {
+#endif
         for (r = 0; r < h; r++)
             for (j = 0; j < w; j++) {
-                float v = t[r * 32 + j];
+                float v = alpha * t[r * NN__NR + j];
                 if (beta != 0.0f) v += beta * C[r * ldc + j];
                 if (bias) v += bias[j];
                 C[r * ldc + j] = v;
             }
     }
-#else
-    float t[NN__MR * NN__NR];
-    int64_t k, r, j;
-    for (r = 0; r < NN__MR * NN__NR; r++) t[r] = 0.0f;
-    for (k = 0; k < kc; k++, a += NN__MR, b += NN__NR)
-        for (r = 0; r < NN__MR; r++) {
-            const float x = a[r];
-            float *tr = t + r * NN__NR;
-            for (j = 0; j < NN__NR; j++) tr[j] += x * b[j];
-        }
-    for (r = 0; r < h; r++)
-        for (j = 0; j < w; j++) {
-            float v = t[r * NN__NR + j];
-            if (beta != 0.0f) v += beta * C[r * ldc + j];
-            if (bias) v += bias[j];
-            C[r * ldc + j] = v;
-        }
-#endif
 }
 
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
     float *Bp = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    float *Ap = Bp + (int64_t)NN__KC * NN__NC;
+    float *edge = Bp + (int64_t)NN__KC * NN__NC;
+    const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
     (void)nth;
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
 #endif
     {
-        int64_t jc, pc, ic;
+        int64_t jc, pc;
+#if NN__OMP
+        float *my_edge = edge + (int64_t)omp_get_thread_num() * NN__GEMM_EDGE;
+#else
+        float *my_edge = edge;
+#endif
         for (jc = 0; jc < N; jc += NN__NC) {
             const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
             for (pc = 0; pc < K; pc += NN__KC) {
                 const int64_t kc = K - pc < NN__KC ? K - pc : NN__KC;
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
-                int64_t p;
+                int64_t p, t, last_panel = -1;
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
                 for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
-                for (ic = 0; ic < M; ic += NN__MC) {
-                    const int64_t mc = M - ic < NN__MC ? M - ic : NN__MC, nq = (mc + NN__MR - 1) / NN__MR;
-                    int64_t q, t;
+                /* tiles in panel-major order: a thread's tiles share B panels; the last row
+                   block, if partial, reads a zero-padded copy of its rows */
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
-                    for (q = 0; q < nq; q++) nn__pack_a(Ap, ta, A, lda, ic, pc, mc, kc, q, alpha);
-#if NN__OMP
-#pragma omp for schedule(static)
-#endif
-                    for (t = 0; t < np * nq; t++) {
-                        const int64_t jr = t / nq, ir = t % nq;
-                        const int64_t h = mc - ir * NN__MR < NN__MR ? mc - ir * NN__MR : NN__MR;
-                        const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
-                        nn__ukernel(kc, Ap + ir * kc * NN__MR, Bp + jr * kc * NN__NR,
-                                    C + (ic + ir * NN__MR) * ldc + jc + jr * NN__NR, ldc, h, w, be,
-                                    bi ? bi + jr * NN__NR : NULL);
+                for (t = 0; t < np * nq; t++) {
+                    const int64_t jr = t / nq, ir = t % nq;
+                    const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
+                    const float *ap = A + ir * NN__MR * rs + pc * cs;
+                    int64_t ars = rs, acs = cs;
+                    if (ir == nq - 1 && hl < NN__MR) {
+                        if (last_panel != pc) { /* copy once per k-slice per thread */
+                            int64_t r, k;
+                            for (k = 0; k < kc; k++)
+                                for (r = 0; r < NN__MR; r++) my_edge[k * NN__MR + r] = r < hl ? ap[r * rs + k * cs] : 0.0f;
+                            last_panel = pc;
+                        }
+                        ap = my_edge; ars = 1; acs = NN__MR;
                     }
+                    nn__ukernel(kc, ap, ars, acs, Bp + jr * kc * NN__NR, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
+                                ir == nq - 1 ? hl : NN__MR, w, alpha, be, bi ? bi + jr * NN__NR : NULL);
                 }
             }
         }
@@ -948,7 +961,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
 NN__PRIVATE int nn__gemm_threads(int64_t M, int64_t N, int64_t K) {
 #if NN__OMP
     const int64_t tiles = ((M + NN__MR - 1) / NN__MR) * ((N + NN__NR - 1) / NN__NR);
-    int nth = omp_get_max_threads();
+    int nth = omp_get_max_threads() < NN__GEMM_MAXT ? omp_get_max_threads() : NN__GEMM_MAXT;
     if (M * N * K < 4 * NN_OMP_MIN_WORK || omp_in_parallel()) return 1;
     if (tiles < nth) nth = (int)tiles;
     return nth < 1 ? 1 : nth;

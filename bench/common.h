@@ -33,6 +33,7 @@ static double peak_rss_mb(void) {
 }
 
 /* OpenBLAS (and PyTorch on it) run at half speed when these are set: say so. */
+static void note_env(const char *who) __attribute__((unused));
 static void note_env(const char *who) {
     const char *a = getenv("OPENBLAS_CORETYPE"), *b = getenv("OPENBLAS_L2_SIZE");
     printf("# %s: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s%s\n", who, a ? a : "(unset)", b ? b : "(unset)",
