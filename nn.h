@@ -208,7 +208,7 @@ typedef enum nn_act {
     NN_ACT_TANH = 4,
     NN_ACT_GELU = 5         /* exact, with erf (torch.nn.GELU default) */
 } nn_act;
-/* y = f(x) over n elements (y may equal x). */
+/* y = f(x) over n elements (y and x must not overlap). */
 NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n);
 /* dx += f'(x) * dy; x and y are the forward input and output. */
 NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
@@ -595,6 +595,50 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
 #endif
 #define NN__PRIVATE static
 #define NN__ALIGN 64
+/* restrict lets -O2 vectorize loops over several arrays without runtime overlap checks */
+#ifdef __cplusplus
+#define NN__RESTRICT __restrict
+#else
+#define NN__RESTRICT restrict
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define NN__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define NN__NOINLINE __declspec(noinline)
+#else
+#define NN__NOINLINE
+#endif
+
+/* for (i = lo; i < hi; i++) body, in blocks of 16 with a constant trip count: GCC's -O2 cost
+   model vectorizes those, but no loop that needs a scalar epilogue. Use it in functions whose
+   array parameters are restrict (an OpenMP-outlined body loses that, hence NN__SPLIT). */
+#define NN__VLOOP(i, lo, hi, body) do { \
+    int64_t nn__b_ = (lo); \
+    const int64_t nn__e_ = (hi); \
+    for (; nn__b_ + 16 <= nn__e_; nn__b_ += 16) { \
+        int nn__l_; \
+        for (nn__l_ = 0; nn__l_ < 16; nn__l_++) { const int64_t i = nn__b_ + nn__l_; body } \
+    } \
+    { int64_t i; for (i = nn__b_; i < nn__e_; i++) { body } } \
+} while (0)
+
+/* Run stmt over [lo, hi) slices of [0, n): one contiguous slice per thread when cond holds
+   (slices start on multiples of 16), else the whole range without entering OpenMP at all. */
+#if NN__OMP
+#define NN__SPLIT(cond, n, lo, hi, stmt) do { \
+    const int64_t nn__n_ = (n); \
+    if (cond) { \
+        NN__PRAGMA(omp parallel) { \
+            const int64_t nn__t_ = omp_get_thread_num(), nn__nt_ = omp_get_num_threads(); \
+            const int64_t lo = nn__n_ * nn__t_ / nn__nt_ / 16 * 16; \
+            const int64_t hi = nn__t_ + 1 == nn__nt_ ? nn__n_ : nn__n_ * (nn__t_ + 1) / nn__nt_ / 16 * 16; \
+            stmt; \
+        } \
+    } else { const int64_t lo = 0, hi = nn__n_; stmt; } \
+} while (0)
+#else
+#define NN__SPLIT(cond, n, lo, hi, stmt) do { const int64_t lo = 0, hi = (n); (void)(cond); stmt; } while (0)
+#endif
 #define NN__PI 3.14159265358979323846
 
 /* >>error: the last failure's message, and nn__fail which records it -----------------------
@@ -752,7 +796,35 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
                 for (j = 0; j < N; j++) c[j] += a * b[j];
             }
         } else if (!ta) {
-            for (j = 0; j < N; j++) c[j] += alpha * nn__dot(A + i * lda, B + j * ldb, K);
+            j = 0;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+            /* eight dot products per pass over the row of A (batch-1 inference is this loop):
+               eight independent streams keep the loads from L2 in flight */
+            for (; j + 8 <= N; j += 8) {
+                const float *a = A + i * lda, *b0 = B + j * ldb;
+                __m512 s[8];
+                int64_t kk = 0, q;
+                for (q = 0; q < 8; q++) s[q] = _mm512_setzero_ps();
+                for (; kk + 16 <= K; kk += 16) {
+                    const __m512 x = _mm512_loadu_ps(a + kk);
+                    s[0] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + kk), s[0]);
+                    s[1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + ldb + kk), s[1]);
+                    s[2] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 2 * ldb + kk), s[2]);
+                    s[3] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 3 * ldb + kk), s[3]);
+                    s[4] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 4 * ldb + kk), s[4]);
+                    s[5] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 5 * ldb + kk), s[5]);
+                    s[6] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 6 * ldb + kk), s[6]);
+                    s[7] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 7 * ldb + kk), s[7]);
+                }
+                if (kk < K) {
+                    const __mmask16 mk = (__mmask16)((1u << (K - kk)) - 1u);
+                    const __m512 x = _mm512_maskz_loadu_ps(mk, a + kk);
+                    for (q = 0; q < 8; q++) s[q] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mk, b0 + q * ldb + kk), s[q]);
+                }
+                for (q = 0; q < 8; q++) c[j + q] += alpha * _mm512_reduce_add_ps(s[q]);
+            }
+#endif
+            for (; j < N; j++) c[j] += alpha * nn__dot(A + i * lda, B + j * ldb, K);
         } else {
             for (j = 0; j < N; j++) {
                 float s = 0.0f;
@@ -907,6 +979,8 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
     float *Bp = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     float *edge = Bp + (int64_t)NN__KC * NN__NC;
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
+    /* k-slices of equal depth (a multiple of 8), so that none is a short one of mostly epilogue */
+    const int64_t nkb = (K + NN__KC - 1) / NN__KC, kb = ((K + nkb - 1) / nkb + 7) / 8 * 8;
     (void)nth;
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
@@ -920,8 +994,8 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
 #endif
         for (jc = 0; jc < N; jc += NN__NC) {
             const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
-            for (pc = 0; pc < K; pc += NN__KC) {
-                const int64_t kc = K - pc < NN__KC ? K - pc : NN__KC;
+            for (pc = 0; pc < K; pc += kb) {
+                const int64_t kc = K - pc < kb ? K - pc : kb;
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
                 int64_t p, t, last_panel = -1;
@@ -1000,64 +1074,54 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
 #endif
 }
 
-NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n) {
-    int64_t i;
+NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float *NN__RESTRICT y,
+                                                const float *NN__RESTRICT x, int64_t lo, int64_t hi) {
     switch (kind) {
-    case NN_ACT_RELU:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case NN_ACT_LEAKY_RELU:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
-        break;
-    case NN_ACT_SIGMOID:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
-        for (i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-        break;
-    case NN_ACT_TANH:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
-        for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
-        break;
-    case NN_ACT_GELU:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
-        for (i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-        break;
+    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, y[i] = x[i] > 0.0f ? x[i] : 0.0f;); break;
+    case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];); break;
+    case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, y[i] = 1.0f / (1.0f + expf(-x[i]));); break;
+    case NN_ACT_TANH: NN__VLOOP(i, lo, hi, y[i] = tanhf(x[i]);); break;
+    case NN_ACT_GELU: NN__VLOOP(i, lo, hi, y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));); break;
     default: NN_ASSERT(!"nn_act_forward: unknown activation");
     }
 }
 
-NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
-                           const float *dy, int64_t n) {
-    int64_t i;
+NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(nn_act kind, float alpha, float *NN__RESTRICT dx,
+                                                const float *NN__RESTRICT x, const float *NN__RESTRICT y,
+                                                const float *NN__RESTRICT dy, int64_t lo, int64_t hi) {
     switch (kind) {
-    case NN_ACT_RELU:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case NN_ACT_LEAKY_RELU:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];
-        break;
-    case NN_ACT_SIGMOID:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case NN_ACT_TANH:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    case NN_ACT_GELU:
-        /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 8)
-        for (i = 0; i < n; i++) {
-            const float cdf = 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f));
-            const float pdf = 0.39894228040143268f * expf(-0.5f * x[i] * x[i]);
-            dx[i] += dy[i] * (cdf + x[i] * pdf);
-        }
+    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;); break;
+    case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];); break;
+    case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * y[i] * (1.0f - y[i]);); break;
+    case NN_ACT_TANH: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * (1.0f - y[i] * y[i]);); break;
+    case NN_ACT_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
+        NN__VLOOP(i, lo, hi,
+                  dx[i] += dy[i] * (0.5f * (1.0f + erff(x[i] * 0.70710678118654752f)) +
+                                    x[i] * 0.39894228040143268f * expf(-0.5f * x[i] * x[i])););
         break;
     default: NN_ASSERT(!"nn_act_backward: unknown activation");
     }
+}
+
+/* transcendental activations cost ~10x a max: they go parallel on smaller arrays */
+NN__PRIVATE int64_t nn__act_cost(nn_act kind) { return kind == NN_ACT_RELU || kind == NN_ACT_LEAKY_RELU ? 1 : 8; }
+
+NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n) {
+    NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__act_fwd_range(kind, alpha, y, x, lo, hi));
+}
+
+NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
+                           const float *dy, int64_t n) {
+    NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi,
+              nn__act_bwd_range(kind, alpha, dx, x, y, dy, lo, hi));
+}
+
+/* dst += src */
+NN__PRIVATE NN__NOINLINE void nn__add_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
+    NN__VLOOP(i, lo, hi, dst[i] += src[i];);
+}
+NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
+    NN__SPLIT(n >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__add_range(dst, src, lo, hi));
 }
 
 NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
@@ -1618,62 +1682,79 @@ NNDEF float nn_optimizer_lr(const nn_optimizer *o, int epoch, int64_t step) {
     return (float)lr;
 }
 
+/* the update rules over [lo, hi), one branch-free loop per case so that each vectorizes */
+NN__PRIVATE NN__NOINLINE void nn__sgd_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
+                                            int64_t lo, int64_t hi, float lr, float wd, float mom, int nesterov) {
+    if (mom == 0.0f) NN__VLOOP(i, lo, hi, p[i] -= lr * (g[i] + wd * p[i]););
+    else if (!nesterov) NN__VLOOP(i, lo, hi, s1[i] = mom * s1[i] + (g[i] + wd * p[i]); p[i] -= lr * s1[i];);
+    else NN__VLOOP(i, lo, hi, const float d = g[i] + wd * p[i]; s1[i] = mom * s1[i] + d; p[i] -= lr * (d + mom * s1[i]););
+}
+
+NN__PRIVATE NN__NOINLINE void nn__adam_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
+                                             float *NN__RESTRICT s2, int64_t lo, int64_t hi, float l2, float decay,
+                                             float b1, float b2, float step_size, float bc2_sqrt, float eps) {
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    /* sqrtf may set errno, which keeps compilers from vectorizing it: spell the vector body out */
+    const __m512 vl2 = _mm512_set1_ps(l2), vdec = _mm512_set1_ps(decay), vb1 = _mm512_set1_ps(b1);
+    const __m512 vb2 = _mm512_set1_ps(b2), v1b1 = _mm512_set1_ps(1.0f - b1), v1b2 = _mm512_set1_ps(1.0f - b2);
+    const __m512 vss = _mm512_set1_ps(-step_size), vbc = _mm512_set1_ps(bc2_sqrt), veps = _mm512_set1_ps(eps);
+    for (; lo + 16 <= hi; lo += 16) {
+        const __m512 P = _mm512_loadu_ps(p + lo), d = _mm512_add_ps(_mm512_loadu_ps(g + lo), _mm512_mul_ps(vl2, P));
+        const __m512 m = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s1 + lo), vb1), _mm512_mul_ps(v1b1, d));
+        const __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s2 + lo), vb2), _mm512_mul_ps(_mm512_mul_ps(v1b2, d), d));
+        const __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(v), vbc), veps);
+        _mm512_storeu_ps(s1 + lo, m);
+        _mm512_storeu_ps(s2 + lo, v);
+        _mm512_storeu_ps(p + lo, _mm512_add_ps(_mm512_mul_ps(P, vdec), _mm512_mul_ps(vss, _mm512_div_ps(m, den))));
+    }
+#endif
+    NN__VLOOP(i, lo, hi,
+              const float d = g[i] + l2 * p[i];
+              s1[i] = s1[i] * b1 + (1.0f - b1) * d;
+              s2[i] = s2[i] * b2 + (1.0f - b2) * d * d;
+              p[i] = p[i] * decay;
+              p[i] += -step_size * (s1[i] / (sqrtf(s2[i]) / bc2_sqrt + eps)););
+}
+
+NN__PRIVATE NN__NOINLINE void nn__rmsprop_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
+                                                float *NN__RESTRICT s2, int64_t lo, int64_t hi, float lr, float wd,
+                                                float a, float eps, float mom) {
+    if (mom > 0.0f)
+        NN__VLOOP(i, lo, hi,
+                  const float d = g[i] + wd * p[i];
+                  s2[i] = s2[i] * a + (1.0f - a) * d * d;
+                  s1[i] = s1[i] * mom + d / (sqrtf(s2[i]) + eps);
+                  p[i] += -lr * s1[i];);
+    else
+        NN__VLOOP(i, lo, hi,
+                  const float d = g[i] + wd * p[i];
+                  s2[i] = s2[i] * a + (1.0f - a) * d * d;
+                  p[i] += -lr * (d / (sqrtf(s2[i]) + eps)););
+}
+
 NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
                              float *s1, float *s2, int64_t n) {
     const float wd = o->weight_decay;
-    int64_t i;
+    const int par = n >= 4 * NN_OMP_MIN_WORK;
     NN_ASSERT(t >= 1);
     switch (o->type) {
-    case NN_OPT_SGD: {
-        const float mom = o->momentum;
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) {
-            float d = g[i] + wd * p[i];
-            if (mom != 0.0f) {
-                s1[i] = mom * s1[i] + d;
-                d = o->nesterov ? d + mom * s1[i] : s1[i];
-            }
-            p[i] -= lr * d;
-        }
+    case NN_OPT_SGD:
+        NN__SPLIT(par, n, lo, hi, nn__sgd_range(p, g, s1, lo, hi, lr, wd, o->momentum, o->nesterov));
         break;
-    }
     case NN_OPT_ADAM:
     case NN_OPT_ADAMW: {
         /* torch: step_size = lr / (1 - b1^t); denom = sqrt(v) / sqrt(1 - b2^t) + eps */
-        const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-        const float step_size = (float)(lr / (1.0 - pow((double)b1, (double)t)));
-        const float bc2_sqrt = (float)sqrt(1.0 - pow((double)b2, (double)t));
+        const float step_size = (float)(lr / (1.0 - pow((double)o->beta1, (double)t)));
+        const float bc2_sqrt = (float)sqrt(1.0 - pow((double)o->beta2, (double)t));
         const float l2 = o->type == NN_OPT_ADAM ? wd : 0.0f;
         const float decay = o->type == NN_OPT_ADAMW ? 1.0f - lr * wd : 1.0f;
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) {
-            const float d = g[i] + l2 * p[i];
-            float denom;
-            s1[i] = s1[i] * b1 + (1.0f - b1) * d;
-            s2[i] = s2[i] * b2 + (1.0f - b2) * d * d;
-            denom = sqrtf(s2[i]) / bc2_sqrt + eps;
-            p[i] = p[i] * decay;
-            p[i] += -step_size * (s1[i] / denom);
-        }
+        NN__SPLIT(par, n, lo, hi,
+                  nn__adam_range(p, g, s1, s2, lo, hi, l2, decay, o->beta1, o->beta2, step_size, bc2_sqrt, o->eps));
         break;
     }
-    case NN_OPT_RMSPROP: {
-        const float a = o->alpha, eps = o->eps, mom = o->momentum;
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) {
-            const float d = g[i] + wd * p[i];
-            float avg;
-            s2[i] = s2[i] * a + (1.0f - a) * d * d;
-            avg = sqrtf(s2[i]) + eps;
-            if (mom > 0.0f) {
-                s1[i] = s1[i] * mom + d / avg;
-                p[i] += -lr * s1[i];
-            } else {
-                p[i] += -lr * (d / avg);
-            }
-        }
+    case NN_OPT_RMSPROP:
+        NN__SPLIT(par, n, lo, hi, nn__rmsprop_range(p, g, s1, s2, lo, hi, lr, wd, o->alpha, o->eps, o->momentum));
         break;
-    }
     default: NN_ASSERT(!"nn_optimizer_step: unknown optimizer");
     }
 }
@@ -1877,10 +1958,9 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch);
     if (l->cfg.dense.bias) {
         float *db = l->dw + out * in;
-        int64_t i, j;
+        int64_t i;
         memcpy(db, l->dy, sizeof(float) * (size_t)out);
-        for (i = 1; i < B; i++)
-            for (j = 0; j < out; j++) db[j] += l->dy[i * out + j];
+        for (i = 1; i < B; i++) nn__add_range(db, l->dy + i * out, 0, out);
     }
 }
 
@@ -1943,11 +2023,6 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
     }
 }
 
-NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
-    int64_t i;
-    NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-    for (i = 0; i < n; i++) dst[i] += src[i];
-}
 
 NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""The benchmark networks of bench/train and bench/infer in PyTorch (Debian python3-torch),
+same batch size, optimizers and data order (file order, no shuffling), tensors in memory and
+sliced batches (no DataLoader). Prints the same lines as the C benchmarks:
+    train NET epoch_s=... acc=... rss_mb=... threads=N epochs=E
+    infer NET batch1_us=... batch256_ips=... threads=N
+Usage: /usr/bin/python3 bench/torch_ref.py [--threads N] [--only train|infer] [NET ...]
+Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (make bench-torch does), and with
+OPENBLAS_NUM_THREADS=1 for 2 threads, where PyTorch's and OpenBLAS's pools otherwise fight."""
+import gzip
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+DIR = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+
+
+def load(name, images):
+    with gzip.open(os.path.join(DIR, name), "rb") as f:
+        b = f.read()
+    if images:
+        return torch.from_numpy(np.frombuffer(b, np.uint8, offset=16).astype(np.float32).reshape(-1, 784) / 255.0)
+    return torch.from_numpy(np.frombuffer(b, np.uint8, offset=8).astype(np.int64))
+
+
+def net(name):
+    nn = torch.nn
+    if name == "mlp-784-128-10":
+        return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)), False
+    if name == "mlp-784-256-128-10":
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)), False
+    if name == "cnn-32-64":
+        return nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10)), True
+    if name == "lenet5":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)), True
+    raise SystemExit("unknown network " + name)
+
+
+def train(name, threads, xtr, ytr, xte, yte):
+    torch.manual_seed(1)
+    model, image = net(name)
+    epochs = 2 if image else 5
+    opt = torch.optim.SGD(model.parameters(), lr=0.1) if name == "mlp-784-128-10" else \
+        torch.optim.Adam(model.parameters(), lr=1e-3)
+    shape = (-1, 1, 28, 28) if image else (-1, 784)
+    xs, xt = xtr.reshape(shape), xte.reshape(shape)
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        model.train()
+        for i in range(0, xs.shape[0], 64):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xs[i:i + 64]), ytr[i:i + 64])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(xt[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item() for i in range(0, xt.shape[0], 1000))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print("train %s epoch_s=%.3f acc=%.4f rss_mb=%.0f threads=%d epochs=%d" %
+          (name, statistics.median(times), acc / xt.shape[0], rss, threads, epochs), flush=True)
+
+
+def infer(name, threads, xte):
+    torch.manual_seed(1)
+    model, image = net(name)
+    model.eval()
+    x = xte.reshape((-1, 1, 28, 28) if image else (-1, 784))
+    reps1, reps256 = (2001, 21) if not image else (201, 11)
+    t1, t256 = [], []
+    with torch.no_grad():
+        for i in range(100):
+            model(x[i:i + 1])
+        for i in range(reps1):
+            t0 = time.perf_counter()
+            model(x[i % 10000:i % 10000 + 1])
+            t1.append(time.perf_counter() - t0)
+        for i in range(reps256):
+            t0 = time.perf_counter()
+            model(x[256 * i % 9744:256 * i % 9744 + 256])
+            t256.append(time.perf_counter() - t0)
+    print("infer %s batch1_us=%.2f batch256_ips=%.0f threads=%d" %
+          (name, 1e6 * statistics.median(t1), 256 / statistics.median(t256), threads), flush=True)
+
+
+def main():
+    args = sys.argv[1:]
+    threads, only = 1, None
+    if "--threads" in args:
+        i = args.index("--threads")
+        threads = int(args[i + 1])
+        del args[i:i + 2]
+    if "--only" in args:
+        i = args.index("--only")
+        only = args[i + 1]
+        del args[i:i + 2]
+    torch.set_num_threads(threads)
+    print("# torch %s, %d threads, OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OPENBLAS_NUM_THREADS=%s" %
+          (torch.__version__, threads, os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+           os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.environ.get("OPENBLAS_NUM_THREADS", "(unset)")), flush=True)
+    nets = args or ["mlp-784-128-10", "mlp-784-256-128-10", "lenet5", "cnn-32-64"]
+    xte, yte = load("t10k-images-idx3-ubyte.gz", True), load("t10k-labels-idx1-ubyte.gz", False)
+    if only != "infer":
+        xtr, ytr = load("train-images-idx3-ubyte.gz", True), load("train-labels-idx1-ubyte.gz", False)
+        for n in nets:
+            train(n, threads, xtr, ytr, xte, yte)
+    if only != "train":
+        for n in ["mlp-784-128-10", "cnn-32-64"]:
+            if n in nets:
+                infer(n, threads, xte)
+
+
+if __name__ == "__main__":
+    main()
