@@ -857,8 +857,9 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #define NN__KC 384
 #define NN__NC 1536
 
-/* floats of workspace nn_gemm_ws needs: one packed B slice and the edge rows of A per thread */
-#define NN__GEMM_EDGE (NN__MR * NN__KC)
+/* floats of workspace nn_gemm_ws needs: one packed B slice, and per thread the partial last
+   row block of A and column panel of B */
+#define NN__GEMM_EDGE ((NN__MR + NN__NR) * NN__KC)
 #define NN__GEMM_MAXT 64
 #define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 16)
 
@@ -915,9 +916,10 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
 }
 
 /* C tile (h x w) = alpha * sum_k A(r, k) B(k, 0..NR) + beta * C (+ bias), where A(r, k) is
-   a[r * rs + k * cs]. Edge tiles (w < NR) go through a local tile and are copied out. */
-NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *b, float *C, int64_t ldc,
-                             int64_t h, int64_t w, float alpha, float beta, const float *bias) {
+   a[r * rs + k * cs] and B(k, j) is b[k * bs + j]. Edge tiles (w < NR) go through a local tile
+   and are copied out. */
+NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *b, int64_t bs, float *C,
+                             int64_t ldc, int64_t h, int64_t w, float alpha, float beta, const float *bias) {
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
     __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
     __m512 c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a, c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a;
@@ -926,8 +928,8 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
     const float *a6 = a + 6 * rs, *a7 = a + 7 * rs;
     int64_t k, o;
 #define NN__ROW(r) x = _mm512_set1_ps(a##r[o]); c##r##a = _mm512_fmadd_ps(x, b0, c##r##a); c##r##b = _mm512_fmadd_ps(x, b1, c##r##b)
-    for (k = 0, o = 0; k < kc; k++, o += cs, b += 32) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         __m512 x;
         NN__ROW(0); NN__ROW(1); NN__ROW(2); NN__ROW(3); NN__ROW(4); NN__ROW(5); NN__ROW(6); NN__ROW(7);
     }
@@ -955,7 +957,7 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
     float t[NN__MR * NN__NR];
     int64_t k, r, j, o;
     for (r = 0; r < NN__MR * NN__NR; r++) t[r] = 0.0f;
-    for (k = 0, o = 0; k < kc; k++, o += cs, b += NN__NR)
+    for (k = 0, o = 0; k < kc; k++, o += cs, b += bs)
         for (r = 0; r < NN__MR; r++) {
             const float x = a[r * rs + o];
             float *tr = t + r * NN__NR;
@@ -988,41 +990,51 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
     {
         int64_t jc, pc;
 #if NN__OMP
-        float *my_edge = edge + (int64_t)omp_get_thread_num() * NN__GEMM_EDGE;
+        float *my_a = edge + (int64_t)omp_get_thread_num() * NN__GEMM_EDGE;
 #else
-        float *my_edge = edge;
+        float *my_a = edge;
 #endif
+        float *my_b = my_a + NN__MR * NN__KC; /* a partial last B panel, zero-padded */
         for (jc = 0; jc < N; jc += NN__NC) {
             const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
             for (pc = 0; pc < K; pc += kb) {
                 const int64_t kc = K - pc < kb ? K - pc : kb;
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
-                int64_t p, t, last_panel = -1;
+                int64_t p, t, a_slice = -1, b_slice = -1;
+                /* B^T must be packed (8x8 transposes); B itself is read where it lies */
+                if (tb) {
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
-                for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
-                /* tiles in panel-major order: a thread's tiles share B panels; the last row
-                   block, if partial, reads a zero-padded copy of its rows */
+                    for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
+                }
+                /* tiles in panel-major order: a thread's tiles share B panels; a partial last
+                   row block (or column panel) reads a zero-padded copy */
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
                 for (t = 0; t < np * nq; t++) {
                     const int64_t jr = t / nq, ir = t % nq;
                     const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
-                    const float *ap = A + ir * NN__MR * rs + pc * cs;
-                    int64_t ars = rs, acs = cs;
+                    const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
+                    int64_t ars = rs, acs = cs, bs;
                     if (ir == nq - 1 && hl < NN__MR) {
-                        if (last_panel != pc) { /* copy once per k-slice per thread */
+                        if (a_slice != pc) { /* copy once per k-slice per thread */
                             int64_t r, k;
                             for (k = 0; k < kc; k++)
-                                for (r = 0; r < NN__MR; r++) my_edge[k * NN__MR + r] = r < hl ? ap[r * rs + k * cs] : 0.0f;
-                            last_panel = pc;
+                                for (r = 0; r < NN__MR; r++) my_a[k * NN__MR + r] = r < hl ? ap[r * rs + k * cs] : 0.0f;
+                            a_slice = pc;
                         }
-                        ap = my_edge; ars = 1; acs = NN__MR;
+                        ap = my_a; ars = 1; acs = NN__MR;
                     }
-                    nn__ukernel(kc, ap, ars, acs, Bp + jr * kc * NN__NR, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
+                    if (tb) { bp = Bp + jr * kc * NN__NR; bs = NN__NR; }
+                    else if (w == NN__NR) { bp = B + pc * ldb + jc + jr * NN__NR; bs = ldb; }
+                    else {
+                        if (b_slice != pc) { nn__pack_b(my_b, 0, B, ldb, pc, jc + jr * NN__NR, kc, w, 0); b_slice = pc; }
+                        bp = my_b; bs = NN__NR;
+                    }
+                    nn__ukernel(kc, ap, ars, acs, bp, bs, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
                                 ir == nq - 1 ? hl : NN__MR, w, alpha, be, bi ? bi + jr * NN__NR : NULL);
                 }
             }
@@ -1221,10 +1233,11 @@ NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *label
 /* >>kernels-conv: convolution, pooling, batch normalization (NCHW)
    Legend: N batch, C/OC in/out channels, G groups (Cg = C/G, OCg = OC/G), H,W input size,
    OH,OW output size, P = OH*OW, Kg = Cg*KH*KW (the im2col rows of one group).
-   Convolution is im2col + GEMM per image and group (W_g (OCg x Kg) . col (Kg x P)), a 1x1
-   stride-1 convolution reads the image itself, and depthwise convolution (G == C) runs
-   direct loops. The weight gradient accumulates over images in order, so it does not depend
-   on the thread count. */
+   Convolution is im2col + GEMM over chunks of images: the columns of several images side by
+   side make one large GEMM per chunk and group (W_g (OCg x Kg) . col (Kg x n*P)); depthwise
+   convolution (G == C) runs direct loops. The weight gradient accumulates over chunks in
+   order, and the chunk size depends on the geometry only, so it does not depend on the
+   thread count. */
 NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
     int64_t eh, ew;
     if (d->C < 1 || d->H < 1 || d->W < 1 || d->OC < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 ||
@@ -1242,56 +1255,76 @@ NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
     return NN_OK;
 }
 
-NN__PRIVATE int nn__conv_is_1x1(const nn_conv2d_desc *d) {
-    return d->KH == 1 && d->KW == 1 && d->SH == 1 && d->SW == 1 && d->PH == 0 && d->PW == 0;
-}
 NN__PRIVATE int nn__conv_is_depthwise(const nn_conv2d_desc *d) { return d->G > 1 && d->G == d->C; }
 
-NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
-    const int64_t col = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW;
-    if (nn__conv_is_depthwise(d)) return 0;
-    return (nn__conv_is_1x1(d) ? col : 2 * col) + NN__GEMM_WS + 16;
+/* Images per im2col chunk: about 2^14 floats of columns (measured best: the columns stay in L2), fixed by the geometry alone (so
+   that sums do not depend on the batch split or the thread count), at least one image. */
+NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d) {
+    const int64_t cols = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW, c = ((int64_t)1 << 14) / (cols ? cols : 1);
+    return c < 1 ? 1 : c;
 }
 
-/* col (Kg, P) from one group's image x (Cg, H, W); rows parallel */
-NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, float *col) {
+NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
+    const int64_t cp = nn__conv_chunk(d) * d->OH * d->OW;
+    if (nn__conv_is_depthwise(d)) return 0;
+    /* columns, their gradient, and the chunk's output (or output gradient) in GEMM layout */
+    return (2 * kg + ocg) * cp + NN__GEMM_WS + 16;
+}
+
+/* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
+   column offset j*P. Parallel over (image, row) pairs. */
+NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, int64_t g, int64_t n0, int64_t cn, float *col,
+                            int64_t ld) {
     const int64_t cg = d->C / d->G, rows = cg * d->KH * d->KW, P = d->OH * d->OW;
-    int64_t r;
-    NN__OMP_FOR_IF(rows * P >= NN_OMP_MIN_WORK)
-    for (r = 0; r < rows; r++) {
-        const int64_t c = r / (d->KH * d->KW), i = r / d->KW % d->KH, j = r % d->KW;
-        const float *xc = x + c * d->H * d->W;
-        float *dst = col + r * P;
+    int64_t t;
+    NN__OMP_FOR_IF(cn * rows * P >= 2 * NN_OMP_MIN_WORK)
+    for (t = 0; t < cn * rows; t++) {
+        const int64_t j = t / rows, r = t % rows;
+        const int64_t c = r / (d->KH * d->KW), i = r / d->KW % d->KH, k = r % d->KW;
+        const float *xc = x + ((n0 + j) * d->C + g * cg + c) * d->H * d->W;
+        float *dst = col + r * ld + j * P;
         int64_t oh, ow;
         for (oh = 0; oh < d->OH; oh++) {
             const int64_t ih = oh * d->SH - d->PH + i * d->DH;
             float *o = dst + oh * d->OW;
             if (ih < 0 || ih >= d->H) { for (ow = 0; ow < d->OW; ow++) o[ow] = 0.0f; continue; }
+            if (d->SW == 1) { /* a shifted copy of the input row, zeros where it falls outside */
+                const int64_t off = k * d->DW - d->PW;
+                const int64_t lo = off < 0 ? -off : 0, hi = d->W - off < d->OW ? d->W - off : d->OW;
+                for (ow = 0; ow < lo && ow < d->OW; ow++) o[ow] = 0.0f;
+                if (hi > lo) memcpy(o + lo, xc + ih * d->W + lo + off, sizeof(float) * (size_t)(hi - lo));
+                for (ow = hi > lo ? hi : lo; ow < d->OW; ow++) o[ow] = 0.0f;
+                continue;
+            }
             for (ow = 0; ow < d->OW; ow++) {
-                const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                const int64_t iw = ow * d->SW - d->PW + k * d->DW;
                 o[ow] = iw >= 0 && iw < d->W ? xc[ih * d->W + iw] : 0.0f;
             }
         }
     }
 }
 
-/* dx (Cg, H, W) += col2im(dcol (Kg, P)); parallel over channels, which own disjoint rows */
-NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, float *dx) {
+/* dx += col2im(dcol (Kg, ld)) for the images of a chunk; parallel over (image, channel)
+   planes, which no two iterations share */
+NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t g, int64_t n0, int64_t cn, float *dx,
+                            int64_t ld) {
     const int64_t cg = d->C / d->G, P = d->OH * d->OW, kk = d->KH * d->KW;
-    int64_t c;
+    int64_t t;
     (void)kk; /* only the OpenMP condition reads it */
-    NN__OMP_FOR_IF(cg * kk * P >= NN_OMP_MIN_WORK)
-    for (c = 0; c < cg; c++) {
-        float *xc = dx + c * d->H * d->W;
-        int64_t i, j, oh, ow;
+    NN__OMP_FOR_IF(cn * cg * kk * P >= 2 * NN_OMP_MIN_WORK)
+    for (t = 0; t < cn * cg; t++) {
+        const int64_t j = t / cg, c = t % cg;
+        float *xc = dx + ((n0 + j) * d->C + g * cg + c) * d->H * d->W;
+        int64_t i, k, oh, ow;
         for (i = 0; i < d->KH; i++)
-            for (j = 0; j < d->KW; j++) {
-                const float *src = dcol + ((c * d->KH + i) * d->KW + j) * P;
+            for (k = 0; k < d->KW; k++) {
+                const float *src = dcol + ((c * d->KH + i) * d->KW + k) * ld + j * P;
                 for (oh = 0; oh < d->OH; oh++) {
                     const int64_t ih = oh * d->SH - d->PH + i * d->DH;
                     if (ih < 0 || ih >= d->H) continue;
                     for (ow = 0; ow < d->OW; ow++) {
-                        const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                        const int64_t iw = ow * d->SW - d->PW + k * d->DW;
                         if (iw >= 0 && iw < d->W) xc[ih * d->W + iw] += src[oh * d->OW + ow];
                     }
                 }
@@ -1383,52 +1416,65 @@ NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, 
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                              const float *b, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int one = nn__conv_is_1x1(d);
-    float *col = ws, *gws = ws + kg * P;
-    int64_t n, g, o;
+    const int64_t chunk = nn__conv_chunk(d);
+    float *col = ws, *yt = ws + 2 * kg * chunk * P, *gws = yt + ocg * chunk * P;
+    int64_t n0, g;
     if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
-    for (n = 0; n < N; n++)
+    for (n0 = 0; n0 < N; n0 += chunk) {
+        const int64_t cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         for (g = 0; g < d->G; g++) {
-            const float *xg = x + (n * d->C + g * cg) * d->H * d->W;
-            float *yg = y + (n * d->OC + g * ocg) * P;
-            if (!one) nn__im2col(d, xg, col);
-            if (b) for (o = 0; o < ocg; o++) { int64_t p; for (p = 0; p < P; p++) yg[o * P + p] = b[g * ocg + o]; }
-            nn_gemm_ws(0, 0, ocg, P, kg, 1.0f, w + g * ocg * kg, kg, one ? xg : col, P, b ? 1.0f : 0.0f, yg, P, NULL, gws);
+            int64_t t;
+            nn__im2col(d, x, g, n0, cn, col, ld);
+            /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
+            nn_gemm_ws(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws);
+            NN__OMP_FOR_IF(cn * ocg * P >= 4 * NN_OMP_MIN_WORK)
+            for (t = 0; t < cn * ocg; t++) {
+                const int64_t j = t / ocg, o = t % ocg;
+                const float bo = b ? b[g * ocg + o] : 0.0f, *src = yt + o * ld + j * P;
+                float *dst = y + ((n0 + j) * d->OC + g * ocg + o) * P;
+                int64_t p;
+                for (p = 0; p < P; p++) dst[p] = src[p] + bo;
+            }
         }
+    }
 }
 
 NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                               const float *dy, const float *x, const float *w, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int one = nn__conv_is_1x1(d);
-    float *col = ws, *dcol = ws + kg * P, *gws = ws + (one ? 1 : 2) * kg * P;
-    int64_t n, g, o;
+    const int64_t chunk = nn__conv_chunk(d);
+    float *col = ws, *dcol = ws + kg * chunk * P, *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
+    int64_t n0, g, o;
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
     if (db)
         for (o = 0; o < d->OC; o++) {
             float s = 0.0f;
-            int64_t p;
+            int64_t n, p;
             for (n = 0; n < N; n++) {
                 const float *g0 = dy + (n * d->OC + o) * P;
                 for (p = 0; p < P; p++) s += g0[p];
             }
             db[o] = s;
         }
-    for (n = 0; n < N; n++)
+    for (n0 = 0; n0 < N; n0 += chunk) {
+        const int64_t cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         for (g = 0; g < d->G; g++) {
-            const float *xg = x + (n * d->C + g * cg) * d->H * d->W, *dyg = dy + (n * d->OC + g * ocg) * P;
             const float *wg = w + g * ocg * kg;
-            if (!one) nn__im2col(d, xg, col);
-            /* dW_g (+)= dY_g . col^T */
-            nn_gemm_ws(0, 1, ocg, kg, P, 1.0f, dyg, P, one ? xg : col, P, n == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws);
-            if (!dx) continue;
-            if (one) { /* dX_g += W_g^T . dY_g, straight into the image */
-                nn_gemm_ws(1, 0, kg, P, ocg, 1.0f, wg, kg, dyg, P, 1.0f, dx + (n * d->C + g * cg) * d->H * d->W, P, NULL, gws);
-            } else {
-                nn_gemm_ws(1, 0, kg, P, ocg, 1.0f, wg, kg, dyg, P, 0.0f, dcol, P, NULL, gws);
-                nn__col2im(d, dcol, dx + (n * d->C + g * cg) * d->H * d->W);
+            int64_t t;
+            /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
+            NN__OMP_FOR_IF(cn * ocg * P >= 4 * NN_OMP_MIN_WORK)
+            for (t = 0; t < cn * ocg; t++) {
+                const int64_t j = t / ocg, oo = t % ocg;
+                memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
             }
+            nn__im2col(d, x, g, n0, cn, col, ld);
+            /* dW_g (+)= dY' . col^T: the chunks in order, so the sum does not depend on threads */
+            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyt, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws);
+            if (!dx) continue;
+            nn_gemm_ws(1, 0, kg, ld, ocg, 1.0f, wg, kg, dyt, ld, 0.0f, dcol, ld, NULL, gws);
+            nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
+    }
 }
 
 NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d) {

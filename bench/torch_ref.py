@@ -48,7 +48,7 @@ def net(name):
 def train(name, threads, xtr, ytr, xte, yte):
     torch.manual_seed(1)
     model, image = net(name)
-    epochs = 2 if image else 5
+    epochs = int(os.environ.get("EPOCHS", 2 if image else 5))
     opt = torch.optim.SGD(model.parameters(), lr=0.1) if name == "mlp-784-128-10" else \
         torch.optim.Adam(model.parameters(), lr=1e-3)
     shape = (-1, 1, 28, 28) if image else (-1, 784)
