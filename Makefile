@@ -11,7 +11,7 @@ TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors
 EXAMPLES  := xor iris digits fashion_mnist
 HEADERS   := nn.h tests/test.h tests/ref/torch_ref.h
 
-.PHONY: all test demo examples tests clean
+.PHONY: all test demo examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -36,6 +36,40 @@ test: tests
 
 demo: $(B)/digits
 	./$(B)/digits data/digits.csv
+
+# --- benchmarks (not part of the tests): see bench/RESULTS.md ------------------------------
+# OpenBLAS and PyTorch run at half speed with these set: the benchmarks unset them.
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+BENCH_NETS := mlp-784-128-10 mlp-784-256-128-10 lenet5 cnn-32-64
+HAVE_OPENBLAS := $(shell test -f /usr/include/x86_64-linux-gnu/cblas.h && test -f /usr/lib/x86_64-linux-gnu/libopenblas.so && echo 1)
+HAVE_DNNL := $(shell test -f /usr/include/dnnl.h && echo 1)
+GEMM_REF := $(if $(HAVE_OPENBLAS),-DHAVE_OPENBLAS -I/usr/include/x86_64-linux-gnu) $(if $(HAVE_DNNL),-DHAVE_DNNL)
+GEMM_LIBS := $(if $(HAVE_OPENBLAS),-lopenblas) $(if $(HAVE_DNNL),-ldnnl)
+
+$(B)/bench_gemm: bench/gemm.c bench/common.h nn.h
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $(GEMM_REF) $< -o $@ $(GEMM_LIBS) -lm
+$(B)/bench_%: bench/%.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $< -o $@ -lm
+
+bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
+	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
+	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
+	@for n in $(BENCH_NETS); do $(BENCH_ENV) ./$(B)/bench_train $$n; done | tee $(B)/bench_nn.txt
+	@for n in mlp-784-128-10 cnn-32-64; do ./$(B)/bench_infer $$n; done | tee -a $(B)/bench_nn.txt
+
+# PyTorch at its two best settings: 1 thread, and 2 threads with OpenBLAS single-threaded
+bench-torch:
+	@mkdir -p $(B)
+	$(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1 | tee $(B)/bench_torch1.txt
+	$(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2 | tee $(B)/bench_torch2.txt
+
+bench-compare: bench bench-torch
+	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt $(B)/bench_gemm.txt
+
+bench-deps:
+	apt-get install -y dataset-fashion-mnist python3-torch libopenblas-dev libdnnl-dev
 
 clean:
 	rm -rf $(B) digits_history.csv digits_history.svg
