@@ -222,6 +222,8 @@ typedef struct nn_conv2d_desc {
     int64_t SH, SW, PH, PW, DH, DW; /* stride, zero padding, dilation */
     int64_t G;                /* groups: C and OC divisible by G; G == C is depthwise */
     int64_t OH, OW;           /* output size (filled by nn_conv2d_desc_init) */
+    int64_t T;                /* threads the workspace is planned for (nn_conv2d_desc_init: the
+                                 current count); the kernels use at most that many */
 } nn_conv2d_desc;
 /* Fills OH, OW; NN_ERR_SHAPE (with the reason in nn_error()) if the geometry is invalid. */
 NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d);
@@ -351,7 +353,8 @@ typedef enum nn_init {
     NN_INIT_GLOROT_NORMAL = 1,
     NN_INIT_HE_UNIFORM = 2,
     NN_INIT_HE_NORMAL = 3,
-    NN_INIT_ZEROS = 4
+    NN_INIT_ZEROS = 4,
+    NN_INIT_TORCH = 5            /* torch.nn.Linear/Conv2d default: weights and bias U(+-1/sqrt(fan_in)) */
 } nn_init;
 
 typedef struct nn_layer {
@@ -857,8 +860,10 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #define NN__KC 384
 #define NN__NC 1536
 
-/* floats of workspace nn_gemm_ws needs: one packed B slice, and per thread the partial last
-   row block of A and column panel of B */
+/* floats of workspace nn_gemm_ws needs: per thread the partial last row block of A and column
+   panel of B, then one packed B^T slice. A single-threaded call with op(B) = B touches only
+   the first NN__GEMM_EDGE1 floats. */
+#define NN__GEMM_EDGE1 ((NN__MR + NN__NR) * NN__KC + 16)
 #define NN__GEMM_EDGE ((NN__MR + NN__NR) * NN__KC)
 #define NN__GEMM_MAXT 64
 #define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 16)
@@ -978,8 +983,8 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
-    float *Bp = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    float *edge = Bp + (int64_t)NN__KC * NN__NC;
+    float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    float *Bp = edge + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE; /* used for B^T only */
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
     /* k-slices of equal depth (a multiple of 8), so that none is a short one of mostly epilogue */
     const int64_t nkb = (K + NN__KC - 1) / NN__KC, kb = ((K + nkb - 1) / nkb + 7) / 8 * 8;
@@ -1252,6 +1257,7 @@ NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
                         d->H + 2 * d->PH, d->W + 2 * d->PW);
     d->OH = (d->H + 2 * d->PH - eh) / d->SH + 1;
     d->OW = (d->W + 2 * d->PW - ew) / d->SW + 1;
+    d->T = nn_get_threads();
     return NN_OK;
 }
 
@@ -1264,12 +1270,17 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d) {
     return c < 1 ? 1 : c;
 }
 
+/* Per thread: columns (Kg x chunk*P), the chunk's output or output gradient in GEMM layout
+   (OCg x chunk*P) and a single-threaded GEMM's edge buffers; then one shared multi-threaded
+   GEMM workspace for the weight gradient. */
+NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d) * d->OH * d->OW;
+    return ((kg + ocg) * cp + NN__GEMM_EDGE1 + 15) / 16 * 16;
+}
+
 NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
-    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
-    const int64_t cp = nn__conv_chunk(d) * d->OH * d->OW;
     if (nn__conv_is_depthwise(d)) return 0;
-    /* columns, their gradient, and the chunk's output (or output gradient) in GEMM layout */
-    return (2 * kg + ocg) * cp + NN__GEMM_WS + 16;
+    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) + NN__GEMM_WS + 16;
 }
 
 /* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
@@ -1413,26 +1424,50 @@ NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, 
     }
 }
 
+/* Threads for work split over chunks of images: no more than the workspace has slots for, no
+   more than there are chunks, none for small work. */
+NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64_t work) {
+#if NN__OMP
+    int64_t t = omp_in_parallel() || work < 4 * NN_OMP_MIN_WORK ? 1 : omp_get_max_threads();
+    if (t > d->T) t = d->T;
+    if (t > nchunks) t = nchunks;
+    return t < 1 ? 1 : (int)t;
+#else
+    (void)d; (void)nchunks; (void)work;
+    return 1;
+#endif
+}
+
+/* Forward and input gradient are independent per image: each thread takes whole chunks with
+   its own buffers and single-threaded GEMMs, so no barrier falls inside a chunk. */
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                              const float *b, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int64_t chunk = nn__conv_chunk(d);
-    float *col = ws, *yt = ws + 2 * kg * chunk * P, *gws = yt + ocg * chunk * P;
-    int64_t n0, g;
+    const int64_t chunk = nn__conv_chunk(d), nchunks = (N + chunk - 1) / chunk;
+    const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
+    int64_t c;
+    (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
-    for (n0 = 0; n0 < N; n0 += chunk) {
-        const int64_t cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+    for (c = 0; c < nchunks; c++) {
+#if NN__OMP
+        float *col = ws + omp_get_thread_num() * nn__conv_slot(d);
+#else
+        float *col = ws;
+#endif
+        float *yt = col + kg * chunk * P, *gws = yt + ocg * chunk * P;
+        const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
+        int64_t g, t, p;
         for (g = 0; g < d->G; g++) {
-            int64_t t;
             nn__im2col(d, x, g, n0, cn, col, ld);
             /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
-            nn_gemm_ws(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws);
-            NN__OMP_FOR_IF(cn * ocg * P >= 4 * NN_OMP_MIN_WORK)
+            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws, 1);
             for (t = 0; t < cn * ocg; t++) {
                 const int64_t j = t / ocg, o = t % ocg;
                 const float bo = b ? b[g * ocg + o] : 0.0f, *src = yt + o * ld + j * P;
                 float *dst = y + ((n0 + j) * d->OC + g * ocg + o) * P;
-                int64_t p;
                 for (p = 0; p < P; p++) dst[p] = src[p] + bo;
             }
         }
@@ -1442,9 +1477,11 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
 NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                               const float *dy, const float *x, const float *w, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int64_t chunk = nn__conv_chunk(d);
-    float *col = ws, *dcol = ws + kg * chunk * P, *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
-    int64_t n0, g, o;
+    const int64_t chunk = nn__conv_chunk(d), nchunks = (N + chunk - 1) / chunk;
+    const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
+    float *gws_all = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d);
+    int64_t c, o;
+    (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
     if (db)
         for (o = 0; o < d->OC; o++) {
@@ -1456,22 +1493,41 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             }
             db[o] = s;
         }
-    for (n0 = 0; n0 < N; n0 += chunk) {
-        const int64_t cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
+    /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
+    for (c = 0; c < nchunks; c++) {
+        float *col = ws, *dyt = col + kg * chunk * P;
+        const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
+        int64_t g, t;
         for (g = 0; g < d->G; g++) {
-            const float *wg = w + g * ocg * kg;
-            int64_t t;
-            /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
-            NN__OMP_FOR_IF(cn * ocg * P >= 4 * NN_OMP_MIN_WORK)
-            for (t = 0; t < cn * ocg; t++) {
+            for (t = 0; t < cn * ocg; t++) { /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
                 const int64_t j = t / ocg, oo = t % ocg;
                 memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
             }
             nn__im2col(d, x, g, n0, cn, col, ld);
-            /* dW_g (+)= dY' . col^T: the chunks in order, so the sum does not depend on threads */
-            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyt, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws);
-            if (!dx) continue;
-            nn_gemm_ws(1, 0, kg, ld, ocg, 1.0f, wg, kg, dyt, ld, 0.0f, dcol, ld, NULL, gws);
+            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyt, ld, col, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
+        }
+    }
+    if (!dx) return;
+    /* input gradient: independent per image, chunks split over threads */
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+    for (c = 0; c < nchunks; c++) {
+#if NN__OMP
+        float *dcol = ws + omp_get_thread_num() * nn__conv_slot(d);
+#else
+        float *dcol = ws;
+#endif
+        float *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
+        const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
+        int64_t g, t;
+        for (g = 0; g < d->G; g++) {
+            for (t = 0; t < cn * ocg; t++) {
+                const int64_t j = t / ocg, oo = t % ocg;
+                memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
+            }
+            /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
+            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyt, ld, 0.0f, dcol, ld, NULL, gws, 1);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }
@@ -1978,13 +2034,16 @@ NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
         case NN_INIT_HE_UNIFORM: bound = sqrt(6.0 / (double)in); break;
         case NN_INIT_HE_NORMAL: std = sqrt(2.0 / (double)in); break;
         case NN_INIT_ZEROS: break;
+        case NN_INIT_TORCH: bound = 1.0 / sqrt((double)in); break;
         }
         for (i = 0; i < nw; i++) {
             if (bound > 0.0) l->w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * bound);
             else if (std > 0.0) l->w[i] = (float)(std * nn__rng_normal(&m->rng));
             else l->w[i] = 0.0f;
         }
-        for (i = nw; i < l->n_params; i++) l->w[i] = 0.0f; /* bias */
+        for (i = nw; i < l->n_params; i++) /* bias: zero, except torch's default init */
+            l->w[i] = (dense ? l->cfg.dense.init : l->cfg.conv.init) == NN_INIT_TORCH
+                          ? (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) / sqrt((double)in)) : 0.0f;
     }
 }
 
@@ -2231,7 +2290,7 @@ NNDEF int nn_input_image(nn_model *m, int64_t c, int64_t h, int64_t w) { return 
 NNDEF int nn_dense_ex(nn_model *m, int in, int64_t units, int bias, nn_init init) {
     nn_layer p = nn__proto();
     p.cfg.dense.units = units; p.cfg.dense.bias = bias != 0; p.cfg.dense.init = init;
-    if ((int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_ZEROS) {
+    if ((int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_TORCH) {
         if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "dense: unknown initializer %d", (int)init);
         return m ? m->status : NN_ERR_INVALID_ARG;
     }
@@ -2270,7 +2329,7 @@ NNDEF int nn_reshape(nn_model *m, int in, int ndim, const int64_t *shape) {
 }
 NNDEF int nn_conv2d_ex(nn_model *m, int in, const nn_conv2d_desc *d, int bias, nn_init init) {
     nn_layer p = nn__proto();
-    if (!d || (int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_ZEROS) {
+    if (!d || (int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_TORCH) {
         if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "conv2d: no descriptor, or unknown initializer");
         return m ? m->status : NN_ERR_INVALID_ARG;
     }
