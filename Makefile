@@ -15,7 +15,9 @@ HEADERS   := nn.h tests/test.h tests/ref/torch_ref.h
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
-tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%)
+# the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
+AVX2_TESTS := test_gemm test_conv
+tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%)
 
 $(B)/%: examples/%.c nn.h examples/*.h
 	@mkdir -p $(B)
@@ -30,9 +32,13 @@ $(B)/san_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(SAN) $(OMP) $< -o $@ -lm
 
+$(B)/avx2_test_%: tests/test_%.c $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
+
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) tests/compile.sh
+	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) tests/compile.sh
 
 demo: $(B)/digits
 	./$(B)/digits data/digits.csv

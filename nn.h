@@ -1,4 +1,4 @@
-/* nn.h - v0.1.0 - neural networks in one C header, training and inference - MIT license (end of file)
+/* nn.h - v0.2.0 - neural networks in one C header, training and inference - MIT license (end of file)
 
    Do this:
        #define NN_IMPLEMENTATION
@@ -48,6 +48,10 @@
      Flatten is a view of its input, with no copy.
 
    3. MODELS
+     Layers: input (features) or image input (C, H, W); dense; activations (ReLU, LeakyReLU,
+     sigmoid, tanh, GELU); softmax; dropout; add; concat; flatten and reshape (views);
+     conv2d (stride, padding, dilation, groups, depthwise); max, average and global average
+     pooling; batch normalization (running statistics for inference, as torch's BatchNorm).
      A model is a flat array of layers in topological order. Each builder call adds one layer,
      names its input layer(s) by index and returns the new layer's index (or a negative
      nn_result). Sequential models are one call per layer; skip connections use nn_add and
@@ -58,8 +62,11 @@
      nn_model_compile plans all memory for a maximum batch size in ONE allocation:
          [ params | grads | optimizer state (2 slots) | activations | activation grads | staging ]
      Parameters are contiguous, so an optimizer step and a checkpoint are single passes.
-     Nothing is allocated inside fit's batch loop, nn_forward or nn_predict. nn_fit allocates
-     one index array (for shuffling) when it starts and frees it when it returns.
+     plus the non-trained state (batchnorm running statistics) after the parameters, what the
+     backward pass keeps from the forward pass, and one scratch area sized for the largest
+     kernel call (GEMM packing, im2col). Nothing is allocated inside fit's batch loop,
+     nn_forward or nn_predict. nn_fit allocates one index array (for shuffling) when it starts
+     and frees it when it returns.
      Objects are caller-owned transparent structs: do not copy or move an nn_model after
      nn_model_init. Read its fields; change them only through functions.
      Dense weights are stored as PyTorch stores nn.Linear: W is (out, in), y = x W^T + b.
@@ -95,7 +102,12 @@
 
    6. THREADS, SIMD AND DETERMINISM
      Hot loops are OpenMP-parallel when built with -fopenmp (nn_set_threads sets the count)
-     and written to vectorize. Loops below NN_OMP_MIN_WORK multiply-adds stay serial. Every
+     and written to vectorize. SGEMM is cache-blocked with register-tiled micro-kernels in
+     AVX-512 (8x32) or AVX2+FMA (6x16) intrinsics, chosen at compile time from __AVX512F__ /
+     __AVX2__, and a portable C path elsewhere; convolution is im2col + GEMM over chunks of
+     images (direct loops for depthwise). The layers reach these kernels only through an
+     nn_backend table (nn_backend_cpu()), which a second backend can replace. Loops below
+     NN_OMP_MIN_WORK multiply-adds stay serial. Every
      parallel loop writes disjoint outputs and no reduction is split across threads, so results
      do not depend on the thread count: the same seed gives bit-identical weights with 1 or N
      threads. Randomness comes from the library's own seeded generator (splitmix64); dropout
@@ -109,10 +121,13 @@
      NN_NO_STDIO         no <stdio.h>: no CSV loading, no progress output
      NN_NO_MALLOC        no default allocator: nn_model_init needs an nn_allocator
      NN_NO_OPENMP        ignore -fopenmp
+     NN_NO_SIMD          portable C kernels only (no AVX intrinsics)
      NN_OMP_MIN_WORK     work below which loops run serially (default 65536)
      NN_MAX_LAYERS *     layers per model (default 128)
 
    REVISIONS
+     0.2.0  packed SGEMM (AVX-512 / AVX2 / portable), conv2d, pooling, batchnorm, reshape,
+            backend table of primitives, NN_INIT_TORCH
      0.1.0  dense networks: layers, losses, optimizers, fit, evaluate, predict
 */
 #ifndef NN_H_INCLUDED
@@ -122,9 +137,9 @@
 #include <stdint.h>
 
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 1
+#define NN_VERSION_MINOR 2
 #define NN_VERSION_PATCH 0
-#define NN_VERSION_STRING "0.1.0"
+#define NN_VERSION_STRING "0.2.0"
 
 #ifndef NNDEF
 #  ifdef NN_STATIC
@@ -906,16 +921,22 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
         }
         return;
     }
-    k = 0;
+    l = 0;
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
-    if (w == NN__NR)
-        for (; k + 8 <= kc; k += 8)
-            for (l = 0; l < NN__NR; l += 8) nn__transpose8(dst + k * NN__NR + l, B + (j + l) * ldb + k0 + k, ldb);
-#endif
-    for (l = 0; l < w; l++) {
-        const float *src = B + (j + l) * ldb + k0;
+    /* 8x8 transposes for every full group of 8 rows, scalar for the rest of k */
+    for (; l + 8 <= w; l += 8) {
         int64_t kk;
-        for (kk = k; kk < kc; kk++) dst[kk * NN__NR + l] = src[kk];
+        for (k = 0; k + 8 <= kc; k += 8) nn__transpose8(dst + k * NN__NR + l, B + (j + l) * ldb + k0 + k, ldb);
+        for (kk = l; kk < l + 8; kk++) {
+            const float *src = B + (j + kk) * ldb + k0;
+            int64_t q;
+            for (q = k; q < kc; q++) dst[q * NN__NR + kk] = src[q];
+        }
+    }
+#endif
+    for (; l < w; l++) {
+        const float *src = B + (j + l) * ldb + k0;
+        for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
     }
     for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
 }
@@ -988,6 +1009,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
     /* k-slices of equal depth (a multiple of 8), so that none is a short one of mostly epilogue */
     const int64_t nkb = (K + NN__KC - 1) / NN__KC, kb = ((K + nkb - 1) / nkb + 7) / 8 * 8;
+    const int pack = tb || (nq >= 16 && ldb >= 1024);
     (void)nth;
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
@@ -1007,8 +1029,9 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
                 int64_t p, t, a_slice = -1, b_slice = -1;
-                /* B^T must be packed (8x8 transposes); B itself is read where it lies */
-                if (tb) {
+                /* B^T must be packed (8x8 transposes); B itself is read where it lies, unless
+                   its rows are long (a new page every k) and many row blocks reuse each panel */
+                if (pack) {
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
@@ -1033,7 +1056,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                         }
                         ap = my_a; ars = 1; acs = NN__MR;
                     }
-                    if (tb) { bp = Bp + jr * kc * NN__NR; bs = NN__NR; }
+                    if (pack) { bp = Bp + jr * kc * NN__NR; bs = NN__NR; }
                     else if (w == NN__NR) { bp = B + pc * ldb + jc + jr * NN__NR; bs = ldb; }
                     else {
                         if (b_slice != pc) { nn__pack_b(my_b, 0, B, ldb, pc, jc + jr * NN__NR, kc, w, 0); b_slice = pc; }
@@ -1462,6 +1485,12 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
         int64_t g, t, p;
         for (g = 0; g < d->G; g++) {
             nn__im2col(d, x, g, n0, cn, col, ld);
+            if (cn == 1 && d->G == 1) { /* one image: the GEMM layout is NCHW already */
+                float *yn = y + n0 * d->OC * P;
+                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, gws, 1);
+                if (b) for (t = 0; t < ocg; t++) for (p = 0; p < P; p++) yn[t * P + p] += b[t];
+                continue;
+            }
             /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
             nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws, 1);
             for (t = 0; t < cn * ocg; t++) {
@@ -1499,12 +1528,16 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g, t;
         for (g = 0; g < d->G; g++) {
-            for (t = 0; t < cn * ocg; t++) { /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
-                const int64_t j = t / ocg, oo = t % ocg;
-                memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
+            const float *dyg = dy + n0 * d->OC * P; /* one image, no groups: already in GEMM layout */
+            if (cn > 1 || d->G > 1) {
+                for (t = 0; t < cn * ocg; t++) { /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
+                    const int64_t j = t / ocg, oo = t % ocg;
+                    memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
+                }
+                dyg = dyt;
             }
             nn__im2col(d, x, g, n0, cn, col, ld);
-            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyt, ld, col, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
+            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyg, ld, col, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
         }
     }
     if (!dx) return;
@@ -1522,12 +1555,16 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g, t;
         for (g = 0; g < d->G; g++) {
-            for (t = 0; t < cn * ocg; t++) {
-                const int64_t j = t / ocg, oo = t % ocg;
-                memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
+            const float *dyg = dy + n0 * d->OC * P;
+            if (cn > 1 || d->G > 1) {
+                for (t = 0; t < cn * ocg; t++) {
+                    const int64_t j = t / ocg, oo = t % ocg;
+                    memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
+                }
+                dyg = dyt;
             }
             /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
-            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyt, ld, 0.0f, dcol, ld, NULL, gws, 1);
+            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, gws, 1);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }
