@@ -1357,6 +1357,14 @@ NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t 
                 for (oh = 0; oh < d->OH; oh++) {
                     const int64_t ih = oh * d->SH - d->PH + i * d->DH;
                     if (ih < 0 || ih >= d->H) continue;
+                    if (d->SW == 1) { /* the valid output columns form one range: no test inside */
+                        const int64_t off = k * d->DW - d->PW;
+                        const int64_t lo = off < 0 ? -off : 0, hi = d->W - off < d->OW ? d->W - off : d->OW;
+                        float *xr = xc + ih * d->W + off;
+                        const float *sr = src + oh * d->OW;
+                        for (ow = lo; ow < hi; ow++) xr[ow] += sr[ow];
+                        continue;
+                    }
                     for (ow = 0; ow < d->OW; ow++) {
                         const int64_t iw = ow * d->SW - d->PW + k * d->DW;
                         if (iw >= 0 && iw < d->W) xc[ih * d->W + iw] += src[oh * d->OW + ow];
@@ -1594,8 +1602,36 @@ NN__PRIVATE void nn__pool_window(const nn_pool2d_desc *d, int64_t oh, int64_t ow
     *h1 = he > d->H ? d->H : he; *w1 = we > d->W ? d->W : we;
 }
 
+/* 2x2 stride-2 max pooling without padding (most CNNs): the window needs no clipping. The
+   first maximum wins ties and NaN propagates, as in the general path and in torch. */
+NN__PRIVATE int nn__pool_is_2x2(const nn_pool2d_desc *d) {
+    return d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0;
+}
+NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a NaN counts as one) */
+    int best = 0, q;
+    for (q = 1; q < 4; q++) if (v[q] > v[best] || (v[q] != v[q] && v[best] == v[best])) best = q;
+    return best;
+}
+
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
     int64_t t;
+    if (nn__pool_is_2x2(d)) {
+        NN__OMP_FOR_IF(N * d->C * d->OH * d->OW >= NN_OMP_MIN_WORK)
+        for (t = 0; t < N * d->C; t++) {
+            const float *xc = x + t * d->H * d->W;
+            float *yc = y + t * d->OH * d->OW;
+            int64_t oh, ow;
+            for (oh = 0; oh < d->OH; oh++) {
+                const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
+                for (ow = 0; ow < d->OW; ow++) {
+                    float v[4];
+                    v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
+                    yc[oh * d->OW + ow] = v[nn__max_arg4(v)];
+                }
+            }
+        }
+        return;
+    }
     NN__OMP_FOR_IF(N * d->C * d->OH * d->OW * d->KH * d->KW >= NN_OMP_MIN_WORK)
     for (t = 0; t < N * d->C; t++) {
         const float *xc = x + t * d->H * d->W;
@@ -1621,6 +1657,25 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 
 NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy) {
     int64_t t;
+    if (nn__pool_is_2x2(d)) {
+        NN__OMP_FOR_IF(N * d->C * d->OH * d->OW >= NN_OMP_MIN_WORK)
+        for (t = 0; t < N * d->C; t++) {
+            const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
+            float *dxc = dx + t * d->H * d->W;
+            int64_t oh, ow;
+            for (oh = 0; oh < d->OH; oh++) {
+                const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
+                for (ow = 0; ow < d->OW; ow++) {
+                    float v[4];
+                    int q;
+                    v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
+                    q = nn__max_arg4(v);
+                    dxc[(2 * oh + q / 2) * d->W + 2 * ow + q % 2] += g[oh * d->OW + ow];
+                }
+            }
+        }
+        return;
+    }
     NN__OMP_FOR_IF(N * d->C * d->OH * d->OW * d->KH * d->KW >= NN_OMP_MIN_WORK)
     for (t = 0; t < N * d->C; t++) {
         const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;

@@ -22,6 +22,7 @@ for c in gcc clang; do
     try "$c c99 NN_NO_STDIO" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
+    try "$c c99 -march=native NN_NO_SIMD" $c -std=c99 -march=native $W -DUSE_IMPL -DNN_NO_SIMD -c tests/compile_tu.c -o "$T/c.o"
 done
 link2 "gcc c99 -fopenmp" gcc -std=c99 -fopenmp
 try "gcc c99 -fopenmp NN_NO_OPENMP" gcc -std=c99 -fopenmp -DNN_NO_OPENMP $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
