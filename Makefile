@@ -9,7 +9,7 @@ B       := build
 
 TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors
 EXAMPLES  := xor iris digits fashion_mnist
-HEADERS   := nn.h tests/test.h tests/ref/torch_ref.h
+HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h
 
 .PHONY: all test demo examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests
@@ -71,7 +71,24 @@ bench-torch:
 	$(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1 | tee $(B)/bench_torch1.txt
 	$(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2 | tee $(B)/bench_torch2.txt
 
-bench-compare: bench bench-torch
+# The host's load drifts over minutes: run each network through nn.h and both PyTorch
+# settings back to back, so that the three figures of a row are taken under the same load.
+TORCH1 := $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
+TORCH2 := $(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
+bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
+	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
+	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
+	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
+	@for n in $(BENCH_NETS); do \
+	    $(BENCH_ENV) ./$(B)/bench_train $$n | tee -a $(B)/bench_nn.txt; \
+	    $(TORCH1) --only train $$n | tee -a $(B)/bench_torch1.txt; \
+	    $(TORCH2) --only train $$n | tee -a $(B)/bench_torch2.txt; \
+	done
+	@for n in mlp-784-128-10 cnn-32-64; do \
+	    ./$(B)/bench_infer $$n | tee -a $(B)/bench_nn.txt; \
+	    $(TORCH1) --only infer $$n | tee -a $(B)/bench_torch1.txt; \
+	    $(TORCH2) --only infer $$n | tee -a $(B)/bench_torch2.txt; \
+	done
 	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt $(B)/bench_gemm.txt
 
 bench-deps:

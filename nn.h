@@ -1301,9 +1301,18 @@ NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d) {
     return ((kg + ocg) * cp + NN__GEMM_EDGE1 + 15) / 16 * 16;
 }
 
+/* Images per chunk of the weight-gradient loop: that GEMM reduces over the chunk's pixels, so
+   it takes larger chunks (about 2^17 floats of columns), again fixed by the geometry alone. */
+NN__PRIVATE int64_t nn__conv_chunk_dw(const nn_conv2d_desc *d) {
+    const int64_t cols = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW, c = ((int64_t)1 << 17) / (cols ? cols : 1);
+    return c < 1 ? 1 : c;
+}
+
 NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
-    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) + NN__GEMM_WS + 16;
+    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) + (kg + ocg) * nn__conv_chunk_dw(d) * d->OH * d->OW +
+           NN__GEMM_WS + 32;
 }
 
 /* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
@@ -1511,12 +1520,28 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
     }
 }
 
+/* dY' (OCg, cn*P): a chunk's output gradient in GEMM layout; one image without groups is in
+   that layout already, so it is returned in place */
+NN__PRIVATE const float *nn__conv_dy(const nn_conv2d_desc *d, const float *dy, int64_t g, int64_t n0, int64_t cn,
+                                     float *dyt) {
+    const int64_t ocg = d->OC / d->G, P = d->OH * d->OW, ld = cn * P;
+    int64_t t;
+    if (cn == 1 && d->G == 1) return dy + n0 * d->OC * P;
+    for (t = 0; t < cn * ocg; t++) {
+        const int64_t j = t / ocg, o = t % ocg;
+        memcpy(dyt + o * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + o) * P, sizeof(float) * (size_t)P);
+    }
+    return dyt;
+}
+
 NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                               const float *dy, const float *x, const float *w, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     const int64_t chunk = nn__conv_chunk(d), nchunks = (N + chunk - 1) / chunk;
     const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
-    float *gws_all = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d);
+    const int64_t cdw = nn__conv_chunk_dw(d), ndw = (N + cdw - 1) / cdw;
+    float *dwcol = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d), *dwdy = dwcol + kg * cdw * P;
+    float *gws_all = dwdy + ocg * cdw * P;
     int64_t c, o;
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
@@ -1531,21 +1556,13 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             db[o] = s;
         }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
-    for (c = 0; c < nchunks; c++) {
-        float *col = ws, *dyt = col + kg * chunk * P;
-        const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
-        int64_t g, t;
+    for (c = 0; c < ndw; c++) {
+        const int64_t n0 = c * cdw, cn = N - n0 < cdw ? N - n0 : cdw, ld = cn * P;
+        int64_t g;
         for (g = 0; g < d->G; g++) {
-            const float *dyg = dy + n0 * d->OC * P; /* one image, no groups: already in GEMM layout */
-            if (cn > 1 || d->G > 1) {
-                for (t = 0; t < cn * ocg; t++) { /* dY' (OCg, cn*P): the chunk's output gradient in GEMM layout */
-                    const int64_t j = t / ocg, oo = t % ocg;
-                    memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
-                }
-                dyg = dyt;
-            }
-            nn__im2col(d, x, g, n0, cn, col, ld);
-            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyg, ld, col, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
+            const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dwdy);
+            nn__im2col(d, x, g, n0, cn, dwcol, ld);
+            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
         }
     }
     if (!dx) return;
@@ -1561,16 +1578,9 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
 #endif
         float *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
-        int64_t g, t;
+        int64_t g;
         for (g = 0; g < d->G; g++) {
-            const float *dyg = dy + n0 * d->OC * P;
-            if (cn > 1 || d->G > 1) {
-                for (t = 0; t < cn * ocg; t++) {
-                    const int64_t j = t / ocg, oo = t % ocg;
-                    memcpy(dyt + oo * ld + j * P, dy + ((n0 + j) * d->OC + g * ocg + oo) * P, sizeof(float) * (size_t)P);
-                }
-                dyg = dyt;
-            }
+            const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dyt);
             /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
             nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, gws, 1);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);

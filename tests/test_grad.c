@@ -5,41 +5,10 @@
 #define NN_IMPLEMENTATION
 #include "../nn.h"
 #include "test.h"
-#include <stdlib.h>
+#include "gradcheck.h"
 
-#define MAXP 4096
 static uint64_t rs = 12345;
 static float frand(void) { rs = rs * 6364136223846793005ull + 1442695040888963407ull; return (float)((rs >> 40) / 16777216.0) * 2.0f - 1.0f; }
-
-/* Returns the relative error ||a - n|| / (||a|| + ||n||); fails the check above 1e-3 or if the
-   gradient is zero (a backward that does nothing must not pass). */
-static void grad_check(nn_model *m, const float *x, const int32_t *lab, const float *tg, int64_t B, const char *name) {
-    static float ga[MAXP];
-    const float eps = 5e-3f;
-    double num = 0, den_a = 0, den_n = 0;
-    float loss, lp, lm;
-    int64_t i, n = m->n_params;
-    CHECK(n <= MAXP);
-    if (n > MAXP) return;
-    CHECK_OK(nn_model_backward(m, x, lab, tg, B, &loss));
-    memcpy(ga, m->grads, sizeof(float) * (size_t)n);
-    for (i = 0; i < n; i++) {
-        const float p = m->params[i];
-        double g;
-        m->params[i] = p + eps; nn_model_backward(m, x, lab, tg, B, &lp);
-        m->params[i] = p - eps; nn_model_backward(m, x, lab, tg, B, &lm);
-        m->params[i] = p;
-        g = ((double)lp - (double)lm) / (2.0 * eps);
-        num += (ga[i] - g) * (ga[i] - g);
-        den_a += (double)ga[i] * ga[i];
-        den_n += g * g;
-    }
-    {
-        double rel = sqrt(num) / (sqrt(den_a) + sqrt(den_n) + 1e-12);
-        CHECK_MSG(rel < 1e-3 && den_a > 0, "%s: relative error %.3g, |grad| %.3g", name, rel, sqrt(den_a));
-        printf("  %-28s rel err %.2e  (%lld params, loss %.4f)\n", name, rel, (long long)n, loss);
-    }
-}
 
 typedef struct { nn_model m; float x[5 * 12]; int32_t lab[5]; float tg[5 * 5]; } fixture;
 
@@ -64,8 +33,8 @@ static void run(fixture *f, nn_loss loss, int64_t B, const char *name) {
     if (loss == NN_LOSS_BCE) for (i = 0; i < B * 5; i++) f->tg[i] = f->tg[i] > 0 ? 1.0f : 0.0f;
     if (loss == NN_LOSS_XENT && name[0] == '1') /* one-hot targets instead of labels */
         for (i = 0; i < B; i++) for (j = 0; j < 5; j++) f->tg[i * 5 + j] = j == f->lab[i];
-    grad_check(&f->m, f->x, (loss == NN_LOSS_XENT && name[0] == '1') ? NULL : f->lab,
-               (loss == NN_LOSS_MSE || loss == NN_LOSS_BCE || name[0] == '1') ? f->tg : NULL, B, name);
+    t_grad_check(&f->m, f->x, (loss == NN_LOSS_XENT && name[0] == '1') ? NULL : f->lab,
+                 (loss == NN_LOSS_MSE || loss == NN_LOSS_BCE || name[0] == '1') ? f->tg : NULL, B, 5e-3f, name);
     nn_model_free(&f->m);
 }
 
