@@ -1466,6 +1466,16 @@ NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, 
     }
 }
 
+/* this thread's slot of the conv workspace (per-thread chunks) */
+NN__PRIVATE float *nn__conv_my_slot(const nn_conv2d_desc *d, float *ws) {
+#if NN__OMP
+    return ws + omp_get_thread_num() * nn__conv_slot(d);
+#else
+    (void)d;
+    return ws;
+#endif
+}
+
 /* Threads for work split over chunks of images: no more than the workspace has slots for, no
    more than there are chunks, none for small work. */
 NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64_t work) {
@@ -1494,11 +1504,7 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (c = 0; c < nchunks; c++) {
-#if NN__OMP
-        float *col = ws + omp_get_thread_num() * nn__conv_slot(d);
-#else
-        float *col = ws;
-#endif
+        float *col = nn__conv_my_slot(d, ws);
         float *yt = col + kg * chunk * P, *gws = yt + ocg * chunk * P;
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g, t, p;
@@ -1573,11 +1579,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (c = 0; c < nchunks; c++) {
-#if NN__OMP
-        float *dcol = ws + omp_get_thread_num() * nn__conv_slot(d);
-#else
-        float *dcol = ws;
-#endif
+        float *dcol = nn__conv_my_slot(d, ws);
         float *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g;
