@@ -229,6 +229,37 @@ int main(void) {
     }
     finish(&m, h, "batchnorm 1d + reshape");
 
+    /* NN_INIT_TORCH: weights and bias uniform in +-1/sqrt(fan_in), fan_in = C/G*KH*KW for conv */
+    {
+        nn_compile_config cc = nn_compile_defaults();
+        int dl, cl;
+        int64_t i, nw;
+        float wmax = 0, bmax = 0;
+        int bias_nonzero = 0;
+        memset(&d, 0, sizeof d);
+        d.OC = 6; d.KH = d.KW = 3; d.SH = d.SW = d.DH = d.DW = 1; d.PH = d.PW = 1; d.G = 2;
+        start(&m, 4, 6, 6);
+        cl = nn_conv2d_ex(&m, 0, &d, 1, NN_INIT_TORCH);
+        dl = nn_dense_ex(&m, nn_flatten(&m, cl), 50, 1, NN_INIT_TORCH);
+        CHECK_OK(nn_model_compile(&m, &cc));
+        nw = 6 * 2 * 9; /* conv: fan_in 2*3*3 = 18 */
+        for (i = 0; i < m.layers[cl].n_params; i++) {
+            const float v = fabsf(m.layers[cl].w[i]);
+            if (i < nw) { if (v > wmax) wmax = v; } else { if (v > bmax) bmax = v; bias_nonzero += v != 0.0f; }
+        }
+        CHECK_MSG(wmax <= 1.0f / sqrtf(18.0f) && wmax > 0.8f / sqrtf(18.0f), "conv weights max %g", wmax);
+        CHECK_MSG(bmax <= 1.0f / sqrtf(18.0f) && bias_nonzero == 6, "conv bias max %g, %d nonzero", bmax, bias_nonzero);
+        wmax = bmax = 0; bias_nonzero = 0;
+        nw = 50 * 216; /* dense: fan_in 6*6*6 = 216 */
+        for (i = 0; i < m.layers[dl].n_params; i++) {
+            const float v = fabsf(m.layers[dl].w[i]);
+            if (i < nw) { if (v > wmax) wmax = v; } else { if (v > bmax) bmax = v; bias_nonzero += v != 0.0f; }
+        }
+        CHECK_MSG(wmax <= 1.0f / sqrtf(216.0f) && wmax > 0.95f / sqrtf(216.0f), "dense weights max %g", wmax);
+        CHECK_MSG(bmax <= 1.0f / sqrtf(216.0f) && bias_nonzero == 50, "dense bias max %g, %d nonzero", bmax, bias_nonzero);
+        nn_model_free(&m);
+    }
+
     /* shape errors name the layer and the shapes */
     start(&m, 3, 4, 4);
     CHECK_ERR((nn_result)nn_conv2d(&m, 0, 2, 7, 1, 0), NN_ERR_SHAPE, "layer 1 (conv2d: the 7x7 kernel");
