@@ -2890,18 +2890,24 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         for (b = 0; b < nb && !stop; b++) {
             const int64_t lo = b * cfg->batch_size, n = train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
             const int32_t *lab = NULL;
-            const float *tg = NULL;
+            const float *tg = NULL, *xb = m->x_stage;
             float loss;
-            for (i = 0; i < n; i++) {
-                const int64_t row = perm[lo + i];
-                memcpy(m->x_stage + i * in, train->x + row * in, sizeof(float) * (size_t)in);
-                if (train->labels) m->labels[i] = train->labels[row];
-                if (train->targets) memcpy(m->targets + i * C, train->targets + row * C, sizeof(float) * (size_t)C);
+            if (cfg->shuffle) { /* gather the batch's rows */
+                for (i = 0; i < n; i++) {
+                    const int64_t row = perm[lo + i];
+                    memcpy(m->x_stage + i * in, train->x + row * in, sizeof(float) * (size_t)in);
+                    if (train->labels) m->labels[i] = train->labels[row];
+                    if (train->targets) memcpy(m->targets + i * C, train->targets + row * C, sizeof(float) * (size_t)C);
+                }
+                if (train->labels) lab = m->labels;
+                if (train->targets) tg = m->targets;
+            } else { /* in order: the batch is contiguous already */
+                xb = train->x + lo * in;
+                if (train->labels) lab = train->labels + lo;
+                if (train->targets) tg = train->targets + lo * C;
             }
-            if (train->labels) lab = m->labels;
-            if (train->targets) tg = m->targets;
             m->training = 1;
-            nn__forward(m, m->x_stage, n);
+            nn__forward(m, xb, n);
             nn__backward(m, (m->config.loss == NN_LOSS_XENT && tg) ? NULL : lab, tg, n, &loss);
             m->training = 0;
             nn__count_correct(m, m->layers[m->n_layers - 1].y, lab, tg, n, &correct, &total);

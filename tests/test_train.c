@@ -220,6 +220,40 @@ int main(void) {
         nn_model_free(&m);
     }
 
+    /* fit without shuffling reads batches in place: the same bits as nn_train_step in order */
+    {
+        static float x[37 * 5];
+        int32_t y[37];
+        nn_model a, b;
+        nn_dataset d;
+        float *w;
+        int i, e;
+        for (i = 0; i < 37 * 5; i++) x[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+        for (i = 0; i < 37; i++) y[i] = i % 3;
+        d = nn_dataset_make(x, 37, 5, y);
+        for (i = 0; i < 2; i++) {
+            nn_model *mm = i ? &b : &a;
+            nn_model_init(mm, NULL);
+            h = nn_input(mm, 5);
+            h = nn_relu(mm, nn_dense(mm, h, 7));
+            nn_dense(mm, h, 3);
+            cc = nn_compile_defaults();
+            cc.optimizer = nn_sgd(0.1f, 0.9f, 0);
+            cc.max_batch = 8;
+            CHECK_OK(nn_model_compile(mm, &cc));
+        }
+        fc = nn_fit_defaults(); fc.epochs = 3; fc.batch_size = 8; fc.shuffle = 0; fc.verbose = 0;
+        CHECK_OK(nn_fit(&a, &d, NULL, &fc));
+        for (e = 0; e < 3; e++)
+            for (i = 0; i < 37; i += 8)
+                CHECK_OK(nn_train_step(&b, x + i * 5, y + i, NULL, 37 - i < 8 ? 37 - i : 8, 0.1f, NULL));
+        w = b.params;
+        CHECK_MSG(memcmp(a.params, w, sizeof(float) * (size_t)a.n_params) == 0, "fit(shuffle=0) != train_step loop");
+        CHECK(a.step == b.step && a.step == 15);
+        nn_model_free(&a);
+        nn_model_free(&b);
+    }
+
     /* determinism: same seed => identical weights, also across thread counts */
     {
         nn_dataset all;
