@@ -2005,6 +2005,14 @@ NN__PRIVATE void nn__copy_shape(nn_layer *l, const nn_layer *src) {
     l->size = src->size;
 }
 
+/* a kernel's geometry check failed: say so again with the layer and its input shape first */
+NN__PRIVATE nn_result nn__fail_in_layer(nn_result r, int idx, const nn_layer *a) {
+    char why[200], shape[96];
+    memcpy(why, nn__err_msg, sizeof why - 1);
+    why[sizeof why - 1] = 0;
+    return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(shape, a));
+}
+
 /* infer: fill the output shape and parameter count, or fail naming both shapes */
 NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
     const int idx = nn__index(m, l);
@@ -2077,12 +2085,7 @@ NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
         if (a->ndim != 3)
             return nn__fail(NN_ERR_SHAPE, "layer %d (conv2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
         d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
-        if ((r = nn_conv2d_desc_init(d)) != NN_OK) {
-            char why[200];
-            memcpy(why, nn__err_msg, sizeof why - 1);
-            why[sizeof why - 1] = 0;
-            return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(s1, a));
-        }
+        if ((r = nn_conv2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
         l->ndim = 3; l->shape[0] = d->OC; l->shape[1] = d->OH; l->shape[2] = d->OW;
         l->size = d->OC * d->OH * d->OW;
         l->n_params = d->OC * (d->C / d->G) * d->KH * d->KW + (l->cfg.conv.bias ? d->OC : 0);
@@ -2095,12 +2098,7 @@ NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
             return nn__fail(NN_ERR_SHAPE, "layer %d (pool2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
         d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
         if (l->cfg.pool.global) { d->KH = d->H; d->KW = d->W; d->SH = d->SW = 1; d->PH = d->PW = 0; }
-        if ((r = nn_pool2d_desc_init(d)) != NN_OK) {
-            char why[200];
-            memcpy(why, nn__err_msg, sizeof why - 1);
-            why[sizeof why - 1] = 0;
-            return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(s1, a));
-        }
+        if ((r = nn_pool2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
         if (l->cfg.pool.global) nn__set_flat(l, d->C);
         else { l->ndim = 3; l->shape[0] = d->C; l->shape[1] = d->OH; l->shape[2] = d->OW; l->size = d->C * d->OH * d->OW; }
         break;
