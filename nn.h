@@ -190,9 +190,10 @@ typedef struct nn_allocator {
 
 /* >>api-tensor ---------------------------------------------------------------------------- */
 typedef struct nn_tensor {
-    float *data;                 /* not owned */
+    float *data;
     int ndim;                    /* 1..NN_MAX_DIMS */
     int64_t shape[NN_MAX_DIMS];  /* shape[0] is the batch N where there is one */
+    void *owned;                 /* NULL for a view; set by the readers (nn_tensor_free) */
 } nn_tensor;
 
 NNDEF nn_tensor nn_tensor_view(float *data, int ndim, const int64_t *shape);
@@ -428,6 +429,10 @@ typedef struct nn_model {
     int64_t step;         /* optimizer steps taken */
     int epoch;            /* epochs completed */
     int training;         /* dropout on */
+    uint64_t epoch_rng;   /* generator state before this epoch's shuffle */
+    int64_t epoch_batch;  /* batches of the current epoch done (0 between epochs) */
+    int64_t fit_batch, fit_rows; /* batch size and rows of the fit that is under way */
+    int borrowed;         /* weights are read in place from a loaded buffer (read-only) */
     const nn_backend *backend;
     float *x_stage;       /* staging for a batch's inputs */
 } nn_model;
@@ -519,6 +524,9 @@ typedef struct nn_fit_config {
     nn_epoch_stats *history; /* optional: room for history_cap epochs, filled in order */
     int history_cap;
     int epochs_run;        /* out: epochs completed by this call */
+    const char *checkpoint_path; /* with a period below: nn_save_checkpoint there (atomically) */
+    int checkpoint_epochs;       /* every this many epochs (0: never) */
+    int64_t checkpoint_steps;    /* every this many optimizer steps (0: never) */
 } nn_fit_config;
 
 NNDEF nn_fit_config nn_fit_defaults(void);
@@ -538,17 +546,72 @@ NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels,
                                   const float *targets, int64_t n, float *loss);
 
+/* >>api-file: the model file (safetensors), checkpoints, data readers ----------------------- */
+/* A model file is a safetensors file (docs/FORMAT.md): the architecture, the loss, optimizer
+   and compile settings in its __metadata__, the weights as named float32 tensors, named as a
+   PyTorch nn.Sequential's state_dict names them: layer i (counting the input as 0) holds
+   "<i-1>.weight", "<i-1>.bias" and for batchnorm "<i-1>.running_mean", "<i-1>.running_var".
+   A checkpoint adds the optimizer state ("optimizer.state1.<name>", "optimizer.state2.<name>")
+   and the training position (epoch, step, generator state, position within an epoch), so
+   that training resumed from it continues bit-identically. */
+typedef struct nn_load_config {
+    const nn_allocator *allocator; /* NULL: malloc/free */
+    int64_t max_batch;             /* 0: the max_batch the model was compiled with */
+    int inference_only;            /* no gradients or optimizer state (a checkpoint's are skipped) */
+    int borrow;                    /* nn_load_mem: use the weights in place, no copy (implies
+                                      inference_only); the buffer must outlive the model. Needs a
+                                      little-endian host, float32 tensors and 4-byte alignment;
+                                      otherwise the weights are copied. m->borrowed tells. */
+} nn_load_config;
+NNDEF nn_load_config nn_load_defaults(void);
+
+/* Serialize the model (checkpoint = 0) or a checkpoint (1) into buf. With buf NULL or cap too
+   small, only *size is set (NN_ERR_INVALID_ARG for a too-small cap). */
+NNDEF nn_result nn_save_mem(const nn_model *m, int checkpoint, void *buf, size_t cap, size_t *size);
+/* Build, compile and fill m (not initialized before) from a model file or checkpoint in
+   memory. Everything is validated before use; on failure m is left freed. */
+NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn_load_config *cfg);
+/* Load weights by name into a compiled model of the same shapes (for example a PyTorch
+   state_dict written as safetensors; "*.num_batches_tracked" and a checkpoint's optimizer
+   state are ignored). Nothing is changed unless every tensor is found and valid. */
+NNDEF nn_result nn_load_weights_mem(nn_model *m, const void *data, size_t size);
+
+#ifndef NN_NO_STDIO
+/* Atomic: written to "<path>.tmp" in the same folder, flushed, fsync'ed, then renamed over
+   path; on any failure the previous file is intact and the temporary file is removed. */
+NNDEF nn_result nn_save(const nn_model *m, const char *path);
+NNDEF nn_result nn_save_checkpoint(const nn_model *m, const char *path);
+NNDEF nn_result nn_load(nn_model *m, const char *path, const nn_load_config *cfg);
+NNDEF nn_result nn_load_weights(nn_model *m, const char *path);
+#endif
+
+/* Data readers. Each returns a float32 tensor that owns its data (free with nn_tensor_free)
+   and reports malformed input as NN_ERR_FORMAT naming the problem. */
+/* IDX (MNIST family): unsigned/signed byte, int16, int32, float32, float64; up to 4 dims. */
+NNDEF nn_result nn_idx_load_mem(const void *data, size_t size, nn_tensor *out);
+/* NumPy .npy (versions 1-3, C order): float32, float64, uint8, int32, int64 (either byte order). */
+NNDEF nn_result nn_npy_load_mem(const void *data, size_t size, nn_tensor *out);
+/* A .npy file (version 1.0, little-endian float32) of t, in memory: same contract as nn_save_mem. */
+NNDEF nn_result nn_npy_save_mem(const nn_tensor *t, void *buf, size_t cap, size_t *size);
+NNDEF void nn_tensor_free(nn_tensor *t);
+/* A data set (which owns its rows) from features x (n, ...) and integer-valued labels y (n). */
+NNDEF nn_result nn_dataset_from_tensors(const nn_tensor *x, const nn_tensor *y, nn_dataset *out);
+/* CSV text with one header row and numeric columns. label_col (0-based; -1 for the last
+   column, or -2 for none) becomes integer labels; the other columns become features. */
+NNDEF nn_result nn_csv_load_mem(const char *text, size_t size, int label_col, nn_dataset *out);
+#ifndef NN_NO_STDIO
+NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
+NNDEF nn_result nn_idx_load(const char *path, nn_tensor *out);
+NNDEF nn_result nn_npy_load(const char *path, nn_tensor *out);
+NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t);
+#endif
+
 /* >>api-util ------------------------------------------------------------------------------ */
 NNDEF void nn_set_threads(int n);   /* no effect without OpenMP */
 NNDEF int nn_get_threads(void);
 /* Index of the largest of n values (first on ties). */
 NNDEF int64_t nn_argmax(const float *x, int64_t n);
 
-#ifndef NN_NO_STDIO
-/* Read a CSV file with one header row and numeric columns. label_col (0-based; -1 for the
-   last column, or -2 for none) becomes integer labels; the other columns become features. */
-NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
-#endif
 
 #ifdef __cplusplus
 }
@@ -586,6 +649,12 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out);
 #endif
 #ifndef NN_OMP_MIN_WORK
 #define NN_OMP_MIN_WORK 65536
+#endif
+#if !defined(NN_NO_STDIO) && (defined(__unix__) || defined(__APPLE__))
+#include <fcntl.h>
+#define NN__POSIX_IO 1 /* open/write/fsync for atomic, durable saves */
+#else
+#define NN__POSIX_IO 0
 #endif
 
 /* >>platform: OpenMP, thread-local storage --------------------------------------------------
@@ -742,6 +811,18 @@ NNDEF const char *nn_result_string(nn_result r) {
 NN__PRIVATE void *nn__malloc_cb(size_t bytes, void *user) { (void)user; return malloc(bytes); }
 NN__PRIVATE void nn__free_cb(void *p, void *user) { (void)user; free(p); }
 #endif
+
+NN__PRIVATE nn_result nn__allocator_or_default(const nn_allocator *in, nn_allocator *out, const char *fn) {
+    if (in && in->alloc && in->free) { *out = *in; return NN_OK; }
+#ifdef NN_NO_MALLOC
+    (void)out;
+    return nn__fail(NN_ERR_INVALID_ARG, "%s: NN_NO_MALLOC is defined, so an allocator is required", fn);
+#else
+    (void)fn;
+    out->alloc = nn__malloc_cb; out->free = nn__free_cb; out->user = NULL;
+    return NN_OK;
+#endif
+}
 
 NN__PRIVATE size_t nn__align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
@@ -2487,7 +2568,8 @@ NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers 
 
 NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
 
-NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
+/* borrow: plan no parameter or buffer sections; the loader points the layers at a file's bytes */
+NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int borrow) {
     nn_compile_config c;
     size_t off = 0, o_params, o_bufs, o_grads, o_opt1, o_opt2, o_acts, o_dacts, o_saved, o_scratch, o_x, o_t, o_lab, bytes;
     int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
@@ -2531,8 +2613,8 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
     }
     out = m->layers[m->n_layers - 1].size;
 #define NN__SECTION(o, nbytes) do { o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
-    NN__SECTION(o_params, sizeof(float) * (size_t)np);
-    NN__SECTION(o_bufs, sizeof(float) * (size_t)nb);
+    NN__SECTION(o_params, borrow ? 0 : sizeof(float) * (size_t)np);
+    NN__SECTION(o_bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
     NN__SECTION(o_grads, train ? sizeof(float) * (size_t)np : 0);
     NN__SECTION(o_opt1, train ? sizeof(float) * (size_t)np : 0);
     NN__SECTION(o_opt2, train ? sizeof(float) * (size_t)np : 0);
@@ -2550,8 +2632,8 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
     m->mem_bytes = bytes;
     memset(m->mem, 0, bytes);
     base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
-    m->params = (float *)(void *)(base + o_params);
-    m->buffers = (float *)(void *)(base + o_bufs);
+    m->params = borrow ? NULL : (float *)(void *)(base + o_params);
+    m->buffers = borrow ? NULL : (float *)(void *)(base + o_bufs);
     m->scratch = (float *)(void *)(base + o_scratch);
     m->grads = train ? (float *)(void *)(base + o_grads) : NULL;
     m->opt1 = train ? (float *)(void *)(base + o_opt1) : NULL;
@@ -2570,9 +2652,9 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
         float *sv = (float *)(void *)(base + o_saved);
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
-            l->w = m->params + l->param_off;
+            l->w = borrow ? NULL : m->params + l->param_off;
             l->dw = train ? m->grads + l->param_off : NULL;
-            l->buf = m->buffers + l->buffer_off;
+            l->buf = borrow ? NULL : m->buffers + l->buffer_off;
             l->saved = sv;
             sv += (l->n_saved + 15) / 16 * 16;
             if (l->type == NN_LAYER_INPUT) { l->y = m->x_stage; l->dy = NULL; }
@@ -2582,12 +2664,13 @@ NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
                 l->dy = dya;
                 if (dya) dya += (B * l->size + 15) / 16 * 16;
             }
-            nn__init_params(m, l);
+            if (!borrow) nn__init_params(m, l);
         }
     }
     m->compiled = 1;
     return NN_OK;
 }
+NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) { return nn__compile(m, cfg, 0); }
 
 NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out) {
     const nn_layer *l;
@@ -2862,6 +2945,16 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
                             train->features, train->n_targets, 1)) != NN_OK) return r;
     if (val && (r = nn__check_rows(m, "nn_fit (validation set)", val->x, val->labels, val->targets, val->n,
                                    val->features, val->n_targets, 1)) != NN_OK) return r;
+    if (m->epoch_batch > 0 && (m->fit_batch != cfg->batch_size || m->fit_rows != train->n))
+        return nn__fail(NN_ERR_STATE, "nn_fit: resuming an epoch stopped after batch %l of a fit with batch size %l over %l rows; "
+                        "this fit has batch size %l over %l rows", m->epoch_batch, m->fit_batch, m->fit_rows,
+                        cfg->batch_size, train->n);
+    if ((cfg->checkpoint_epochs > 0 || cfg->checkpoint_steps > 0) && !cfg->checkpoint_path)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: a checkpoint period without checkpoint_path");
+#ifdef NN_NO_STDIO
+    if (cfg->checkpoint_epochs > 0 || cfg->checkpoint_steps > 0)
+        return nn__fail(NN_ERR_UNSUPPORTED, "nn_fit: checkpoints need files (NN_NO_STDIO is defined)");
+#endif
     cfg->epochs_run = 0;
     perm = (int64_t *)m->allocator.alloc(sizeof(int64_t) * (size_t)train->n, m->allocator.user);
     if (!perm) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_fit: no memory for %l row indices", train->n);
@@ -2875,17 +2968,24 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         nn_epoch_stats st;
         nn_progress pg;
         double t0 = nn__now(), sum = 0.0;
-        int64_t correct = 0, total = 0, seen = 0, b;
+        int64_t correct = 0, total = 0, seen = 0, b, b0 = m->epoch_batch;
         memset(&st, 0, sizeof st);
         memset(&pg, 0, sizeof pg);
+        pg.loss = nn__nan();
         st.lr = nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step);
+        /* a resumed epoch (from a checkpoint) replays its shuffle from the generator state
+           saved before it, and skips the batches already done */
+        if (b0 == 0) m->epoch_rng = m->rng;
+        m->rng = m->epoch_rng;
         for (i = 0; i < train->n; i++) perm[i] = i;
         if (cfg->shuffle)
             for (i = train->n - 1; i > 0; i--) { /* Fisher-Yates */
                 const int64_t j = nn__rng_below(&m->rng, i + 1), t = perm[i];
                 perm[i] = perm[j]; perm[j] = t;
             }
-        for (b = 0; b < nb && !stop; b++) {
+        m->fit_batch = cfg->batch_size;
+        m->fit_rows = train->n;
+        for (b = b0; b < nb && !stop; b++) {
             const int64_t lo = b * cfg->batch_size, n = train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
             const int32_t *lab = NULL;
             const float *tg = NULL, *xb = m->x_stage;
@@ -2910,6 +3010,11 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
             m->training = 0;
             nn__count_correct(m, m->layers[m->n_layers - 1].y, lab, tg, n, &correct, &total);
             nn__clip_and_step(m, nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step));
+            m->epoch_batch = b + 1;
+#ifndef NN_NO_STDIO
+            if (cfg->checkpoint_steps > 0 && m->step % cfg->checkpoint_steps == 0 &&
+                (r = nn_save_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
+#endif
             sum += (double)loss * (double)n;
             seen += n;
             pg.epoch = e + 1; pg.epochs = cfg->epochs; pg.batch = b + 1; pg.batches = nb;
@@ -2920,11 +3025,17 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
 #endif
             if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
         }
+        if (stop == 2) break; /* a checkpoint failed: r says why */
         st.loss = pg.loss;
-        st.acc = pg.acc;
+        st.acc = seen ? pg.acc : nn__nan();
         st.val_loss = st.val_acc = nn__nan();
         if (val) nn__eval_rows(m, val, &st.val_loss, &st.val_acc);
         m->epoch++;
+        m->epoch_batch = 0;
+#ifndef NN_NO_STDIO
+        if (cfg->checkpoint_epochs > 0 && m->epoch % cfg->checkpoint_epochs == 0 &&
+            (r = nn_save_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
+#endif
         st.epoch = m->epoch;
         st.seconds = nn__now() - t0;
         if (e < cfg->history_cap) cfg->history[e] = st;
@@ -2938,7 +3049,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
     }
     m->allocator.free(perm, m->allocator.user);
-    return NN_OK;
+    return stop == 2 ? r : NN_OK;
 }
 
 /* >>data: data sets, the CSV reader ------------------------------------------------------------ */
@@ -2987,38 +3098,22 @@ NNDEF void nn_dataset_free(nn_dataset *d) {
     if (d) memset(d, 0, sizeof *d);
 }
 
-#if !defined(NN_NO_STDIO) && !defined(NN_NO_MALLOC)
-NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
-    FILE *f;
-    char *text = NULL, *p;
-    size_t len = 0, cap = 0, got;
+/* Parse NUL-terminated CSV text in place (it is modified); name is for messages. */
+NN__PRIVATE nn_result nn__csv_parse(char *text, int label_col, nn_dataset *out, const char *path) {
+    char *p;
     int64_t cols = 1, rows = 0, r, features, line;
     int lc;
     float *x;
     int32_t *lab;
     void *block;
-    if (!path || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: path or out is NULL");
-    f = fopen(path, "rb");
-    if (!f) return nn__fail(NN_ERR_IO, "nn_csv_load: cannot open '%s'", path);
-    for (;;) { /* read the whole file */
-        if (len + 4096 + 1 > cap) {
-            char *nt;
-            cap = (cap + 4096) * 2;
-            nt = (char *)realloc(text, cap);
-            if (!nt) { free(text); fclose(f); return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load: '%s' is too large", path); }
-            text = nt;
-        }
-        got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096) break;
-    }
-    if (ferror(f)) { free(text); fclose(f); return nn__fail(NN_ERR_IO, "nn_csv_load: error reading '%s'", path); }
-    fclose(f);
-    text[len] = 0;
-    if (memchr(text, 0, len)) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' is not text (NUL byte)", path); }
+#ifdef NN_NO_MALLOC
+    (void)text; (void)label_col; (void)out; (void)path; (void)p; (void)cols; (void)rows; (void)r; (void)features;
+    (void)line; (void)lc; (void)x; (void)lab; (void)block;
+    return nn__fail(NN_ERR_UNSUPPORTED, "nn_csv_load: NN_NO_MALLOC is defined");
+#else
     /* header: count columns */
     for (p = text; *p && *p != '\n'; p++) if (*p == ',') cols++;
-    if (!*p || p == text) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no header line and rows", path); }
+    if (!*p || p == text) { return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no header line and rows", path); }
     for (p++; *p; ) { /* count non-empty rows */
         char *e = strchr(p, '\n');
         char *end = e ? e : p + strlen(p);
@@ -3028,12 +3123,12 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
         p = e ? e + 1 : end;
     }
     lc = label_col == -1 ? (int)cols - 1 : label_col;
-    if (label_col < -2 || lc >= cols) { free(text); return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: label column %d, but '%s' has %l columns", label_col, path, cols); }
-    if (rows == 0) { free(text); return nn__fail(NN_ERR_DATA, "nn_csv_load: '%s' has no data rows", path); }
+    if (label_col < -2 || lc >= cols) { return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: label column %d, but '%s' has %l columns", label_col, path, cols); }
+    if (rows == 0) { return nn__fail(NN_ERR_DATA, "nn_csv_load: '%s' has no data rows", path); }
     features = lc >= 0 ? cols - 1 : cols;
-    if (features < 1) { free(text); return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no feature columns", path); }
+    if (features < 1) { return nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' has no feature columns", path); }
     block = malloc(sizeof(float) * (size_t)(rows * features) + sizeof(int32_t) * (size_t)rows + 16);
-    if (!block) { free(text); return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load: no memory for %l rows", rows); }
+    if (!block) { return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load: no memory for %l rows", rows); }
     x = (float *)block;
     lab = (int32_t *)(void *)(x + rows * features);
     p = strchr(text, '\n') + 1;
@@ -3049,17 +3144,17 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
             char *ep;
             double v = strtod(q, &ep);
             if (ep == q) {
-                free(block); free(text);
+                free(block);
                 return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: column %l is not a number", path, line, c + 1);
             }
             while (*ep == ' ' || *ep == '\r' || *ep == '\t') ep++;
             if (c + 1 < cols ? *ep != ',' : *ep != 0) {
-                free(block); free(text);
+                free(block);
                 return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: expected %l numeric columns", path, line, cols);
             }
             if (c == lc) {
                 if (v != floor(v) || v < 0 || v > 2147483647.0) {
-                    free(block); free(text);
+                    free(block);
                     return nn__fail(NN_ERR_DATA, "nn_csv_load: %s:%l: label is not a non-negative integer", path, line);
                 }
                 lab[r] = (int32_t)v;
@@ -3071,7 +3166,6 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
         r++;
         p = e ? e + 1 : end;
     }
-    free(text);
     memset(out, 0, sizeof *out);
     out->x = x;
     out->labels = lc >= 0 ? lab : NULL;
@@ -3079,8 +3173,1447 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
     out->features = features;
     out->owned = block;
     return NN_OK;
-}
 #endif
+}
+
+NNDEF nn_result nn_csv_load_mem(const char *src, size_t len, int label_col, nn_dataset *out) {
+    nn_allocator al;
+    char *text;
+    nn_result r;
+    if (!src || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load_mem: text or out is NULL");
+    if (memchr(src, 0, len)) return nn__fail(NN_ERR_FORMAT, "nn_csv_load_mem: the text has a NUL byte (not CSV)");
+    if ((r = nn__allocator_or_default(NULL, &al, "nn_csv_load_mem")) != NN_OK) return r;
+    if (!(text = (char *)al.alloc(len + 1, al.user))) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_csv_load_mem: no memory for %l bytes", (int64_t)len);
+    memcpy(text, src, len);
+    text[len] = 0;
+    r = nn__csv_parse(text, label_col, out, "CSV text");
+    al.free(text, al.user);
+    return r;
+}
+
+
+/* >>file: the model file (safetensors), checkpoints, IDX and NumPy readers -------------------
+   Layout (docs/FORMAT.md): u64 little-endian header length, a JSON header padded with spaces
+   to a multiple of 8, then the tensors' bytes, back to back. Bytes are assembled explicitly,
+   so big-endian hosts read and write the same files. The parser is a flat state machine over
+   the one shape safetensors allows (object of objects): no recursion, every number and range
+   checked, so hostile files fail cleanly. */
+#define NN__ST_MAX_HEADER ((uint64_t)100 << 20) /* safetensors' own limit */
+#define NN__ST_MAX_DIMS 8
+
+NN__PRIVATE int nn__host_le(void) { const uint32_t one = 1; unsigned char c; memcpy(&c, &one, 1); return c == 1; }
+NN__PRIVATE uint64_t nn__rd_le(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    while (n--) v = v << 8 | p[n];
+    return v;
+}
+NN__PRIVATE uint64_t nn__rd_be(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    int i;
+    for (i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+NN__PRIVATE void nn__wr_le(unsigned char *p, uint64_t v, int n) { int i; for (i = 0; i < n; i++) { p[i] = (unsigned char)v; v >>= 8; } }
+NN__PRIVATE float nn__f32_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+NN__PRIVATE uint32_t nn__bits_f32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+NN__PRIVATE float nn__f16_to_f32(uint32_t h) {
+    const uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 31, f = h & 0x3ffu;
+    if (e == 31) return nn__f32_bits(s | 0x7f800000u | f << 13);
+    if (e) return nn__f32_bits(s | (e + 112) << 23 | f << 13);
+    return (s ? -1.0f : 1.0f) * (float)f * (1.0f / 16777216.0f); /* subnormal: f * 2^-24 */
+}
+
+/* dtypes: safetensors names; the numeric ones convert to float */
+enum { NN__DT_F32, NN__DT_F64, NN__DT_F16, NN__DT_BF16, NN__DT_I64, NN__DT_I32, NN__DT_I16, NN__DT_I8, NN__DT_U8,
+       NN__DT_BOOL, NN__DT_U16, NN__DT_U32, NN__DT_U64, NN__DT_F8E4, NN__DT_F8E5, NN__DT_COUNT };
+static const char *const nn__dt_names[NN__DT_COUNT] = {"F32", "F64", "F16", "BF16", "I64", "I32", "I16", "I8", "U8",
+                                                     "BOOL", "U16", "U32", "U64", "F8_E4M3", "F8_E5M2"};
+static const int nn__dt_size[NN__DT_COUNT] = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1, 2, 4, 8, 1, 1};
+
+/* element i of little-endian (le) or big-endian data of a dtype, as a double */
+NN__PRIVATE double nn__elem(const unsigned char *p, int dt, int64_t i, int le) {
+    const int sz = nn__dt_size[dt];
+    const uint64_t u = le ? nn__rd_le(p + i * sz, sz) : nn__rd_be(p + i * sz, sz);
+    double d;
+    switch (dt) {
+    case NN__DT_F32: return nn__f32_bits((uint32_t)u);
+    case NN__DT_F64: memcpy(&d, &u, 8); return d;
+    case NN__DT_F16: return nn__f16_to_f32((uint32_t)u);
+    case NN__DT_BF16: return nn__f32_bits((uint32_t)u << 16);
+    case NN__DT_I64: return (double)(int64_t)u;
+    case NN__DT_I32: return (double)(int32_t)(uint32_t)u;
+    case NN__DT_I16: return (double)(int16_t)(uint16_t)u;
+    case NN__DT_I8: return (double)(int8_t)(uint8_t)u;
+    default: return (double)u; /* unsigned */
+    }
+}
+/* convert n elements to float; the first non-finite value's index, or -1 */
+NN__PRIVATE int64_t nn__convert(float *dst, const unsigned char *src, int dt, int64_t n, int le) {
+    int64_t i, bad = -1;
+    if (dt == NN__DT_F32 && le == nn__host_le()) {
+        if (dst) memcpy(dst, src, (size_t)n * 4);
+        for (i = 0; i < n; i++) {
+            float v;
+            memcpy(&v, src + 4 * i, 4);
+            if (!(v - v == 0.0f)) return i;
+        }
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        const float v = (float)nn__elem(src, dt, i, le);
+        if (dst) dst[i] = v;
+        if (bad < 0 && !(v - v == 0.0f)) bad = i;
+    }
+    return bad;
+}
+
+/* ---- the JSON header ---- */
+typedef struct nn__st_entry {
+    const char *name;       /* decoded, NUL-terminated (in the parse arena) */
+    int dtype, ndim, used;
+    int64_t shape[NN__ST_MAX_DIMS], numel;
+    uint64_t begin, end;    /* within the data section */
+} nn__st_entry;
+
+typedef struct nn__st {
+    const unsigned char *data; /* the data section */
+    uint64_t data_size;
+    nn__st_entry *e;
+    int64_t n;
+    const char *arch, *config, *position, *version; /* metadata values, or NULL */
+    void *mem;
+} nn__st;
+
+typedef struct nn__json { const char *p, *end; char *out; } nn__json;
+
+NN__PRIVATE void nn__json_ws(nn__json *j) { while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++; }
+NN__PRIVATE int nn__json_eat(nn__json *j, char c) {
+    nn__json_ws(j);
+    if (j->p < j->end && *j->p == c) { j->p++; return 1; }
+    return 0;
+}
+NN__PRIVATE int nn__hex4(const char *p, uint32_t *v) {
+    int i;
+    *v = 0;
+    for (i = 0; i < 4; i++) {
+        const char c = p[i];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return 0;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 1;
+}
+/* a string, decoded to UTF-8 into j->out (which has room: output never exceeds input) */
+NN__PRIVATE const char *nn__json_str(nn__json *j) {
+    char *s = j->out;
+    if (!nn__json_eat(j, '"')) return NULL;
+    while (j->p < j->end && *j->p != '"') {
+        unsigned char c = (unsigned char)*j->p++;
+        if (c < 0x20) return NULL;
+        if (c == '\\') {
+            uint32_t u, lo;
+            if (j->p >= j->end) return NULL;
+            c = (unsigned char)*j->p++;
+            switch (c) {
+            case '"': case '\\': case '/': *j->out++ = (char)c; break;
+            case 'b': *j->out++ = '\b'; break;
+            case 'f': *j->out++ = '\f'; break;
+            case 'n': *j->out++ = '\n'; break;
+            case 'r': *j->out++ = '\r'; break;
+            case 't': *j->out++ = '\t'; break;
+            case 'u':
+                if (j->end - j->p < 4 || !nn__hex4(j->p, &u)) return NULL;
+                j->p += 4;
+                if (u >= 0xD800 && u < 0xDC00) { /* surrogate pair */
+                    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || !nn__hex4(j->p + 2, &lo) ||
+                        lo < 0xDC00 || lo >= 0xE000) return NULL;
+                    j->p += 6;
+                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                } else if (u >= 0xDC00 && u < 0xE000) return NULL;
+                if (u == 0) return NULL; /* names are C strings */
+                if (u < 0x80) *j->out++ = (char)u;
+                else if (u < 0x800) { *j->out++ = (char)(0xC0 | u >> 6); *j->out++ = (char)(0x80 | (u & 63)); }
+                else if (u < 0x10000) { *j->out++ = (char)(0xE0 | u >> 12); *j->out++ = (char)(0x80 | (u >> 6 & 63)); *j->out++ = (char)(0x80 | (u & 63)); }
+                else { *j->out++ = (char)(0xF0 | u >> 18); *j->out++ = (char)(0x80 | (u >> 12 & 63));
+                       *j->out++ = (char)(0x80 | (u >> 6 & 63)); *j->out++ = (char)(0x80 | (u & 63)); }
+                break;
+            default: return NULL;
+            }
+        } else {
+            *j->out++ = (char)c;
+        }
+    }
+    if (j->p >= j->end) return NULL;
+    j->p++;
+    *j->out++ = 0;
+    return s;
+}
+/* a non-negative integer below 2^62 */
+NN__PRIVATE int nn__json_uint(nn__json *j, uint64_t *v) {
+    int digits = 0;
+    nn__json_ws(j);
+    *v = 0;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+        if (*v > ((uint64_t)1 << 62) / 10) return 0;
+        *v = *v * 10 + (uint64_t)(*j->p++ - '0');
+        digits++;
+    }
+    if (!digits || (digits > 1 && j->p[-digits] == '0')) return 0;
+    return j->p >= j->end || !(*j->p == '.' || *j->p == 'e' || *j->p == 'E');
+}
+/* [u, u, ...] into v (at most maxn); the count, or -1 */
+NN__PRIVATE int nn__json_uints(nn__json *j, uint64_t *v, int maxn) {
+    int n = 0;
+    if (!nn__json_eat(j, '[')) return -1;
+    if (nn__json_eat(j, ']')) return 0;
+    do {
+        if (n == maxn || !nn__json_uint(j, &v[n])) return -1;
+        n++;
+    } while (nn__json_eat(j, ','));
+    return nn__json_eat(j, ']') ? n : -1;
+}
+
+NN__PRIVATE nn_result nn__st_bad(const char *what, int64_t at) {
+    return nn__fail(NN_ERR_FORMAT, "model file: %s (header byte %l)", what, at);
+}
+
+/* Parse and validate the whole file: header length, JSON, dtypes, shapes, byte ranges (inside
+   the data, not overlapping, covering it). st->mem is allocated with al; free it after use. */
+NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t size, const nn_allocator *al) {
+    uint64_t hlen, *shp;
+    nn__json j;
+    int64_t cap, i, *ord, gap;
+    const char *hdr;
+    memset(st, 0, sizeof *st);
+    if (size < 8) return nn__fail(NN_ERR_FORMAT, "model file: %l bytes, too short for the 8-byte header length", (int64_t)size);
+    hlen = nn__rd_le(file, 8);
+    if (hlen < 2 || hlen > NN__ST_MAX_HEADER || hlen > (uint64_t)size - 8)
+        return nn__fail(NN_ERR_FORMAT, "model file: header length %l does not fit the file size %l (or is over 100 MB)",
+                        (int64_t)(hlen > ((uint64_t)1 << 62) ? ((uint64_t)1 << 62) : hlen), (int64_t)size);
+    hdr = (const char *)file + 8;
+    st->data = file + 8 + hlen;
+    st->data_size = (uint64_t)size - 8 - hlen;
+    /* the arena: entries (an entry takes > 40 header bytes), decoded strings, sort indices */
+    cap = (int64_t)(hlen / 40 + 1);
+    st->mem = al->alloc((size_t)cap * (sizeof(nn__st_entry) + sizeof(int64_t) + sizeof(uint64_t) * NN__ST_MAX_DIMS) +
+                        (size_t)hlen + 16, al->user);
+    if (!st->mem) return nn__fail(NN_ERR_OUT_OF_MEMORY, "model file: no memory to parse a %l-byte header", (int64_t)hlen);
+    st->e = (nn__st_entry *)st->mem;
+    ord = (int64_t *)(void *)(st->e + cap);
+    shp = (uint64_t *)(void *)(ord + cap);
+    j.p = hdr; j.end = hdr + hlen; j.out = (char *)(shp + cap * NN__ST_MAX_DIMS);
+    if (!nn__json_eat(&j, '{')) return nn__st_bad("the header is not a JSON object", 0);
+    if (!nn__json_eat(&j, '}')) do {
+        const char *key = nn__json_str(&j);
+        const int64_t at = (int64_t)(j.p - hdr);
+        if (!key) return nn__st_bad("expected a string key", at);
+        if (!nn__json_eat(&j, ':')) return nn__st_bad("expected ':'", at);
+        if (!nn__json_eat(&j, '{')) return nn__st_bad("expected an object", at);
+        if (strcmp(key, "__metadata__") == 0) {
+            if (st->version || st->arch || st->config || st->position) return nn__st_bad("two __metadata__", at);
+            if (!nn__json_eat(&j, '}')) do {
+                const char *k = nn__json_str(&j), *v;
+                if (!k || !nn__json_eat(&j, ':') || !(v = nn__json_str(&j)))
+                    return nn__st_bad("__metadata__ must map strings to strings", (int64_t)(j.p - hdr));
+                if (strcmp(k, "nn.version") == 0) st->version = v;
+                else if (strcmp(k, "nn.arch") == 0) st->arch = v;
+                else if (strcmp(k, "nn.config") == 0) st->config = v;
+                else if (strcmp(k, "nn.position") == 0) st->position = v;
+            } while (nn__json_eat(&j, ','));
+            if (!nn__json_eat(&j, '}')) return nn__st_bad("expected '}' after __metadata__", (int64_t)(j.p - hdr));
+        } else {
+            nn__st_entry *e = &st->e[st->n];
+            int seen = 0, k;
+            uint64_t off[3], dims[NN__ST_MAX_DIMS];
+            if (st->n == cap) return nn__st_bad("too many tensors for the header's size", at);
+            memset(e, 0, sizeof *e);
+            e->name = key;
+            e->dtype = -1;
+            if (!nn__json_eat(&j, '}')) do {
+                const char *f = nn__json_str(&j);
+                if (!f || !nn__json_eat(&j, ':')) return nn__st_bad("expected a field name", (int64_t)(j.p - hdr));
+                if (strcmp(f, "dtype") == 0 && !(seen & 1)) {
+                    const char *dt = nn__json_str(&j);
+                    if (!dt) return nn__st_bad("dtype is not a string", (int64_t)(j.p - hdr));
+                    for (k = 0; k < NN__DT_COUNT; k++) if (strcmp(dt, nn__dt_names[k]) == 0) e->dtype = k;
+                    if (e->dtype < 0) return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' has unknown dtype '%s'", key, dt);
+                    seen |= 1;
+                } else if (strcmp(f, "shape") == 0 && !(seen & 2)) {
+                    const int nd = nn__json_uints(&j, dims, NN__ST_MAX_DIMS);
+                    if (nd < 0) return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s': shape is not a list of at most %d non-negative integers", key, NN__ST_MAX_DIMS);
+                    e->ndim = nd;
+                    e->numel = 1;
+                    for (k = 0; k < nd; k++) {
+                        if (dims[k] > ((uint64_t)1 << 40) || (dims[k] && (uint64_t)e->numel > ((uint64_t)1 << 40) / dims[k]))
+                            return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' is too large", key);
+                        e->shape[k] = (int64_t)dims[k];
+                        e->numel *= (int64_t)dims[k];
+                    }
+                    seen |= 2;
+                } else if (strcmp(f, "data_offsets") == 0 && !(seen & 4)) {
+                    if (nn__json_uints(&j, off, 3) != 2)
+                        return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s': data_offsets is not [begin, end]", key);
+                    e->begin = off[0]; e->end = off[1];
+                    seen |= 4;
+                } else {
+                    return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s': unexpected or repeated field '%s'", key, f);
+                }
+            } while (nn__json_eat(&j, ','));
+            if (!nn__json_eat(&j, '}')) return nn__st_bad("expected '}' after a tensor", (int64_t)(j.p - hdr));
+            if (seen != 7) return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' lacks dtype, shape or data_offsets", key);
+            if (e->begin > e->end || e->end > st->data_size)
+                return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s': bytes [%l, %l) are outside the %l-byte data section",
+                                key, (int64_t)(e->begin > ((uint64_t)1 << 62) ? 0 : e->begin),
+                                (int64_t)(e->end > ((uint64_t)1 << 62) ? 0 : e->end), (int64_t)st->data_size);
+            if (e->end - e->begin != (uint64_t)e->numel * (uint64_t)nn__dt_size[e->dtype])
+                return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s': %l bytes for %l elements of %s",
+                                key, (int64_t)(e->end - e->begin), e->numel, nn__dt_names[e->dtype]);
+            for (k = 0; k < st->n; k++)
+                if (strcmp(st->e[k].name, key) == 0) return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' appears twice", key);
+            st->n++;
+        }
+    } while (nn__json_eat(&j, ','));
+    if (!nn__json_eat(&j, '}')) return nn__st_bad("expected ',' or '}'", (int64_t)(j.p - hdr));
+    nn__json_ws(&j);
+    if (j.p != j.end) return nn__st_bad("bytes after the JSON object", (int64_t)(j.p - hdr));
+    /* ranges tile the data section: sort by begin (shell sort), then each starts where the last ended */
+    for (i = 0; i < st->n; i++) ord[i] = i;
+    for (gap = st->n / 2; gap > 0; gap /= 2)
+        for (i = gap; i < st->n; i++) {
+            const int64_t t = ord[i];
+            int64_t k = i;
+            while (k >= gap && (st->e[ord[k - gap]].begin > st->e[t].begin ||
+                                (st->e[ord[k - gap]].begin == st->e[t].begin && st->e[ord[k - gap]].end > st->e[t].end))) {
+                ord[k] = ord[k - gap];
+                k -= gap;
+            }
+            ord[k] = t;
+        }
+    {
+        uint64_t at = 0;
+        for (i = 0; i < st->n; i++) {
+            const nn__st_entry *e = &st->e[ord[i]];
+            if (e->begin != at)
+                return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' starts at byte %l of the data, expected %l (%s)", e->name,
+                                (int64_t)e->begin, (int64_t)at, e->begin < at ? "ranges overlap" : "a gap");
+            at = e->end;
+        }
+        if (at != st->data_size)
+            return nn__fail(NN_ERR_FORMAT, "model file: the tensors cover %l of the %l data bytes", (int64_t)at, (int64_t)st->data_size);
+    }
+    return NN_OK;
+}
+
+NN__PRIVATE nn__st_entry *nn__st_find(nn__st *st, const char *name) {
+    int64_t i;
+    for (i = 0; i < st->n; i++) if (strcmp(st->e[i].name, name) == 0) return &st->e[i];
+    return NULL;
+}
+
+/* ---- the model's tensors, in file order ---- */
+typedef struct nn__tref {
+    char name[64];
+    int ndim;
+    int64_t shape[NN_MAX_DIMS], n;
+    float *p;             /* where the values live in the model (NULL before compile) */
+    int layer, part;      /* part: 0 weight, 1 bias, 2 running_mean, 3 running_var */
+} nn__tref;
+
+NN__PRIVATE void nn__cat(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(dst);
+    while (*s && n + 1 < cap) dst[n++] = *s++;
+    dst[n] = 0;
+}
+NN__PRIVATE void nn__cat_int(char *dst, size_t cap, int64_t v) {
+    char t[24];
+    int k = 23;
+    uint64_t u = v < 0 ? 0ull - (uint64_t)v : (uint64_t)v;
+    t[k] = 0;
+    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) t[--k] = '-';
+    nn__cat(dst, cap, t + k);
+}
+
+NN__PRIVATE void nn__cat_shape(char *dst, size_t cap, int ndim, const int64_t *shape) {
+    int d;
+    nn__cat(dst, cap, "(");
+    for (d = 0; d < ndim; d++) { if (d) nn__cat(dst, cap, ", "); nn__cat_int(dst, cap, shape[d]); }
+    nn__cat(dst, cap, ")");
+}
+
+/* The k-th parameter/buffer tensor of the model (0-based; layer order, then weight, bias,
+   running_mean, running_var); 0 when there is none. */
+NN__PRIVATE int nn__tensor_at(const nn_model *m, int64_t k, nn__tref *t) {
+    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
+    int i, part;
+    for (i = 1; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int64_t nw = 0, nb = 0, shape[NN_MAX_DIMS];
+        int nd = 1;
+        if (l->type == NN_LAYER_DENSE) {
+            nw = l->cfg.dense.units * m->layers[l->inputs[0]].size;
+            nb = l->cfg.dense.bias ? l->cfg.dense.units : 0;
+            nd = 2; shape[0] = l->cfg.dense.units; shape[1] = m->layers[l->inputs[0]].size;
+        } else if (l->type == NN_LAYER_CONV2D) {
+            const nn_conv2d_desc *d = &l->cfg.conv.d;
+            nw = d->OC * (d->C / d->G) * d->KH * d->KW;
+            nb = l->cfg.conv.bias ? d->OC : 0;
+            nd = 4; shape[0] = d->OC; shape[1] = d->C / d->G; shape[2] = d->KH; shape[3] = d->KW;
+        } else if (l->type == NN_LAYER_BATCHNORM) {
+            nw = nb = l->n_params / 2;
+            shape[0] = nw;
+        } else {
+            continue;
+        }
+        for (part = 0; part < 4; part++) {
+            const int64_t n = part == 0 ? nw : part == 1 ? nb : l->type == NN_LAYER_BATCHNORM ? nw : 0;
+            if (n == 0) continue;
+            if (k-- > 0) continue;
+            memset(t, 0, sizeof *t);
+            nn__cat_int(t->name, sizeof t->name, i - 1);
+            nn__cat(t->name, sizeof t->name, ".");
+            nn__cat(t->name, sizeof t->name, parts[part]);
+            t->layer = i;
+            t->part = part;
+            t->n = n;
+            if (part == 0) { t->ndim = nd; memcpy(t->shape, shape, sizeof(int64_t) * (size_t)nd); }
+            else { t->ndim = 1; t->shape[0] = n; }
+            t->p = part == 0 ? l->w : part == 1 ? (l->w ? l->w + nw : NULL) : part == 2 ? l->buf : (l->buf ? l->buf + nw : NULL);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- numbers in the metadata text: exact float round trip, locale-independent ---- */
+NN__PRIVATE void nn__cat_float(char *dst, size_t cap, float f) {
+    double v = f;
+    uint64_t mant;
+    int e = 0;
+    if (v != v) { nn__cat(dst, cap, "nan"); return; }
+    if (v < 0) { nn__cat(dst, cap, "-"); v = -v; }
+    if (v > 3.5e38) { nn__cat(dst, cap, "inf"); return; }
+    if (v == 0) { nn__cat(dst, cap, "0"); return; }
+    /* 9 significant digits identify a float */
+    while (v < 1e8) { v *= 10; e--; }
+    while (v >= 1e9) { v /= 10; e++; }
+    mant = (uint64_t)(v + 0.5);
+    if (mant >= 1000000000u) { mant /= 10; e++; }
+    while (mant % 10 == 0) { mant /= 10; e++; }
+    nn__cat_int(dst, cap, (int64_t)mant);
+    if (e) { nn__cat(dst, cap, "e"); nn__cat_int(dst, cap, e); }
+}
+NN__PRIVATE void nn__cat_u64(char *dst, size_t cap, uint64_t u) {
+    char t[24];
+    int k = 23;
+    t[k] = 0;
+    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+    nn__cat(dst, cap, t + k);
+}
+/* "-"? digits ("." digits)? (e [+-]? digits)?, up to 18 significant digits; 0 on error */
+NN__PRIVATE int nn__parse_float(const char *s, const char *end, double *out) {
+    uint64_t mant = 0;
+    int digits = 0, e = 0, neg = 0, eneg = 0, ev = 0, any = 0;
+    double v, p = 1.0;
+    if (s < end && *s == '-') { neg = 1; s++; }
+    if (end - s == 3 && memcmp(s, "inf", 3) == 0) { volatile double z = 0.0; *out = (neg ? -1.0 : 1.0) / z; return 1; }
+    for (; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
+        if (mant == 0 && *s == '0') continue;
+        if (digits < 18) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; } else e++;
+    }
+    if (s < end && *s == '.') {
+        for (s++; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
+            if (digits < 18 && !(mant == 0 && *s == '0')) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; e--; }
+            else if (mant == 0) e--;
+        }
+    }
+    if (!any) return 0;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
+        if (s == end) return 0;
+        for (; s < end && *s >= '0' && *s <= '9'; s++) if (ev < 10000) ev = ev * 10 + (*s - '0');
+        e += eneg ? -ev : ev;
+    }
+    if (s != end) return 0;
+    v = (double)mant;
+    if (mant && (e > 60 || e < -80)) return 0;
+    if (e > 0) { while (e--) p *= 10.0; v *= p; }
+    else if (e < 0) { e = -e; while (e > 22) { v /= 1e22; e -= 22; } while (e--) p *= 10.0; v /= p; }
+    *out = neg ? -v : v;
+    return 1;
+}
+
+/* key=value in a line of space-separated words; the value's [begin, end) or 0 */
+NN__PRIVATE int nn__kv(const char *line, const char *key, const char **v, const char **vend) {
+    const size_t kl = strlen(key);
+    const char *p = line;
+    while (*p) {
+        const char *w = p, *we;
+        while (*p && *p != ' ') p++;
+        we = p;
+        while (*p == ' ') p++;
+        if ((size_t)(we - w) > kl && memcmp(w, key, kl) == 0 && w[kl] == '=') { *v = w + kl + 1; *vend = we; return 1; }
+    }
+    return 0;
+}
+/* integers a,b,c into out (at most maxn): the count, or -1 */
+NN__PRIVATE int nn__kv_ints(const char *line, const char *key, int64_t *out, int maxn) {
+    const char *v, *e;
+    int n = 0;
+    if (!nn__kv(line, key, &v, &e)) return -1;
+    while (v < e) {
+        int64_t x = 0;
+        int neg = 0, d = 0;
+        if (n == maxn) return -1;
+        if (*v == '-') { neg = 1; v++; }
+        for (; v < e && *v >= '0' && *v <= '9'; v++, d++) { if (x > ((int64_t)1 << 50)) return -1; x = x * 10 + (*v - '0'); }
+        if (!d) return -1;
+        out[n++] = neg ? -x : x;
+        if (v < e) { if (*v != ',') return -1; v++; if (v == e) return -1; }
+    }
+    return n;
+}
+NN__PRIVATE int nn__kv_int(const char *line, const char *key, int64_t *out) { return nn__kv_ints(line, key, out, 1) == 1; }
+NN__PRIVATE int nn__kv_u64(const char *line, const char *key, uint64_t *out) {
+    const char *v, *e;
+    *out = 0;
+    if (!nn__kv(line, key, &v, &e) || v == e) return 0;
+    for (; v < e; v++) {
+        if (*v < '0' || *v > '9' || *out > (~(uint64_t)0 - 9) / 10) return 0;
+        *out = *out * 10 + (uint64_t)(*v - '0');
+    }
+    return 1;
+}
+NN__PRIVATE int nn__kv_float(const char *line, const char *key, float *out) {
+    const char *v, *e;
+    double d;
+    if (!nn__kv(line, key, &v, &e) || !nn__parse_float(v, e, &d)) return 0;
+    *out = (float)d;
+    return 1;
+}
+NN__PRIVATE int nn__kv_is(const char *line, const char *key, const char *word) {
+    const char *v, *e;
+    return nn__kv(line, key, &v, &e) && (size_t)(e - v) == strlen(word) && memcmp(v, word, (size_t)(e - v)) == 0;
+}
+/* index of the word among names, or -1 */
+NN__PRIVATE int nn__kv_word(const char *line, const char *key, const char *const *names, int n) {
+    int i;
+    for (i = 0; i < n; i++) if (names[i] && nn__kv_is(line, key, names[i])) return i;
+    return -1;
+}
+
+static const char *const nn__act_names[] = {NULL, "relu", "leaky_relu", "sigmoid", "tanh", "gelu"};
+static const char *const nn__loss_names[] = {NULL, "mse", "xent", "bce", "hinge"};
+static const char *const nn__opt_names[] = {NULL, "sgd", "adam", "adamw", "rmsprop"};
+static const char *const nn__pool_names[] = {NULL, "max", "avg"};
+
+/* ---- writing ---- */
+/* Output: into a buffer (buf, cap), or streamed to a file descriptor / FILE through a
+   staging block; len counts every byte, fail records a short buffer or a failed write. */
+#ifndef NN_NO_STDIO
+#define NN__STAGE 8192
+#else
+#define NN__STAGE 1 /* nothing streams */
+#endif
+typedef struct nn__sink {
+    unsigned char *buf;
+    size_t cap, len;
+    int fail;
+    int fd;                 /* >= 0: POSIX file descriptor */
+#ifndef NN_NO_STDIO
+    FILE *f;
+#endif
+    size_t staged;
+    unsigned char stage[NN__STAGE];
+} nn__sink;
+NN__PRIVATE void nn__sink_init(nn__sink *s, void *buf, size_t cap) {
+    s->buf = (unsigned char *)buf; s->cap = cap; s->len = 0; s->fail = 0; s->fd = -1; s->staged = 0;
+#ifndef NN_NO_STDIO
+    s->f = NULL;
+#endif
+}
+NN__PRIVATE void nn__sink_flush(nn__sink *s) {
+    const unsigned char *p = s->stage;
+    size_t n = s->staged;
+    s->staged = 0;
+    if (s->fail) return;
+#if NN__POSIX_IO
+    if (s->fd >= 0) {
+        while (n > 0) {
+            const ssize_t w = write(s->fd, p, n);
+            if (w <= 0) { s->fail = 1; return; }
+            p += w; n -= (size_t)w;
+        }
+        return;
+    }
+#endif
+#ifndef NN_NO_STDIO
+    if (s->f && fwrite(p, 1, n, s->f) != n) s->fail = 1;
+#endif
+    (void)p; (void)n;
+}
+NN__PRIVATE int nn__sink_streams(const nn__sink *s) {
+#ifndef NN_NO_STDIO
+    if (s->f) return 1;
+#endif
+    return s->fd >= 0;
+}
+NN__PRIVATE void nn__put(nn__sink *s, const void *p, size_t n) {
+    s->len += n;
+    if (nn__sink_streams(s)) {
+        const unsigned char *c = (const unsigned char *)p;
+        while (n > 0) {
+            size_t k = sizeof s->stage - s->staged;
+            if (k > n) k = n;
+            memcpy(s->stage + s->staged, c, k);
+            s->staged += k; c += k; n -= k;
+            if (s->staged == sizeof s->stage) nn__sink_flush(s);
+        }
+        return;
+    }
+    if (s->buf && !s->fail && s->len <= s->cap) memcpy(s->buf + s->len - n, p, n);
+    else s->fail = 1;
+}
+NN__PRIVATE void nn__puts(nn__sink *s, const char *str) { nn__put(s, str, strlen(str)); }
+NN__PRIVATE void nn__put_jstr(nn__sink *s, const char *str) { /* a JSON string; our text needs only these escapes */
+    nn__puts(s, "\"");
+    for (; *str; str++) {
+        if (*str == '"' || *str == '\\') { nn__put(s, "\\", 1); nn__put(s, str, 1); }
+        else if (*str == '\n') nn__puts(s, "\\n");
+        else nn__put(s, str, 1);
+    }
+    nn__puts(s, "\"");
+}
+NN__PRIVATE void nn__put_floats(nn__sink *s, const float *p, int64_t n) {
+    if (nn__host_le()) { nn__put(s, p, (size_t)n * 4); return; }
+    {
+        unsigned char b[4];
+        int64_t i;
+        for (i = 0; i < n; i++) { nn__wr_le(b, nn__bits_f32(p[i]), 4); nn__put(s, b, 4); }
+    }
+}
+
+/* the architecture: one line per layer, "type key=value ..." (docs/FORMAT.md) */
+NN__PRIVATE void nn__put_arch(nn__sink *s, const nn_model *m) {
+    static const char *const inits[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "torch"};
+    int i, k;
+    nn__puts(s, "\"nn.arch\": \"");
+    for (i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        char t[512];
+        t[0] = 0;
+        if (i) nn__cat(t, sizeof t, "\\n");
+        nn__cat(t, sizeof t, nn__layer_names[l->type]);
+        if (l->n_inputs) {
+            nn__cat(t, sizeof t, " in=");
+            for (k = 0; k < l->n_inputs; k++) { if (k) nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, l->inputs[k]); }
+        }
+        if (l->type == NN_LAYER_INPUT || l->type == NN_LAYER_RESHAPE) {
+            nn__cat(t, sizeof t, " shape=");
+            for (k = 0; k < l->ndim; k++) { if (k) nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, l->shape[k]); }
+        }
+#define NN__KI(key, v) do { nn__cat(t, sizeof t, " " key "="); nn__cat_int(t, sizeof t, (v)); } while (0)
+#define NN__KF(key, v) do { nn__cat(t, sizeof t, " " key "="); nn__cat_float(t, sizeof t, (v)); } while (0)
+#define NN__K2(key, a, b) do { NN__KI(key, a); nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, (b)); } while (0)
+#define NN__KW(key, w) do { nn__cat(t, sizeof t, " " key "="); nn__cat(t, sizeof t, (w)); } while (0)
+        switch (l->type) {
+        case NN_LAYER_DENSE:
+            NN__KI("units", l->cfg.dense.units); NN__KI("bias", l->cfg.dense.bias); NN__KW("init", inits[l->cfg.dense.init]);
+            break;
+        case NN_LAYER_ACT: NN__KW("kind", nn__act_names[l->cfg.act.kind]); NN__KF("alpha", l->cfg.act.alpha); break;
+        case NN_LAYER_DROPOUT: NN__KF("p", l->cfg.dropout.p); break;
+        case NN_LAYER_CONV2D: {
+            const nn_conv2d_desc *d = &l->cfg.conv.d;
+            NN__KI("out", d->OC); NN__K2("kernel", d->KH, d->KW); NN__K2("stride", d->SH, d->SW);
+            NN__K2("padding", d->PH, d->PW); NN__K2("dilation", d->DH, d->DW); NN__KI("groups", d->G);
+            NN__KI("bias", l->cfg.conv.bias); NN__KW("init", inits[l->cfg.conv.init]);
+            break;
+        }
+        case NN_LAYER_POOL2D: {
+            const nn_pool2d_desc *d = &l->cfg.pool.d;
+            NN__KW("kind", nn__pool_names[d->kind]); NN__KI("global", l->cfg.pool.global);
+            NN__K2("kernel", d->KH, d->KW); NN__K2("stride", d->SH, d->SW); NN__K2("padding", d->PH, d->PW);
+            break;
+        }
+        case NN_LAYER_BATCHNORM: NN__KF("momentum", l->cfg.bn.momentum); NN__KF("eps", l->cfg.bn.eps); break;
+        default: break;
+        }
+        nn__puts(s, t);
+    }
+    nn__puts(s, "\"");
+}
+NN__PRIVATE void nn__put_config(nn__sink *s, const nn_model *m) {
+    const nn_compile_config *c = &m->config;
+    const nn_optimizer *o = &c->optimizer;
+    static const char *const scheds[] = {"constant", "step", "cosine"};
+    char t[640];
+    t[0] = 0;
+    nn__cat(t, sizeof t, "loss="); nn__cat(t, sizeof t, nn__loss_names[c->loss]);
+    NN__KI("max_batch", c->max_batch);
+    nn__cat(t, sizeof t, " seed="); nn__cat_u64(t, sizeof t, c->seed);
+    NN__KW("optimizer", (int)o->type >= NN_OPT_SGD && (int)o->type <= NN_OPT_RMSPROP ? nn__opt_names[o->type] : "none");
+    NN__KF("lr", o->lr); NN__KF("momentum", o->momentum); NN__KI("nesterov", o->nesterov);
+    NN__KF("beta1", o->beta1); NN__KF("beta2", o->beta2); NN__KF("alpha", o->alpha); NN__KF("eps", o->eps);
+    NN__KF("weight_decay", o->weight_decay); NN__KF("clip_norm", o->clip_norm);
+    NN__KW("schedule", scheds[o->schedule]); NN__KI("step_size", o->step_size); NN__KF("gamma", o->gamma);
+    NN__KI("t_max", o->t_max); NN__KF("lr_min", o->lr_min); NN__KI("warmup_steps", o->warmup_steps);
+    nn__puts(s, "\"nn.config\": ");
+    nn__put_jstr(s, t);
+}
+NN__PRIVATE void nn__put_position(nn__sink *s, const nn_model *m) {
+    char t[320];
+    t[0] = 0;
+    nn__cat(t, sizeof t, "epoch="); nn__cat_int(t, sizeof t, m->epoch);
+    NN__KI("step", m->step);
+    nn__cat(t, sizeof t, " rng="); nn__cat_u64(t, sizeof t, m->rng);
+    nn__cat(t, sizeof t, " epoch_rng="); nn__cat_u64(t, sizeof t, m->epoch_rng);
+    NN__KI("epoch_batch", m->epoch_batch); NN__KI("fit_batch", m->fit_batch); NN__KI("fit_rows", m->fit_rows);
+    nn__puts(s, "\"nn.position\": ");
+    nn__put_jstr(s, t);
+}
+#undef NN__KI
+#undef NN__KF
+#undef NN__K2
+#undef NN__KW
+
+/* Every tensor of the file in order: the JSON entries into hdr, or the values into data. */
+NN__PRIVATE void nn__emit_tensors(nn__sink *hdr, nn__sink *data, const nn_model *m, int checkpoint) {
+    nn__tref t;
+    int64_t k;
+    uint64_t off = 0;
+    int st, d;
+    for (st = 0; st < (checkpoint ? 3 : 1); st++)
+        for (k = 0; nn__tensor_at(m, k, &t); k++) {
+            char e[160];
+            if (st && t.part >= 2) continue; /* running statistics have no optimizer state */
+            if (data) {
+                nn__put_floats(data, st == 0 ? t.p : (st == 1 ? m->opt1 : m->opt2) + (t.p - m->params), t.n);
+                continue;
+            }
+            e[0] = 0;
+            nn__cat(e, sizeof e, ", \"");
+            if (st) nn__cat(e, sizeof e, st == 1 ? "optimizer.state1." : "optimizer.state2.");
+            nn__cat(e, sizeof e, t.name);
+            nn__cat(e, sizeof e, "\": {\"dtype\": \"F32\", \"shape\": [");
+            for (d = 0; d < t.ndim; d++) { if (d) nn__cat(e, sizeof e, ", "); nn__cat_int(e, sizeof e, t.shape[d]); }
+            nn__cat(e, sizeof e, "], \"data_offsets\": [");
+            nn__cat_int(e, sizeof e, (int64_t)off);
+            off += (uint64_t)t.n * 4;
+            nn__cat(e, sizeof e, ", ");
+            nn__cat_int(e, sizeof e, (int64_t)off);
+            nn__cat(e, sizeof e, "]}");
+            nn__puts(hdr, e);
+        }
+}
+NN__PRIVATE void nn__emit_header(nn__sink *h, const nn_model *m, int checkpoint) {
+    nn__puts(h, "{\"__metadata__\": {\"nn.version\": \"1\", ");
+    nn__put_arch(h, m);
+    nn__puts(h, ", ");
+    nn__put_config(h, m);
+    if (checkpoint) { nn__puts(h, ", "); nn__put_position(h, m); }
+    nn__puts(h, "}");
+    nn__emit_tensors(h, NULL, m, checkpoint);
+    nn__puts(h, "}");
+}
+/* The whole file into s; with s->buf NULL (or too small) it only counts s->len. */
+NN__PRIVATE void nn__write_model(nn__sink *s, const nn_model *m, int checkpoint) {
+    nn__sink h;
+    unsigned char len8[8];
+    size_t hl, start;
+    nn__sink_init(&h, NULL, 0);
+    nn__emit_header(&h, m, checkpoint); /* measure it first */
+    hl = (h.len + 7) / 8 * 8;          /* spaces pad the data to an 8-byte boundary */
+    nn__wr_le(len8, hl, 8);
+    nn__put(s, len8, 8);
+    start = s->len;
+    nn__emit_header(s, m, checkpoint);
+    while (s->len - start < hl) nn__put(s, " ", 1);
+    nn__emit_tensors(NULL, s, m, checkpoint);
+    if (nn__sink_streams(s)) nn__sink_flush(s);
+}
+
+/* ---- reading ---- */
+NN__PRIVATE int nn__count_inputs(nn_layer_type t) {
+    return t == NN_LAYER_INPUT ? 0 : (t == NN_LAYER_ADD || t == NN_LAYER_CONCAT) ? 2 : 1;
+}
+
+/* Rebuild the layers from the architecture text (one line per layer). */
+NN__PRIVATE nn_result nn__build_arch(nn_model *m, const char *arch) {
+    static const char *const inits[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "torch"};
+    const char *p = arch;
+    int i = 0;
+    while (*p) {
+        char line[512];
+        const char *e = strchr(p, '\n');
+        const size_t n = e ? (size_t)(e - p) : strlen(p);
+        int64_t ins[2] = {0, 0}, v[3], k2[2], s2[2], p2[2], d2[2];
+        int type, nin, r = 0, ok = 1;
+        float f1 = 0.0f, f2 = 0.0f;
+        if (n >= sizeof line) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d is too long", i);
+        memcpy(line, p, n);
+        line[n] = 0;
+        p = e ? e + 1 : p + n;
+        for (type = 0; type < NN_LAYER_COUNT; type++) {
+            const size_t tl = strlen(nn__layer_names[type]);
+            if (strncmp(line, nn__layer_names[type], tl) == 0 && (line[tl] == ' ' || line[tl] == 0)) break;
+        }
+        if (type == NN_LAYER_COUNT) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d: unknown layer type", i);
+        nin = nn__count_inputs((nn_layer_type)type);
+        if (nin && nn__kv_ints(line, "in", ins, 2) != nin)
+            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): 'in' must name %d layer(s)", i, nn__layer_names[type], nin);
+        if (nin && (ins[0] < 0 || ins[0] >= i || ins[1] < 0 || ins[1] >= i))
+            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): input is not an earlier layer", i, nn__layer_names[type]);
+        switch (type) {
+        case NN_LAYER_INPUT: {
+            const int nd = nn__kv_ints(line, "shape", v, 3);
+            if (i != 0 || (nd != 1 && nd != 3)) { ok = 0; break; }
+            r = nd == 1 ? nn_input(m, v[0]) : nn_input_image(m, v[0], v[1], v[2]);
+            break;
+        }
+        case NN_LAYER_DENSE: {
+            const int init = nn__kv_word(line, "init", inits, 6);
+            ok = nn__kv_int(line, "units", &v[0]) && nn__kv_int(line, "bias", &v[1]) && init >= 0;
+            if (ok) r = nn_dense_ex(m, (int)ins[0], v[0], v[1] != 0, (nn_init)init);
+            break;
+        }
+        case NN_LAYER_ACT: {
+            const int kind = nn__kv_word(line, "kind", nn__act_names, 6);
+            ok = kind > 0 && nn__kv_float(line, "alpha", &f1);
+            if (ok) r = nn_activation(m, (int)ins[0], (nn_act)kind, f1);
+            break;
+        }
+        case NN_LAYER_SOFTMAX: r = nn_softmax(m, (int)ins[0]); break;
+        case NN_LAYER_DROPOUT: ok = nn__kv_float(line, "p", &f1); if (ok) r = nn_dropout(m, (int)ins[0], f1); break;
+        case NN_LAYER_ADD: r = nn_add(m, (int)ins[0], (int)ins[1]); break;
+        case NN_LAYER_CONCAT: r = nn_concat(m, (int)ins[0], (int)ins[1]); break;
+        case NN_LAYER_FLATTEN: r = nn_flatten(m, (int)ins[0]); break;
+        case NN_LAYER_RESHAPE: {
+            const int nd = nn__kv_ints(line, "shape", v, 3);
+            ok = nd >= 1;
+            if (ok) r = nn_reshape(m, (int)ins[0], nd, v);
+            break;
+        }
+        case NN_LAYER_CONV2D: {
+            nn_conv2d_desc d;
+            const int init = nn__kv_word(line, "init", inits, 6);
+            ok = nn__kv_int(line, "out", &v[0]) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
+                 nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2 &&
+                 nn__kv_ints(line, "dilation", d2, 2) == 2 && nn__kv_int(line, "groups", &v[1]) &&
+                 nn__kv_int(line, "bias", &v[2]) && init >= 0;
+            if (!ok) break;
+            memset(&d, 0, sizeof d);
+            d.OC = v[0]; d.KH = k2[0]; d.KW = k2[1]; d.SH = s2[0]; d.SW = s2[1]; d.PH = p2[0]; d.PW = p2[1];
+            d.DH = d2[0]; d.DW = d2[1]; d.G = v[1];
+            r = nn_conv2d_ex(m, (int)ins[0], &d, v[2] != 0, (nn_init)init);
+            break;
+        }
+        case NN_LAYER_POOL2D: {
+            const int kind = nn__kv_word(line, "kind", nn__pool_names, 3);
+            nn_layer q = nn__proto();
+            ok = kind > 0 && nn__kv_int(line, "global", &v[0]) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
+                 nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2;
+            if (!ok) break;
+            q.cfg.pool.d.kind = (nn_pool_kind)kind;
+            q.cfg.pool.d.KH = k2[0]; q.cfg.pool.d.KW = k2[1]; q.cfg.pool.d.SH = s2[0]; q.cfg.pool.d.SW = s2[1];
+            q.cfg.pool.d.PH = p2[0]; q.cfg.pool.d.PW = p2[1];
+            q.cfg.pool.global = v[0] != 0;
+            r = nn__add_layer(m, NN_LAYER_POOL2D, 1, (int)ins[0], 0, &q);
+            break;
+        }
+        case NN_LAYER_BATCHNORM:
+            ok = nn__kv_float(line, "momentum", &f1) && nn__kv_float(line, "eps", &f2);
+            if (ok) r = nn_batchnorm(m, (int)ins[0], f1, f2);
+            break;
+        default: ok = 0;
+        }
+        if (!ok) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): a field is missing or malformed", i, nn__layer_names[type]);
+        if (r < 0) { /* the builder's own message, with where it came from */
+            char why[240];
+            memcpy(why, nn__err_msg, sizeof why - 1);
+            why[sizeof why - 1] = 0;
+            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d: %s", i, why);
+        }
+        i++;
+    }
+    if (i < 2) return nn__fail(NN_ERR_FORMAT, "model file: the architecture has %d layer(s); a model needs an input and a layer", i);
+    return NN_OK;
+}
+
+/* The compile settings; absent keys keep nn_compile_defaults()'s (and the optimizer's own)
+   values, a malformed one is an error. */
+NN__PRIVATE nn_result nn__parse_config(const char *t, nn_compile_config *c) {
+    static const char *const scheds[] = {"constant", "step", "cosine"};
+    static const char *const fkeys[] = {"lr", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay", "clip_norm",
+                                        "gamma", "lr_min"};
+    static const char *const ikeys[] = {"max_batch", "nesterov", "step_size", "t_max", "warmup_steps"};
+    nn_optimizer *o = &c->optimizer;
+    float *fv[10];
+    const char *v, *e;
+    int64_t iv;
+    int w, k;
+    *c = nn_compile_defaults();
+    if (!t) return NN_OK;
+    if (nn__kv(t, "loss", &v, &e)) {
+        if ((w = nn__kv_word(t, "loss", nn__loss_names, 5)) <= 0) return nn__fail(NN_ERR_FORMAT, "model file: unknown loss in nn.config");
+        c->loss = (nn_loss)w;
+    }
+    if (nn__kv(t, "optimizer", &v, &e)) {
+        w = nn__kv_word(t, "optimizer", nn__opt_names, 5);
+        if (w > 0) *o = w == NN_OPT_SGD ? nn_sgd(0.01f, 0.0f, 0) : w == NN_OPT_ADAM ? nn_adam(1e-3f)
+                      : w == NN_OPT_ADAMW ? nn_adamw(1e-3f, 0.01f) : nn_rmsprop(0.01f);
+        else if (nn__kv_is(t, "optimizer", "none")) memset(o, 0, sizeof *o);
+        else return nn__fail(NN_ERR_FORMAT, "model file: unknown optimizer in nn.config");
+    }
+    fv[0] = &o->lr; fv[1] = &o->momentum; fv[2] = &o->beta1; fv[3] = &o->beta2; fv[4] = &o->alpha; fv[5] = &o->eps;
+    fv[6] = &o->weight_decay; fv[7] = &o->clip_norm; fv[8] = &o->gamma; fv[9] = &o->lr_min;
+    for (k = 0; k < 10; k++)
+        if (nn__kv(t, fkeys[k], &v, &e) && !nn__kv_float(t, fkeys[k], fv[k]))
+            return nn__fail(NN_ERR_FORMAT, "model file: nn.config: '%s' is not a number", fkeys[k]);
+    for (k = 0; k < 5; k++) {
+        if (!nn__kv(t, ikeys[k], &v, &e)) continue;
+        if (!nn__kv_int(t, ikeys[k], &iv) || iv < 0 || iv > ((int64_t)1 << 40))
+            return nn__fail(NN_ERR_FORMAT, "model file: nn.config: '%s' is not a small non-negative integer", ikeys[k]);
+        if (k == 0) c->max_batch = iv;
+        else if (k == 1) o->nesterov = (int)iv;
+        else if (k == 2) o->step_size = (int)(iv > 1000000000 ? 1000000000 : iv);
+        else if (k == 3) o->t_max = (int)(iv > 1000000000 ? 1000000000 : iv);
+        else o->warmup_steps = iv;
+    }
+    if (nn__kv(t, "seed", &v, &e) && !nn__kv_u64(t, "seed", &c->seed))
+        return nn__fail(NN_ERR_FORMAT, "model file: nn.config: 'seed' is not an unsigned integer");
+    if (nn__kv(t, "schedule", &v, &e)) {
+        if ((w = nn__kv_word(t, "schedule", scheds, 3)) < 0) return nn__fail(NN_ERR_FORMAT, "model file: unknown schedule in nn.config");
+        o->schedule = (nn_sched)w;
+    }
+    return NN_OK;
+}
+
+/* The training position of a checkpoint. */
+NN__PRIVATE nn_result nn__parse_position(const char *t, nn_model *m) {
+    int64_t ep, step, eb, fb, fr;
+    uint64_t rng, erng;
+    if (!nn__kv_int(t, "epoch", &ep) || !nn__kv_int(t, "step", &step) || !nn__kv_u64(t, "rng", &rng) ||
+        !nn__kv_u64(t, "epoch_rng", &erng) || !nn__kv_int(t, "epoch_batch", &eb) || !nn__kv_int(t, "fit_batch", &fb) ||
+        !nn__kv_int(t, "fit_rows", &fr) || ep < 0 || ep > 2000000000 || step < 0 || eb < 0 || fb < 0 || fr < 0)
+        return nn__fail(NN_ERR_FORMAT, "model file: nn.position is incomplete or malformed");
+    m->epoch = (int)ep; m->step = step; m->rng = rng; m->epoch_rng = erng;
+    m->epoch_batch = eb; m->fit_batch = fb; m->fit_rows = fr;
+    return NN_OK;
+}
+
+/* Match the file's tensors to the model's (built, compiled or not): every model tensor present
+   with its shape, a floating-point dtype and finite values; with state, the optimizer state
+   too. Other tensors are an error, except PyTorch's num_batches_tracked and (without state)
+   a checkpoint's optimizer state. Marks the entries used. */
+NN__PRIVATE nn_result nn__match(const nn_model *m, nn__st *st, int state) {
+    nn__tref t;
+    int64_t k, i;
+    int s, d;
+    for (s = 0; s < (state ? 3 : 1); s++)
+        for (k = 0; nn__tensor_at(m, k, &t); k++) {
+            char nm[96];
+            nn__st_entry *e;
+            int64_t bad;
+            if (s && t.part >= 2) continue;
+            nm[0] = 0;
+            if (s) nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2.");
+            nn__cat(nm, sizeof nm, t.name);
+            if (!(e = nn__st_find(st, nm))) return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' is missing", nm);
+            if (e->ndim != t.ndim) goto shape;
+            for (d = 0; d < t.ndim; d++) if (e->shape[d] != t.shape[d]) goto shape;
+            if (e->dtype > NN__DT_BF16)
+                return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' is %s; weights must be F32, F64, F16 or BF16", nm,
+                                nn__dt_names[e->dtype]);
+            if ((bad = nn__convert(NULL, st->data + e->begin, e->dtype, e->numel, 1)) >= 0)
+                return nn__fail(NN_ERR_DATA, "model file: tensor '%s' element %l is not finite", nm, bad);
+            e->used = 1;
+            continue;
+        shape: {
+                char fa[128], fb[128];
+                fa[0] = fb[0] = 0;
+                nn__cat_shape(fa, sizeof fa, e->ndim, e->shape);
+                nn__cat_shape(fb, sizeof fb, t.ndim, t.shape);
+                return nn__fail(NN_ERR_SHAPE, "model file: tensor '%s' has shape %s, layer %d (%s) needs %s", nm, fa, t.layer,
+                                nn__layer_names[m->layers[t.layer].type], fb);
+            }
+        }
+    for (i = 0; i < st->n; i++) {
+        const char *nm = st->e[i].name;
+        const size_t nl = strlen(nm);
+        if (st->e[i].used) continue;
+        if (nl >= 20 && strcmp(nm + nl - 20, ".num_batches_tracked") == 0) continue;
+        if (!state && strncmp(nm, "optimizer.state", 15) == 0) continue;
+        return nn__fail(NN_ERR_FORMAT, "model file: tensor '%s' is not part of the model", nm);
+    }
+    return NN_OK;
+}
+
+/* Copy (convert) the matched tensors into the compiled model. */
+NN__PRIVATE void nn__fill(nn_model *m, nn__st *st, int state) {
+    nn__tref t;
+    int64_t k;
+    int s;
+    for (s = 0; s < (state ? 3 : 1); s++)
+        for (k = 0; nn__tensor_at(m, k, &t); k++) {
+            char nm[96];
+            const nn__st_entry *e;
+            float *dst = t.p;
+            if (s && t.part >= 2) continue;
+            nm[0] = 0;
+            if (s) { nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2."); dst = (s == 1 ? m->opt1 : m->opt2) + (t.p - m->params); }
+            nn__cat(nm, sizeof nm, t.name);
+            e = nn__st_find(st, nm);
+            nn__convert(dst, st->data + e->begin, e->dtype, e->numel, 1);
+        }
+}
+
+/* Can the weights stay in the file's buffer? float32 on a little-endian host, 4-byte aligned,
+   each layer's weight then bias (running mean then var) adjacent, as the layers read them. */
+NN__PRIVATE int nn__can_borrow(const nn_model *m, nn__st *st) {
+    nn__tref t;
+    int64_t k;
+    const nn__st_entry *prev = NULL;
+    if (!nn__host_le()) return 0;
+    for (k = 0; nn__tensor_at(m, k, &t); k++) {
+        const nn__st_entry *e = nn__st_find(st, t.name);
+        if (!e || e->dtype != NN__DT_F32 || (uintptr_t)(st->data + e->begin) % 4) return 0;
+        if ((t.part == 1 || t.part == 3) && (!prev || prev->end != e->begin)) return 0;
+        prev = e;
+    }
+    return 1;
+}
+NN__PRIVATE void nn__borrow(nn_model *m, nn__st *st) {
+    nn__tref t;
+    int64_t k;
+    for (k = 0; nn__tensor_at(m, k, &t); k++) {
+        nn_layer *l = &m->layers[t.layer];
+        float *p = (float *)(uintptr_t)(st->data + nn__st_find(st, t.name)->begin);
+        if (t.part == 0) l->w = p;
+        if (t.part == 2) l->buf = p;
+    }
+}
+
+NNDEF nn_load_config nn_load_defaults(void) {
+    nn_load_config c;
+    memset(&c, 0, sizeof c);
+    return c;
+}
+
+NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn_load_config *cfg) {
+    nn_load_config lc = cfg ? *cfg : nn_load_defaults();
+    nn_compile_config cc;
+    nn_allocator al;
+    nn__st st;
+    nn_result r;
+    int state, borrow;
+    if (!m || !data) return nn__fail(NN_ERR_INVALID_ARG, "nn_load_mem: model or data is NULL");
+    memset(m, 0, sizeof *m);
+    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_load_mem")) != NN_OK) return r;
+    if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
+    if (!st.arch) {
+        r = nn__fail(NN_ERR_FORMAT, "model file: no nn.arch in __metadata__, so not an nn.h model (nn_load_weights_mem reads weights alone)");
+        goto done;
+    }
+    if (st.version && strcmp(st.version, "1") != 0) {
+        r = nn__fail(NN_ERR_UNSUPPORTED, "model file: format version '%s' is newer than this nn.h reads (1)", st.version);
+        goto done;
+    }
+    if ((r = nn_model_init(m, &al)) != NN_OK) goto done;
+    if ((r = nn__build_arch(m, st.arch)) != NN_OK) goto done;
+    if ((r = nn__parse_config(st.config, &cc)) != NN_OK) goto done;
+    if (lc.max_batch > 0) cc.max_batch = lc.max_batch;
+    if (cc.max_batch < 1 || cc.max_batch > ((int64_t)1 << 24)) {
+        r = nn__fail(NN_ERR_FORMAT, "model file: max_batch %l is out of range", cc.max_batch);
+        goto done;
+    }
+    cc.inference_only = lc.inference_only || lc.borrow;
+    state = st.position && !cc.inference_only;
+    if ((r = nn__match(m, &st, state)) != NN_OK) goto done;
+    borrow = lc.borrow && nn__can_borrow(m, &st);
+    if ((r = nn__compile(m, &cc, borrow)) != NN_OK) goto done;
+    if (borrow) nn__borrow(m, &st);
+    else nn__fill(m, &st, state);
+    m->borrowed = borrow;
+    if (state) r = nn__parse_position(st.position, m);
+done:
+    if (st.mem) al.free(st.mem, al.user);
+    if (r != NN_OK && m) { nn_model_free(m); m->n_layers = 0; }
+    return r;
+}
+
+NNDEF nn_result nn_load_weights_mem(nn_model *m, const void *data, size_t size) {
+    nn__st st;
+    nn_result r;
+    if ((r = nn__check_model(m, "nn_load_weights_mem", 0)) != NN_OK) return r;
+    if (!data) return nn__fail(NN_ERR_INVALID_ARG, "nn_load_weights_mem: data is NULL");
+    if (m->borrowed) return nn__fail(NN_ERR_STATE, "nn_load_weights_mem: the model's weights are borrowed (read-only)");
+    if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &m->allocator)) == NN_OK &&
+        (r = nn__match(m, &st, 0)) == NN_OK)
+        nn__fill(m, &st, 0);
+    if (st.mem) m->allocator.free(st.mem, m->allocator.user);
+    return r;
+}
+
+NNDEF nn_result nn_save_mem(const nn_model *m, int checkpoint, void *buf, size_t cap, size_t *size) {
+    nn__sink s;
+    nn_result r;
+    if ((r = nn__check_model(m, "nn_save_mem", 0)) != NN_OK) return r;
+    if (!size) return nn__fail(NN_ERR_INVALID_ARG, "nn_save_mem: size is NULL");
+    if (checkpoint && (!m->grads || m->borrowed))
+        return nn__fail(NN_ERR_STATE, "nn_save_mem: a checkpoint needs a model compiled for training");
+    nn__sink_init(&s, buf, buf ? cap : 0);
+    nn__write_model(&s, m, checkpoint);
+    *size = s.len;
+    if (buf && s.fail) return nn__fail(NN_ERR_INVALID_ARG, "nn_save_mem: the file takes %l bytes, the buffer has %l", (int64_t)s.len, (int64_t)cap);
+    return NN_OK;
+}
+
+/* ---- IDX and NumPy arrays ---- */
+NN__PRIVATE nn_result nn__tensor_alloc(nn_tensor *out, int ndim, const int64_t *shape, const char *fn) {
+    int64_t n = 1;
+    int d;
+    memset(out, 0, sizeof *out);
+    for (d = 0; d < ndim; d++) n *= shape[d];
+#ifdef NN_NO_MALLOC
+    (void)n;
+    return nn__fail(NN_ERR_UNSUPPORTED, "%s: NN_NO_MALLOC is defined", fn);
+#else
+    {
+        float *p = (float *)malloc(sizeof(float) * (size_t)(n ? n : 1));
+        if (!p) return nn__fail(NN_ERR_OUT_OF_MEMORY, "%s: no memory for %l floats", fn, n);
+        *out = nn_tensor_view(p, ndim, shape);
+        out->owned = p;
+    }
+    return NN_OK;
+#endif
+}
+NNDEF void nn_tensor_free(nn_tensor *t) {
+#ifndef NN_NO_MALLOC
+    if (t && t->owned) free(t->owned);
+#endif
+    if (t) memset(t, 0, sizeof *t);
+}
+
+/* n dims of at most 2^40 elements in all; the element count or -1 */
+NN__PRIVATE int64_t nn__numel_checked(int nd, const int64_t *shape) {
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < nd; d++) {
+        if (shape[d] < 0 || (shape[d] && n > ((int64_t)1 << 40) / shape[d])) return -1;
+        n *= shape[d];
+    }
+    return n;
+}
+
+NNDEF nn_result nn_idx_load_mem(const void *data, size_t size, nn_tensor *out) {
+    const unsigned char *p = (const unsigned char *)data;
+    int64_t shape[NN_MAX_DIMS], n;
+    int nd, d, dt;
+    nn_result r;
+    if (!p || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_idx_load_mem: data or out is NULL");
+    if (size < 4 || p[0] != 0 || p[1] != 0) return nn__fail(NN_ERR_FORMAT, "IDX: no magic number (00 00 type dims)");
+    switch (p[2]) {
+    case 0x08: dt = NN__DT_U8; break;
+    case 0x09: dt = NN__DT_I8; break;
+    case 0x0B: dt = NN__DT_I16; break;
+    case 0x0C: dt = NN__DT_I32; break;
+    case 0x0D: dt = NN__DT_F32; break;
+    case 0x0E: dt = NN__DT_F64; break;
+    default: return nn__fail(NN_ERR_FORMAT, "IDX: unknown element type %d", (int)p[2]);
+    }
+    nd = p[3];
+    if (nd < 1 || nd > NN_MAX_DIMS) return nn__fail(NN_ERR_FORMAT, "IDX: %d dimensions (1..%d supported)", nd, NN_MAX_DIMS);
+    if (size < 4 + 4 * (size_t)nd) return nn__fail(NN_ERR_FORMAT, "IDX: truncated in the dimensions");
+    for (d = 0; d < nd; d++) shape[d] = (int64_t)nn__rd_be(p + 4 + 4 * d, 4);
+    if ((n = nn__numel_checked(nd, shape)) < 0) return nn__fail(NN_ERR_FORMAT, "IDX: the dimensions are too large");
+    if ((uint64_t)(size - 4 - 4 * (size_t)nd) != (uint64_t)n * (uint64_t)nn__dt_size[dt])
+        return nn__fail(NN_ERR_FORMAT, "IDX: %l data bytes for %l elements of %d bytes", (int64_t)(size - 4 - 4 * (size_t)nd), n,
+                        nn__dt_size[dt]);
+    if ((r = nn__tensor_alloc(out, nd, shape, "nn_idx_load_mem")) != NN_OK) return r;
+    nn__convert(out->data, p + 4 + 4 * nd, dt, n, 0); /* IDX is big-endian */
+    return NN_OK;
+}
+
+/* The value of 'key' in a NumPy header dict: the text after "'key':" */
+NN__PRIVATE const char *nn__npy_field(const char *h, const char *end, const char *key) {
+    const size_t kl = strlen(key);
+    const char *p;
+    for (p = h; p + kl + 2 < end; p++)
+        if ((*p == '\'' || *p == '"') && memcmp(p + 1, key, kl) == 0 && p[kl + 1] == *p) {
+            p += kl + 2;
+            while (p < end && *p == ' ') p++;
+            if (p < end && *p == ':') { p++; while (p < end && *p == ' ') p++; return p; }
+            return NULL;
+        }
+    return NULL;
+}
+
+NNDEF nn_result nn_npy_load_mem(const void *data, size_t size, nn_tensor *out) {
+    const unsigned char *p = (const unsigned char *)data;
+    const char *h, *end, *v;
+    size_t hl, off;
+    int64_t shape[NN_MAX_DIMS], n;
+    int nd = 0, dt = -1, le = 1;
+    nn_result r;
+    if (!p || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_npy_load_mem: data or out is NULL");
+    if (size < 10 || memcmp(p, "\x93NUMPY", 6) != 0) return nn__fail(NN_ERR_FORMAT, "npy: no magic string");
+    if (p[6] < 1 || p[6] > 3) return nn__fail(NN_ERR_FORMAT, "npy: unknown version %d", (int)p[6]);
+    if (p[6] == 1) { hl = (size_t)nn__rd_le(p + 8, 2); off = 10; }
+    else { if (size < 12) return nn__fail(NN_ERR_FORMAT, "npy: truncated"); hl = (size_t)nn__rd_le(p + 8, 4); off = 12; }
+    if (hl > size - off) return nn__fail(NN_ERR_FORMAT, "npy: header length %l past the end of the file", (int64_t)hl);
+    h = (const char *)p + off;
+    end = h + hl;
+    if (!(v = nn__npy_field(h, end, "descr")) || end - v < 5 || (*v != '\'' && *v != '"') || v[4] != *v)
+        return nn__fail(NN_ERR_FORMAT, "npy: no 'descr' of the form '<f4'");
+    if (v[1] == '>') le = 0;
+    else if (v[1] != '<' && v[1] != '|' && v[1] != '=') return nn__fail(NN_ERR_FORMAT, "npy: unknown byte order '%s'", "?");
+    if (v[2] == 'f' && v[3] == '4') dt = NN__DT_F32;
+    else if (v[2] == 'f' && v[3] == '8') dt = NN__DT_F64;
+    else if (v[2] == 'u' && v[3] == '1') dt = NN__DT_U8;
+    else if (v[2] == 'i' && v[3] == '4') dt = NN__DT_I32;
+    else if (v[2] == 'i' && v[3] == '8') dt = NN__DT_I64;
+    else return nn__fail(NN_ERR_UNSUPPORTED, "npy: dtype not supported (float32, float64, uint8, int32, int64 are)");
+    if (v[1] == '=' && !nn__host_le()) le = 0;
+    if (!(v = nn__npy_field(h, end, "fortran_order"))) return nn__fail(NN_ERR_FORMAT, "npy: no 'fortran_order'");
+    if (end - v >= 4 && memcmp(v, "True", 4) == 0) return nn__fail(NN_ERR_UNSUPPORTED, "npy: Fortran order is not supported");
+    if (!(end - v >= 5 && memcmp(v, "False", 5) == 0)) return nn__fail(NN_ERR_FORMAT, "npy: 'fortran_order' is not True or False");
+    if (!(v = nn__npy_field(h, end, "shape")) || v >= end || *v != '(') return nn__fail(NN_ERR_FORMAT, "npy: no 'shape' tuple");
+    for (v++;;) {
+        int64_t x = 0;
+        int digits = 0;
+        while (v < end && *v == ' ') v++;
+        if (v < end && *v == ')') break;
+        for (; v < end && *v >= '0' && *v <= '9'; v++, digits++) {
+            if (x > ((int64_t)1 << 40)) return nn__fail(NN_ERR_FORMAT, "npy: a dimension is too large");
+            x = x * 10 + (*v - '0');
+        }
+        while (v < end && (*v == 'L' || *v == ' ')) v++;
+        if (!digits) return nn__fail(NN_ERR_FORMAT, "npy: the shape is not a tuple of integers");
+        if (nd == NN_MAX_DIMS) return nn__fail(NN_ERR_UNSUPPORTED, "npy: more than %d dimensions", NN_MAX_DIMS);
+        shape[nd++] = x;
+        if (v < end && *v == ',') v++;
+        else if (!(v < end && *v == ')')) return nn__fail(NN_ERR_FORMAT, "npy: the shape tuple is not closed");
+    }
+    if (nd == 0) shape[nd++] = 1; /* a scalar */
+    if ((n = nn__numel_checked(nd, shape)) < 0) return nn__fail(NN_ERR_FORMAT, "npy: the shape is too large");
+    if ((uint64_t)(size - off - hl) != (uint64_t)n * (uint64_t)nn__dt_size[dt])
+        return nn__fail(NN_ERR_FORMAT, "npy: %l data bytes for %l elements of %d bytes", (int64_t)(size - off - hl), n, nn__dt_size[dt]);
+    if ((r = nn__tensor_alloc(out, nd, shape, "nn_npy_load_mem")) != NN_OK) return r;
+    nn__convert(out->data, p + off + hl, dt, n, le);
+    return NN_OK;
+}
+
+/* version 1.0, '<f4', C order; the header padded with spaces so the data starts at 64 bytes */
+NN__PRIVATE void nn__write_npy(nn__sink *s, const nn_tensor *t) {
+    char h[256];
+    unsigned char pre[10];
+    size_t hl;
+    int d;
+    h[0] = 0;
+    nn__cat(h, sizeof h, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (d = 0; d < t->ndim; d++) { if (d) nn__cat(h, sizeof h, ", "); nn__cat_int(h, sizeof h, t->shape[d]); }
+    if (t->ndim == 1) nn__cat(h, sizeof h, ","); /* (n,) is Python's 1-tuple */
+    nn__cat(h, sizeof h, "), }");
+    hl = strlen(h);
+    while ((10 + hl + 1) % 64) h[hl++] = ' ';
+    h[hl++] = '\n';
+    memcpy(pre, "\x93NUMPY\x01\x00", 8);
+    nn__wr_le(pre + 8, hl, 2);
+    nn__put(s, pre, 10);
+    nn__put(s, h, hl);
+    nn__put_floats(s, t->data, nn_tensor_numel(t));
+    if (nn__sink_streams(s)) nn__sink_flush(s);
+}
+
+NNDEF nn_result nn_npy_save_mem(const nn_tensor *t, void *buf, size_t cap, size_t *size) {
+    nn__sink s;
+    if (!t || !size || !t->data || t->ndim < 1 || t->ndim > NN_MAX_DIMS)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_npy_save_mem: no tensor, no data, or rank outside 1..%d", NN_MAX_DIMS);
+    nn__sink_init(&s, buf, buf ? cap : 0);
+    nn__write_npy(&s, t);
+    *size = s.len;
+    if (buf && s.fail) return nn__fail(NN_ERR_INVALID_ARG, "nn_npy_save_mem: the file takes %l bytes, the buffer has %l", (int64_t)s.len, (int64_t)cap);
+    return NN_OK;
+}
+
+NNDEF nn_result nn_dataset_from_tensors(const nn_tensor *x, const nn_tensor *y, nn_dataset *out) {
+    int64_t n, f, i;
+    float *xs;
+    int32_t *lab;
+    if (!x || !out || !x->data || x->ndim < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_dataset_from_tensors: no features");
+    n = x->shape[0];
+    f = n ? nn_tensor_numel(x) / n : 0;
+    if (n < 1 || f < 1) return nn__fail(NN_ERR_DATA, "nn_dataset_from_tensors: no rows or no features");
+    if (y && (!y->data || nn_tensor_numel(y) != n))
+        return nn__fail(NN_ERR_SHAPE, "nn_dataset_from_tensors: %l rows of features but %l labels", n, y->data ? nn_tensor_numel(y) : 0);
+    if (y)
+        for (i = 0; i < n; i++)
+            if (!(y->data[i] >= 0.0f && y->data[i] < 2147483520.0f && y->data[i] == (float)(int64_t)y->data[i]))
+                return nn__fail(NN_ERR_DATA, "nn_dataset_from_tensors: label %l is not a non-negative integer", i);
+#ifdef NN_NO_MALLOC
+    (void)xs; (void)lab;
+    return nn__fail(NN_ERR_UNSUPPORTED, "nn_dataset_from_tensors: NN_NO_MALLOC is defined");
+#else
+    xs = (float *)malloc(sizeof(float) * (size_t)(n * f) + sizeof(int32_t) * (size_t)n);
+    if (!xs) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_dataset_from_tensors: no memory for %l rows", n);
+    memcpy(xs, x->data, sizeof(float) * (size_t)(n * f));
+    lab = (int32_t *)(void *)(xs + n * f);
+    for (i = 0; y && i < n; i++) lab[i] = (int32_t)y->data[i];
+    memset(out, 0, sizeof *out);
+    out->x = xs; out->n = n; out->features = f; out->labels = y ? lab : NULL; out->owned = xs;
+    return NN_OK;
+#endif
+}
+
+/* ---- files ---- */
+#if !defined(NN_NO_STDIO)
+/* The whole file into one block from al (size bytes, plus a NUL after them). */
+NN__PRIVATE nn_result nn__read_file(const char *path, const nn_allocator *al, unsigned char **data, size_t *size, const char *fn) {
+    FILE *f;
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    *data = NULL; *size = 0;
+    if (!path) return nn__fail(NN_ERR_INVALID_ARG, "%s: path is NULL", fn);
+    if (!(f = fopen(path, "rb"))) return nn__fail(NN_ERR_IO, "%s: cannot open '%s'", fn, path);
+    for (;;) {
+        if (len + 65536 + 1 > cap) {
+            const size_t nc = (cap + 65536) * 2;
+            unsigned char *nb = (unsigned char *)al->alloc(nc, al->user);
+            if (!nb) { if (buf) al->free(buf, al->user); fclose(f); return nn__fail(NN_ERR_OUT_OF_MEMORY, "%s: '%s' is too large", fn, path); }
+            if (buf) { memcpy(nb, buf, len); al->free(buf, al->user); }
+            buf = nb; cap = nc;
+        }
+        got = fread(buf + len, 1, 65536, f);
+        len += got;
+        if (got < 65536) break;
+    }
+    if (ferror(f)) { al->free(buf, al->user); fclose(f); return nn__fail(NN_ERR_IO, "%s: error reading '%s'", fn, path); }
+    fclose(f);
+    buf[len] = 0;
+    *data = buf; *size = len;
+    return NN_OK;
+}
+
+/* Write through sink-filling fill(ctx) to "<path>.tmp", flush and sync, rename over path. */
+NN__PRIVATE nn_result nn__save_atomic(const char *path, const char *fn, void (*fill)(nn__sink *, const void *, int),
+                                      const void *obj, int arg) {
+    char tmp[4096];
+    nn__sink s;
+    int ok;
+    const size_t pl = path ? strlen(path) : 0;
+    if (!path || pl == 0 || pl + 5 > sizeof tmp) return nn__fail(NN_ERR_INVALID_ARG, "%s: no path, or a path too long", fn);
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    nn__sink_init(&s, NULL, 0);
+#if NN__POSIX_IO
+    s.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (s.fd < 0) return nn__fail(NN_ERR_IO, "%s: cannot create '%s'", fn, tmp);
+    fill(&s, obj, arg);
+    ok = !s.fail && fsync(s.fd) == 0;
+    ok = close(s.fd) == 0 && ok;
+#else
+    s.f = fopen(tmp, "wb");
+    if (!s.f) return nn__fail(NN_ERR_IO, "%s: cannot create '%s'", fn, tmp);
+    fill(&s, obj, arg);
+    ok = !s.fail && fflush(s.f) == 0;
+    ok = fclose(s.f) == 0 && ok;
+#endif
+    if (!ok) {
+        remove(tmp);
+        return nn__fail(NN_ERR_IO, "%s: writing '%s' failed (disk full?); '%s' is unchanged", fn, tmp, path);
+    }
+#if defined(_WIN32)
+    remove(path); /* rename does not replace on Windows: not atomic there */
+#endif
+    if (rename(tmp, path) != 0) {
+        remove(tmp);
+        return nn__fail(NN_ERR_IO, "%s: cannot rename '%s' to '%s'", fn, tmp, path);
+    }
+#if NN__POSIX_IO
+    { /* make the rename itself durable */
+        char dir[4096];
+        const char *sl = strrchr(path, '/');
+        int fd;
+        if (sl) { memcpy(dir, path, (size_t)(sl - path) + 1); dir[sl - path + 1] = 0; }
+        else { dir[0] = '.'; dir[1] = 0; }
+        if ((fd = open(dir, O_RDONLY)) >= 0) { fsync(fd); close(fd); }
+    }
+#endif
+    return NN_OK;
+}
+NN__PRIVATE void nn__fill_model(nn__sink *s, const void *m, int checkpoint) { nn__write_model(s, (const nn_model *)m, checkpoint); }
+NN__PRIVATE void nn__fill_npy(nn__sink *s, const void *t, int unused) { (void)unused; nn__write_npy(s, (const nn_tensor *)t); }
+
+NNDEF nn_result nn_save(const nn_model *m, const char *path) {
+    nn_result r = nn__check_model(m, "nn_save", 0);
+    return r != NN_OK ? r : nn__save_atomic(path, "nn_save", nn__fill_model, m, 0);
+}
+NNDEF nn_result nn_save_checkpoint(const nn_model *m, const char *path) {
+    nn_result r = nn__check_model(m, "nn_save_checkpoint", 1);
+    if (r == NN_OK && m->borrowed) r = nn__fail(NN_ERR_STATE, "nn_save_checkpoint: the model's weights are borrowed");
+    return r != NN_OK ? r : nn__save_atomic(path, "nn_save_checkpoint", nn__fill_model, m, 1);
+}
+NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t) {
+    if (!t || !t->data || t->ndim < 1 || t->ndim > NN_MAX_DIMS)
+        return nn__fail(NN_ERR_INVALID_ARG, "nn_npy_save: no tensor, no data, or rank outside 1..%d", NN_MAX_DIMS);
+    return nn__save_atomic(path, "nn_npy_save", nn__fill_npy, t, 0);
+}
+
+NNDEF nn_result nn_load(nn_model *m, const char *path, const nn_load_config *cfg) {
+    nn_load_config lc = cfg ? *cfg : nn_load_defaults();
+    nn_allocator al;
+    unsigned char *data;
+    size_t size;
+    nn_result r;
+    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_load: model is NULL");
+    memset(m, 0, sizeof *m);
+    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_load")) != NN_OK) return r;
+    if ((r = nn__read_file(path, &al, &data, &size, "nn_load")) != NN_OK) return r;
+    lc.borrow = 0; /* the bytes are freed below */
+    r = nn_load_mem(m, data, size, &lc);
+    al.free(data, al.user);
+    return r;
+}
+NNDEF nn_result nn_load_weights(nn_model *m, const char *path) {
+    unsigned char *data;
+    size_t size;
+    nn_result r;
+    if ((r = nn__check_model(m, "nn_load_weights", 0)) != NN_OK) return r;
+    if ((r = nn__read_file(path, &m->allocator, &data, &size, "nn_load_weights")) != NN_OK) return r;
+    r = nn_load_weights_mem(m, data, size);
+    m->allocator.free(data, m->allocator.user);
+    return r;
+}
+NN__PRIVATE nn_result nn__load_array(const char *path, nn_tensor *out, int npy) {
+    nn_allocator al;
+    unsigned char *data;
+    size_t size;
+    nn_result r;
+    const char *fn = npy ? "nn_npy_load" : "nn_idx_load";
+    if (!out) return nn__fail(NN_ERR_INVALID_ARG, "%s: out is NULL", fn);
+    if ((r = nn__allocator_or_default(NULL, &al, fn)) != NN_OK) return r;
+    if ((r = nn__read_file(path, &al, &data, &size, fn)) != NN_OK) return r;
+    r = npy ? nn_npy_load_mem(data, size, out) : nn_idx_load_mem(data, size, out);
+    al.free(data, al.user);
+    return r;
+}
+NNDEF nn_result nn_idx_load(const char *path, nn_tensor *out) { return nn__load_array(path, out, 0); }
+NNDEF nn_result nn_npy_load(const char *path, nn_tensor *out) { return nn__load_array(path, out, 1); }
+NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
+    nn_allocator al;
+    unsigned char *data;
+    size_t size;
+    nn_result r;
+    if (!out) return nn__fail(NN_ERR_INVALID_ARG, "nn_csv_load: out is NULL");
+    if ((r = nn__allocator_or_default(NULL, &al, "nn_csv_load")) != NN_OK) return r;
+    if ((r = nn__read_file(path, &al, &data, &size, "nn_csv_load")) != NN_OK) return r;
+    r = memchr(data, 0, size) ? nn__fail(NN_ERR_FORMAT, "nn_csv_load: '%s' is not text (NUL byte)", path)
+                              : nn__csv_parse((char *)data, label_col, out, path);
+    al.free(data, al.user);
+    return r;
+}
+#endif /* NN_NO_STDIO */
 
 /* >>util ---------------------------------------------------------------------------------------- */
 NNDEF void nn_set_threads(int n) {
