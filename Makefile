@@ -7,9 +7,9 @@ OMP     ?= -fopenmp
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 B       := build
 
-TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file
+TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop
 EXAMPLES  := xor iris digits fashion_mnist
-HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h
+HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
 .PHONY: all test demo examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests

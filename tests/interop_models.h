@@ -1,0 +1,25 @@
+/* The two networks of the PyTorch interop check (tools/interop.py defines the same ones as
+   nn.Sequential, so nn.h layer i holds the weights PyTorch names "<i-1>.weight"). */
+#ifndef NN_INTEROP_MODELS_H
+#define NN_INTEROP_MODELS_H
+
+static void interop_mlp(nn_model *m) {
+    int h;
+    nn_model_init(m, NULL);
+    h = nn_input(m, 64);
+    h = nn_relu(m, nn_dense(m, h, 32));
+    h = nn_relu(m, nn_dense(m, h, 16));
+    nn_dense(m, h, 10);
+}
+
+static void interop_cnn(nn_model *m) {
+    int h;
+    nn_model_init(m, NULL);
+    h = nn_input_image(m, 1, 8, 8);
+    h = nn_conv2d(m, h, 4, 3, 1, 1);
+    h = nn_batchnorm(m, h, 0.1f, 1e-5f);
+    h = nn_maxpool2d(m, nn_relu(m, h), 2, 2, 0);
+    h = nn_relu(m, nn_conv2d(m, h, 6, 3, 1, 1));
+    nn_dense(m, nn_flatten(m, h), 10);
+}
+#endif
