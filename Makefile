@@ -8,10 +8,10 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 B       := build
 
 TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop
-EXAMPLES  := xor iris digits fashion_mnist
+EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test demo examples tests clean bench bench-torch bench-compare bench-deps
+.PHONY: all test demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -42,6 +42,15 @@ test: tests
 
 demo: $(B)/digits
 	./$(B)/digits data/digits.csv
+
+# tools/nn2c: a model file -> a C header holding it as a const byte array
+$(B)/nn2c: tools/nn2c.c nn.h
+	@mkdir -p $(B)
+	$(CC) $(WARN) -O2 $< -o $@ -lm
+# remake examples/digits_model.h (committed) from a fresh run of the demo
+embedded-model: $(B)/digits $(B)/nn2c
+	./$(B)/digits data/digits.csv $(B)/digits.safetensors > /dev/null
+	./$(B)/nn2c $(B)/digits.safetensors digits_model > examples/digits_model.h
 
 # --- benchmarks (not part of the tests): see bench/RESULTS.md ------------------------------
 # OpenBLAS and PyTorch run at half speed with these set: the benchmarks unset them.

@@ -1,8 +1,9 @@
 /* cc -std=c99 -O2 -march=native -fopenmp examples/digits.c -lm -o digits && ./digits
    The demo (make demo): an MLP learns the UCI handwritten digits (8x8, data/digits.csv),
    prints the held-out accuracy, draws a few test digits beside their predicted class and
-   writes the training history to digits_history.csv and digits_history.svg.
-   Usage: ./digits [path/to/digits.csv] */
+   writes the training history to digits_history.csv and digits_history.svg. Given a second
+   path, it saves the trained model there (examples/embedded_digits.c embeds that file).
+   Usage: ./digits [path/to/digits.csv [model.safetensors]] */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
 #include <stdio.h>
@@ -101,7 +102,7 @@ int main(int argc, char **argv) {
 
     nn_model_init(&m, NULL);
     h = nn_input(&m, 64);
-    h = nn_dense_ex(&m, h, 256, 1, NN_INIT_HE_UNIFORM);
+    h = nn_dense_ex(&m, h, 64, 1, NN_INIT_HE_UNIFORM);
     h = nn_relu(&m, h);
     h = nn_dropout(&m, h, 0.25f);
     nn_dense(&m, h, 10);
@@ -136,6 +137,10 @@ int main(int argc, char **argv) {
     }
     if (write_history(hist, fc.epochs_run) == 0)
         printf("\nhistory written to digits_history.csv and digits_history.svg\n");
+    if (argc > 2) {
+        if (nn_save(&m, argv[2]) != NN_OK) { fprintf(stderr, "digits: %s\n", nn_error()); return 1; }
+        printf("model saved to %s\n", argv[2]);
+    }
     nn_model_free(&m);
     nn_dataset_free(&all);
     return 0;

@@ -36,6 +36,18 @@ for e in examples/*.c; do
     cmd=$(head -n 1 "$e" | sed -e 's|^/\* *||' -e 's| *&&.*||' -e 's|\*/.*||' -e 's| -o [^ ]*||')
     try "$e: $cmd" sh -c "$cmd -o $T/ex $W"
 done
+# a model compiled into a program: the example runs from its header (and needs 8 of 10 right)
+try "embedded example runs" sh -c "cc -std=c99 -O2 examples/embedded_digits.c -lm -o $T/emb && $T/emb"
+# tools/nn2c: the header it writes holds exactly the file's bytes; it refuses a broken file
+cat > "$T/dump.c" <<'EOF'
+#include <stdio.h>
+#include "m.h"
+int main(void) { return fwrite(m, 1, m_len, stdout) != m_len; }
+EOF
+try "nn2c round trip" sh -c "cc -std=c99 -O2 tools/nn2c.c -lm -o $T/nn2c && $T/nn2c tests/ref/nnh_cnn.safetensors m > $T/m.h &&
+    cc -std=c99 $W $T/dump.c -o $T/dump && $T/dump > $T/back && cmp $T/back tests/ref/nnh_cnn.safetensors"
+head -c 300 tests/ref/nnh_cnn.safetensors > "$T/bad.safetensors"
+try "nn2c refuses a truncated file" sh -c "! $T/nn2c $T/bad.safetensors m > /dev/null 2> $T/err && grep -q 'not a model' $T/err"
 try "xor example, cc -std=c99 -O2" sh -c "cc -std=c99 -O2 examples/xor.c -lm -o $T/xor && $T/xor"
 try "xor example, cc -std=c99 -O2 -fopenmp" sh -c "cc -std=c99 -O2 -fopenmp examples/xor.c -lm -o $T/xor && $T/xor"
 # the README's example program, as printed there, against data/iris.csv
