@@ -11,7 +11,7 @@ TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors tes
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
+.PHONY: all test fuzz demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -38,7 +38,12 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) tests/compile.sh
+	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) tests/compile.sh tests/fuzz.sh
+
+# libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
+# 60; make test runs this too)
+fuzz:
+	sh tests/fuzz.sh
 
 demo: $(B)/digits
 	./$(B)/digits data/digits.csv

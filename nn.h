@@ -1,4 +1,4 @@
-/* nn.h - v0.2.0 - neural networks in one C header, training and inference - MIT license (end of file)
+/* nn.h - v0.3.0 - neural networks in one C header, training and inference - MIT license (end of file)
 
    Do this:
        #define NN_IMPLEMENTATION
@@ -14,7 +14,8 @@
      4. Training: losses, optimizers, fit
      5. Errors
      6. Threads, SIMD and determinism
-     7. Configuration macros
+     7. Files: models, checkpoints, data
+     8. Configuration macros
 
    1. EXAMPLE (a complete program: examples/xor.c is this one)
 
@@ -113,12 +114,27 @@
      threads. Randomness comes from the library's own seeded generator (splitmix64); dropout
      masks are a hash of (seed, layer, step, element), so they need no stored state.
 
-   7. CONFIGURATION MACROS (define before including; those marked * in every file that includes)
+   7. FILES
+     A model file is a safetensors file (docs/FORMAT.md): the architecture, loss, optimizer and
+     compile settings as text in its __metadata__, the weights as float32 tensors named as
+     PyTorch names an nn.Sequential's ("0.weight", "0.bias", ...: layer i holds "<i-1>.*").
+     nn_save / nn_load / nn_load_mem rebuild and fill a model; nn_load_weights loads by name
+     into a model built in C (a PyTorch state_dict, for instance). A checkpoint
+     (nn_save_checkpoint, or nn_fit's checkpoint_path every N epochs or steps) adds the
+     optimizer state and the training position: training resumed from it is bit-identical to
+     training that never stopped, also from the middle of an epoch. Saves are atomic (a
+     temporary file, fsync, rename). Loading validates every length, range, dtype, shape and
+     value before use and fails with a message, never a crash (the loader is fuzzed).
+     nn_load_mem with borrow = 1 uses the weights in place, for a model compiled into the
+     program as a const array (tools/nn2c writes one). Readers for IDX, NumPy .npy (and a
+     writer) and CSV return owned tensors / data sets.
+
+   8. CONFIGURATION MACROS (define before including; those marked * in every file that includes)
      NN_IMPLEMENTATION   emit the implementation in this file
      NN_STATIC *         make every API function static (a private copy per file)
      NNDEF *             linkage of API functions (default extern, or static with NN_STATIC)
      NN_ASSERT(x)        contract checks on kernel functions (default assert from <assert.h>)
-     NN_NO_STDIO         no <stdio.h>: no CSV loading, no progress output
+     NN_NO_STDIO         no <stdio.h>: no file functions (the _mem ones remain), no progress output
      NN_NO_MALLOC        no default allocator: nn_model_init needs an nn_allocator
      NN_NO_OPENMP        ignore -fopenmp
      NN_NO_SIMD          portable C kernels only (no AVX intrinsics)
@@ -126,6 +142,9 @@
      NN_MAX_LAYERS *     layers per model (default 128)
 
    REVISIONS
+     0.3.0  model files (safetensors) with checkpoints and bit-identical resume, atomic saves,
+            loading from memory with borrowed weights, weights by name (PyTorch interop), IDX
+            and NumPy readers, CSV from memory
      0.2.0  packed SGEMM (AVX-512 / AVX2 / portable), conv2d, pooling, batchnorm, reshape,
             backend table of primitives, NN_INIT_TORCH
      0.1.0  dense networks: layers, losses, optimizers, fit, evaluate, predict
@@ -137,9 +156,9 @@
 #include <stdint.h>
 
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 2
+#define NN_VERSION_MINOR 3
 #define NN_VERSION_PATCH 0
-#define NN_VERSION_STRING "0.2.0"
+#define NN_VERSION_STRING "0.3.0"
 
 #ifndef NNDEF
 #  ifdef NN_STATIC

@@ -6,26 +6,31 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
+/* One gzip'ed IDX file: images scaled to [0, 1] into *x, or labels into *y (malloc'd). */
 static long fashion_read(const char *name, float **x, int32_t **y) {
     char path[512];
     const char *err;
-    size_t len, i, n;
+    size_t len;
+    int64_t i, n;
     unsigned char *b;
+    nn_tensor t;
     snprintf(path, sizeof path, "%s/%s", getenv("FASHION_DIR") ? getenv("FASHION_DIR") : FASHION_DIR, name);
     b = gunzip_file(path, &len, &err);
     if (!b) {
         fprintf(stderr, "%s: %s (apt-get install dataset-fashion-mnist, or make bench-deps)\n", path, err);
         exit(2);
     }
-    n = (size_t)b[4] << 24 | (size_t)b[5] << 16 | (size_t)b[6] << 8 | b[7];
-    if (x) {
-        *x = (float *)malloc(sizeof(float) * n * 784);
-        for (i = 0; i < n * 784; i++) (*x)[i] = b[16 + i] / 255.0f;
-    } else {
-        *y = (int32_t *)malloc(sizeof(int32_t) * n);
-        for (i = 0; i < n; i++) (*y)[i] = b[8 + i];
-    }
+    if (nn_idx_load_mem(b, len, &t) != NN_OK) { fprintf(stderr, "%s: %s\n", path, nn_error()); exit(2); }
     free(b);
+    n = t.shape[0];
+    if (x) {
+        for (i = 0; i < nn_tensor_numel(&t); i++) t.data[i] /= 255.0f;
+        *x = t.data; /* owned by the tensor: malloc'd, freed with free() */
+        return (long)n;
+    }
+    *y = (int32_t *)malloc(sizeof(int32_t) * (size_t)n);
+    for (i = 0; i < n; i++) (*y)[i] = (int32_t)t.data[i];
+    nn_tensor_free(&t);
     return (long)n;
 }
 #endif

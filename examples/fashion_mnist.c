@@ -12,16 +12,11 @@
 static const char *class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
-static unsigned long be32(const unsigned char *p) {
-    return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
-}
-
-/* Reads an IDX file: images (magic 0x803, n x 28 x 28) into floats in [0, 1], or labels
-   (magic 0x801). Returns the number of items, 0 on error (message printed). */
-static long read_idx(const char *dir, const char *name, int images, float **x, int32_t **y) {
+/* One gzip'ed IDX file of the data set as a tensor (nn_idx_load_mem reads the IDX layout). */
+static int read_idx(const char *dir, const char *name, nn_tensor *t) {
     char path[1024];
     const char *err;
-    size_t len, i, n, item;
+    size_t len;
     unsigned char *buf;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     buf = gunzip_file(path, &len, &err);
@@ -29,50 +24,47 @@ static long read_idx(const char *dir, const char *name, int images, float **x, i
         fprintf(stderr, "fashion_mnist: %s: %s\n", path, err);
         fprintf(stderr, "Install the data set with:  sudo apt-get install dataset-fashion-mnist\n"
                         "or give the folder that holds the four .gz files as the first argument.\n");
-        return 0;
+        return 1;
     }
-    if (len < 8 || be32(buf) != (images ? 0x803u : 0x801u) || (images && len < 16)) {
-        fprintf(stderr, "fashion_mnist: %s: not an IDX %s file\n", path, images ? "image" : "label");
+    if (nn_idx_load_mem(buf, len, t) != NN_OK) {
+        fprintf(stderr, "fashion_mnist: %s: %s\n", path, nn_error());
         free(buf);
-        return 0;
-    }
-    n = be32(buf + 4);
-    item = images ? be32(buf + 8) * be32(buf + 12) : 1;
-    if ((images && item != 784) || len != (images ? 16 : 8) + n * item) {
-        fprintf(stderr, "fashion_mnist: %s: unexpected size\n", path);
-        free(buf);
-        return 0;
-    }
-    if (images) {
-        *x = (float *)malloc(sizeof(float) * n * item);
-        for (i = 0; i < n * item; i++) (*x)[i] = buf[16 + i] / 255.0f;
-    } else {
-        *y = (int32_t *)malloc(sizeof(int32_t) * n);
-        for (i = 0; i < n; i++) (*y)[i] = buf[8 + i];
+        return 1;
     }
     free(buf);
-    return (long)n;
+    return 0;
+}
+
+/* images (n, 28, 28) scaled to [0, 1] and labels (n) as a data set */
+static int load_split(const char *dir, const char *images, const char *labels, nn_dataset *d) {
+    nn_tensor x, y;
+    int64_t i;
+    int r = 1;
+    if (read_idx(dir, images, &x)) return 1;
+    if (read_idx(dir, labels, &y)) { nn_tensor_free(&x); return 1; }
+    for (i = 0; i < nn_tensor_numel(&x); i++) x.data[i] /= 255.0f;
+    if (x.ndim != 3 || x.shape[1] * x.shape[2] != 784) fprintf(stderr, "fashion_mnist: %s: not 28x28 images\n", images);
+    else if (nn_dataset_from_tensors(&x, &y, d) != NN_OK) fprintf(stderr, "fashion_mnist: %s\n", nn_error());
+    else r = 0;
+    nn_tensor_free(&x);
+    nn_tensor_free(&y);
+    return r;
 }
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
     const int epochs = argc > 2 ? atoi(argv[2]) : 5;
-    float *xtr = NULL, *xte = NULL, out[10 * 8], loss, acc;
-    int32_t *ytr = NULL, *yte = NULL;
-    long ntr, nte, ltr, lte;
+    float out[10 * 8], loss, acc;
     nn_model m;
     nn_compile_config cc;
     nn_fit_config fc;
     nn_dataset train, test;
     int h, i;
 
-    ntr = read_idx(dir, "train-images-idx3-ubyte.gz", 1, &xtr, NULL);
-    ltr = ntr ? read_idx(dir, "train-labels-idx1-ubyte.gz", 0, NULL, &ytr) : 0;
-    nte = ltr ? read_idx(dir, "t10k-images-idx3-ubyte.gz", 1, &xte, NULL) : 0;
-    lte = nte ? read_idx(dir, "t10k-labels-idx1-ubyte.gz", 0, NULL, &yte) : 0;
-    if (!lte || ntr != ltr || nte != lte) return 1;
+    if (load_split(dir, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", &train)) return 1;
+    if (load_split(dir, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", &test)) return 1;
     printf("fashion-mnist: %ld training, %ld test images; MLP 784-256-128-10, Adam, batch 64, %d epochs, %d threads\n",
-           ntr, nte, epochs, nn_get_threads());
+           (long)train.n, (long)test.n, epochs, nn_get_threads());
 
     nn_model_init(&m, NULL);
     h = nn_input(&m, 784);
@@ -85,18 +77,18 @@ int main(int argc, char **argv) {
     cc.optimizer = nn_adam(1e-3f);
     cc.max_batch = 256;
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
-    train = nn_dataset_make(xtr, ntr, 784, ytr);
-    test = nn_dataset_make(xte, nte, 784, yte);
     fc = nn_fit_defaults();
     fc.epochs = epochs;
     fc.batch_size = 64;
     if (nn_fit(&m, &train, &test, &fc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     nn_evaluate(&m, &test, &loss, &acc);
     printf("test loss: %.4f\ntest accuracy: %.1f%%\n", loss, 100.0 * acc);
-    nn_predict(&m, xte, 8, out);
+    nn_predict(&m, test.x, 8, out);
     for (i = 0; i < 8; i++)
-        printf("  test image %d: predicted %-11s true %s\n", i, class_names[nn_argmax(out + 10 * i, 10)], class_names[yte[i]]);
+        printf("  test image %d: predicted %-11s true %s\n", i, class_names[nn_argmax(out + 10 * i, 10)],
+               class_names[test.labels[i]]);
     nn_model_free(&m);
-    free(xtr); free(ytr); free(xte); free(yte);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
     return 0;
 }

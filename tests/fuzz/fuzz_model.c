@@ -1,0 +1,53 @@
+/* libFuzzer target: the model loader (nn_load_mem, copied and borrowed, and
+   nn_load_weights_mem), then what a loaded model is used for: a forward pass, saving it again
+   (which must load back), training a step. Built and run by tests/fuzz.sh. */
+#define NN_IMPLEMENTATION
+#include "../../nn.h"
+#include "../interop_models.h"
+#include <stdlib.h>
+
+/* refuse the big allocations a hostile architecture asks for, so they fail cleanly */
+static void *cap_alloc(size_t n, void *u) { (void)u; return n > ((size_t)64 << 20) ? NULL : malloc(n); }
+static void cap_free(void *p, void *u) { (void)u; free(p); }
+
+static void use(nn_model *m) {
+    static float x[1 << 16], out[1 << 12];
+    size_t size = 0;
+    if (nn_model_input_size(m) > (int64_t)(sizeof x / sizeof x[0]) || nn_model_output_size(m) > 4096 ||
+        m->mem_bytes > ((size_t)4 << 20))
+        return; /* keep each input fast */
+    if (nn_predict(m, x, 1, out) != NN_OK) abort();
+    if (nn_save_mem(m, 0, NULL, 0, &size) != NN_OK) abort();
+    {
+        unsigned char *buf = (unsigned char *)malloc(size);
+        nn_model back;
+        nn_load_config lc = nn_load_defaults();
+        if (nn_save_mem(m, 0, buf, size, &size) != NN_OK) abort();
+        lc.inference_only = 1;
+        if (nn_load_mem(&back, buf, size, &lc) != NN_OK) abort(); /* what we write, we read */
+        nn_model_free(&back);
+        free(buf);
+    }
+    if (m->grads) {
+        int32_t label = 0;
+        float loss;
+        nn_train_step(m, x, m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE ? &label : NULL,
+                      m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE ? NULL : out, 1, 0.01f, &loss);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static nn_model fixed;
+    static int ready;
+    nn_allocator al;
+    nn_load_config lc = nn_load_defaults();
+    nn_model m;
+    al.alloc = cap_alloc; al.free = cap_free; al.user = NULL;
+    lc.allocator = &al;
+    if (nn_load_mem(&m, data, size, &lc) == NN_OK) { use(&m); nn_model_free(&m); }
+    lc.borrow = 1;
+    if (nn_load_mem(&m, data, size, &lc) == NN_OK) { use(&m); nn_model_free(&m); }
+    if (!ready) { interop_cnn(&fixed); nn_model_compile(&fixed, NULL); ready = 1; }
+    nn_load_weights_mem(&fixed, data, size);
+    return 0;
+}
