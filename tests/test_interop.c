@@ -25,10 +25,14 @@ static unsigned char *read_all(const char *path, size_t *size) {
 }
 
 /* a named float32 tensor of the reference file, through the library's own parser */
+static float refbuf[8][512];
+static int nref;
 static const float *ref_tensor(nn__st *st, const char *name, int64_t numel) {
     const nn__st_entry *e = nn__st_find(st, name);
-    CHECK_MSG(e && e->dtype == NN__DT_F32 && e->numel == numel, "reference tensor %s", name);
-    return e ? (const float *)(const void *)(st->data + e->begin) : NULL;
+    CHECK_MSG(e && e->dtype == NN__DT_F32 && e->numel == numel && numel <= 512 && nref < 8, "reference tensor %s", name);
+    if (!e || numel > 512 || nref == 8) return NULL;
+    nn__convert(refbuf[nref], st->data + e->begin, e->dtype, numel, 1); /* little-endian on any host */
+    return refbuf[nref++];
 }
 
 static void compare(nn_model *m, const float *x, const float *want, const char *what) {
@@ -82,7 +86,7 @@ int main(void) {
     /* borrowed straight from the bytes, as a model compiled into a program would be */
     lc.borrow = 1;
     CHECK_OK(nn_load_mem(&m, file, size, &lc));
-    CHECK(m.borrowed == 1);
+    CHECK(m.borrowed == nn__host_le()); /* big-endian hosts copy */
     compare(&m, x, ref_tensor(&st, "nnh_mlp_out", 50), "nn.h MLP, borrowed from memory");
     nn_model_free(&m);
     free(file);
