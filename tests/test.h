@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <math.h>
+#include <stdlib.h>
 
 static int t_pass, t_fail;
 
@@ -21,6 +22,22 @@ static int t_pass, t_fail;
 #define CHECK_ERR(call, code, text) do { nn_result r_ = (call); \
     CHECK_MSG(r_ == (code) && strstr(nn_error(), (text)) != NULL, "got %d '%s', want %d mentioning '%s'", \
               (int)r_, nn_error(), (int)(code), (text)); } while (0)
+
+/* a whole file (malloc'd, NUL after it), or NULL */
+static unsigned char *t_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    long n;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = (unsigned char *)malloc((size_t)n + 1);
+    *size = b ? fread(b, 1, (size_t)n, f) : 0;
+    if (b) b[*size] = 0;
+    fclose(f);
+    return b;
+}
 
 static int t_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, t_pass, t_fail);

@@ -66,19 +66,6 @@ static void make_data(float *x, int32_t *y, int n, int f, uint64_t seed) {
     for (i = 0; i < n; i++) y[i] = (int32_t)((x[i * f] + x[i * f + 1] > 0) + (x[i * f + 2] > 0.5f));
 }
 
-static unsigned char *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (unsigned char *)malloc((size_t)n + 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
 static void write_all(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
     fwrite(p, 1, n, f);
@@ -146,7 +133,7 @@ static void test_round_trip(void) {
 
     /* through a file */
     CHECK_OK(nn_save(&m, TMP ".nn"));
-    disk = read_all(TMP ".nn", &dsize);
+    disk = t_read_file(TMP ".nn", &dsize);
     CHECK(disk && dsize == size && memcmp(disk, buf, size) == 0);
     free(disk);
     lc.max_batch = 64;
@@ -280,7 +267,7 @@ static void test_atomic(void) {
     build_cnn(&m);
     CHECK_OK(nn_model_compile(&m, &cc));
     CHECK_OK(nn_save(&m, TMP ".atomic"));
-    before = read_all(TMP ".atomic", &nb);
+    before = t_read_file(TMP ".atomic", &nb);
     m.layers[1].w[0] += 1.0f;
     signal(SIGXFSZ, SIG_IGN);
     getrlimit(RLIMIT_FSIZE, &old);
@@ -289,7 +276,7 @@ static void test_atomic(void) {
     setrlimit(RLIMIT_FSIZE, &lim);
     CHECK_ERR(nn_save(&m, TMP ".atomic"), NN_ERR_IO, "unchanged");
     setrlimit(RLIMIT_FSIZE, &old);
-    after = read_all(TMP ".atomic", &na);
+    after = t_read_file(TMP ".atomic", &na);
     CHECK(after && na == nb && memcmp(before, after, nb) == 0);
     f = fopen(TMP ".atomic.tmp", "rb");
     CHECK(f == NULL); /* the temporary file is gone */
@@ -297,7 +284,7 @@ static void test_atomic(void) {
     CHECK_ERR(nn_save(&m, "build/no/such/dir/m.nn"), NN_ERR_IO, "cannot create");
     CHECK_OK(nn_save(&m, TMP ".atomic"));
     free(after);
-    after = read_all(TMP ".atomic", &na);
+    after = t_read_file(TMP ".atomic", &na);
     CHECK(na == nb && memcmp(before, after, nb) != 0);
     free(before);
     free(after);

@@ -10,19 +10,6 @@
 
 #define REF "tests/ref/"
 
-static unsigned char *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (unsigned char *)malloc((size_t)n + 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
 
 /* a named float32 tensor of the reference file, through the library's own parser */
 static float refbuf[8][512];
@@ -47,13 +34,14 @@ static void compare(nn_model *m, const float *x, const float *want, const char *
 
 int main(void) {
     size_t rsize, size;
-    unsigned char *ref = read_all(REF "interop_ref.safetensors", &rsize), *file;
+    unsigned char *ref = t_read_file(REF "interop_ref.safetensors", &rsize), *file;
     nn_allocator al = {0, 0, 0};
     nn__st st;
     nn_model m;
     const float *x;
     nn_load_config lc = nn_load_defaults();
-    if (!ref) return 1;
+    CHECK_MSG(ref != NULL, "cannot read " REF "interop_ref.safetensors (run from the repository root)");
+    if (!ref) return t_summary("test_interop");
     nn__allocator_or_default(NULL, &al, "test");
     CHECK_OK(nn__st_parse(&st, ref, rsize, &al));
     x = ref_tensor(&st, "x", 5 * 64);
@@ -74,7 +62,9 @@ int main(void) {
     /* nn.h -> PyTorch: the outputs PyTorch computed from nn.h's files */
     CHECK_OK(nn_load(&m, REF "nnh_mlp.safetensors", NULL));
     compare(&m, x, ref_tensor(&st, "nnh_mlp_out", 50), "nn.h MLP weights in PyTorch");
-    file = read_all(REF "nnh_mlp.safetensors", &size);
+    file = t_read_file(REF "nnh_mlp.safetensors", &size);
+    CHECK(file != NULL);
+    if (!file) return t_summary("test_interop");
     {
         unsigned char *again = (unsigned char *)malloc(size);
         size_t n2;
