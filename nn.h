@@ -346,9 +346,10 @@ NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *
 typedef struct nn_backend {
     const char *name;
     void *ctx;
+    /* ws: ws_floats of scratch (the model plans it per layer; a backend may use less) */
     void (*gemm)(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                 float *C, int64_t ldc, const float *bias, float *ws);
+                 float *C, int64_t ldc, const float *bias, float *ws, int64_t ws_floats);
     void (*conv2d_forward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
                            const float *w, const float *b, float *ws);
     void (*conv2d_backward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
@@ -441,6 +442,7 @@ typedef struct nn_model {
     float *params, *grads, *opt1, *opt2;
     float *buffers;       /* non-trained state (batchnorm running statistics), after params */
     float *scratch;       /* workspace of the largest kernel call (im2col, GEMM packing) */
+    int64_t scratch_floats;
     int32_t *labels;      /* staging for a batch's labels */
     float *targets;       /* staging for a batch's targets */
     /* training position */
@@ -976,13 +978,38 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #define NN__KC 384
 #define NN__NC 1536
 
-/* floats of workspace nn_gemm_ws needs: per thread the partial last row block of A and column
-   panel of B, then one packed B^T slice. A single-threaded call with op(B) = B touches only
-   the first NN__GEMM_EDGE1 floats. */
-#define NN__GEMM_EDGE1 ((NN__MR + NN__NR) * NN__KC + 16)
+/* floats of workspace nn_gemm_ws takes: per thread the partial last row block of A and column
+   panel of B (an edge), then one packed slice of B; nn__gemm_packed_ws gives a call's exact need */
 #define NN__GEMM_EDGE ((NN__MR + NN__NR) * NN__KC)
 #define NN__GEMM_MAXT 64
 #define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 16)
+
+/* B is packed when transposed, or when its rows are long (a new page every k) and many row
+   blocks reuse each panel */
+NN__PRIVATE int nn__gemm_packs_b(int tb, int64_t M, int64_t ldb) { return tb || ((M + NN__MR - 1) / NN__MR >= 16 && ldb >= 1024); }
+/* k-slices of equal depth (a multiple of 8), so that none is a short one of mostly epilogue */
+NN__PRIVATE int64_t nn__gemm_kslice(int64_t K) {
+    const int64_t nkb = (K + NN__KC - 1) / NN__KC;
+    return ((K + nkb - 1) / nkb + 7) / 8 * 8;
+}
+/* Floats of workspace nn__gemm_packed uses with nth threads: alignment slack, per thread the
+   zero-padded edges of A and B, then the packed slice of B. */
+NN__PRIVATE int64_t nn__gemm_packed_ws(int tb, int64_t M, int64_t N, int64_t K, int64_t ldb, int nth) {
+    const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
+    return 16 + nth * NN__GEMM_EDGE + (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * nn__gemm_kslice(K) : 0);
+}
+/* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
+NN__PRIVATE int nn__gemm_is_simple(int ta, int tb, int64_t M, int64_t N, int64_t K) {
+    return K == 0 || M * N * K < 8192 || (M <= 2 && tb && !ta);
+}
+/* The most workspace any call with M <= Mmax, K <= Kmax (N, ldb fixed) and at most nth threads
+   uses: what the model's planner reserves for a layer's GEMMs at every batch size. */
+NN__PRIVATE int64_t nn__gemm_plan(int ta, int tb, int64_t Mmax, int64_t N, int64_t Kmax, int64_t ldb, int nth) {
+    const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
+    const int64_t kb = (Kmax + 7) / 8 * 8 < NN__KC ? (Kmax + 7) / 8 * 8 : NN__KC;
+    if (nn__gemm_is_simple(ta, tb, Mmax, N, Kmax)) return 0; /* then every smaller call is too */
+    return 16 + nth * NN__GEMM_EDGE + (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
+}
 
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
 /* dst[k * NR + l] = src[l * lds + k] for an 8 x 8 block (rows l, columns k) */
@@ -1105,13 +1132,12 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
+    /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth) floats of ws: the edges, then packed B */
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    float *Bp = edge + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE; /* used for B^T only */
+    float *Bp = edge + (int64_t)nth * NN__GEMM_EDGE;
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
-    /* k-slices of equal depth (a multiple of 8), so that none is a short one of mostly epilogue */
-    const int64_t nkb = (K + NN__KC - 1) / NN__KC, kb = ((K + nkb - 1) / nkb + 7) / 8 * 8;
-    const int pack = tb || (nq >= 16 && ldb >= 1024);
-    (void)nth;
+    const int64_t kb = nn__gemm_kslice(K);
+    const int pack = nn__gemm_packs_b(tb, M, ldb);
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
 #endif
@@ -1131,7 +1157,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
                 int64_t p, t, a_slice = -1, b_slice = -1;
                 /* B^T must be packed (8x8 transposes); B itself is read where it lies, unless
-                   its rows are long (a new page every k) and many row blocks reuse each panel */
+                   nn__gemm_packs_b says otherwise */
                 if (pack) {
 #if NN__OMP
 #pragma omp for schedule(static)
@@ -1188,18 +1214,28 @@ NN__PRIVATE int nn__gemm_threads(int64_t M, int64_t N, int64_t K) {
 
 NNDEF int64_t nn_gemm_workspace_floats(void) { return NN__GEMM_WS; }
 
-NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                      const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, const float *bias, float *ws) {
+/* A GEMM with cap floats of workspace: fewer threads, or the unpacked loops, where the
+   packed path would need more (the model plans cap with nn__gemm_plan for the thread count of
+   compile time; a later nn_set_threads can only cost speed, never overrun). */
+NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                              const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *bias,
+                              float *ws, int64_t cap) {
+    int nth;
     NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
     NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
     if (M == 0 || N == 0) return;
-    /* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
-    if (!ws || K == 0 || M * N * K < 8192 || (M <= 2 && tb && !ta)) {
+    nth = ws && !nn__gemm_is_simple(ta, tb, M, N, K) ? nn__gemm_threads(M, N, K) : 0;
+    while (nth > 1 && nn__gemm_packed_ws(tb, M, N, K, ldb, nth) > cap) nth--;
+    if (nth == 0 || nn__gemm_packed_ws(tb, M, N, K, ldb, nth) > cap)
         nn__gemm_simple(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
-        return;
-    }
-    nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nn__gemm_threads(M, N, K));
+    else
+        nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nth);
+}
+
+NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const float *bias, float *ws) {
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, NN__GEMM_WS);
 }
 
 NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -1400,7 +1436,8 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d) {
    GEMM workspace for the weight gradient. */
 NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d) * d->OH * d->OW;
-    return ((kg + ocg) * cp + NN__GEMM_EDGE1 + 15) / 16 * 16;
+    const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1);
+    return ((kg + ocg) * cp + (fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
 }
 
 /* Images per chunk of the weight-gradient loop: that GEMM reduces over the chunk's pixels, so
@@ -1410,12 +1447,19 @@ NN__PRIVATE int64_t nn__conv_chunk_dw(const nn_conv2d_desc *d) {
     return c < 1 ? 1 : c;
 }
 
-NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) {
+/* the weight gradient's GEMM (ocg, kg) over up to a dW chunk of pixels, threaded */
+NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, ld = nn__conv_chunk_dw(d) * d->OH * d->OW;
+    return nn__gemm_plan(0, 1, ocg, kg, ld, ld, d->T > 0 ? (int)d->T : 1);
+}
+/* forward only (an inference model), or forward and backward */
+NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
-    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) + (kg + ocg) * nn__conv_chunk_dw(d) * d->OH * d->OW +
-           NN__GEMM_WS + 32;
+    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) +
+           (backward ? (kg + ocg) * nn__conv_chunk_dw(d) * d->OH * d->OW + nn__conv_dw_gemm_ws(d) : 0);
 }
+NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) { return nn__conv_workspace(d, 1); }
 
 /* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
    column offset j*P. Parallel over (image, row) pairs. */
@@ -1670,7 +1714,8 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         for (g = 0; g < d->G; g++) {
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dwdy);
             nn__im2col(d, x, g, n0, cn, dwcol, ld);
-            nn_gemm_ws(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL, gws_all);
+            nn__gemm_cap(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL,
+                         gws_all, nn__conv_dw_gemm_ws(d));
         }
     }
     if (!dx) return;
@@ -1887,9 +1932,9 @@ NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, fl
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                              float *C, int64_t ldc, const float *bias, float *ws) {
+                              float *C, int64_t ldc, const float *bias, float *ws, int64_t ws_floats) {
     (void)ctx;
-    nn_gemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws);
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, ws_floats);
 }
 NN__PRIVATE void nn__cpu_conv2d_forward(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
                                         const float *w, const float *b, float *ws) {
@@ -2256,15 +2301,16 @@ NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t out = l->cfg.dense.units, in = a->size;
     /* y = x W^T + b, the bias added in the GEMM's epilogue */
     m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
-                     l->cfg.dense.bias ? l->w + out * in : NULL, m->scratch);
+                     l->cfg.dense.bias ? l->w + out * in : NULL, m->scratch, m->scratch_floats);
 }
 
 NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
     void *ctx = m->backend->ctx;
-    if (a->dy) m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in, NULL, m->scratch);
-    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch);
+    if (a->dy)
+        m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in, NULL, m->scratch, m->scratch_floats);
+    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch, m->scratch_floats);
     if (l->cfg.dense.bias) {
         float *db = l->dw + out * in;
         int64_t i;
@@ -2624,10 +2670,23 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
         l->buffer_off = nb;
         nb += l->n_buffers;
         ns += (l->n_saved + 15) / 16 * 16;
-        /* the scratch section serves the largest kernel call: GEMM packing, im2col */
-        if (l->type == NN_LAYER_DENSE && scratch < NN__GEMM_WS + 16) scratch = NN__GEMM_WS + 16;
-        if (l->type == NN_LAYER_CONV2D && scratch < nn_conv2d_workspace_floats(&l->cfg.conv.d))
-            scratch = nn_conv2d_workspace_floats(&l->cfg.conv.d);
+        /* the scratch section serves the largest kernel call (GEMM packing, im2col), planned
+           for the largest batch and the threads of now */
+        if (l->type == NN_LAYER_DENSE) {
+            const int64_t in = m->layers[l->inputs[0]].size, out = l->cfg.dense.units;
+            const int T = nn_get_threads();
+            int64_t need = nn__gemm_plan(0, 1, B, out, in, in, T);
+            if (train) {
+                const int64_t dx = nn__gemm_plan(0, 0, B, in, out, in, T), dw = nn__gemm_plan(1, 0, out, in, B, in, T);
+                if (dx > need) need = dx;
+                if (dw > need) need = dw;
+            }
+            if (scratch < need) scratch = need;
+        }
+        if (l->type == NN_LAYER_CONV2D) {
+            l->cfg.conv.d.T = nn_get_threads();
+            if (scratch < nn__conv_workspace(&l->cfg.conv.d, train)) scratch = nn__conv_workspace(&l->cfg.conv.d, train);
+        }
         if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
     }
     out = m->layers[m->n_layers - 1].size;
@@ -2654,6 +2713,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     m->params = borrow ? NULL : (float *)(void *)(base + o_params);
     m->buffers = borrow ? NULL : (float *)(void *)(base + o_bufs);
     m->scratch = (float *)(void *)(base + o_scratch);
+    m->scratch_floats = scratch;
     m->grads = train ? (float *)(void *)(base + o_grads) : NULL;
     m->opt1 = train ? (float *)(void *)(base + o_opt1) : NULL;
     m->opt2 = train ? (float *)(void *)(base + o_opt2) : NULL;

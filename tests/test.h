@@ -24,6 +24,9 @@ static int t_pass, t_fail;
               (int)r_, nn_error(), (int)(code), (text)); } while (0)
 
 /* a whole file (malloc'd, NUL after it), or NULL */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
 static unsigned char *t_read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     unsigned char *b;
