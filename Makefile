@@ -7,7 +7,7 @@ OMP     ?= -fopenmp
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 B       := build
 
-TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop
+TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
@@ -17,7 +17,7 @@ all: examples tests
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_TESTS := test_gemm test_conv
-tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%)
+tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware
 
 $(B)/%: examples/%.c nn.h examples/*.h
 	@mkdir -p $(B)
@@ -32,13 +32,18 @@ $(B)/san_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(SAN) $(OMP) $< -o $@ -lm
 
+# the inference-only library with no malloc and no stdio (firmware), sanitizers on
+$(B)/nomalloc_test_%: tests/test_%.c $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(SAN) -DNN_NO_MALLOC -DNN_NO_STDIO -DNN_NO_TRAINING $< -o $@ -lm
+
 $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
 
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) tests/compile.sh tests/cross.sh tests/fuzz.sh
+	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 60; make test runs this too)

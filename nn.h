@@ -246,8 +246,10 @@ typedef enum nn_act {
 /* y = f(x) over n elements (y and x must not overlap). */
 NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, int64_t n);
 /* dx += f'(x) * dy; x and y are the forward input and output. */
+#ifndef NN_NO_TRAINING
 NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
                            const float *dy, int64_t n);
+#endif
 
 /* Convolution geometry (NCHW). OH = (H + 2*PH - DH*(KH-1) - 1) / SH + 1, likewise OW.
    Weights are (OC, C/G, KH, KW) as torch.nn.Conv2d's; bias (OC). */
@@ -269,8 +271,10 @@ NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d);
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                              const float *b, float *ws);
 /* dw (=), db (=, may be NULL), dx (+=, may be NULL) from dy (N, OC, OH, OW). */
+#ifndef NN_NO_TRAINING
 NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                               const float *dy, const float *x, const float *w, float *ws);
+#endif
 
 typedef enum nn_pool_kind { NN_POOL_MAX = 1, NN_POOL_AVG = 2 } nn_pool_kind;
 /* Pooling over (N, C, H, W): max pads with -inf, avg counts padding (torch's
@@ -282,7 +286,9 @@ typedef struct nn_pool2d_desc {
 NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d);
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x);
 /* dx += d(pool)/dx * dy; max routes each gradient to the first maximum of its window */
+#ifndef NN_NO_TRAINING
 NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy);
+#endif
 
 /* Batch normalization over x (N, C, HW): per channel, over N and HW (torch BatchNorm1d/2d).
    Training uses the batch's mean and biased variance, stores (mean, 1/std) in saved (2C) and
@@ -292,8 +298,10 @@ NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, cons
                                 const float *beta, float *running_mean, float *running_var, float *saved,
                                 float momentum, float eps, int training);
 /* dgamma, dbeta (=); dx (+=, may be NULL) */
+#ifndef NN_NO_TRAINING
 NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
                                  const float *dy, const float *x, const float *gamma, const float *saved);
+#endif
 
 typedef enum nn_loss {
     NN_LOSS_MSE = 1,
@@ -337,8 +345,10 @@ NNDEF nn_optimizer nn_rmsprop(float lr);
 NNDEF float nn_optimizer_lr(const nn_optimizer *o, int epoch, int64_t step);
 /* One update of n parameters p with gradients g.
    s1, s2: optimizer state, n floats each, zero before the first step; t: 1-based step. */
+#ifndef NN_NO_TRAINING
 NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
                              float *s1, float *s2, int64_t n);
+#endif
 
 /* >>api-backend: the table of hot operations -------------------------------------------- */
 /* Layers reach the arithmetic only through this table, so a second backend (nn_cuda.h) can
@@ -426,6 +436,9 @@ typedef struct nn_compile_config {
     int64_t max_batch;    /* largest batch for fit/evaluate/predict (default 32) */
     uint64_t seed;        /* initial weights, shuffling, dropout */
     int inference_only;   /* nonzero: no gradients or optimizer state are planned */
+    void *arena;          /* non-NULL: lay the model out in these arena_bytes (any alignment) and
+                             allocate nothing; nn_model_arena_bytes says how many it needs */
+    size_t arena_bytes;
 } nn_compile_config;
 
 typedef struct nn_model {
@@ -454,6 +467,7 @@ typedef struct nn_model {
     int64_t epoch_batch;  /* batches of the current epoch done (0 between epochs) */
     int64_t fit_batch, fit_rows; /* batch size and rows of the fit that is under way */
     int borrowed;         /* weights are read in place from a loaded buffer (read-only) */
+    int own_mem;          /* mem came from the allocator (not the caller's arena) */
     const nn_backend *backend;
     float *x_stage;       /* staging for a batch's inputs */
 } nn_model;
@@ -495,6 +509,9 @@ NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps);
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
 NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg);
+/* The exact arena bytes nn_model_compile would lay this (built, not compiled) model out in,
+   for cfg's max_batch, inference_only and the current thread count: the same planner. */
+NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, size_t *bytes);
 /* Per-sample input and output widths. */
 NNDEF int64_t nn_model_input_size(const nn_model *m);
 NNDEF int64_t nn_model_output_size(const nn_model *m);
@@ -551,7 +568,9 @@ typedef struct nn_fit_config {
 } nn_fit_config;
 
 NNDEF nn_fit_config nn_fit_defaults(void);
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg);
+#endif
 /* Mean loss and accuracy over a data set (either out-pointer may be NULL). */
 NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc);
 /* Outputs (n, output size) for inputs x (n, input size), in inference mode. */
@@ -560,12 +579,16 @@ NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out);
    the next call that runs the model. */
 NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *out);
 /* One training step on a batch: forward, loss, backward, optimizer. Used by nn_fit. */
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels,
                               const float *targets, int64_t n, float lr, float *loss);
+#endif
 /* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads and the
    gradient of every layer output in layer.dy: for gradient checks and custom loops. */
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels,
                                   const float *targets, int64_t n, float *loss);
+#endif
 
 /* >>api-file: the model file (safetensors), checkpoints, data readers ----------------------- */
 /* A model file is a safetensors file (docs/FORMAT.md): the architecture, the loss, optimizer
@@ -583,6 +606,9 @@ typedef struct nn_load_config {
                                       inference_only); the buffer must outlive the model. Needs a
                                       little-endian host, float32 tensors and 4-byte alignment;
                                       otherwise the weights are copied. m->borrowed tells. */
+    void *arena;                   /* nn_load_mem: the model and the parser live in these
+                                      arena_bytes; nothing is allocated (nn_load_mem_arena_bytes) */
+    size_t arena_bytes;
 } nn_load_config;
 NNDEF nn_load_config nn_load_defaults(void);
 
@@ -592,6 +618,11 @@ NNDEF nn_result nn_save_mem(const nn_model *m, int checkpoint, void *buf, size_t
 /* Build, compile and fill m (not initialized before) from a model file or checkpoint in
    memory. Everything is validated before use; on failure m is left freed. */
 NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn_load_config *cfg);
+/* The exact bytes of arena nn_load_mem needs for this file and cfg (the same planner). m is
+   used as scratch and left empty; the header is parsed in cfg->arena if given, else with the
+   allocator. */
+NNDEF nn_result nn_load_mem_arena_bytes(nn_model *m, const void *data, size_t size, const nn_load_config *cfg,
+                                        size_t *bytes);
 /* Load weights by name into a compiled model of the same shapes (for example a PyTorch
    state_dict written as safetensors; "*.num_batches_tracked" and a checkpoint's optimizer
    state are ignored). Nothing is changed unless every tensor is found and valid. */
@@ -601,7 +632,9 @@ NNDEF nn_result nn_load_weights_mem(nn_model *m, const void *data, size_t size);
 /* Atomic: written to "<path>.tmp" in the same folder, flushed, fsync'ed, then renamed over
    path; on any failure the previous file is intact and the temporary file is removed. */
 NNDEF nn_result nn_save(const nn_model *m, const char *path);
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_save_checkpoint(const nn_model *m, const char *path);
+#endif
 NNDEF nn_result nn_load(nn_model *m, const char *path, const nn_load_config *cfg);
 NNDEF nn_result nn_load_weights(nn_model *m, const char *path);
 #endif
@@ -833,11 +866,26 @@ NN__PRIVATE void *nn__malloc_cb(size_t bytes, void *user) { (void)user; return m
 NN__PRIVATE void nn__free_cb(void *p, void *user) { (void)user; free(p); }
 #endif
 
+/* the allocator of a model that has none (NN_NO_MALLOC, or memory only from arenas) */
+NN__PRIVATE void *nn__no_alloc(size_t bytes, void *user) { (void)bytes; (void)user; return NULL; }
+NN__PRIVATE void nn__no_free(void *p, void *user) { (void)p; (void)user; }
+/* One block handed out once: the loader's parse memory inside a caller's arena. */
+typedef struct nn__bump { char *p; size_t left; } nn__bump;
+NN__PRIVATE void *nn__bump_alloc(size_t bytes, void *user) {
+    nn__bump *b = (nn__bump *)user;
+    const size_t pad = (16 - (size_t)((uintptr_t)b->p % 16)) % 16; /* 16-byte aligned, as malloc's */
+    char *r;
+    if (pad > b->left || bytes > b->left - pad) return NULL;
+    r = b->p + pad; b->p = r + bytes; b->left -= pad + bytes;
+    return r;
+}
+
 NN__PRIVATE nn_result nn__allocator_or_default(const nn_allocator *in, nn_allocator *out, const char *fn) {
     if (in && in->alloc && in->free) { *out = *in; return NN_OK; }
 #ifdef NN_NO_MALLOC
-    (void)out;
-    return nn__fail(NN_ERR_INVALID_ARG, "%s: NN_NO_MALLOC is defined, so an allocator is required", fn);
+    (void)fn; /* memory only from arenas: allocations fail cleanly */
+    out->alloc = nn__no_alloc; out->free = nn__no_free; out->user = NULL;
+    return NN_OK;
 #else
     (void)fn;
     out->alloc = nn__malloc_cb; out->free = nn__free_cb; out->user = NULL;
@@ -995,8 +1043,8 @@ NN__PRIVATE int64_t nn__gemm_kslice(int64_t K) {
 /* Floats of workspace nn__gemm_packed uses with nth threads: alignment slack, per thread the
    zero-padded edges of A and B, then the packed slice of B. */
 NN__PRIVATE int64_t nn__gemm_packed_ws(int tb, int64_t M, int64_t N, int64_t K, int64_t ldb, int nth) {
-    const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
-    return 16 + nth * NN__GEMM_EDGE + (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * nn__gemm_kslice(K) : 0);
+    const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR, kb = nn__gemm_kslice(K);
+    return 16 + nth * (NN__MR + NN__NR) * kb + (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * kb : 0);
 }
 /* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
 NN__PRIVATE int nn__gemm_is_simple(int ta, int tb, int64_t M, int64_t N, int64_t K) {
@@ -1008,7 +1056,7 @@ NN__PRIVATE int64_t nn__gemm_plan(int ta, int tb, int64_t Mmax, int64_t N, int64
     const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
     const int64_t kb = (Kmax + 7) / 8 * 8 < NN__KC ? (Kmax + 7) / 8 * 8 : NN__KC;
     if (nn__gemm_is_simple(ta, tb, Mmax, N, Kmax)) return 0; /* then every smaller call is too */
-    return 16 + nth * NN__GEMM_EDGE + (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
+    return 16 + nth * (NN__MR + NN__NR) * kb + (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
 }
 
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
@@ -1133,10 +1181,10 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
     /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth) floats of ws: the edges, then packed B */
+    const int64_t kb = nn__gemm_kslice(K), edge_floats = (NN__MR + NN__NR) * kb;
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    float *Bp = edge + (int64_t)nth * NN__GEMM_EDGE;
+    float *Bp = edge + (int64_t)nth * edge_floats;
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
-    const int64_t kb = nn__gemm_kslice(K);
     const int pack = nn__gemm_packs_b(tb, M, ldb);
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
@@ -1144,11 +1192,11 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
     {
         int64_t jc, pc;
 #if NN__OMP
-        float *my_a = edge + (int64_t)omp_get_thread_num() * NN__GEMM_EDGE;
+        float *my_a = edge + (int64_t)omp_get_thread_num() * edge_floats;
 #else
         float *my_a = edge;
 #endif
-        float *my_b = my_a + NN__MR * NN__KC; /* a partial last B panel, zero-padded */
+        float *my_b = my_a + NN__MR * kb; /* a partial last B panel, zero-padded */
         for (jc = 0; jc < N; jc += NN__NC) {
             const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
             for (pc = 0; pc < K; pc += kb) {
@@ -1263,6 +1311,7 @@ NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float 
     }
 }
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(nn_act kind, float alpha, float *NN__RESTRICT dx,
                                                 const float *NN__RESTRICT x, const float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT dy, int64_t lo, int64_t hi) {
@@ -1279,6 +1328,7 @@ NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(nn_act kind, float alpha, float 
     default: NN_ASSERT(!"nn_act_backward: unknown activation");
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* transcendental activations cost ~10x a max: they go parallel on smaller arrays */
 NN__PRIVATE int64_t nn__act_cost(nn_act kind) { return kind == NN_ACT_RELU || kind == NN_ACT_LEAKY_RELU ? 1 : 8; }
@@ -1287,19 +1337,25 @@ NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, in
     NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__act_fwd_range(kind, alpha, y, x, lo, hi));
 }
 
+#ifndef NN_NO_TRAINING
 NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
                            const float *dy, int64_t n) {
     NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi,
               nn__act_bwd_range(kind, alpha, dx, x, y, dy, lo, hi));
 }
+#endif /* NN_NO_TRAINING */
 
+#ifndef NN_NO_TRAINING
 /* dst += src */
 NN__PRIVATE NN__NOINLINE void nn__add_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
     NN__VLOOP(i, lo, hi, dst[i] += src[i];);
 }
+#endif /* NN_NO_TRAINING */
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
     NN__SPLIT(n >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__add_range(dst, src, lo, hi));
 }
+#endif /* NN_NO_TRAINING */
 
 NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
     int64_t i;
@@ -1426,16 +1482,18 @@ NN__PRIVATE int nn__conv_is_depthwise(const nn_conv2d_desc *d) { return d->G > 1
 /* Images per im2col chunk of the forward and input-gradient passes: about 2^14 floats of
    columns, so that they stay in L2 (2^20 measured 1.5-2x slower). Fixed by the geometry alone,
    so that sums do not depend on the batch split or the thread count; at least one image. */
-NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d) {
+NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
     const int64_t cols = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW, c = ((int64_t)1 << 14) / (cols ? cols : 1);
-    return c < 1 ? 1 : c;
+    /* no more than the batch: a small batch (batch-1 inference) needs a small slot; images
+       are independent in these GEMMs, so the chunking does not change any result */
+    return c < 1 ? 1 : c > N && N >= 1 ? N : c;
 }
 
 /* Per thread: columns (Kg x chunk*P), the chunk's output or output gradient in GEMM layout
    (OCg x chunk*P) and a single-threaded GEMM's edge buffers; then one shared multi-threaded
    GEMM workspace for the weight gradient. */
-NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d) {
-    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d) * d->OH * d->OW;
+NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d, int64_t N) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d, N) * d->OH * d->OW;
     const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1);
     return ((kg + ocg) * cp + (fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
 }
@@ -1453,13 +1511,13 @@ NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d) {
     return nn__gemm_plan(0, 1, ocg, kg, ld, ld, d->T > 0 ? (int)d->T : 1);
 }
 /* forward only (an inference model), or forward and backward */
-NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward) {
+NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, int64_t nmax) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
-    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d) +
+    return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
            (backward ? (kg + ocg) * nn__conv_chunk_dw(d) * d->OH * d->OW + nn__conv_dw_gemm_ws(d) : 0);
 }
-NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) { return nn__conv_workspace(d, 1); }
+NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) { return nn__conv_workspace(d, 1, 0); }
 
 /* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
    column offset j*P. Parallel over (image, row) pairs. */
@@ -1494,6 +1552,7 @@ NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, int64_t g, 
     }
 }
 
+#ifndef NN_NO_TRAINING
 /* dx += col2im(dcol (Kg, ld)) for the images of a chunk; parallel over (image, channel)
    planes, which no two iterations share */
 NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t g, int64_t n0, int64_t cn, float *dx,
@@ -1528,6 +1587,7 @@ NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t 
             }
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* depthwise: output channel o reads input channel o / (OC / C) */
 NN__PRIVATE void nn__dw_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, const float *b) {
@@ -1555,6 +1615,7 @@ NN__PRIVATE void nn__dw_forward(const nn_conv2d_desc *d, int64_t N, float *y, co
     }
 }
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                                  const float *dy, const float *x, const float *w) {
     const int64_t mult = d->OC / d->C, P = d->OH * d->OW, kk = d->KH * d->KW;
@@ -1609,13 +1670,14 @@ NN__PRIVATE void nn__dw_backward(const nn_conv2d_desc *d, int64_t N, float *dx, 
         }
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* this thread's slot of the conv workspace (per-thread chunks) */
-NN__PRIVATE float *nn__conv_my_slot(const nn_conv2d_desc *d, float *ws) {
+NN__PRIVATE float *nn__conv_my_slot(const nn_conv2d_desc *d, float *ws, int64_t N) {
 #if NN__OMP
-    return ws + omp_get_thread_num() * nn__conv_slot(d);
+    return ws + omp_get_thread_num() * nn__conv_slot(d, N);
 #else
-    (void)d;
+    (void)d; (void)N;
     return ws;
 #endif
 }
@@ -1639,7 +1701,7 @@ NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                              const float *b, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int64_t chunk = nn__conv_chunk(d), nchunks = (N + chunk - 1) / chunk;
+    const int64_t chunk = nn__conv_chunk(d, N), nchunks = (N + chunk - 1) / chunk;
     const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
     int64_t c;
     (void)nth;
@@ -1648,7 +1710,7 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (c = 0; c < nchunks; c++) {
-        float *col = nn__conv_my_slot(d, ws);
+        float *col = nn__conv_my_slot(d, ws, N);
         float *yt = col + kg * chunk * P, *gws = yt + ocg * chunk * P;
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g, t, p;
@@ -1672,6 +1734,7 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
     }
 }
 
+#ifndef NN_NO_TRAINING
 /* dY' (OCg, cn*P): a chunk's output gradient in GEMM layout; one image without groups is in
    that layout already, so it is returned in place */
 NN__PRIVATE const float *nn__conv_dy(const nn_conv2d_desc *d, const float *dy, int64_t g, int64_t n0, int64_t cn,
@@ -1689,10 +1752,10 @@ NN__PRIVATE const float *nn__conv_dy(const nn_conv2d_desc *d, const float *dy, i
 NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                               const float *dy, const float *x, const float *w, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    const int64_t chunk = nn__conv_chunk(d), nchunks = (N + chunk - 1) / chunk;
+    const int64_t chunk = nn__conv_chunk(d, N), nchunks = (N + chunk - 1) / chunk;
     const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
     const int64_t cdw = nn__conv_chunk_dw(d), ndw = (N + cdw - 1) / cdw;
-    float *dwcol = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d), *dwdy = dwcol + kg * cdw * P;
+    float *dwcol = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N), *dwdy = dwcol + kg * cdw * P;
     float *gws_all = dwdy + ocg * cdw * P;
     int64_t c, o;
     (void)nth;
@@ -1724,7 +1787,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (c = 0; c < nchunks; c++) {
-        float *dcol = nn__conv_my_slot(d, ws);
+        float *dcol = nn__conv_my_slot(d, ws, N);
         float *dyt = dcol + kg * chunk * P, *gws = dyt + ocg * chunk * P;
         const int64_t n0 = c * chunk, cn = N - n0 < chunk ? N - n0 : chunk, ld = cn * P;
         int64_t g;
@@ -1736,6 +1799,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         }
     }
 }
+#endif /* NN_NO_TRAINING */
 
 NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d) {
     if (d->C < 1 || d->H < 1 || d->W < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 || d->PH < 0 || d->PW < 0)
@@ -1814,6 +1878,7 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
     }
 }
 
+#ifndef NN_NO_TRAINING
 NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy) {
     int64_t t;
     if (nn__pool_is_2x2(d)) {
@@ -1861,6 +1926,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
             }
     }
 }
+#endif /* NN_NO_TRAINING */
 
 NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, const float *x, const float *gamma,
                                 const float *beta, float *running_mean, float *running_var, float *saved,
@@ -1902,6 +1968,7 @@ NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, cons
     }
 }
 
+#ifndef NN_NO_TRAINING
 NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
                                  const float *dy, const float *x, const float *gamma, const float *saved) {
     int64_t c;
@@ -1928,6 +1995,7 @@ NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, fl
         }
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -1941,44 +2009,59 @@ NN__PRIVATE void nn__cpu_conv2d_forward(void *ctx, const nn_conv2d_desc *d, int6
     (void)ctx;
     nn_conv2d_forward(d, N, y, x, w, b, ws);
 }
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__cpu_conv2d_backward(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                                          const float *dy, const float *x, const float *w, float *ws) {
     (void)ctx;
     nn_conv2d_backward(d, N, dx, dw, db, dy, x, w, ws);
 }
+#endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_pool2d_forward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
     (void)ctx;
     nn_pool2d_forward(d, N, y, x);
 }
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__cpu_pool2d_backward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
                                          const float *dy) {
     (void)ctx;
     nn_pool2d_backward(d, N, dx, x, dy);
 }
+#endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_bn_forward(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
                                     const float *gamma, const float *beta, float *rm, float *rv, float *saved,
                                     float momentum, float eps, int training) {
     (void)ctx;
     nn_batchnorm_forward(N, C, HW, y, x, gamma, beta, rm, rv, saved, momentum, eps, training);
 }
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__cpu_bn_backward(void *ctx, int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
                                      const float *dy, const float *x, const float *gamma, const float *saved) {
     (void)ctx;
     nn_batchnorm_backward(N, C, HW, dx, dgamma, dbeta, dy, x, gamma, saved);
 }
+#endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_act_forward(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n) {
     (void)ctx;
     nn_act_forward(kind, alpha, y, x, n);
 }
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__cpu_act_backward(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
                                       const float *y, const float *dy, int64_t n) {
     (void)ctx;
     nn_act_backward(kind, alpha, dx, x, y, dy, n);
 }
+#endif /* NN_NO_TRAINING */
+#ifndef NN_NO_TRAINING
 static const nn_backend nn__backend_cpu = {
     "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, nn__cpu_conv2d_backward, nn__cpu_pool2d_forward,
     nn__cpu_pool2d_backward, nn__cpu_bn_forward, nn__cpu_bn_backward, nn__cpu_act_forward, nn__cpu_act_backward
 };
+#else /* inference only: no backward entries */
+static const nn_backend nn__backend_cpu = {
+    "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, NULL, nn__cpu_pool2d_forward, NULL, nn__cpu_bn_forward, NULL,
+    nn__cpu_act_forward, NULL
+};
+#endif
 NNDEF const nn_backend *nn_backend_cpu(void) { return &nn__backend_cpu; }
 
 /* >>rng: splitmix64. A stream for init and shuffling; a counter hash for dropout masks. ------ */
@@ -2035,6 +2118,7 @@ NNDEF float nn_optimizer_lr(const nn_optimizer *o, int epoch, int64_t step) {
     return (float)lr;
 }
 
+#ifndef NN_NO_TRAINING
 /* the update rules over [lo, hi), one branch-free loop per case so that each vectorizes */
 NN__PRIVATE NN__NOINLINE void nn__sgd_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
                                             int64_t lo, int64_t hi, float lr, float wd, float mom, int nesterov) {
@@ -2111,6 +2195,7 @@ NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *
     default: NN_ASSERT(!"nn_optimizer_step: unknown optimizer");
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* >>layers: shape inference, initialization, forward and backward of each layer type --------
    Forward writes l->y (=). Backward accumulates into the inputs' dy (+=) so that an output
@@ -2304,6 +2389,7 @@ NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
                      l->cfg.dense.bias ? l->w + out * in : NULL, m->scratch, m->scratch_floats);
 }
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
@@ -2318,6 +2404,7 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
         for (i = 1; i < B; i++) nn__add_range(db, l->dy + i * out, 0, out);
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* dropout keeps an element when its hash of (seed, layer, step, index) is >= p */
 NN__PRIVATE uint64_t nn__dropout_key(const nn_model *m, const nn_layer *l) {
@@ -2379,6 +2466,7 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
 }
 
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
     nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
@@ -2439,6 +2527,7 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     default: break; /* input and views: nothing to do */
     }
 }
+#endif /* NN_NO_TRAINING */
 
 /* >>model: building the graph, planning the arena --------------------------------------------- */
 NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
@@ -2450,7 +2539,8 @@ NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
         return nn__fail(NN_ERR_INVALID_ARG, "nn_model_init: allocator needs both alloc and free");
     } else {
 #ifdef NN_NO_MALLOC
-        return nn__fail(NN_ERR_INVALID_ARG, "nn_model_init: NN_NO_MALLOC is defined, so an allocator is required");
+        m->allocator.alloc = nn__no_alloc; /* compile then needs an arena (nn_compile_config.arena) */
+        m->allocator.free = nn__no_free;
 #else
         m->allocator.alloc = nn__malloc_cb;
         m->allocator.free = nn__free_cb;
@@ -2462,7 +2552,7 @@ NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
 
 NNDEF void nn_model_free(nn_model *m) {
     if (!m) return;
-    if (m->mem && m->allocator.free) m->allocator.free(m->mem, m->allocator.user);
+    if (m->mem && m->own_mem && m->allocator.free) m->allocator.free(m->mem, m->allocator.user);
     m->mem = NULL;
     m->compiled = 0;
     m->params = m->grads = m->opt1 = m->opt2 = m->x_stage = m->targets = NULL;
@@ -2633,13 +2723,20 @@ NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers 
 
 NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
 
+/* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
+   behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
+typedef struct nn__plan {
+    size_t params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, bytes;
+    int64_t np, nb, scratch_floats;
+    int train;
+} nn__plan;
+
 /* borrow: plan no parameter or buffer sections; the loader points the layers at a file's bytes */
-NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int borrow) {
+NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, int borrow, nn__plan *p) {
     nn_compile_config c;
-    size_t off = 0, o_params, o_bufs, o_grads, o_opt1, o_opt2, o_acts, o_dacts, o_saved, o_scratch, o_x, o_t, o_lab, bytes;
+    size_t off = 0;
     int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
     int i, train;
-    char *base;
     if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: model is NULL");
     if (m->status != NN_OK) return m->status; /* the message of the first build error stands */
     if (m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_compile: already compiled");
@@ -2648,6 +2745,9 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     if (c.max_batch < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: max_batch must be >= 1, got %l", c.max_batch);
     if ((int)c.loss < NN_LOSS_MSE || (int)c.loss > NN_LOSS_HINGE)
         return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: unknown loss %d", (int)c.loss);
+#ifdef NN_NO_TRAINING
+    c.inference_only = 1;
+#endif
     train = !c.inference_only;
     if (train) {
         const nn_optimizer *o = &c.optimizer;
@@ -2685,50 +2785,87 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
         }
         if (l->type == NN_LAYER_CONV2D) {
             l->cfg.conv.d.T = nn_get_threads();
-            if (scratch < nn__conv_workspace(&l->cfg.conv.d, train)) scratch = nn__conv_workspace(&l->cfg.conv.d, train);
+            if (scratch < nn__conv_workspace(&l->cfg.conv.d, train, B)) scratch = nn__conv_workspace(&l->cfg.conv.d, train, B);
         }
         if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
     }
     out = m->layers[m->n_layers - 1].size;
-#define NN__SECTION(o, nbytes) do { o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
-    NN__SECTION(o_params, borrow ? 0 : sizeof(float) * (size_t)np);
-    NN__SECTION(o_bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
-    NN__SECTION(o_grads, train ? sizeof(float) * (size_t)np : 0);
-    NN__SECTION(o_opt1, train ? sizeof(float) * (size_t)np : 0);
-    NN__SECTION(o_opt2, train ? sizeof(float) * (size_t)np : 0);
-    NN__SECTION(o_acts, sizeof(float) * (size_t)acts);
-    NN__SECTION(o_dacts, train ? sizeof(float) * (size_t)acts : 0);
-    NN__SECTION(o_saved, sizeof(float) * (size_t)ns);
-    NN__SECTION(o_scratch, sizeof(float) * (size_t)scratch);
-    NN__SECTION(o_x, sizeof(float) * (size_t)(B * m->layers[0].size));
-    NN__SECTION(o_t, sizeof(float) * (size_t)(B * out));
-    NN__SECTION(o_lab, sizeof(int32_t) * (size_t)B);
+#define NN__SECTION(o, nbytes) do { p->o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
+    NN__SECTION(params, borrow ? 0 : sizeof(float) * (size_t)np);
+    NN__SECTION(bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
+    NN__SECTION(grads, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(opt1, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(opt2, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(acts, sizeof(float) * (size_t)acts);
+    NN__SECTION(dacts, train ? sizeof(float) * (size_t)acts : 0);
+    NN__SECTION(saved, sizeof(float) * (size_t)ns);
+    NN__SECTION(scratch, sizeof(float) * (size_t)scratch);
+    NN__SECTION(x, sizeof(float) * (size_t)(B * m->layers[0].size));
+    NN__SECTION(t, sizeof(float) * (size_t)(B * out));
+    NN__SECTION(lab, sizeof(int32_t) * (size_t)B);
 #undef NN__SECTION
-    bytes = off + NN__ALIGN;
-    m->mem = m->allocator.alloc(bytes, m->allocator.user);
-    if (!m->mem) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: could not allocate %l bytes", (int64_t)bytes);
-    m->mem_bytes = bytes;
-    memset(m->mem, 0, bytes);
+    p->bytes = off + NN__ALIGN; /* room to align the base */
+    p->np = np; p->nb = nb; p->scratch_floats = scratch; p->train = train;
+    return NN_OK;
+}
+
+NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, size_t *bytes) {
+    nn__plan p;
+    nn_result r;
+    if (!bytes) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_arena_bytes: bytes is NULL");
+    if ((r = nn__plan_model(m, cfg, 0, &p)) != NN_OK) return r;
+    *bytes = p.bytes;
+    return NN_OK;
+}
+
+NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int borrow) {
+    nn_compile_config c;
+    nn__plan p;
+    int64_t B;
+    int i, train;
+    char *base;
+    nn_result r;
+    if ((r = nn__plan_model(m, cfg, borrow, &p)) != NN_OK) return r;
+    c = cfg ? *cfg : nn_compile_defaults();
+#ifdef NN_NO_TRAINING
+    c.inference_only = 1;
+#endif
+    train = p.train;
+    B = c.max_batch;
+    if (c.arena) { /* the caller's memory: no allocation at all */
+        if (c.arena_bytes < p.bytes)
+            return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: the arena has %l bytes; this model needs %l (nn_model_arena_bytes)",
+                            (int64_t)c.arena_bytes, (int64_t)p.bytes);
+        m->mem = c.arena;
+        m->own_mem = 0;
+    } else {
+        if (!(m->mem = m->allocator.alloc(p.bytes, m->allocator.user)))
+            return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: could not allocate %l bytes%s", (int64_t)p.bytes,
+                            m->allocator.alloc == nn__no_alloc ? " (no allocator: give nn_model_init one, or the config an arena)" : "");
+        m->own_mem = 1;
+    }
+    m->mem_bytes = p.bytes;
+    memset(m->mem, 0, p.bytes);
     base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
-    m->params = borrow ? NULL : (float *)(void *)(base + o_params);
-    m->buffers = borrow ? NULL : (float *)(void *)(base + o_bufs);
-    m->scratch = (float *)(void *)(base + o_scratch);
-    m->scratch_floats = scratch;
-    m->grads = train ? (float *)(void *)(base + o_grads) : NULL;
-    m->opt1 = train ? (float *)(void *)(base + o_opt1) : NULL;
-    m->opt2 = train ? (float *)(void *)(base + o_opt2) : NULL;
-    m->x_stage = (float *)(void *)(base + o_x);
-    m->targets = (float *)(void *)(base + o_t);
-    m->labels = (int32_t *)(void *)(base + o_lab);
-    m->n_params = np;
-    m->n_buffers = nb;
+    m->params = borrow ? NULL : (float *)(void *)(base + p.params);
+    m->buffers = borrow ? NULL : (float *)(void *)(base + p.bufs);
+    m->scratch = (float *)(void *)(base + p.scratch);
+    m->scratch_floats = p.scratch_floats;
+    m->grads = train ? (float *)(void *)(base + p.grads) : NULL;
+    m->opt1 = train ? (float *)(void *)(base + p.opt1) : NULL;
+    m->opt2 = train ? (float *)(void *)(base + p.opt2) : NULL;
+    m->x_stage = (float *)(void *)(base + p.x);
+    m->targets = (float *)(void *)(base + p.t);
+    m->labels = (int32_t *)(void *)(base + p.lab);
+    m->n_params = p.np;
+    m->n_buffers = p.nb;
     m->config = c;
     m->rng = c.seed;
     m->step = 0;
     m->epoch = 0;
     {
-        float *ya = (float *)(void *)(base + o_acts), *dya = train ? (float *)(void *)(base + o_dacts) : NULL;
-        float *sv = (float *)(void *)(base + o_saved);
+        float *ya = (float *)(void *)(base + p.acts), *dya = train ? (float *)(void *)(base + p.dacts) : NULL;
+        float *sv = (float *)(void *)(base + p.saved);
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
             l->w = borrow ? NULL : m->params + l->param_off;
@@ -2772,6 +2909,7 @@ NN__PRIVATE void nn__forward(nn_model *m, const float *x, int64_t B) {
     for (i = 1; i < m->n_layers; i++) nn__forward_layer(m, &m->layers[i], B);
 }
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, float *loss) {
     nn_layer *outl = &m->layers[m->n_layers - 1];
     int i;
@@ -2798,6 +2936,7 @@ NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
     m->step++;
     nn_optimizer_step(o, lr, m->step, m->params, m->grads, m->opt1, m->opt2, m->n_params);
 }
+#endif /* NN_NO_TRAINING */
 
 /* Check a batch or data set against the model: widths, labels, finiteness. */
 NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const float *x, const int32_t *labels,
@@ -2846,6 +2985,7 @@ NN__PRIVATE nn_result nn__check_batch(const nn_model *m, const char *fn, int64_t
     return NN_OK;
 }
 
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels, const float *targets,
                                   int64_t n, float *loss) {
     nn_result r;
@@ -2869,6 +3009,7 @@ NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels
     nn__clip_and_step(m, lr);
     return NN_OK;
 }
+#endif /* NN_NO_TRAINING */
 
 NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *out) {
     nn_result r;
@@ -2972,6 +3113,7 @@ NNDEF nn_fit_config nn_fit_defaults(void) {
     return c;
 }
 
+#ifndef NN_NO_TRAINING
 NN__PRIVATE double nn__now(void) {
 #if NN__OMP
     return omp_get_wtime();
@@ -2981,8 +3123,10 @@ NN__PRIVATE double nn__now(void) {
     return 0.0;
 #endif
 }
+#endif /* NN_NO_TRAINING */
 
 #ifndef NN_NO_STDIO
+#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__print_metric(const char *name, float v) {
     if (v == v) fprintf(stderr, "  %s %.4f", name, (double)v);
 }
@@ -3004,8 +3148,10 @@ NN__PRIVATE void nn__print_bar(int epoch, int epochs, int64_t b, int64_t nb, flo
     if (acc == acc) fprintf(stderr, "  acc %.4f", (double)acc);
     fflush(stderr);
 }
+#endif /* NN_NO_TRAINING */
 #endif
 
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
     const int64_t in = nn_model_input_size(m), C = nn_model_output_size(m);
     int64_t *perm, nb, i;
@@ -3130,6 +3276,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
     m->allocator.free(perm, m->allocator.user);
     return stop == 2 ? r : NN_OK;
 }
+#endif /* NN_NO_TRAINING */
 
 /* >>data: data sets, the CSV reader ------------------------------------------------------------ */
 NNDEF nn_dataset nn_dataset_make(const float *x, int64_t n, int64_t features, const int32_t *labels) {
@@ -3456,6 +3603,13 @@ NN__PRIVATE nn_result nn__st_bad(const char *what, int64_t at) {
     return nn__fail(NN_ERR_FORMAT, "model file: %s (header byte %l)", what, at);
 }
 
+/* The parser's memory for a header of hlen bytes: entries (an entry takes > 40 header bytes),
+   sort indices, shape scratch, decoded strings. */
+NN__PRIVATE size_t nn__st_arena_bytes(uint64_t hlen) {
+    const size_t cap = (size_t)(hlen / 40 + 1);
+    return cap * (sizeof(nn__st_entry) + sizeof(int64_t) + sizeof(uint64_t) * NN__ST_MAX_DIMS) + (size_t)hlen + 16;
+}
+
 /* Parse and validate the whole file: header length, JSON, dtypes, shapes, byte ranges (inside
    the data, not overlapping, covering it). st->mem is allocated with al; free it after use. */
 NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t size, const nn_allocator *al) {
@@ -3472,10 +3626,8 @@ NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t
     hdr = (const char *)file + 8;
     st->data = file + 8 + hlen;
     st->data_size = (uint64_t)size - 8 - hlen;
-    /* the arena: entries (an entry takes > 40 header bytes), decoded strings, sort indices */
     cap = (int64_t)(hlen / 40 + 1);
-    st->mem = al->alloc((size_t)cap * (sizeof(nn__st_entry) + sizeof(int64_t) + sizeof(uint64_t) * NN__ST_MAX_DIMS) +
-                        (size_t)hlen + 16, al->user);
+    st->mem = al->alloc(nn__st_arena_bytes(hlen), al->user);
     if (!st->mem) return nn__fail(NN_ERR_OUT_OF_MEMORY, "model file: no memory to parse a %l-byte header", (int64_t)hlen);
     st->e = (nn__st_entry *)st->mem;
     ord = (int64_t *)(void *)(st->e + cap);
@@ -4279,17 +4431,34 @@ NNDEF nn_load_config nn_load_defaults(void) {
     return c;
 }
 
-NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn_load_config *cfg) {
+/* nn_load_mem, or (need != NULL) only the arena bytes it would take. With an arena, the parser's
+   memory comes from it too: first at its start, then (after compile has laid the model out)
+   from the activations section on, which nothing reads before the first forward pass. */
+NN__PRIVATE nn_result nn__load(nn_model *m, const void *data, size_t size, const nn_load_config *cfg, size_t *need) {
     nn_load_config lc = cfg ? *cfg : nn_load_defaults();
     nn_compile_config cc;
-    nn_allocator al;
+    nn_allocator al, mal;
+    nn__bump bump;
+    nn__plan plan;
     nn__st st;
     nn_result r;
+    size_t needed = 0;
     int state, borrow;
     if (!m || !data) return nn__fail(NN_ERR_INVALID_ARG, "nn_load_mem: model or data is NULL");
     memset(m, 0, sizeof *m);
-    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_load_mem")) != NN_OK) return r;
-    if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
+    memset(&st, 0, sizeof st);
+    if ((r = nn__allocator_or_default(lc.allocator, &mal, "nn_load_mem")) != NN_OK) return r;
+    al = mal;
+    if (lc.arena) {
+        bump.p = (char *)lc.arena; bump.left = lc.arena_bytes;
+        al.alloc = nn__bump_alloc; al.free = nn__no_free; al.user = &bump;
+    }
+    if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) {
+        if (lc.arena && !st.mem && size >= 8)
+            r = nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_load_mem: the arena has %l bytes; reading this header takes %l",
+                         (int64_t)lc.arena_bytes, (int64_t)nn__st_arena_bytes(nn__rd_le((const unsigned char *)data, 8)));
+        goto done;
+    }
     if (!st.arch) {
         r = nn__fail(NN_ERR_FORMAT, "model file: no nn.arch in __metadata__, so not an nn.h model (nn_load_weights_mem reads weights alone)");
         goto done;
@@ -4298,7 +4467,7 @@ NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn
         r = nn__fail(NN_ERR_UNSUPPORTED, "model file: format version '%s' is newer than this nn.h reads (1)", st.version);
         goto done;
     }
-    if ((r = nn_model_init(m, &al)) != NN_OK) goto done;
+    if ((r = nn_model_init(m, &mal)) != NN_OK) goto done;
     if ((r = nn__build_arch(m, st.arch)) != NN_OK) goto done;
     if ((r = nn__parse_config(st.config, &cc)) != NN_OK) goto done;
     if (lc.max_batch > 0) cc.max_batch = lc.max_batch;
@@ -4307,18 +4476,50 @@ NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn
         goto done;
     }
     cc.inference_only = lc.inference_only || lc.borrow;
+#ifdef NN_NO_TRAINING
+    cc.inference_only = 1;
+#endif
     state = st.position && !cc.inference_only;
     if ((r = nn__match(m, &st, state)) != NN_OK) goto done;
     borrow = lc.borrow && nn__can_borrow(m, &st);
+    if ((r = nn__plan_model(m, &cc, borrow, &plan)) != NN_OK) goto done;
+    needed = plan.bytes;
+    if (lc.arena || need) { /* the second parse sits in the activations section and beyond */
+        const size_t second = NN__ALIGN + plan.acts + nn__st_arena_bytes(nn__rd_le((const unsigned char *)data, 8));
+        if (second > needed) needed = second;
+    }
+    if (need) { *need = needed; goto done; }
+    if (lc.arena && lc.arena_bytes < needed) {
+        r = nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_load_mem: the arena has %l bytes; this model needs %l (nn_load_mem_arena_bytes)",
+                     (int64_t)lc.arena_bytes, (int64_t)needed);
+        goto done;
+    }
+    cc.arena = lc.arena;
+    cc.arena_bytes = lc.arena_bytes;
     if ((r = nn__compile(m, &cc, borrow)) != NN_OK) goto done;
+    if (lc.arena) { /* compile zeroed the arena: parse again, past what the weights fill */
+        char *base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
+        bump.p = base + plan.acts;
+        bump.left = lc.arena_bytes - (size_t)(bump.p - (char *)lc.arena);
+        if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
+    }
     if (borrow) nn__borrow(m, &st);
     else nn__fill(m, &st, state);
     m->borrowed = borrow;
     if (state) r = nn__parse_position(st.position, m);
 done:
-    if (st.mem) al.free(st.mem, al.user);
-    if (r != NN_OK && m) { nn_model_free(m); m->n_layers = 0; }
+    if (st.mem && !lc.arena) al.free(st.mem, al.user);
+    if ((r != NN_OK || need) && m) { nn_model_free(m); m->n_layers = 0; }
     return r;
+}
+
+NNDEF nn_result nn_load_mem(nn_model *m, const void *data, size_t size, const nn_load_config *cfg) {
+    return nn__load(m, data, size, cfg, NULL);
+}
+NNDEF nn_result nn_load_mem_arena_bytes(nn_model *m, const void *data, size_t size, const nn_load_config *cfg,
+                                        size_t *bytes) {
+    if (!bytes) return nn__fail(NN_ERR_INVALID_ARG, "nn_load_mem_arena_bytes: bytes is NULL");
+    return nn__load(m, data, size, cfg, bytes);
 }
 
 NNDEF nn_result nn_load_weights_mem(nn_model *m, const void *data, size_t size) {
@@ -4628,11 +4829,13 @@ NNDEF nn_result nn_save(const nn_model *m, const char *path) {
     nn_result r = nn__check_model(m, "nn_save", 0);
     return r != NN_OK ? r : nn__save_atomic(path, "nn_save", nn__fill_model, m, 0);
 }
+#ifndef NN_NO_TRAINING
 NNDEF nn_result nn_save_checkpoint(const nn_model *m, const char *path) {
     nn_result r = nn__check_model(m, "nn_save_checkpoint", 1);
     if (r == NN_OK && m->borrowed) r = nn__fail(NN_ERR_STATE, "nn_save_checkpoint: the model's weights are borrowed");
     return r != NN_OK ? r : nn__save_atomic(path, "nn_save_checkpoint", nn__fill_model, m, 1);
 }
+#endif /* NN_NO_TRAINING */
 NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t) {
     if (!t || !t->data || t->ndim < 1 || t->ndim > NN_MAX_DIMS)
         return nn__fail(NN_ERR_INVALID_ARG, "nn_npy_save: no tensor, no data, or rank outside 1..%d", NN_MAX_DIMS);

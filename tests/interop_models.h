@@ -2,8 +2,13 @@
    nn.Sequential, so nn.h layer i holds the weights PyTorch names "<i-1>.weight"). */
 #ifndef NN_INTEROP_MODELS_H
 #define NN_INTEROP_MODELS_H
+#if defined(__GNUC__) || defined(__clang__)
+#define NN_TEST_UNUSED __attribute__((unused))
+#else
+#define NN_TEST_UNUSED
+#endif
 
-static void interop_mlp(nn_model *m) {
+NN_TEST_UNUSED static void interop_mlp(nn_model *m) {
     int h;
     nn_model_init(m, NULL);
     h = nn_input(m, 64);
@@ -12,7 +17,7 @@ static void interop_mlp(nn_model *m) {
     nn_dense(m, h, 10);
 }
 
-static void interop_cnn(nn_model *m) {
+NN_TEST_UNUSED static void interop_cnn(nn_model *m) {
     int h;
     nn_model_init(m, NULL);
     h = nn_input_image(m, 1, 8, 8);
