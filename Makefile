@@ -7,7 +7,7 @@ OMP     ?= -fopenmp
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 B       := build
 
-TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware
+TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware test_quant
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 

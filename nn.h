@@ -660,6 +660,75 @@ NNDEF nn_result nn_npy_load(const char *path, nn_tensor *out);
 NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t);
 #endif
 
+/* >>api-quant: int8 post-training quantization and integer-only inference ----------------- */
+/* nn_quantize turns a trained float model into an int8 one: weights symmetric per output
+   channel, activations uint8 with a scale and zero point per layer calibrated on sample data
+   (real = scale * (q - zero)), int32 accumulation, fixed-point requantization (multiplier and
+   shift per channel). nn_qforward runs it on integers only: no float arithmetic at all.
+   Supported: dense, conv2d (groups, depthwise), max/avg/global pooling, activations (a
+   256-entry table each), add, concat, flatten/reshape, dropout (identity), batchnorm right
+   after a dense or conv layer (folded into it), softmax as the last layer (nn_qforward gives
+   the logits; argmax is unchanged). */
+typedef struct nn_qlayer {
+    float scale;            /* output activation: real = scale * (q - zero) */
+    int32_t zero;           /* 0..255 */
+    int view;               /* output is the input's buffer (flatten, reshape, dropout, folded batchnorm) */
+    int64_t n_w, n_ch;      /* dense/conv: weights and output channels */
+    const int8_t *w;        /* dense (out, in) or conv (OC, C/G, KH, KW) weights */
+    const int32_t *bias;    /* per channel, the input's zero point folded in */
+    const int32_t *mult;    /* per channel: y = zero + round(acc * mult / 2^shift) */
+    const int32_t *shift;
+    const float *wscale;    /* per channel weight scale (reference; not used to run) */
+    const uint8_t *lut;     /* activation: output for each input value */
+    int32_t rq[4];          /* add, concat: multiplier and shift for input a, then b */
+    uint8_t *y;             /* output (max_batch, size) */
+} nn_qlayer;
+
+typedef struct nn_qmodel {
+    nn_model g;             /* the layers and shapes (never compiled; holds no memory) */
+    nn_qlayer q[NN_MAX_LAYERS];
+    int64_t max_batch;
+    int softmax_out;        /* the float model ended in softmax (nn_qpredict applies it) */
+    int borrowed;           /* weights and tables read in place from a loaded buffer */
+    void *mem;              /* one block: tables, activations, scratch */
+    size_t mem_bytes;
+    int own_mem;
+    nn_allocator allocator;
+    uint8_t *scratch;       /* a conv patch */
+    uint8_t *x_stage;       /* nn_qpredict's quantized input */
+} nn_qmodel;
+
+typedef struct nn_quant_config {
+    int64_t max_batch;             /* batch of the quantized model (default: the float model's) */
+    const nn_allocator *allocator; /* NULL: malloc/free */
+    void *arena;                   /* or lay it out in these bytes (nn_qmodel_arena_bytes) */
+    size_t arena_bytes;
+} nn_quant_config;
+NNDEF nn_quant_config nn_quant_defaults(void);
+
+/* Quantize a compiled float model, calibrating activation ranges on n rows of calib. */
+NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q);
+/* Integer-only inference: x (n, input size) already quantized with the input layer's scale
+   and zero point (q->q[0]); *out views the last layer's uint8 output in the arena. */
+NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uint8_t **out);
+/* Float in, float out: quantizes x, runs nn_qforward, dequantizes (softmax if the float model
+   ended in one). */
+NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out);
+/* Index of the largest output of row i of the last nn_qforward. */
+NNDEF int64_t nn_qargmax(const nn_qmodel *q, int64_t i);
+NNDEF void nn_qmodel_free(nn_qmodel *q);
+/* The same file format: int8 weights, int32 biases and multipliers, uint8 tables, the scales
+   in the metadata (docs/FORMAT.md). Loading takes nn_load_config (arena, borrow: the int8
+   weights and tables are used in place; they have no byte order). */
+NNDEF nn_result nn_qsave_mem(const nn_qmodel *q, void *buf, size_t cap, size_t *size);
+NNDEF nn_result nn_qload_mem(nn_qmodel *q, const void *data, size_t size, const nn_load_config *cfg);
+NNDEF nn_result nn_qload_mem_arena_bytes(nn_qmodel *q, const void *data, size_t size, const nn_load_config *cfg,
+                                         size_t *bytes);
+#ifndef NN_NO_STDIO
+NNDEF nn_result nn_qsave(const nn_qmodel *q, const char *path);
+NNDEF nn_result nn_qload(nn_qmodel *q, const char *path, const nn_load_config *cfg);
+#endif
+
 /* >>api-util ------------------------------------------------------------------------------ */
 NNDEF void nn_set_threads(int n);   /* no effect without OpenMP */
 NNDEF int nn_get_threads(void);
@@ -3506,7 +3575,7 @@ typedef struct nn__st {
     uint64_t data_size;
     nn__st_entry *e;
     int64_t n;
-    const char *arch, *config, *position, *version; /* metadata values, or NULL */
+    const char *arch, *config, *position, *version, *quant; /* metadata values, or NULL */
     void *mem;
 } nn__st;
 
@@ -3650,6 +3719,7 @@ NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t
                 else if (strcmp(k, "nn.arch") == 0) st->arch = v;
                 else if (strcmp(k, "nn.config") == 0) st->config = v;
                 else if (strcmp(k, "nn.position") == 0) st->position = v;
+                else if (strcmp(k, "nn.quant") == 0) st->quant = v;
             } while (nn__json_eat(&j, ','));
             if (!nn__json_eat(&j, '}')) return nn__st_bad("expected '}' after __metadata__", (int64_t)(j.p - hdr));
         } else {
@@ -4467,6 +4537,10 @@ NN__PRIVATE nn_result nn__load(nn_model *m, const void *data, size_t size, const
         r = nn__fail(NN_ERR_UNSUPPORTED, "model file: format version '%s' is newer than this nn.h reads (1)", st.version);
         goto done;
     }
+    if (st.quant) {
+        r = nn__fail(NN_ERR_UNSUPPORTED, "model file: an int8 model (nn.quant): load it with nn_qload_mem");
+        goto done;
+    }
     if ((r = nn_model_init(m, &mal)) != NN_OK) goto done;
     if ((r = nn__build_arch(m, st.arch)) != NN_OK) goto done;
     if ((r = nn__parse_config(st.config, &cc)) != NN_OK) goto done;
@@ -4896,6 +4970,697 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
     return r;
 }
 #endif /* NN_NO_STDIO */
+
+/* >>quant: int8 post-training quantization, integer-only inference, its file ---------------
+   Activations are uint8 with a zero point (so a dot product is uint8 x int8, what VNNI's
+   vpdpbusd multiplies); weights are int8 in [-127, 127]. The input's zero point is folded into
+   each channel's bias: acc = bias' + sum x*w, y = zero + round(acc * mult / 2^shift). */
+NN__PRIVATE int32_t nn__qdot(const uint8_t *a, const int8_t *w, int64_t n) {
+    int64_t k = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+    __m512i acc = _mm512_setzero_si512();
+    for (; k + 64 <= n; k += 64) acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(a + k), _mm512_loadu_si512(w + k));
+    if (k < n) {
+        const __mmask64 mk = (~(__mmask64)0) >> (64 - (n - k));
+        acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(mk, a + k), _mm512_maskz_loadu_epi8(mk, w + k));
+    }
+    return _mm512_reduce_add_epi32(acc);
+#else
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += (int32_t)a[k] * w[k]; s1 += (int32_t)a[k + 1] * w[k + 1];
+        s2 += (int32_t)a[k + 2] * w[k + 2]; s3 += (int32_t)a[k + 3] * w[k + 3];
+    }
+    for (; k < n; k++) s0 += (int32_t)a[k] * w[k];
+    return s0 + s1 + s2 + s3;
+#endif
+}
+/* round(v * mult / 2^shift), halves away from zero; shifts only non-negative values */
+NN__PRIVATE int32_t nn__rq(int64_t v, int32_t mult, int32_t shift) {
+    const int64_t p = v * mult, r = (int64_t)1 << (shift - 1);
+    return (int32_t)(p >= 0 ? (p + r) >> shift : -((-p + r) >> shift));
+}
+NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
+    int64_t b, o;
+    for (b = 0; b < B; b++)
+        for (o = 0; o < l->n_ch; o++)
+            y[b * l->n_ch + o] = nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + nn__qdot(x + b * in, l->w + o * in, in),
+                                                              l->mult[o], l->shift[o]));
+}
+/* direct convolution: the patch of one output pixel (padding is the input's zero), then a dot
+   product per output channel of the group */
+NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
+                           uint8_t *y, uint8_t *patch) {
+    const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
+    int64_t n, g, oh, ow, c, i, j, o;
+    for (n = 0; n < B; n++)
+        for (g = 0; g < d->G; g++)
+            for (oh = 0; oh < d->OH; oh++)
+                for (ow = 0; ow < d->OW; ow++) {
+                    uint8_t *p = patch;
+                    for (c = 0; c < cg; c++) {
+                        const uint8_t *xc = x + ((n * d->C + g * cg + c) * d->H) * d->W;
+                        for (i = 0; i < d->KH; i++) {
+                            const int64_t ih = oh * d->SH - d->PH + i * d->DH;
+                            for (j = 0; j < d->KW; j++) {
+                                const int64_t iw = ow * d->SW - d->PW + j * d->DW;
+                                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? (uint8_t)zin : xc[ih * d->W + iw];
+                            }
+                        }
+                    }
+                    for (o = g * ocg; o < (g + 1) * ocg; o++)
+                        y[(n * d->OC + o) * P + oh * d->OW + ow] =
+                            nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + nn__qdot(patch, l->w + o * kg, kg), l->mult[o], l->shift[o]));
+                }
+}
+/* pooling keeps the input's scale and zero point: the max, or the rounded mean (padding
+   counts as the zero point, torch's count_include_pad) */
+NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
+    int64_t pl, oh, ow, i, j;
+    for (pl = 0; pl < B * d->C; pl++)
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow++) {
+                int32_t best = -1, sum = 0;
+                for (i = 0; i < d->KH; i++)
+                    for (j = 0; j < d->KW; j++) {
+                        const int64_t ih = oh * d->SH - d->PH + i, iw = ow * d->SW - d->PW + j;
+                        const int32_t v = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? (d->kind == NN_POOL_MAX ? -1 : zin)
+                                                                                      : x[(pl * d->H + ih) * d->W + iw];
+                        if (v > best) best = v;
+                        sum += v;
+                    }
+                {
+                    const int32_t cnt = (int32_t)(d->KH * d->KW);
+                    y[(pl * d->OH + oh) * d->OW + ow] = (uint8_t)(d->kind == NN_POOL_MAX ? best : (sum + cnt / 2) / cnt);
+                }
+            }
+}
+
+NN__PRIVATE void nn__qforward_all(nn_qmodel *q, const uint8_t *x, int64_t B) {
+    int i;
+    q->q[0].y = (uint8_t *)(uintptr_t)x; /* borrowed, never written */
+    for (i = 1; i < q->g.n_layers; i++) {
+        const nn_layer *l = &q->g.layers[i];
+        nn_qlayer *ql = &q->q[i];
+        const nn_qlayer *qa = &q->q[l->inputs[0]], *qb = l->n_inputs > 1 ? &q->q[l->inputs[1]] : NULL;
+        const nn_layer *a = &q->g.layers[l->inputs[0]], *b = l->n_inputs > 1 ? &q->g.layers[l->inputs[1]] : NULL;
+        const int64_t n = B * l->size;
+        int64_t k, r;
+        if (ql->view) { ql->y = qa->y; continue; }
+        switch (l->type) {
+        case NN_LAYER_DENSE: nn__qdense(ql, qa->y, a->size, B, ql->y); break;
+        case NN_LAYER_CONV2D: nn__qconv(ql, &l->cfg.conv.d, qa->y, qa->zero, B, ql->y, q->scratch); break;
+        case NN_LAYER_POOL2D: nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, ql->y); break;
+        case NN_LAYER_ACT: for (k = 0; k < n; k++) ql->y[k] = ql->lut[qa->y[k]]; break;
+        case NN_LAYER_ADD:
+            for (k = 0; k < n; k++)
+                ql->y[k] = nn__sat_u8(ql->zero + nn__rq(qa->y[k] - qa->zero, ql->rq[0], ql->rq[1]) +
+                                      nn__rq(qb->y[k] - qb->zero, ql->rq[2], ql->rq[3]));
+            break;
+        case NN_LAYER_CONCAT:
+            for (r = 0; r < B; r++) {
+                for (k = 0; k < a->size; k++)
+                    ql->y[r * l->size + k] = nn__sat_u8(ql->zero + nn__rq(qa->y[r * a->size + k] - qa->zero, ql->rq[0], ql->rq[1]));
+                for (k = 0; k < b->size; k++)
+                    ql->y[r * l->size + a->size + k] =
+                        nn__sat_u8(ql->zero + nn__rq(qb->y[r * b->size + k] - qb->zero, ql->rq[2], ql->rq[3]));
+            }
+            break;
+        default: break;
+        }
+    }
+}
+
+NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uint8_t **out) {
+    if (!q || !q->mem || !x) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: no model, or x is NULL");
+    if (n < 1 || n > q->max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: batch %l outside [1, %l]", n, q->max_batch);
+    nn__qforward_all(q, x, n);
+    if (out) *out = q->q[q->g.n_layers - 1].y;
+    return NN_OK;
+}
+
+NNDEF int64_t nn_qargmax(const nn_qmodel *q, int64_t i) {
+    const int64_t C = q->g.layers[q->g.n_layers - 1].size;
+    const uint8_t *y = q->q[q->g.n_layers - 1].y + i * C;
+    int64_t k, best = 0;
+    for (k = 1; k < C; k++) if (y[k] > y[best]) best = k;
+    return best;
+}
+
+/* ---- memory: one block, planned the same way for quantize, load and the size query ---- */
+NN__PRIVATE int nn__q_has_w(const nn_layer *l) { return l->type == NN_LAYER_DENSE || l->type == NN_LAYER_CONV2D; }
+NN__PRIVATE int64_t nn__q_channels(const nn_layer *l) { return l->type == NN_LAYER_DENSE ? l->cfg.dense.units : l->cfg.conv.d.OC; }
+NN__PRIVATE int64_t nn__q_weights(const nn_model *g, const nn_layer *l) {
+    return l->type == NN_LAYER_DENSE ? l->cfg.dense.units * g->layers[l->inputs[0]].size
+                                     : l->cfg.conv.d.OC * (l->cfg.conv.d.C / l->cfg.conv.d.G) * l->cfg.conv.d.KH * l->cfg.conv.d.KW;
+}
+/* Lay out (base != NULL) or measure the block: the tables first (weights and lookup tables
+   only when not borrowed), then activations and scratch from *act_off on (where a loader in an
+   arena parses the file a second time). */
+NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act_off) {
+    size_t off = 0;
+    int64_t patch = 0;
+    int i;
+#define NN__QTAKE(ptr, type, count) do { type *p_ = base ? (type *)(void *)(base + off) : NULL; ptr = p_; \
+                                         off = nn__align_up(off + sizeof(type) * (size_t)(count), 16); } while (0)
+    for (i = 0; i < q->g.n_layers; i++) {
+        nn_layer *l = &q->g.layers[i];
+        nn_qlayer *ql = &q->q[i];
+        if (nn__q_has_w(l)) {
+            const int64_t ch = nn__q_channels(l);
+            int8_t *w;
+            int32_t *bias, *mult, *shift;
+            float *ws;
+            if (!borrow) { NN__QTAKE(w, int8_t, nn__q_weights(&q->g, l)); if (base) ql->w = w; }
+            NN__QTAKE(bias, int32_t, ch);
+            NN__QTAKE(mult, int32_t, ch);
+            NN__QTAKE(shift, int32_t, ch);
+            NN__QTAKE(ws, float, ch);
+            if (base) { ql->bias = bias; ql->mult = mult; ql->shift = shift; ql->wscale = ws; }
+            ql->n_ch = ch;
+            ql->n_w = nn__q_weights(&q->g, l);
+        }
+        if (l->type == NN_LAYER_ACT && !borrow) {
+            uint8_t *lut;
+            NN__QTAKE(lut, uint8_t, 256);
+            if (base) ql->lut = lut;
+        }
+        if (l->type == NN_LAYER_CONV2D) {
+            const int64_t kg = (l->cfg.conv.d.C / l->cfg.conv.d.G) * l->cfg.conv.d.KH * l->cfg.conv.d.KW;
+            if (kg > patch) patch = kg;
+        }
+    }
+    if (act_off) *act_off = off;
+    for (i = 1; i < q->g.n_layers; i++) {
+        uint8_t *y;
+        if (q->q[i].view) continue;
+        NN__QTAKE(y, uint8_t, q->max_batch * q->g.layers[i].size);
+        if (base) q->q[i].y = y;
+    }
+    {
+        uint8_t *sc, *xs;
+        NN__QTAKE(sc, uint8_t, patch);
+        NN__QTAKE(xs, uint8_t, q->max_batch * q->g.layers[0].size); /* nn_qpredict's quantized input */
+        if (base) { q->scratch = sc; q->x_stage = xs; }
+    }
+#undef NN__QTAKE
+    return off + 16; /* room to align the base */
+}
+NN__PRIVATE char *nn__qbase(const nn_qmodel *q) { return (char *)q->mem + (16 - (size_t)((uintptr_t)q->mem % 16)) % 16; }
+NN__PRIVATE nn_result nn__qalloc(nn_qmodel *q, const nn_allocator *al, void *arena, size_t arena_bytes, int borrow) {
+    const size_t bytes = nn__qlayout(q, NULL, borrow, NULL);
+    if (arena) {
+        if (arena_bytes < bytes)
+            return nn__fail(NN_ERR_OUT_OF_MEMORY, "int8 model: the arena has %l bytes; this model needs %l",
+                            (int64_t)arena_bytes, (int64_t)bytes);
+        q->mem = arena; q->own_mem = 0;
+    } else {
+        if (!(q->mem = al->alloc(bytes, al->user)))
+            return nn__fail(NN_ERR_OUT_OF_MEMORY, "int8 model: could not allocate %l bytes", (int64_t)bytes);
+        q->own_mem = 1;
+    }
+    q->allocator = *al;
+    q->mem_bytes = bytes;
+    memset(q->mem, 0, bytes);
+    nn__qlayout(q, nn__qbase(q), borrow, NULL);
+    return NN_OK;
+}
+NNDEF void nn_qmodel_free(nn_qmodel *q) {
+    if (!q) return;
+    if (q->mem && q->own_mem && q->allocator.free) q->allocator.free(q->mem, q->allocator.user);
+    q->mem = NULL;
+}
+
+/* ---- quantization ---- */
+NN__PRIVATE void nn__qmult(double M, int32_t *mult, int32_t *shift) {
+    int e = 0;
+    int64_t m;
+    double f;
+    if (!(M > 0.0)) { *mult = 0; *shift = 1; return; }
+    f = frexp(M, &e); /* M = f 2^e, f in [0.5, 1) */
+    m = (int64_t)floor(f * 2147483648.0 + 0.5);
+    if (m == ((int64_t)1 << 31)) { m /= 2; e++; }
+    e = 31 - e; /* M = m / 2^e */
+    while (e > 62) { m = (m + 1) / 2; e--; }
+    if (e < 1) { m = ((int64_t)1 << 31) - 1; e = 1; } /* M >= 2^30: saturate (no real layer gets here) */
+    *mult = (int32_t)m;
+    *shift = e;
+}
+NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
+    double s;
+    if (lo > 0.0f) lo = 0.0f;
+    if (hi < 0.0f) hi = 0.0f;
+    if (hi - lo < 1e-8f) hi = lo + 1e-8f;
+    s = ((double)hi - lo) / 255.0;
+    *scale = (float)s;
+    *zero = (int32_t)floor(-lo / s + 0.5);
+    if (*zero < 0) *zero = 0;
+    if (*zero > 255) *zero = 255;
+}
+NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
+    const double q = floor(v / scale + 0.5) + zero;
+    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+}
+
+NNDEF nn_quant_config nn_quant_defaults(void) {
+    nn_quant_config c;
+    memset(&c, 0, sizeof c);
+    return c;
+}
+
+/* which layers read layer i */
+NN__PRIVATE int nn__consumers(const nn_model *m, int i) {
+    int k, j, c = 0;
+    for (k = i + 1; k < m->n_layers; k++)
+        for (j = 0; j < m->layers[k].n_inputs; j++) c += m->layers[k].inputs[j] == i;
+    return c;
+}
+
+NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q) {
+    nn_quant_config qc = cfg ? *cfg : nn_quant_defaults();
+    float lo[NN_MAX_LAYERS], hi[NN_MAX_LAYERS];
+    nn_allocator al;
+    nn_result r;
+    int i, L;
+    int64_t b, k;
+    if (!m || !q || !calib) return nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: model, calibration data or output is NULL");
+    if (!m->compiled) return nn__fail(NN_ERR_STATE, "nn_quantize: the float model is not compiled");
+    if (n < 1) return nn__fail(NN_ERR_DATA, "nn_quantize: no calibration rows");
+    memset(q, 0, sizeof *q);
+    L = m->n_layers;
+    /* which layers an int8 model can run */
+    for (i = 1; i < L; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->type == NN_LAYER_SOFTMAX && i != L - 1)
+            return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (softmax) is not the last layer", i);
+        if (l->type == NN_LAYER_BATCHNORM) {
+            const nn_layer *a = &m->layers[l->inputs[0]];
+            if (!nn__q_has_w(a) || nn__consumers(m, l->inputs[0]) != 1)
+                return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (batchnorm) does not follow a dense or conv layer "
+                                "that only it reads, so it cannot be folded", i);
+        }
+    }
+    /* calibration: the range of every layer's output over the sample rows */
+    for (i = 0; i < L; i++) { lo[i] = 0.0f; hi[i] = 0.0f; }
+    for (b = 0; b < n; b += m->config.max_batch) {
+        const int64_t nb = n - b < m->config.max_batch ? n - b : m->config.max_batch;
+        if ((r = nn_forward(m, calib + b * m->layers[0].size, nb, NULL)) != NN_OK) return r;
+        for (i = 0; i < L; i++) {
+            const float *y = m->layers[i].y;
+            for (k = 0; k < nb * m->layers[i].size; k++) {
+                if (!(y[k] - y[k] == 0.0f)) return nn__fail(NN_ERR_DATA, "nn_quantize: layer %d output is not finite on the calibration data", i);
+                if (y[k] < lo[i]) lo[i] = y[k];
+                if (y[k] > hi[i]) hi[i] = y[k];
+            }
+        }
+    }
+    /* the graph */
+    q->g.n_layers = L;
+    memcpy(q->g.layers, m->layers, sizeof(nn_layer) * (size_t)L);
+    for (i = 0; i < L; i++) { q->g.layers[i].w = q->g.layers[i].dw = q->g.layers[i].y = q->g.layers[i].dy = NULL; q->g.layers[i].buf = q->g.layers[i].saved = NULL; }
+    q->g.config = m->config;
+    q->max_batch = qc.max_batch > 0 ? qc.max_batch : m->config.max_batch;
+    q->g.config.max_batch = q->max_batch;
+    q->softmax_out = m->layers[L - 1].type == NN_LAYER_SOFTMAX;
+    /* activation parameters, in layer order (views take their input's) */
+    nn__qparams(lo[0], hi[0], &q->q[0].scale, &q->q[0].zero);
+    for (i = 1; i < L; i++) {
+        const nn_layer *l = &m->layers[i];
+        nn_qlayer *ql = &q->q[i];
+        const nn_qlayer *qa = &q->q[l->inputs[0]];
+        int src = i;
+        if (nn__is_view(l->type) || l->type == NN_LAYER_DROPOUT || l->type == NN_LAYER_SOFTMAX || l->type == NN_LAYER_BATCHNORM ||
+            l->type == NN_LAYER_POOL2D) {
+            ql->view = l->type != NN_LAYER_POOL2D;
+            ql->scale = qa->scale; ql->zero = qa->zero;
+            continue;
+        }
+        if (nn__q_has_w(l) && nn__consumers(m, i) == 1) /* calibrated at the batchnorm it absorbs */
+            for (k = i + 1; k < L; k++)
+                if (m->layers[k].inputs[0] == i && m->layers[k].type == NN_LAYER_BATCHNORM) src = (int)k;
+        nn__qparams(lo[src], hi[src], &ql->scale, &ql->zero);
+    }
+    if ((r = nn__allocator_or_default(qc.allocator, &al, "nn_quantize")) != NN_OK) return r;
+    if ((r = nn__qalloc(q, &al, qc.arena, qc.arena_bytes, 0)) != NN_OK) return r;
+    /* tables, weights, multipliers */
+    for (i = 1; i < L; i++) {
+        const nn_layer *l = &m->layers[i];
+        nn_qlayer *ql = &q->q[i];
+        const nn_qlayer *qa = &q->q[l->inputs[0]];
+        if (l->type == NN_LAYER_ACT) {
+            float xs[256], ys[256];
+            for (k = 0; k < 256; k++) xs[k] = qa->scale * (float)(k - qa->zero);
+            nn_act_forward(l->cfg.act.kind, l->cfg.act.alpha, ys, xs, 256);
+            for (k = 0; k < 256; k++) ((uint8_t *)(uintptr_t)ql->lut)[k] = nn__quant1(ys[k], ql->scale, ql->zero);
+        } else if (l->type == NN_LAYER_ADD || l->type == NN_LAYER_CONCAT) {
+            const nn_qlayer *qb = &q->q[l->inputs[1]];
+            nn__qmult((double)qa->scale / ql->scale, &ql->rq[0], &ql->rq[1]);
+            nn__qmult((double)qb->scale / ql->scale, &ql->rq[2], &ql->rq[3]);
+        } else if (nn__q_has_w(l)) {
+            const int64_t ch = nn__q_channels(l), per = nn__q_weights(m, l) / ch;
+            const int has_bias = l->type == NN_LAYER_DENSE ? l->cfg.dense.bias : l->cfg.conv.bias;
+            const nn_layer *bn = NULL;
+            int8_t *wq = (int8_t *)(uintptr_t)ql->w;
+            int32_t *bias = (int32_t *)(uintptr_t)ql->bias, *mult = (int32_t *)(uintptr_t)ql->mult;
+            int32_t *shift = (int32_t *)(uintptr_t)ql->shift;
+            float *wsc = (float *)(uintptr_t)ql->wscale;
+            int64_t o;
+            for (k = i + 1; k < L; k++)
+                if (m->layers[k].type == NN_LAYER_BATCHNORM && m->layers[k].inputs[0] == i) bn = &m->layers[k];
+            ql->n_w = ch * per;
+            ql->n_ch = ch;
+            for (o = 0; o < ch; o++) {
+                /* a folded batchnorm scales the channel's weights and shifts its bias */
+                double g = 1.0, beta = 0.0, amax = 0.0, s, bsum;
+                const float *w = l->w + o * per;
+                int64_t sumw = 0;
+                if (bn) {
+                    const double inv = 1.0 / sqrt((double)bn->buf[ch + o] + bn->cfg.bn.eps);
+                    g = bn->w[o] * inv;
+                    beta = bn->w[ch + o] - bn->buf[o] * g;
+                }
+                for (k = 0; k < per; k++) if (fabs(w[k] * g) > amax) amax = fabs(w[k] * g);
+                s = amax > 0.0 ? amax / 127.0 : 1.0;
+                wsc[o] = (float)s;
+                for (k = 0; k < per; k++) {
+                    const double v = floor(w[k] * g / s + 0.5);
+                    wq[o * per + k] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
+                    sumw += wq[o * per + k];
+                }
+                bsum = (has_bias ? l->w[ch * per + o] * g : 0.0) + beta;
+                bias[o] = (int32_t)floor(bsum / ((double)qa->scale * s) + 0.5) - qa->zero * (int32_t)sumw;
+                nn__qmult((double)qa->scale * s / ql->scale, &mult[o], &shift[o]);
+            }
+        }
+    }
+    return NN_OK;
+}
+
+NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out) {
+    const nn_qlayer *qo;
+    int64_t i, k, in, C;
+    nn_result r;
+    if (!q || !q->mem || !x || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_qpredict: no model, or x or out is NULL");
+    if (n < 1) return nn__fail(NN_ERR_DATA, "nn_qpredict: n = %l", n);
+    in = q->g.layers[0].size;
+    C = q->g.layers[q->g.n_layers - 1].size;
+    qo = &q->q[q->g.n_layers - 1];
+    for (i = 0; i < n; i += q->max_batch) {
+        const int64_t b = n - i < q->max_batch ? n - i : q->max_batch;
+        uint8_t *xs = q->x_stage;
+        for (k = 0; k < b * in; k++) xs[k] = nn__quant1(x[i * in + k], q->q[0].scale, q->q[0].zero);
+        if ((r = nn_qforward(q, xs, b, NULL)) != NN_OK) return r;
+        for (k = 0; k < b * C; k++) out[i * C + k] = qo->scale * (float)(qo->y[k] - qo->zero);
+        if (q->softmax_out) nn__softmax_rows(out + i * C, out + i * C, b, C);
+    }
+    return NN_OK;
+}
+
+/* ---- the int8 file: the float model's names and metadata, plus nn.quant ---- */
+NN__PRIVATE void nn__qemit_tensors(nn__sink *hdr, nn__sink *data, const nn_qmodel *q) {
+    static const char *const parts[6] = {"weight", "bias", "multiplier", "shift", "weight_scale", "lut"};
+    uint64_t off = 0;
+    int i, p, d;
+    for (i = 1; i < q->g.n_layers; i++) {
+        const nn_layer *l = &q->g.layers[i];
+        const nn_qlayer *ql = &q->q[i];
+        for (p = 0; p < 6; p++) {
+            int64_t shape[4], n, esz = p == 0 || p == 5 ? 1 : 4;
+            int nd = 1;
+            char e[160];
+            if (p < 5 ? !nn__q_has_w(l) : l->type != NN_LAYER_ACT) continue;
+            if (p == 0 && l->type == NN_LAYER_DENSE) { nd = 2; shape[0] = ql->n_ch; shape[1] = ql->n_w / ql->n_ch; }
+            else if (p == 0) { const nn_conv2d_desc *c = &l->cfg.conv.d; nd = 4; shape[0] = c->OC; shape[1] = c->C / c->G; shape[2] = c->KH; shape[3] = c->KW; }
+            else shape[0] = p == 5 ? 256 : ql->n_ch;
+            n = 1;
+            for (d = 0; d < nd; d++) n *= shape[d];
+            if (data) {
+                const void *src = p == 0 ? (const void *)ql->w : p == 1 ? (const void *)ql->bias : p == 2 ? (const void *)ql->mult
+                                : p == 3 ? (const void *)ql->shift : p == 4 ? (const void *)ql->wscale : (const void *)ql->lut;
+                if (esz == 1) nn__put(data, src, (size_t)n);
+                else if (p == 4) nn__put_floats(data, (const float *)src, n);
+                else {
+                    int64_t k;
+                    unsigned char b4[4];
+                    for (k = 0; k < n; k++) { nn__wr_le(b4, (uint32_t)((const int32_t *)src)[k], 4); nn__put(data, b4, 4); }
+                }
+                continue;
+            }
+            e[0] = 0;
+            nn__cat(e, sizeof e, ", \"");
+            nn__cat_int(e, sizeof e, i - 1);
+            nn__cat(e, sizeof e, ".");
+            nn__cat(e, sizeof e, parts[p]);
+            nn__cat(e, sizeof e, p == 0 ? "\": {\"dtype\": \"I8\"" : p == 5 ? "\": {\"dtype\": \"U8\"" : p == 4 ? "\": {\"dtype\": \"F32\"" : "\": {\"dtype\": \"I32\"");
+            nn__cat(e, sizeof e, ", \"shape\": [");
+            for (d = 0; d < nd; d++) { if (d) nn__cat(e, sizeof e, ", "); nn__cat_int(e, sizeof e, shape[d]); }
+            nn__cat(e, sizeof e, "], \"data_offsets\": [");
+            nn__cat_int(e, sizeof e, (int64_t)off);
+            off += (uint64_t)(n * esz);
+            nn__cat(e, sizeof e, ", ");
+            nn__cat_int(e, sizeof e, (int64_t)off);
+            nn__cat(e, sizeof e, "]}");
+            nn__puts(hdr, e);
+        }
+    }
+}
+NN__PRIVATE void nn__qemit_header(nn__sink *h, const nn_qmodel *q) {
+    int i, k;
+    nn__puts(h, "{\"__metadata__\": {\"nn.version\": \"1\", ");
+    nn__put_arch(h, &q->g);
+    nn__puts(h, ", ");
+    nn__put_config(h, &q->g);
+    nn__puts(h, ", \"nn.quant\": \"int8 softmax_out=");
+    nn__puts(h, q->softmax_out ? "1" : "0");
+    for (i = 0; i < q->g.n_layers; i++) {
+        char t[200];
+        t[0] = 0;
+        nn__cat(t, sizeof t, "\\nscale=");
+        nn__cat_float(t, sizeof t, q->q[i].scale);
+        nn__cat(t, sizeof t, " zero=");
+        nn__cat_int(t, sizeof t, q->q[i].zero);
+        nn__cat(t, sizeof t, " view=");
+        nn__cat_int(t, sizeof t, q->q[i].view);
+        nn__cat(t, sizeof t, " rq=");
+        for (k = 0; k < 4; k++) { if (k) nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, q->q[i].rq[k]); }
+        nn__puts(h, t);
+    }
+    nn__puts(h, "\"}");
+    nn__qemit_tensors(h, NULL, q);
+    nn__puts(h, "}");
+}
+NN__PRIVATE void nn__write_qmodel(nn__sink *s, const nn_qmodel *q) {
+    nn__sink h;
+    unsigned char len8[8];
+    size_t hl, start;
+    nn__sink_init(&h, NULL, 0);
+    nn__qemit_header(&h, q);
+    hl = (h.len + 7) / 8 * 8;
+    nn__wr_le(len8, hl, 8);
+    nn__put(s, len8, 8);
+    start = s->len;
+    nn__qemit_header(s, q);
+    while (s->len - start < hl) nn__put(s, " ", 1);
+    nn__qemit_tensors(NULL, s, q);
+    if (nn__sink_streams(s)) nn__sink_flush(s);
+}
+NNDEF nn_result nn_qsave_mem(const nn_qmodel *q, void *buf, size_t cap, size_t *size) {
+    nn__sink s;
+    if (!q || !q->mem || !size) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave_mem: no model, or size is NULL");
+    nn__sink_init(&s, buf, buf ? cap : 0);
+    nn__write_qmodel(&s, q);
+    *size = s.len;
+    if (buf && s.fail) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave_mem: the file takes %l bytes, the buffer has %l", (int64_t)s.len, (int64_t)cap);
+    return NN_OK;
+}
+
+/* a tensor of the file with this name, dtype and element count, or an error */
+NN__PRIVATE nn_result nn__qtensor(nn__st *st, int layer, const char *part, int dtype, int64_t numel, const nn__st_entry **out) {
+    char nm[96];
+    nm[0] = 0;
+    nn__cat_int(nm, sizeof nm, layer - 1);
+    nn__cat(nm, sizeof nm, ".");
+    nn__cat(nm, sizeof nm, part);
+    if (!(*out = nn__st_find(st, nm))) return nn__fail(NN_ERR_FORMAT, "int8 model file: tensor '%s' is missing", nm);
+    if ((*out)->dtype != dtype || (*out)->numel != numel)
+        return nn__fail(NN_ERR_FORMAT, "int8 model file: tensor '%s' is %s with %l elements; expected %s with %l", nm,
+                        nn__dt_names[(*out)->dtype], (*out)->numel, nn__dt_names[dtype], numel);
+    ((nn__st_entry *)(uintptr_t)*out)->used = 1;
+    return NN_OK;
+}
+
+/* check every tensor (with fill: copy or point at it); the parameters of each layer are read first */
+NN__PRIVATE nn_result nn__qtables(nn_qmodel *q, nn__st *st, int fill, int borrow) {
+    int i;
+    int64_t k;
+    nn_result r;
+    for (i = 1; i < q->g.n_layers; i++) {
+        const nn_layer *l = &q->g.layers[i];
+        nn_qlayer *ql = &q->q[i];
+        const nn__st_entry *e;
+        if (nn__q_has_w(l)) {
+            const int64_t ch = nn__q_channels(l), nw = nn__q_weights(&q->g, l);
+            if ((r = nn__qtensor(st, i, "weight", NN__DT_I8, nw, &e)) != NN_OK) return r;
+            if (fill) { if (borrow) ql->w = (const int8_t *)(st->data + e->begin); else memcpy((void *)(uintptr_t)ql->w, st->data + e->begin, (size_t)nw); }
+            if ((r = nn__qtensor(st, i, "bias", NN__DT_I32, ch, &e)) != NN_OK) return r;
+            for (k = 0; fill && k < ch; k++) ((int32_t *)(uintptr_t)ql->bias)[k] = (int32_t)(uint32_t)nn__rd_le(st->data + e->begin + 4 * k, 4);
+            if ((r = nn__qtensor(st, i, "multiplier", NN__DT_I32, ch, &e)) != NN_OK) return r;
+            for (k = 0; k < ch; k++) {
+                const int32_t v = (int32_t)(uint32_t)nn__rd_le(st->data + e->begin + 4 * k, 4);
+                if (v < 0) return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d: a negative multiplier", i);
+                if (fill) ((int32_t *)(uintptr_t)ql->mult)[k] = v;
+            }
+            if ((r = nn__qtensor(st, i, "shift", NN__DT_I32, ch, &e)) != NN_OK) return r;
+            for (k = 0; k < ch; k++) {
+                const int32_t v = (int32_t)(uint32_t)nn__rd_le(st->data + e->begin + 4 * k, 4);
+                if (v < 1 || v > 62) return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d: shift %d outside [1, 62]", i, (int)v);
+                if (fill) ((int32_t *)(uintptr_t)ql->shift)[k] = v;
+            }
+            if ((r = nn__qtensor(st, i, "weight_scale", NN__DT_F32, ch, &e)) != NN_OK) return r;
+            if (nn__convert(fill ? (float *)(uintptr_t)ql->wscale : NULL, st->data + e->begin, NN__DT_F32, ch, 1) >= 0)
+                return nn__fail(NN_ERR_DATA, "int8 model file: layer %d: a weight scale is not finite", i);
+        }
+        if (l->type == NN_LAYER_ACT) {
+            if ((r = nn__qtensor(st, i, "lut", NN__DT_U8, 256, &e)) != NN_OK) return r;
+            if (fill) { if (borrow) ql->lut = st->data + e->begin; else memcpy((void *)(uintptr_t)ql->lut, st->data + e->begin, 256); }
+        }
+    }
+    for (k = 0; k < st->n; k++)
+        if (!st->e[k].used) return nn__fail(NN_ERR_FORMAT, "int8 model file: tensor '%s' is not part of the model", st->e[k].name);
+    return NN_OK;
+}
+
+/* the per-layer lines of nn.quant */
+NN__PRIVATE nn_result nn__qmeta(nn_qmodel *q, const char *text) {
+    const char *p = text;
+    int i = -1;
+    while (*p) {
+        char line[256];
+        const char *e = strchr(p, '\n');
+        const size_t n = e ? (size_t)(e - p) : strlen(p);
+        int64_t v[4];
+        if (n >= sizeof line) return nn__fail(NN_ERR_FORMAT, "int8 model file: an nn.quant line is too long");
+        memcpy(line, p, n);
+        line[n] = 0;
+        p = e ? e + 1 : p + n;
+        if (i < 0) {
+            if (strncmp(line, "int8", 4) != 0 || !nn__kv_int(line, "softmax_out", &v[0]))
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: nn.quant does not start with 'int8 softmax_out=...'");
+            q->softmax_out = v[0] != 0;
+        } else {
+            nn_qlayer *ql = &q->q[i];
+            const nn_layer *l;
+            int viewable;
+            if (i >= q->g.n_layers) return nn__fail(NN_ERR_FORMAT, "int8 model file: nn.quant has more lines than layers");
+            l = &q->g.layers[i];
+            if (!nn__kv_float(line, "scale", &ql->scale) || !(ql->scale > 0.0f && ql->scale < 1e30f) ||
+                !nn__kv_int(line, "zero", &v[0]) || v[0] < 0 || v[0] > 255 || !nn__kv_int(line, "view", &v[1]) ||
+                nn__kv_ints(line, "rq", v, 4) != 4)
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: nn.quant line of layer %d is malformed", i);
+            nn__kv_int(line, "zero", &v[0]);
+            ql->zero = (int32_t)v[0];
+            nn__kv_int(line, "view", &v[1]);
+            ql->view = v[1] != 0;
+            nn__kv_ints(line, "rq", v, 4);
+            viewable = nn__is_view(l->type) || l->type == NN_LAYER_DROPOUT || l->type == NN_LAYER_BATCHNORM ||
+                       (l->type == NN_LAYER_SOFTMAX && i == q->g.n_layers - 1);
+            if (i > 0 && ql->view != viewable)
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (%s) cannot %s", i, nn__layer_names[l->type],
+                                ql->view ? "be a view" : "run in int8");
+            if (l->type == NN_LAYER_BATCHNORM && !nn__q_has_w(&q->g.layers[l->inputs[0]]))
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (batchnorm) is not folded into a dense or conv layer", i);
+            if (l->type == NN_LAYER_ADD || l->type == NN_LAYER_CONCAT) {
+                if (v[0] < 0 || v[2] < 0 || v[1] < 1 || v[1] > 62 || v[3] < 1 || v[3] > 62 || v[0] > 2147483647 || v[2] > 2147483647)
+                    return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d: bad rescale", i);
+                ql->rq[0] = (int32_t)v[0]; ql->rq[1] = (int32_t)v[1]; ql->rq[2] = (int32_t)v[2]; ql->rq[3] = (int32_t)v[3];
+            }
+        }
+        i++;
+    }
+    if (i != q->g.n_layers) return nn__fail(NN_ERR_FORMAT, "int8 model file: nn.quant has %d layer lines for %d layers", i, q->g.n_layers);
+    return NN_OK;
+}
+
+NN__PRIVATE nn_result nn__qload(nn_qmodel *q, const void *data, size_t size, const nn_load_config *cfg, size_t *need) {
+    nn_load_config lc = cfg ? *cfg : nn_load_defaults();
+    nn_compile_config cc;
+    nn_allocator al, mal;
+    nn__bump bump;
+    nn__st st;
+    nn_result r;
+    size_t act_off, needed;
+    if (!q || !data) return nn__fail(NN_ERR_INVALID_ARG, "nn_qload_mem: model or data is NULL");
+    memset(q, 0, sizeof *q);
+    memset(&st, 0, sizeof st);
+    if ((r = nn__allocator_or_default(lc.allocator, &mal, "nn_qload_mem")) != NN_OK) return r;
+    al = mal;
+    if (lc.arena) { bump.p = (char *)lc.arena; bump.left = lc.arena_bytes; al.alloc = nn__bump_alloc; al.free = nn__no_free; al.user = &bump; }
+    if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
+    if (!st.arch || !st.quant) { r = nn__fail(NN_ERR_FORMAT, "int8 model file: no nn.arch or nn.quant in __metadata__ (not an int8 nn.h model)"); goto done; }
+    if (st.version && strcmp(st.version, "1") != 0) { r = nn__fail(NN_ERR_UNSUPPORTED, "int8 model file: format version '%s' is newer than this nn.h reads (1)", st.version); goto done; }
+    if ((r = nn__build_arch(&q->g, st.arch)) != NN_OK) goto done; /* (no nn_model_init: the graph holds no memory) */
+    if ((r = nn__parse_config(st.config, &cc)) != NN_OK) goto done;
+    q->g.config = cc;
+    q->max_batch = lc.max_batch > 0 ? lc.max_batch : cc.max_batch;
+    if (q->max_batch < 1 || q->max_batch > ((int64_t)1 << 24)) { r = nn__fail(NN_ERR_FORMAT, "int8 model file: max_batch out of range"); goto done; }
+    q->g.config.max_batch = q->max_batch;
+    if ((r = nn__qmeta(q, st.quant)) != NN_OK) goto done;
+    if ((r = nn__qtables(q, &st, 0, 0)) != NN_OK) goto done;
+    needed = nn__qlayout(q, NULL, lc.borrow, &act_off);
+    if (lc.arena || need) {
+        const size_t second = 16 + act_off + nn__st_arena_bytes(nn__rd_le((const unsigned char *)data, 8));
+        if (second > needed) needed = second;
+    }
+    if (need) { *need = needed; goto done; }
+    if (lc.arena && lc.arena_bytes < needed) {
+        r = nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_qload_mem: the arena has %l bytes; this model needs %l (nn_qload_mem_arena_bytes)",
+                     (int64_t)lc.arena_bytes, (int64_t)needed);
+        goto done;
+    }
+    if ((r = nn__qalloc(q, &mal, lc.arena, lc.arena_bytes, lc.borrow)) != NN_OK) goto done;
+    if (lc.arena) { /* the arena was zeroed: parse again where the activations will go */
+        bump.p = nn__qbase(q) + act_off;
+        bump.left = lc.arena_bytes - (size_t)(bump.p - (char *)lc.arena);
+        if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
+    }
+    q->borrowed = lc.borrow != 0;
+    r = nn__qtables(q, &st, 1, lc.borrow);
+done:
+    if (st.mem && !lc.arena) al.free(st.mem, al.user);
+    if ((r != NN_OK || need) && q) nn_qmodel_free(q);
+    return r;
+}
+NNDEF nn_result nn_qload_mem(nn_qmodel *q, const void *data, size_t size, const nn_load_config *cfg) {
+    return nn__qload(q, data, size, cfg, NULL);
+}
+NNDEF nn_result nn_qload_mem_arena_bytes(nn_qmodel *q, const void *data, size_t size, const nn_load_config *cfg, size_t *bytes) {
+    if (!bytes) return nn__fail(NN_ERR_INVALID_ARG, "nn_qload_mem_arena_bytes: bytes is NULL");
+    return nn__qload(q, data, size, cfg, bytes);
+}
+#ifndef NN_NO_STDIO
+NN__PRIVATE void nn__fill_qmodel(nn__sink *s, const void *q, int unused) { (void)unused; nn__write_qmodel(s, (const nn_qmodel *)q); }
+NNDEF nn_result nn_qsave(const nn_qmodel *q, const char *path) {
+    if (!q || !q->mem) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave: no model");
+    return nn__save_atomic(path, "nn_qsave", nn__fill_qmodel, q, 0);
+}
+NNDEF nn_result nn_qload(nn_qmodel *q, const char *path, const nn_load_config *cfg) {
+    nn_load_config lc = cfg ? *cfg : nn_load_defaults();
+    nn_allocator al;
+    unsigned char *data;
+    size_t size;
+    nn_result r;
+    if (!q) return nn__fail(NN_ERR_INVALID_ARG, "nn_qload: model is NULL");
+    memset(q, 0, sizeof *q);
+    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_qload")) != NN_OK) return r;
+    if ((r = nn__read_file(path, &al, &data, &size, "nn_qload")) != NN_OK) return r;
+    lc.borrow = 0;
+    r = nn_qload_mem(q, data, size, &lc);
+    al.free(data, al.user);
+    return r;
+}
+#endif
 
 /* >>util ---------------------------------------------------------------------------------------- */
 NNDEF void nn_set_threads(int n) {

@@ -1,5 +1,5 @@
-/* libFuzzer target: the model loader (nn_load_mem, copied and borrowed, and
-   nn_load_weights_mem), then what a loaded model is used for: a forward pass, saving it again
+/* libFuzzer target: the model loaders (nn_load_mem, copied and borrowed, nn_load_weights_mem,
+   nn_qload_mem), then what a loaded model is used for: a forward pass, saving it again
    (which must load back), training a step. Built and run by tests/fuzz.sh. */
 #define NN_IMPLEMENTATION
 #include "../../nn.h"
@@ -49,5 +49,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (nn_load_mem(&m, data, size, &lc) == NN_OK) { use(&m); nn_model_free(&m); }
     if (!ready) { interop_cnn(&fixed); nn_model_compile(&fixed, NULL); ready = 1; }
     nn_load_weights_mem(&fixed, data, size);
+    {   /* int8 models: load (copied, borrowed), run, save and load back */
+        nn_qmodel q;
+        int borrow;
+        for (borrow = 0; borrow < 2; borrow++) {
+            lc.borrow = borrow;
+            lc.max_batch = 1;
+            if (nn_qload_mem(&q, data, size, &lc) == NN_OK) {
+                static uint8_t x[1 << 16];
+                size_t n;
+                if (nn_model_input_size(&q.g) <= (int64_t)sizeof x && q.mem_bytes < ((size_t)4 << 20)) {
+                    unsigned char *buf;
+                    nn_qmodel back;
+                    if (nn_qforward(&q, x, 1, NULL) != NN_OK) abort();
+                    if (nn_qsave_mem(&q, NULL, 0, &n) != NN_OK) abort();
+                    buf = (unsigned char *)malloc(n);
+                    if (nn_qsave_mem(&q, buf, n, &n) != NN_OK || nn_qload_mem(&back, buf, n, NULL) != NN_OK) abort();
+                    nn_qmodel_free(&back);
+                    free(buf);
+                }
+                nn_qmodel_free(&q);
+            }
+        }
+    }
     return 0;
 }

@@ -57,6 +57,29 @@ int main(void) {
     nn_save_mem(&m, 0, buf, sizeof buf, &n); put(DIR "model/all_layers.safetensors", buf, n);
     nn_save_mem(&m, 1, buf, sizeof buf, &n); put(DIR "model/all_layers_checkpoint.safetensors", buf, n);
     nn_model_free(&m);
+    {   /* an int8 model with every layer type int8 runs */
+        nn_model f;
+        nn_qmodel q;
+        nn_conv2d_desc d;
+        int a, b, h;
+        nn_model_init(&f, NULL);
+        h = nn_input_image(&f, 1, 4, 4);
+        a = nn_relu(&f, nn_batchnorm(&f, nn_conv2d(&f, h, 2, 3, 1, 1), 0.1f, 1e-5f));
+        memset(&d, 0, sizeof d);
+        d.OC = 2; d.KH = d.KW = 3; d.SH = d.SW = 1; d.PH = d.PW = 1; d.DH = d.DW = 1; d.G = 2;
+        b = nn_tanh(&f, nn_conv2d_ex(&f, a, &d, 1, NN_INIT_HE_UNIFORM));
+        h = nn_concat(&f, nn_maxpool2d(&f, nn_add(&f, a, b), 2, 2, 0), nn_avgpool2d(&f, b, 3, 2, 1));
+        h = nn_concat(&f, nn_dropout(&f, nn_flatten(&f, h), 0.1f), nn_global_avgpool(&f, h));
+        nn_softmax(&f, nn_dense(&f, nn_gelu(&f, nn_dense(&f, h, 4)), 3));
+        cc = nn_compile_defaults();
+        cc.max_batch = 4;
+        nn_model_compile(&f, &cc);
+        if (nn_quantize(&f, x, 16, NULL, &q) == NN_OK) {
+            nn_qsave_mem(&q, buf, sizeof buf, &n); put(DIR "model/int8_all_layers.safetensors", buf, n);
+            nn_qmodel_free(&q);
+        } else fprintf(stderr, "quantize: %s\n", nn_error());
+        nn_model_free(&f);
+    }
     {   /* a tiny dense model: short enough for the fuzzer to change every byte */
         int h;
         nn_model_init(&m, NULL);

@@ -1,0 +1,217 @@
+/* int8 post-training quantization: accuracy of an MLP and a CNN on the digits against their
+   float models (at most 1 point lost), every quantized layer type against its float layer, the
+   dot product (VNNI where compiled for) against plain C, integer-only inference, the file
+   round trip (copied, borrowed, in an arena with zero allocations, exact size), bad files. */
+#define NN_IMPLEMENTATION
+#include "../nn.h"
+#include "test.h"
+
+static long allocs;
+static void *count_alloc(size_t n, void *u) { (void)u; allocs++; return malloc(n); }
+static void count_free(void *p, void *u) { (void)u; free(p); }
+
+static nn_dataset all, train, test;
+
+static float accuracy_float(nn_model *m, const nn_dataset *d) {
+    float acc;
+    CHECK_OK(nn_evaluate(m, d, NULL, &acc));
+    return acc;
+}
+static float accuracy_int8(nn_qmodel *q, const nn_dataset *d) {
+    int64_t i, right = 0, in = d->features;
+    uint8_t xs[64 * 64];
+    for (i = 0; i < d->n; i += 64) {
+        const int64_t b = d->n - i < 64 ? d->n - i : 64;
+        int64_t k;
+        /* quantize the input once, then integers only */
+        for (k = 0; k < b * in; k++) xs[k] = nn__quant1(d->x[i * in + k], q->q[0].scale, q->q[0].zero);
+        CHECK_OK(nn_qforward(q, xs, b, NULL));
+        for (k = 0; k < b; k++) right += nn_qargmax(q, k) == d->labels[i + k];
+    }
+    return (float)right / (float)d->n;
+}
+
+static void train_model(nn_model *m, int epochs) {
+    nn_compile_config cc = nn_compile_defaults();
+    nn_fit_config fc = nn_fit_defaults();
+    cc.optimizer = nn_adam(2e-3f);
+    cc.max_batch = 64;
+    cc.seed = 3;
+    CHECK_OK(nn_model_compile(m, &cc));
+    fc.epochs = epochs; fc.batch_size = 32; fc.verbose = 0;
+    CHECK_OK(nn_fit(m, &train, NULL, &fc));
+}
+
+/* quantize, compare accuracy, save and load back */
+static void check_model(nn_model *m, const char *name) {
+    nn_qmodel q, r;
+    nn_quant_config qc = nn_quant_defaults();
+    float fa, qa;
+    size_t fsize, qsize, need, fdata, qdata;
+    unsigned char *buf;
+    qc.max_batch = 64;
+    CHECK_OK(nn_quantize(m, train.x, 500, &qc, &q)); /* calibrated on 500 training rows */
+    fa = accuracy_float(m, &test);
+    qa = accuracy_int8(&q, &test);
+    CHECK_MSG(qa >= fa - 0.01f, "%s: int8 accuracy %.4f, float %.4f", name, qa, fa);
+    CHECK_OK(nn_save_mem(m, 0, NULL, 0, &fsize));
+    CHECK_OK(nn_qsave_mem(&q, NULL, 0, &qsize));
+    buf = (unsigned char *)malloc(qsize > fsize ? qsize : fsize);
+    CHECK_OK(nn_save_mem(m, 0, buf, fsize, &fsize));
+    fdata = fsize - 8 - (size_t)nn__rd_le(buf, 8); /* the tensors, without the header */
+    CHECK_OK(nn_qsave_mem(&q, buf, qsize, &qsize));
+    qdata = qsize - 8 - (size_t)nn__rd_le(buf, 8);
+    printf("  %-26s float %.2f%%, int8 %.2f%%; file %lu -> %lu bytes, tensors %lu -> %lu (%.1fx)\n", name, 100 * fa,
+           100 * qa, (unsigned long)fsize, (unsigned long)qsize, (unsigned long)fdata, (unsigned long)qdata,
+           (double)fdata / (double)qdata);
+    /* exactly: one byte per weight (float: four), then per channel an int32 bias, multiplier
+       and shift and a float scale, and a 256-byte table per activation layer */
+    {
+        size_t expect = 0, wbytes = 0;
+        int i;
+        for (i = 1; i < q.g.n_layers; i++) {
+            if (q.q[i].n_ch) { expect += (size_t)(q.q[i].n_w + 16 * q.q[i].n_ch); wbytes += (size_t)q.q[i].n_w; }
+            if (q.g.layers[i].type == NN_LAYER_ACT) expect += 256;
+        }
+        CHECK(qdata == expect);
+        CHECK(wbytes * 4 < fdata && fdata - wbytes * 4 < wbytes); /* the float file is the weights' 4 bytes and a few biases */
+    }
+    {   /* loaded (copied, borrowed, in an arena): the same integers out */
+        nn_load_config lc = nn_load_defaults();
+        nn_allocator counting = {count_alloc, count_free, NULL};
+        const uint8_t *o1, *o2;
+        uint8_t xs[64 * 64];
+        int64_t k, C = nn_model_output_size(m);
+        unsigned char *arena;
+        for (k = 0; k < 64 * nn_model_input_size(m); k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
+        CHECK_OK(nn_qforward(&q, xs, 64, &o1));
+        CHECK_OK(nn_qload_mem(&r, buf, qsize, NULL));
+        CHECK_OK(nn_qforward(&r, xs, 64, &o2));
+        CHECK(memcmp(o1, o2, (size_t)(64 * C)) == 0);
+        nn_qmodel_free(&r);
+        lc.borrow = 1;
+        lc.max_batch = 1;
+        lc.allocator = &counting;
+        CHECK_OK(nn_qload_mem_arena_bytes(&r, buf, qsize, &lc, &need));
+        arena = (unsigned char *)malloc(need + 1);
+        lc.arena = arena + 1;
+        lc.arena_bytes = need - 1;
+        CHECK_ERR(nn_qload_mem(&r, buf, qsize, &lc), NN_ERR_OUT_OF_MEMORY, "needs");
+        lc.arena_bytes = need;
+        allocs = 0;
+        CHECK_OK(nn_qload_mem(&r, buf, qsize, &lc));
+        CHECK(r.borrowed && r.q[1].w != NULL && (const unsigned char *)(const void *)r.q[1].w >= buf &&
+              (const unsigned char *)(const void *)r.q[1].w < buf + qsize);
+        for (k = 0; k < 8; k++) {
+            CHECK_OK(nn_qforward(&r, xs + k * nn_model_input_size(m), 1, &o2));
+            CHECK(memcmp(o1 + k * C, o2, (size_t)C) == 0);
+        }
+        CHECK_MSG(allocs == 0, "%ld allocations loading and running an int8 model in an arena", allocs);
+        printf("  %-26s int8 arena for batch 1, weights in place: %lu bytes\n", name, (unsigned long)need);
+        nn_qmodel_free(&r);
+        free(arena);
+        /* the float loader refuses it, naming the right one */
+        {
+            nn_model f;
+            CHECK_ERR(nn_load_mem(&f, buf, qsize, NULL), NN_ERR_UNSUPPORTED, "nn_qload_mem");
+        }
+        /* every truncation fails cleanly */
+        for (k = 0; k < (int64_t)qsize; k += 7) {
+            nn_qmodel t;
+            if (nn_qload_mem(&t, buf, (size_t)k, NULL) == NN_OK) { CHECK(0); nn_qmodel_free(&t); }
+        }
+    }
+    free(buf);
+    nn_qmodel_free(&q);
+}
+
+/* Every layer type, quantized, against the float model on the same inputs: outputs within a
+   few steps of the output scale. */
+static void layer_types(void) {
+    nn_model m;
+    nn_qmodel q;
+    nn_compile_config cc = nn_compile_defaults();
+    nn_conv2d_desc d;
+    float out_f[32 * 3], out_q[32 * 3], worst = 0;
+    int x, a, b, h, k;
+    nn_model_init(&m, NULL);
+    x = nn_input_image(&m, 1, 8, 8);
+    a = nn_relu(&m, nn_batchnorm(&m, nn_conv2d(&m, x, 6, 3, 1, 1), 0.1f, 1e-5f));
+    memset(&d, 0, sizeof d);
+    d.OC = 6; d.KH = d.KW = 3; d.SH = d.SW = 1; d.PH = d.PW = 1; d.DH = d.DW = 1; d.G = 6; /* depthwise */
+    b = nn_tanh(&m, nn_conv2d_ex(&m, a, &d, 1, NN_INIT_HE_UNIFORM));
+    h = nn_add(&m, a, b);
+    h = nn_concat(&m, nn_maxpool2d(&m, h, 2, 2, 0), nn_avgpool2d(&m, b, 3, 2, 1));
+    a = nn_global_avgpool(&m, h);
+    h = nn_dropout(&m, nn_flatten(&m, h), 0.2f);
+    h = nn_concat(&m, h, a);
+    h = nn_gelu(&m, nn_dense(&m, h, 12));
+    nn_softmax(&m, nn_dense(&m, h, 3));
+    cc.max_batch = 32;
+    CHECK_OK(nn_model_compile(&m, &cc));
+    /* give batchnorm non-trivial statistics */
+    for (k = 0; k < 6; k++) { m.layers[2].buf[k] = 0.1f * k; m.layers[2].buf[6 + k] = 0.5f + 0.2f * k; m.layers[2].w[k] = 1.0f + 0.1f * k; }
+    CHECK_OK(nn_quantize(&m, train.x, 300, NULL, &q));
+    CHECK_OK(nn_predict(&m, test.x, 32, out_f));
+    CHECK_OK(nn_qpredict(&q, test.x, 32, out_q));
+    for (k = 0; k < 32 * 3; k++) if (fabsf(out_f[k] - out_q[k]) > worst) worst = fabsf(out_f[k] - out_q[k]);
+    CHECK_MSG(worst < 0.05f, "every layer type: largest probability difference %.4f", worst);
+    printf("  every layer type: largest |p_float - p_int8| = %.4f\n", worst);
+    nn_qmodel_free(&q);
+    /* what cannot be quantized says so */
+    {
+        nn_model u;
+        nn_model_init(&u, NULL);
+        h = nn_input(&u, 64);
+        h = nn_batchnorm(&u, h, 0.1f, 1e-5f);
+        nn_dense(&u, h, 3);
+        CHECK_OK(nn_model_compile(&u, &cc));
+        CHECK_ERR(nn_quantize(&u, train.x, 10, NULL, &q), NN_ERR_UNSUPPORTED, "folded");
+        nn_model_free(&u);
+    }
+    nn_model_free(&m);
+}
+
+static void dot_product(void) {
+    uint8_t a[300];
+    int8_t w[300];
+    int n, k, bad = 0;
+    for (k = 0; k < 300; k++) { a[k] = (uint8_t)((k * 97 + 13) % 256); w[k] = (int8_t)((k * 61 + 7) % 255 - 127); }
+    for (n = 0; n <= 300; n += n < 70 ? 1 : 37) {
+        int32_t ref = 0;
+        for (k = 0; k < n; k++) ref += (int32_t)a[k] * w[k];
+        bad += nn__qdot(a, w, n) != ref;
+    }
+    CHECK_MSG(bad == 0, "%d dot products differ from plain C", bad);
+}
+
+int main(void) {
+    nn_model m;
+    int64_t i;
+    int h;
+    nn_set_threads(2);
+    if (nn_csv_load("data/digits.csv", -1, &all) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+    for (i = 0; i < all.n * all.features; i++) ((float *)all.owned)[i] /= 16.0f;
+    nn_dataset_shuffle(&all, 7);
+    test = nn_dataset_slice(&all, 0, 360);
+    train = nn_dataset_slice(&all, 360, -1);
+    dot_product();
+    layer_types();
+    nn_model_init(&m, NULL);
+    h = nn_input(&m, 64);
+    h = nn_dropout(&m, nn_relu(&m, nn_dense(&m, h, 64)), 0.2f);
+    nn_dense(&m, h, 10);
+    train_model(&m, 25);
+    check_model(&m, "digits MLP 64-64-10");
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    h = nn_input_image(&m, 1, 8, 8);
+    h = nn_maxpool2d(&m, nn_relu(&m, nn_batchnorm(&m, nn_conv2d(&m, h, 8, 3, 1, 1), 0.1f, 1e-5f)), 2, 2, 0);
+    h = nn_relu(&m, nn_conv2d(&m, h, 16, 3, 1, 1));
+    nn_dense(&m, nn_flatten(&m, h), 10);
+    train_model(&m, 8);
+    check_model(&m, "digits CNN 8-16 conv");
+    nn_model_free(&m);
+    nn_dataset_free(&all);
+    return t_summary("test_quant");
+}
