@@ -42,7 +42,7 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
 
 test: tests
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default

@@ -1,25 +1,43 @@
 #!/bin/sh
-# The file tests on a big-endian machine: builds test_file and test_interop with the s390x
-# cross compiler and runs them under qemu-user (they load the model files committed from
-# x86). Skips with a message when the tools are missing (apt-get install
-# gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user). Ends with "cross: N passed, N failed".
+# The test suite on other machines under qemu-user: 32-bit ARM (arm-linux-gnueabihf) and
+# big-endian s390x (s390x-linux-gnu). The file tests there load the model files committed
+# from x86. Each architecture is skipped with a message when its cross compiler or qemu is
+# missing (apt-get install gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu
+# libc6-dev-s390x-cross qemu-user). CROSS_TESTS names the tests (default: tests/test_*.c).
+# Ends with "cross: N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
 W="-std=c99 -O2 -Wall -Wextra -pedantic -Werror"
-if ! command -v s390x-linux-gnu-gcc >/dev/null 2>&1 || ! command -v qemu-s390x >/dev/null 2>&1; then
-    echo "cross: skipped: no s390x-linux-gnu-gcc or qemu-s390x (apt-get install gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user)"
-    echo "cross: 0 passed, 0 failed"
-    exit 0
-fi
+tests=${CROSS_TESTS:-$(cd tests && ls test_*.c | sed 's/\.c$//')}
+run_arch() { # triple:qemu-suffix; prints result lines and "N M" counts last
+    triple=${1%%:*}; a=${1##*:}; q=qemu-$a
+    if ! command -v $triple-gcc >/dev/null 2>&1 || ! command -v $q >/dev/null 2>&1; then
+        echo "cross: skipped $a: no $triple-gcc or $q"; echo "0 0"; return
+    fi
+    mkdir -p build/$a
+    p=0; f=0
+    for t in $tests; do
+        b=build/$a/$t
+        if ! $triple-gcc $W tests/$t.c -o $b -lm; then f=$((f + 1)); echo "FAIL $a build: $t"; continue; fi
+        out=$(QEMU_LD_PREFIX=/usr/$triple $q $b 2>&1)
+        line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+        printf '%s\n' "$out" | grep -E '^FAIL' | sed "s/^/$a /"
+        [ -z "$line" ] && { f=$((f + 1)); echo "FAIL $a $t: no summary line (crash?)"; continue; }
+        echo "$a $line"
+        p=$((p + $(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))
+        f=$((f + $(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+    done
+    echo "$p $f"
+}
 mkdir -p build
+# the two machines at once (two cores)
+run_arch arm-linux-gnueabihf:arm > build/cross_arm.txt 2>&1 &
+run_arch s390x-linux-gnu:s390x > build/cross_s390x.txt 2>&1
+wait
 pass=0; fail=0
-for t in test_file test_interop; do
-    if ! s390x-linux-gnu-gcc $W tests/$t.c -o build/s390x_$t -lm; then fail=$((fail + 1)); echo "FAIL s390x build: $t"; continue; fi
-    out=$(QEMU_LD_PREFIX=/usr/s390x-linux-gnu qemu-s390x build/s390x_$t 2>&1)
-    printf '%s\n' "$out" | grep -v '^  ' | sed "s/^/s390x /"
-    line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-    [ -z "$line" ] && { fail=$((fail + 1)); echo "FAIL s390x $t: no summary line (crash?)"; continue; }
-    pass=$((pass + $(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))
-    fail=$((fail + $(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+for a in arm s390x; do
+    sed '$d' build/cross_$a.txt
+    set -- $(tail -n 1 build/cross_$a.txt)
+    pass=$((pass + $1)); fail=$((fail + $2))
 done
 echo "cross: $pass passed, $fail failed"
 [ $fail -eq 0 ]
