@@ -11,7 +11,7 @@ TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors tes
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -56,11 +56,24 @@ demo: $(B)/digits
 # tools/nn2c: a model file -> a C header holding it as a const byte array
 $(B)/nn2c: tools/nn2c.c nn.h
 	@mkdir -p $(B)
-	$(CC) $(WARN) -O2 $< -o $@ -lm
+	$(CC) $(WARN) -O2 $< -o $@ -lm  # no -march, no OpenMP: it sizes arenas for microcontrollers
 # remake examples/digits_model.h (committed) from a fresh run of the demo
 embedded-model: $(B)/digits $(B)/nn2c
-	./$(B)/digits data/digits.csv $(B)/digits.safetensors > /dev/null
+	./$(B)/digits data/digits.csv $(B)/digits.safetensors $(B)/digits_int8.safetensors > /dev/null
 	./$(B)/nn2c $(B)/digits.safetensors digits_model > examples/digits_model.h
+	./$(B)/nn2c $(B)/digits_int8.safetensors digits_int8_model > examples/digits_int8_model.h
+
+# --- firmware: the embedded examples for a Cortex-M4F (apt-get install gcc-arm-none-eabi
+# libnewlib-arm-none-eabi), and their sizes; the numbers go to bench/RESULTS.md ------------
+M4FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections \
+           -fdata-sections $(WARN) -DNN_EXAMPLE_QUIET -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs
+cross:
+	@mkdir -p $(B)
+	printf 'int main(void) { return 0; }\n' > $(B)/m4_base.c
+	arm-none-eabi-gcc $(M4FLAGS) $(B)/m4_base.c -o $(B)/m4_base.elf
+	arm-none-eabi-gcc $(M4FLAGS) examples/firmware_int8.c -o $(B)/firmware_int8_m4.elf -lm
+	arm-none-eabi-gcc $(M4FLAGS) examples/embedded_digits.c -o $(B)/embedded_digits_m4.elf -lm
+	@sh tools/m4_size.sh $(B)/m4_base.elf $(B)/firmware_int8_m4.elf digits_int8_model $(B)/embedded_digits_m4.elf digits_model
 
 # --- benchmarks (not part of the tests): see bench/RESULTS.md ------------------------------
 # OpenBLAS and PyTorch run at half speed with these set: the benchmarks unset them.

@@ -139,6 +139,9 @@
      NN_NO_OPENMP        ignore -fopenmp
      NN_NO_SIMD          portable C kernels only (no AVX intrinsics)
      NN_OMP_MIN_WORK     work below which loops run serially (default 65536)
+     NN_NO_TRAINING      inference only: no backward pass, optimizers, fit or checkpoints
+     NN_NO_TLS           the error message is a plain global, not thread-local (the default on
+                         bare-metal ARM, which has no thread pointer)
      NN_MAX_LAYERS *     layers per model (default 128)
 
    REVISIONS
@@ -797,7 +800,9 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #include <immintrin.h>
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(NN_NO_TLS) || (defined(__arm__) && !defined(__linux__) && !defined(__APPLE__))
+#define NN__TLS /* bare metal: one thread and no thread pointer (the error message is global) */
+#elif defined(__GNUC__) || defined(__clang__)
 #define NN__TLS __thread
 #elif defined(_MSC_VER)
 #define NN__TLS __declspec(thread)
@@ -2699,7 +2704,7 @@ NNDEF int nn_input_image(nn_model *m, int64_t c, int64_t h, int64_t w) { return 
 NNDEF int nn_dense_ex(nn_model *m, int in, int64_t units, int bias, nn_init init) {
     nn_layer p = nn__proto();
     p.cfg.dense.units = units; p.cfg.dense.bias = bias != 0; p.cfg.dense.init = init;
-    if ((int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_TORCH) {
+    if ((unsigned)init > (unsigned)NN_INIT_TORCH) {
         if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "dense: unknown initializer %d", (int)init);
         return m ? m->status : NN_ERR_INVALID_ARG;
     }
@@ -2738,7 +2743,7 @@ NNDEF int nn_reshape(nn_model *m, int in, int ndim, const int64_t *shape) {
 }
 NNDEF int nn_conv2d_ex(nn_model *m, int in, const nn_conv2d_desc *d, int bias, nn_init init) {
     nn_layer p = nn__proto();
-    if (!d || (int)init < NN_INIT_GLOROT_UNIFORM || (int)init > NN_INIT_TORCH) {
+    if (!d || (unsigned)init > (unsigned)NN_INIT_TORCH) {
         if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "conv2d: no descriptor, or unknown initializer");
         return m ? m->status : NN_ERR_INVALID_ARG;
     }
@@ -3675,14 +3680,14 @@ NN__PRIVATE nn_result nn__st_bad(const char *what, int64_t at) {
 /* The parser's memory for a header of hlen bytes: entries (an entry takes > 40 header bytes),
    sort indices, shape scratch, decoded strings. */
 NN__PRIVATE size_t nn__st_arena_bytes(uint64_t hlen) {
-    const size_t cap = (size_t)(hlen / 40 + 1);
-    return cap * (sizeof(nn__st_entry) + sizeof(int64_t) + sizeof(uint64_t) * NN__ST_MAX_DIMS) + (size_t)hlen + 16;
+    const size_t cap = (size_t)(hlen / 48 + 1); /* the shortest entry, "":{"dtype":"I8","shape":[],"data_offsets":[0,0]}, */
+    return cap * (sizeof(nn__st_entry) + sizeof(int64_t)) + (size_t)hlen + 16;
 }
 
 /* Parse and validate the whole file: header length, JSON, dtypes, shapes, byte ranges (inside
    the data, not overlapping, covering it). st->mem is allocated with al; free it after use. */
 NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t size, const nn_allocator *al) {
-    uint64_t hlen, *shp;
+    uint64_t hlen;
     nn__json j;
     int64_t cap, i, *ord, gap;
     const char *hdr;
@@ -3695,13 +3700,12 @@ NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t
     hdr = (const char *)file + 8;
     st->data = file + 8 + hlen;
     st->data_size = (uint64_t)size - 8 - hlen;
-    cap = (int64_t)(hlen / 40 + 1);
+    cap = (int64_t)(hlen / 48 + 1);
     st->mem = al->alloc(nn__st_arena_bytes(hlen), al->user);
     if (!st->mem) return nn__fail(NN_ERR_OUT_OF_MEMORY, "model file: no memory to parse a %l-byte header", (int64_t)hlen);
     st->e = (nn__st_entry *)st->mem;
     ord = (int64_t *)(void *)(st->e + cap);
-    shp = (uint64_t *)(void *)(ord + cap);
-    j.p = hdr; j.end = hdr + hlen; j.out = (char *)(shp + cap * NN__ST_MAX_DIMS);
+    j.p = hdr; j.end = hdr + hlen; j.out = (char *)(ord + cap);
     if (!nn__json_eat(&j, '{')) return nn__st_bad("the header is not a JSON object", 0);
     if (!nn__json_eat(&j, '}')) do {
         const char *key = nn__json_str(&j);

@@ -2,11 +2,13 @@
    The demo (make demo): an MLP learns the UCI handwritten digits (8x8, data/digits.csv),
    prints the held-out accuracy, draws a few test digits beside their predicted class and
    writes the training history to digits_history.csv and digits_history.svg. Given a second
-   path, it saves the trained model there (examples/embedded_digits.c embeds that file).
-   Usage: ./digits [path/to/digits.csv [model.safetensors]] */
+   path, it saves the trained model there (examples/embedded_digits.c embeds that file); given
+   a third, an int8 version of it, calibrated on 500 training images (examples/firmware_int8.c).
+   Usage: ./digits [path/to/digits.csv [model.safetensors [model_int8.safetensors]]] */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
 #include <stdio.h>
+#include <stdlib.h>
 
 #define EPOCHS 40
 
@@ -140,6 +142,20 @@ int main(int argc, char **argv) {
     if (argc > 2) {
         if (nn_save(&m, argv[2]) != NN_OK) { fprintf(stderr, "digits: %s\n", nn_error()); return 1; }
         printf("model saved to %s\n", argv[2]);
+    }
+    if (argc > 3) {
+        nn_qmodel q;
+        float *qout = (float *)malloc(sizeof(float) * 10 * (size_t)test.n);
+        int64_t right = 0;
+        if (!qout || nn_quantize(&m, train.x, 500, NULL, &q) != NN_OK || nn_qpredict(&q, test.x, test.n, qout) != NN_OK ||
+            nn_qsave(&q, argv[3]) != NN_OK) {
+            fprintf(stderr, "digits: %s\n", nn_error());
+            return 1;
+        }
+        for (k = 0; k < test.n; k++) right += nn_argmax(qout + 10 * k, 10) == test.labels[k];
+        printf("int8 model saved to %s: test accuracy %.1f%%\n", argv[3], 100.0 * (double)right / (double)test.n);
+        nn_qmodel_free(&q);
+        free(qout);
     }
     nn_model_free(&m);
     nn_dataset_free(&all);
