@@ -91,11 +91,12 @@ $(B)/bench_%: bench/%.c bench/common.h bench/fashion.h bench/models.h examples/g
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) $(OMP) $< -o $@ -lm
 
-bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
+bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer $(B)/bench_quant
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
 	@for n in $(BENCH_NETS); do $(BENCH_ENV) ./$(B)/bench_train $$n; done | tee $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 cnn-32-64; do ./$(B)/bench_infer $$n; done | tee -a $(B)/bench_nn.txt
+	@for n in mlp-784-128-10 mlp-784-256-128-10 lenet5; do ./$(B)/bench_quant $$n; done | tee -a $(B)/bench_nn.txt
 
 # PyTorch at its two best settings: 1 thread, and 2 threads with OpenBLAS single-threaded
 bench-torch:

@@ -1,0 +1,90 @@
+/* bench/quant NET [epochs]: int8 against float for a benchmark network on Fashion-MNIST:
+   trains it (as bench/train does), quantizes it (calibrated on 1000 training images), and
+   prints test accuracy, file size, batch-1 latency (median, single-threaded) and batch-256
+   throughput of both:
+     quant NET float_acc= int8_acc= float_bytes= int8_bytes= float_us= int8_us= float_ips= int8_ips= */
+#include "common.h" /* first: it sets _POSIX_C_SOURCE */
+#define NN_IMPLEMENTATION
+#include "../nn.h"
+#include "fashion.h"
+#include "models.h"
+
+static double time_float(nn_model *m, const float *x, int64_t n, int64_t b, int reps) {
+    double t[201];
+    nn_tensor out;
+    int i;
+    for (i = 0; i < reps; i++) {
+        double a = now_s();
+        nn_forward(m, x + 784 * (i * b % (n - b)), b, &out);
+        t[i] = now_s() - a;
+    }
+    return median(t, reps);
+}
+static double time_int8(nn_qmodel *q, const uint8_t *x, int64_t n, int64_t b, int reps) {
+    double t[201];
+    int i;
+    for (i = 0; i < reps; i++) {
+        double a = now_s();
+        nn_qforward(q, x + 784 * (i * b % (n - b)), b, NULL);
+        t[i] = now_s() - a;
+    }
+    return median(t, reps);
+}
+
+int main(int argc, char **argv) {
+    const char *name = argc > 1 ? argv[1] : "mlp-784-128-10";
+    const int cnn = strncmp(name, "mlp", 3) != 0, epochs = argc > 2 ? atoi(argv[2]) : cnn ? 2 : 5;
+    float *xtr, *xte, acc_f;
+    int32_t *ytr, *yte;
+    long ntr = fashion_read("train-images-idx3-ubyte.gz", &xtr, NULL), nte = fashion_read("t10k-images-idx3-ubyte.gz", &xte, NULL);
+    nn_model m;
+    nn_qmodel q;
+    nn_quant_config qc = nn_quant_defaults();
+    nn_compile_config cc = nn_compile_defaults();
+    nn_fit_config fc = nn_fit_defaults();
+    nn_dataset train, test;
+    uint8_t *xq;
+    size_t fbytes, qbytes;
+    int64_t i, right = 0;
+    const int reps1 = cnn ? 51 : 201, reps256 = cnn ? 5 : 21;
+    fashion_read("train-labels-idx1-ubyte.gz", NULL, &ytr);
+    fashion_read("t10k-labels-idx1-ubyte.gz", NULL, &yte);
+    nn_model_init(&m, NULL);
+    if (build_net(&m, name) < 0) { fprintf(stderr, "unknown network '%s'\n", name); return 2; }
+    cc.optimizer = !strcmp(name, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
+    cc.max_batch = 256;
+    if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+    train = nn_dataset_make(xtr, ntr, 784, ytr);
+    test = nn_dataset_make(xte, nte, 784, yte);
+    fc.epochs = epochs; fc.batch_size = 64; fc.shuffle = 0; fc.verbose = 0;
+    if (nn_fit(&m, &train, NULL, &fc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+    nn_evaluate(&m, &test, NULL, &acc_f);
+    qc.max_batch = 256;
+    if (nn_quantize(&m, xtr, 1000, &qc, &q) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+    xq = (uint8_t *)malloc((size_t)nte * 784);
+    for (i = 0; i < nte * 784; i++) xq[i] = nn__quant1(xte[i], q.q[0].scale, q.q[0].zero);
+    for (i = 0; i < nte; i += 256) {
+        const int64_t b = nte - i < 256 ? nte - i : 256;
+        int64_t k;
+        nn_qforward(&q, xq + 784 * i, b, NULL);
+        for (k = 0; k < b; k++) right += nn_qargmax(&q, k) == yte[i + k];
+    }
+    nn_save_mem(&m, 0, NULL, 0, &fbytes);
+    nn_qsave_mem(&q, NULL, 0, &qbytes);
+    {
+        double fu, qu, fi, qi;
+        nn_set_threads(1); /* batch 1 is single-threaded anyway; int8 always is */
+        time_float(&m, xte, nte, 1, 20);
+        fu = time_float(&m, xte, nte, 1, reps1);
+        qu = time_int8(&q, xq, nte, 1, reps1);
+        fi = 256.0 / time_float(&m, xte, nte, 256, reps256);
+        qi = 256.0 / time_int8(&q, xq, nte, 256, reps256);
+        printf("quant %s float_acc=%.4f int8_acc=%.4f float_bytes=%lu int8_bytes=%lu float_us=%.2f int8_us=%.2f "
+               "float_ips=%.0f int8_ips=%.0f (1 thread)\n", name, acc_f, (double)right / (double)nte,
+               (unsigned long)fbytes, (unsigned long)qbytes, 1e6 * fu, 1e6 * qu, fi, qi);
+    }
+    nn_qmodel_free(&q);
+    nn_model_free(&m);
+    free(xq); free(xtr); free(xte); free(ytr); free(yte);
+    return 0;
+}
