@@ -428,6 +428,8 @@ typedef struct nn_layer {
     int64_t n_buffers, buffer_off;    /* state that is saved but not trained: batchnorm running mean, var */
     int64_t n_saved;                  /* floats kept from forward for backward (batchnorm mean, 1/std) */
     float *buf, *saved;
+    int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
+    int need_dy;                      /* set by compile: its output gradient is planned */
     /* set by compile (pointers into the arena; views alias their input's) */
     float *w, *dw;                    /* parameters and their gradients */
     float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
@@ -455,6 +457,7 @@ typedef struct nn_model {
     void *mem;            /* the one allocation */
     size_t mem_bytes;
     int64_t n_params, n_buffers;
+    int64_t train_off, n_train; /* the trained parameters: params[train_off .. + n_train), as grads */
     float *params, *grads, *opt1, *opt2;
     float *buffers;       /* non-trained state (batchnorm running statistics), after params */
     float *scratch;       /* workspace of the largest kernel call (im2col, GEMM packing) */
@@ -512,6 +515,10 @@ NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps);
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
 NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg);
+/* Before compile: freeze layers 1..upto (their parameters are not trained; a frozen
+   batchnorm normalizes with its running statistics) to fine-tune the layers after them.
+   Frozen layers get no gradients, no optimizer state and no activation gradients. */
+NNDEF nn_result nn_freeze(nn_model *m, int upto);
 /* The exact arena bytes nn_model_compile would lay this (built, not compiled) model out in,
    for cfg's max_batch, inference_only and the current thread count: the same planner. */
 NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, size_t *bytes);
@@ -609,6 +616,7 @@ typedef struct nn_load_config {
                                       inference_only); the buffer must outlive the model. Needs a
                                       little-endian host, float32 tensors and 4-byte alignment;
                                       otherwise the weights are copied. m->borrowed tells. */
+    int freeze;                    /* > 0: nn_freeze(m, freeze) before compiling (fine-tuning) */
     void *arena;                   /* nn_load_mem: the model and the parser live in these
                                       arena_bytes; nothing is allocated (nn_load_mem_arena_bytes) */
     size_t arena_bytes;
@@ -1574,14 +1582,15 @@ NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d, int64_t N) {
 
 /* Images per chunk of the weight-gradient loop: that GEMM reduces over the chunk's pixels, so
    it takes larger chunks (about 2^17 floats of columns), again fixed by the geometry alone. */
-NN__PRIVATE int64_t nn__conv_chunk_dw(const nn_conv2d_desc *d) {
+NN__PRIVATE int64_t nn__conv_chunk_dw(const nn_conv2d_desc *d, int64_t N) {
     const int64_t cols = (d->C / d->G) * d->KH * d->KW * d->OH * d->OW, c = ((int64_t)1 << 17) / (cols ? cols : 1);
-    return c < 1 ? 1 : c;
+    /* a batch within one chunk is one chunk whatever the cap: capping changes no result */
+    return c < 1 ? 1 : c > N && N >= 1 ? N : c;
 }
 
 /* the weight gradient's GEMM (ocg, kg) over up to a dW chunk of pixels, threaded */
-NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d) {
-    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, ld = nn__conv_chunk_dw(d) * d->OH * d->OW;
+NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d, int64_t nmax) {
+    const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, ld = nn__conv_chunk_dw(d, nmax) * d->OH * d->OW;
     return nn__gemm_plan(0, 1, ocg, kg, ld, ld, d->T > 0 ? (int)d->T : 1);
 }
 /* forward only (an inference model), or forward and backward */
@@ -1589,7 +1598,7 @@ NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, in
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
     return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
-           (backward ? (kg + ocg) * nn__conv_chunk_dw(d) * d->OH * d->OW + nn__conv_dw_gemm_ws(d) : 0);
+           (backward ? (kg + ocg) * nn__conv_chunk_dw(d, nmax) * d->OH * d->OW + nn__conv_dw_gemm_ws(d, nmax) : 0);
 }
 NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) { return nn__conv_workspace(d, 1, 0); }
 
@@ -1828,7 +1837,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     const int64_t chunk = nn__conv_chunk(d, N), nchunks = (N + chunk - 1) / chunk;
     const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
-    const int64_t cdw = nn__conv_chunk_dw(d), ndw = (N + cdw - 1) / cdw;
+    const int64_t cdw = nn__conv_chunk_dw(d, N), ndw = (N + cdw - 1) / cdw;
     float *dwcol = ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N), *dwdy = dwcol + kg * cdw * P;
     float *gws_all = dwdy + ocg * cdw * P;
     int64_t c, o;
@@ -1852,7 +1861,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dwdy);
             nn__im2col(d, x, g, n0, cn, dwcol, ld);
             nn__gemm_cap(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL,
-                         gws_all, nn__conv_dw_gemm_ws(d));
+                         gws_all, nn__conv_dw_gemm_ws(d, N));
         }
     }
     if (!dx) return;
@@ -2532,7 +2541,7 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
     case NN_LAYER_BATCHNORM: {
         const int64_t C = a->shape[0];
         m->backend->batchnorm_forward(m->backend->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
-                                      l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training);
+                                      l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training && !l->frozen);
         break;
     }
     default: break;
@@ -2801,7 +2810,7 @@ NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t
    behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
 typedef struct nn__plan {
     size_t params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, bytes;
-    int64_t np, nb, scratch_floats;
+    int64_t np, nb, scratch_floats, train_off, n_train;
     int train;
 } nn__plan;
 
@@ -2864,14 +2873,40 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
     }
     out = m->layers[m->n_layers - 1].size;
+    {   /* frozen layers (nn_freeze) are a front part of the model: they keep no gradients and
+           no optimizer state, and layers before the first trained one no output gradient, so
+           fine-tuning the last layers takes little memory */
+        p->train_off = -1;
+        m->layers[0].need_dy = 0;
+        for (i = 1; i < m->n_layers; i++) {
+            nn_layer *l = &m->layers[i];
+            int k, upstream = 0;
+            for (k = 0; k < l->n_inputs; k++) upstream |= m->layers[l->inputs[k]].need_dy;
+            if (l->frozen && l->n_params > 0 && upstream)
+                return nn__fail(NN_ERR_UNSUPPORTED, "nn_model_compile: layer %d is frozen but follows a trained layer; "
+                                "only a front part of the model can be frozen", i);
+            l->need_dy = train && (upstream || (l->n_params > 0 && !l->frozen));
+            if (train && l->n_params > 0 && !l->frozen && p->train_off < 0) p->train_off = l->param_off;
+        }
+        p->n_train = p->train_off < 0 ? 0 : np - p->train_off;
+        if (p->train_off < 0) p->train_off = 0;
+        if (train && p->n_train == 0)
+            return nn__fail(NN_ERR_STATE, "nn_model_compile: every layer with parameters is frozen: nothing to train "
+                            "(compile with inference_only)");
+    }
+    {
+        int64_t dacts = 0;
+        for (i = 1; i < m->n_layers; i++)
+            if (m->layers[i].need_dy && !nn__is_view(m->layers[i].type)) dacts += (B * m->layers[i].size + 15) / 16 * 16;
 #define NN__SECTION(o, nbytes) do { p->o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
     NN__SECTION(params, borrow ? 0 : sizeof(float) * (size_t)np);
     NN__SECTION(bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
-    NN__SECTION(grads, train ? sizeof(float) * (size_t)np : 0);
-    NN__SECTION(opt1, train ? sizeof(float) * (size_t)np : 0);
-    NN__SECTION(opt2, train ? sizeof(float) * (size_t)np : 0);
+    NN__SECTION(grads, train ? sizeof(float) * (size_t)p->n_train : 0);
+    NN__SECTION(opt1, train ? sizeof(float) * (size_t)p->n_train : 0);
+    NN__SECTION(opt2, train ? sizeof(float) * (size_t)p->n_train : 0);
     NN__SECTION(acts, sizeof(float) * (size_t)acts);
-    NN__SECTION(dacts, train ? sizeof(float) * (size_t)acts : 0);
+    NN__SECTION(dacts, sizeof(float) * (size_t)dacts);
+    }
     NN__SECTION(saved, sizeof(float) * (size_t)ns);
     NN__SECTION(scratch, sizeof(float) * (size_t)scratch);
     NN__SECTION(x, sizeof(float) * (size_t)(B * m->layers[0].size));
@@ -2933,6 +2968,8 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     m->labels = (int32_t *)(void *)(base + p.lab);
     m->n_params = p.np;
     m->n_buffers = p.nb;
+    m->train_off = p.train_off;
+    m->n_train = p.n_train;
     m->config = c;
     m->rng = c.seed;
     m->step = 0;
@@ -2943,7 +2980,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
             l->w = borrow ? NULL : m->params + l->param_off;
-            l->dw = train ? m->grads + l->param_off : NULL;
+            l->dw = train && !l->frozen && l->n_params ? m->grads + (l->param_off - m->train_off) : NULL;
             l->buf = borrow ? NULL : m->buffers + l->buffer_off;
             l->saved = sv;
             sv += (l->n_saved + 15) / 16 * 16;
@@ -2951,8 +2988,8 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {
                 l->y = ya; ya += (B * l->size + 15) / 16 * 16;
-                l->dy = dya;
-                if (dya) dya += (B * l->size + 15) / 16 * 16;
+                l->dy = l->need_dy ? dya : NULL;
+                if (l->need_dy) dya += (B * l->size + 15) / 16 * 16;
             }
             if (!borrow) nn__init_params(m, l);
         }
@@ -2961,6 +2998,15 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     return NN_OK;
 }
 NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) { return nn__compile(m, cfg, 0); }
+
+NNDEF nn_result nn_freeze(nn_model *m, int upto) {
+    int i;
+    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_freeze: model is NULL");
+    if (m->compiled) return nn__fail(NN_ERR_STATE, "nn_freeze: call it before nn_model_compile (it changes the plan)");
+    if (upto >= m->n_layers) return nn__fail(NN_ERR_INVALID_ARG, "nn_freeze: layer %d does not exist", upto);
+    for (i = 1; i < m->n_layers; i++) m->layers[i].frozen = i <= upto;
+    return NN_OK;
+}
 
 NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out) {
     const nn_layer *l;
@@ -2992,7 +3038,8 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
         if (l->dy && !nn__is_view(l->type)) memset(l->dy, 0, sizeof(float) * (size_t)(B * l->size));
     }
     *loss = nn_loss_compute(m->config.loss, outl->y, labels, targets, B, outl->size, outl->dy);
-    for (i = m->n_layers - 1; i >= 1; i--) nn__backward_layer(m, &m->layers[i], B);
+    for (i = m->n_layers - 1; i >= 1; i--)
+        if (m->layers[i].dy) nn__backward_layer(m, &m->layers[i], B); /* (none before the first trained layer) */
 }
 
 NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
@@ -3002,13 +3049,13 @@ NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
         double ss = 0.0;
         int64_t i;
         float norm, coef;
-        for (i = 0; i < m->n_params; i++) ss += (double)m->grads[i] * m->grads[i];
+        for (i = 0; i < m->n_train; i++) ss += (double)m->grads[i] * m->grads[i];
         norm = (float)sqrt(ss);
         coef = o->clip_norm / (norm + 1e-6f);
-        if (coef < 1.0f) for (i = 0; i < m->n_params; i++) m->grads[i] *= coef;
+        if (coef < 1.0f) for (i = 0; i < m->n_train; i++) m->grads[i] *= coef;
     }
     m->step++;
-    nn_optimizer_step(o, lr, m->step, m->params, m->grads, m->opt1, m->opt2, m->n_params);
+    nn_optimizer_step(o, lr, m->step, m->params + m->train_off, m->grads, m->opt1, m->opt2, m->n_train);
 }
 #endif /* NN_NO_TRAINING */
 
@@ -4144,6 +4191,7 @@ NN__PRIVATE void nn__put_arch(nn__sink *s, const nn_model *m) {
         case NN_LAYER_BATCHNORM: NN__KF("momentum", l->cfg.bn.momentum); NN__KF("eps", l->cfg.bn.eps); break;
         default: break;
         }
+        if (l->frozen && l->n_params) nn__cat(t, sizeof t, " frozen=1");
         nn__puts(s, t);
     }
     nn__puts(s, "\"");
@@ -4191,9 +4239,9 @@ NN__PRIVATE void nn__emit_tensors(nn__sink *hdr, nn__sink *data, const nn_model 
     for (st = 0; st < (checkpoint ? 3 : 1); st++)
         for (k = 0; nn__tensor_at(m, k, &t); k++) {
             char e[160];
-            if (st && t.part >= 2) continue; /* running statistics have no optimizer state */
+            if (st && (t.part >= 2 || m->layers[t.layer].frozen)) continue; /* no optimizer state */
             if (data) {
-                nn__put_floats(data, st == 0 ? t.p : (st == 1 ? m->opt1 : m->opt2) + (t.p - m->params), t.n);
+                nn__put_floats(data, st == 0 ? t.p : (st == 1 ? m->opt1 : m->opt2) + (t.p - m->params - m->train_off), t.n);
                 continue;
             }
             e[0] = 0;
@@ -4333,6 +4381,7 @@ NN__PRIVATE nn_result nn__build_arch(nn_model *m, const char *arch) {
         default: ok = 0;
         }
         if (!ok) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): a field is missing or malformed", i, nn__layer_names[type]);
+        if (r >= 0 && nn__kv_int(line, "frozen", &v[0])) m->layers[r].frozen = v[0] != 0;
         if (r < 0) { /* the builder's own message, with where it came from */
             char why[240];
             memcpy(why, nn__err_msg, sizeof why - 1);
@@ -4420,7 +4469,7 @@ NN__PRIVATE nn_result nn__match(const nn_model *m, nn__st *st, int state) {
             char nm[96];
             nn__st_entry *e;
             int64_t bad;
-            if (s && t.part >= 2) continue;
+            if (s && (t.part >= 2 || m->layers[t.layer].frozen)) continue;
             nm[0] = 0;
             if (s) nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2.");
             nn__cat(nm, sizeof nm, t.name);
@@ -4464,9 +4513,9 @@ NN__PRIVATE void nn__fill(nn_model *m, nn__st *st, int state) {
             char nm[96];
             const nn__st_entry *e;
             float *dst = t.p;
-            if (s && t.part >= 2) continue;
+            if (s && (t.part >= 2 || m->layers[t.layer].frozen)) continue;
             nm[0] = 0;
-            if (s) { nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2."); dst = (s == 1 ? m->opt1 : m->opt2) + (t.p - m->params); }
+            if (s) { nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2."); dst = (s == 1 ? m->opt1 : m->opt2) + (t.p - m->params - m->train_off); }
             nn__cat(nm, sizeof nm, t.name);
             e = nn__st_find(st, nm);
             nn__convert(dst, st->data + e->begin, e->dtype, e->numel, 1);
@@ -4557,6 +4606,7 @@ NN__PRIVATE nn_result nn__load(nn_model *m, const void *data, size_t size, const
 #ifdef NN_NO_TRAINING
     cc.inference_only = 1;
 #endif
+    if (lc.freeze > 0 && (r = nn_freeze(m, lc.freeze)) != NN_OK) goto done;
     state = st.position && !cc.inference_only;
     if ((r = nn__match(m, &st, state)) != NN_OK) goto done;
     borrow = lc.borrow && nn__can_borrow(m, &st);

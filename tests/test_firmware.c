@@ -110,6 +110,80 @@ static void arena_training(void) {
 }
 #endif
 
+#ifndef NN_NO_TRAINING
+/* Fine-tuning the last layers on the device: a loaded model with its front frozen trains in
+   an arena (no allocation), needs less memory than training everything, leaves the frozen
+   weights untouched, and computes the same gradient for the trained layers as a model with
+   nothing frozen. */
+static void fine_tune(void) {
+    size_t size, need_all, need_tail;
+    const unsigned char *file = file_bytes("tests/ref/nnh_mlp.safetensors", &size);
+    const unsigned char *cnn = NULL;
+    nn_load_config lc = nn_load_defaults();
+    nn_model all, tail;
+    float x[8 * 64], loss_all, loss_tail, before[32 * 64], first = 0, last = 0;
+    int32_t y[8];
+    unsigned char *arena;
+    int i;
+    if (!file) return;
+    for (i = 0; i < 8 * 64; i++) x[i] = (float)((i * 53) % 31) / 30.0f;
+    for (i = 0; i < 8; i++) y[i] = (i * 3) % 10;
+    lc.max_batch = 8;
+    lc.allocator = &counting;
+    CHECK_OK(nn_load_mem_arena_bytes(&all, file, size, &lc, &need_all));
+    lc.freeze = 3; /* input, dense 32, relu frozen... through layer 3 (dense 16): only the last dense trains */
+    CHECK_OK(nn_load_mem_arena_bytes(&tail, file, size, &lc, &need_tail));
+    CHECK_MSG(need_tail < need_all, "fine-tuning arena %lu, training everything %lu", (unsigned long)need_tail,
+              (unsigned long)need_all);
+    lc.freeze = 0;
+    CHECK_OK(nn_load_mem(&all, file, size, &lc));
+    lc.freeze = 3;
+    arena = (unsigned char *)malloc(need_tail);
+    lc.arena = arena;
+    lc.arena_bytes = need_tail;
+    allocs = 0;
+    CHECK_OK(nn_load_mem(&tail, file, size, &lc));
+    CHECK(tail.layers[1].dw == NULL && tail.layers[3].dw == NULL && tail.layers[5].dw != NULL);
+    CHECK(tail.layers[1].dy == NULL && tail.layers[4].dy == NULL && tail.n_train == tail.n_params - tail.layers[5].param_off);
+    CHECK_OK(nn_model_backward(&all, x, y, NULL, 8, &loss_all));
+    CHECK_OK(nn_model_backward(&tail, x, y, NULL, 8, &loss_tail));
+    CHECK(loss_all == loss_tail);
+    CHECK(memcmp(all.layers[5].dw, tail.layers[5].dw, sizeof(float) * (size_t)tail.layers[5].n_params) == 0);
+    memcpy(before, tail.layers[1].w, sizeof(float) * 32 * 64);
+    for (i = 0; i < 20; i++) {
+        float loss;
+        CHECK_OK(nn_train_step(&tail, x, y, NULL, 8, 0.05f, &loss));
+        if (i == 0) first = loss;
+        last = loss;
+    }
+    CHECK_MSG(allocs == 0, "%ld allocations fine-tuning in the arena", allocs);
+    CHECK(memcmp(before, tail.layers[1].w, sizeof(float) * 32 * 64) == 0);
+    CHECK_MSG(last < first * 0.5f, "fine-tuning loss %.4f -> %.4f", first, last);
+    printf("  fine-tuning the last layer of the MLP, batch 8: arena %lu bytes (all layers: %lu); loss %.3f -> %.3f\n",
+           (unsigned long)need_tail, (unsigned long)need_all, first, last);
+    /* a checkpoint of it keeps the frozen part frozen and no optimizer state for it */
+    {
+        size_t n;
+        unsigned char *buf;
+        nn_model back;
+        nn_load_config l2 = nn_load_defaults();
+        CHECK_OK(nn_save_mem(&tail, 1, NULL, 0, &n));
+        buf = (unsigned char *)malloc(n);
+        CHECK_OK(nn_save_mem(&tail, 1, buf, n, &n));
+        CHECK_OK(nn_load_mem(&back, buf, n, &l2));
+        CHECK(back.layers[1].frozen && back.layers[3].frozen && !back.layers[5].frozen && back.n_train == tail.n_train);
+        CHECK(memcmp(back.opt1, tail.opt1, sizeof(float) * (size_t)tail.n_train) == 0);
+        nn_model_free(&back);
+        free(buf);
+    }
+    nn_model_free(&all);
+    nn_model_free(&tail);
+    free(arena);
+    (void)cnn;
+    free((void *)(uintptr_t)file);
+}
+#endif
+
 int main(void) {
     nn_set_threads(1);
     arena_inference("tests/ref/nnh_mlp.safetensors", 1);
@@ -118,6 +192,7 @@ int main(void) {
     arena_inference("tests/ref/nnh_cnn.safetensors", 0);
 #ifndef NN_NO_TRAINING
     arena_training();
+    fine_tune();
 #endif
     return t_summary("test_firmware");
 }
