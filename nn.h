@@ -15,7 +15,8 @@
      5. Errors
      6. Threads, SIMD and determinism
      7. Files: models, checkpoints, data
-     8. Configuration macros
+     8. Firmware: arenas, int8, fine-tuning
+     9. Configuration macros
 
    1. EXAMPLE (a complete program: examples/xor.c is this one)
 
@@ -129,7 +130,18 @@
      program as a const array (tools/nn2c writes one). Readers for IDX, NumPy .npy (and a
      writer) and CSV return owned tensors / data sets.
 
-   8. CONFIGURATION MACROS (define before including; those marked * in every file that includes)
+   8. FIRMWARE
+     Every model can live in a caller's arena (nn_compile_config.arena, nn_load_config.arena):
+     nothing is allocated, and nn_model_arena_bytes / nn_load_mem_arena_bytes /
+     nn_qload_mem_arena_bytes give the exact size from the planner that lays it out (a short
+     arena is an error naming the size). nn_quantize makes an int8 model (nn_qmodel) from a
+     trained float one: int8 weights per output channel, uint8 activations calibrated on
+     sample rows, int32 accumulation, fixed-point requantization; nn_qforward then uses
+     integers only. nn_freeze keeps a front part of a model fixed so that fine-tuning the
+     last layers needs memory for those alone. NN_NO_TRAINING, NN_NO_MALLOC and NN_NO_STDIO
+     make the small inference-only library (README "Firmware"; make cross for a Cortex-M4).
+
+   9. CONFIGURATION MACROS (define before including; those marked * in every file that includes)
      NN_IMPLEMENTATION   emit the implementation in this file
      NN_STATIC *         make every API function static (a private copy per file)
      NNDEF *             linkage of API functions (default extern, or static with NN_STATIC)
@@ -147,7 +159,8 @@
    REVISIONS
      0.3.0  model files (safetensors) with checkpoints and bit-identical resume, atomic saves,
             loading from memory with borrowed weights, weights by name (PyTorch interop), IDX
-            and NumPy readers, CSV from memory
+            and NumPy readers, CSV from memory; caller arenas with exact sizes, NN_NO_TRAINING,
+            int8 quantization and integer-only inference, nn_freeze
      0.2.0  packed SGEMM (AVX-512 / AVX2 / portable), conv2d, pooling, batchnorm, reshape,
             backend table of primitives, NN_INIT_TORCH
      0.1.0  dense networks: layers, losses, optimizers, fit, evaluate, predict
