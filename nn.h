@@ -5052,6 +5052,18 @@ NN__PRIVATE int32_t nn__qdot(const uint8_t *a, const int8_t *w, int64_t n) {
         acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(mk, a + k), _mm512_maskz_loadu_epi8(mk, w + k));
     }
     return _mm512_reduce_add_epi32(acc);
+#elif defined(__AVXVNNI__) && !defined(NN_NO_SIMD)
+    __m256i acc = _mm256_setzero_si256();
+    __m128i h;
+    int32_t s = 0;
+    for (; k + 32 <= n; k += 32)
+        acc = _mm256_dpbusd_avx_epi32(acc, _mm256_loadu_si256((const __m256i *)(const void *)(a + k)),
+                                      _mm256_loadu_si256((const __m256i *)(const void *)(w + k)));
+    h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    for (s = _mm_cvtsi128_si32(h); k < n; k++) s += (int32_t)a[k] * w[k];
+    return s;
 #else
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (; k + 4 <= n; k += 4) {

@@ -23,6 +23,9 @@ for c in gcc clang; do
     try "$c c99 NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 -march=native NN_NO_SIMD" $c -std=c99 -march=native $W -DUSE_IMPL -DNN_NO_SIMD -c tests/compile_tu.c -o "$T/c.o"
+    # the firmware configuration: inference only, no malloc, no stdio, no VLAs
+    try "$c c99 NN_NO_TRAINING NN_NO_MALLOC NN_NO_STDIO -Wvla" $c -std=c99 $W -Wvla -DUSE_IMPL -DNN_NO_TRAINING -DNN_NO_MALLOC -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
+    try "$c c99 NN_NO_TRAINING -march=native" $c -std=c99 -march=native $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
 done
 link2 "gcc c99 -fopenmp" gcc -std=c99 -fopenmp
 try "gcc c99 -fopenmp NN_NO_OPENMP" gcc -std=c99 -fopenmp -DNN_NO_OPENMP $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
@@ -31,6 +34,9 @@ for c in g++ clang++; do
     link2 "$c c++11" $c -x c++ -std=c++11
 done
 link2 "g++ c++11 -fopenmp" g++ -x c++ -std=c++11 -fopenmp
+try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
+# the AVX-VNNI (256-bit) int8 path compiles (this machine cannot run it)
+try "gcc c99 -mavx2 -mfma -mavxvnni" gcc -std=c99 -mavx2 -mfma -mavxvnni $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
 # the examples, exactly as their first lines say (and xor must learn)
 for e in examples/*.c; do
     cmd=$(head -n 1 "$e" | sed -e 's|^/\* *||' -e 's| *&&.*||' -e 's|\*/.*||' -e 's| -o [^ ]*||')
