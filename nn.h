@@ -4282,21 +4282,28 @@ NN__PRIVATE void nn__emit_header(nn__sink *h, const nn_model *m, int checkpoint)
     nn__emit_tensors(h, NULL, m, checkpoint);
     nn__puts(h, "}");
 }
-/* The whole file into s; with s->buf NULL (or too small) it only counts s->len. */
-NN__PRIVATE void nn__write_model(nn__sink *s, const nn_model *m, int checkpoint) {
+/* The safetensors framing: the header (emitted twice: measured, then written, padded to 8
+   bytes) and the tensors after it. With s->buf NULL (or too small) it only counts s->len. */
+NN__PRIVATE void nn__write_st(nn__sink *s, void (*header)(nn__sink *, const void *, int),
+                              void (*tensors)(nn__sink *, const void *, int), const void *obj, int arg) {
     nn__sink h;
     unsigned char len8[8];
     size_t hl, start;
     nn__sink_init(&h, NULL, 0);
-    nn__emit_header(&h, m, checkpoint); /* measure it first */
-    hl = (h.len + 7) / 8 * 8;          /* spaces pad the data to an 8-byte boundary */
+    header(&h, obj, arg);
+    hl = (h.len + 7) / 8 * 8;
     nn__wr_le(len8, hl, 8);
     nn__put(s, len8, 8);
     start = s->len;
-    nn__emit_header(s, m, checkpoint);
+    header(s, obj, arg);
     while (s->len - start < hl) nn__put(s, " ", 1);
-    nn__emit_tensors(NULL, s, m, checkpoint);
+    tensors(s, obj, arg);
     if (nn__sink_streams(s)) nn__sink_flush(s);
+}
+NN__PRIVATE void nn__model_header(nn__sink *s, const void *m, int checkpoint) { nn__emit_header(s, (const nn_model *)m, checkpoint); }
+NN__PRIVATE void nn__model_tensors(nn__sink *s, const void *m, int checkpoint) { nn__emit_tensors(NULL, s, (const nn_model *)m, checkpoint); }
+NN__PRIVATE void nn__write_model(nn__sink *s, const nn_model *m, int checkpoint) {
+    nn__write_st(s, nn__model_header, nn__model_tensors, m, checkpoint);
 }
 
 /* ---- reading ---- */
@@ -4983,21 +4990,6 @@ NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t) {
     return nn__save_atomic(path, "nn_npy_save", nn__fill_npy, t, 0);
 }
 
-NNDEF nn_result nn_load(nn_model *m, const char *path, const nn_load_config *cfg) {
-    nn_load_config lc = cfg ? *cfg : nn_load_defaults();
-    nn_allocator al;
-    unsigned char *data;
-    size_t size;
-    nn_result r;
-    if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_load: model is NULL");
-    memset(m, 0, sizeof *m);
-    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_load")) != NN_OK) return r;
-    if ((r = nn__read_file(path, &al, &data, &size, "nn_load")) != NN_OK) return r;
-    lc.borrow = 0; /* the bytes are freed below */
-    r = nn_load_mem(m, data, size, &lc);
-    al.free(data, al.user);
-    return r;
-}
 NNDEF nn_result nn_load_weights(nn_model *m, const char *path) {
     unsigned char *data;
     size_t size;
@@ -5530,21 +5522,9 @@ NN__PRIVATE void nn__qemit_header(nn__sink *h, const nn_qmodel *q) {
     nn__qemit_tensors(h, NULL, q);
     nn__puts(h, "}");
 }
-NN__PRIVATE void nn__write_qmodel(nn__sink *s, const nn_qmodel *q) {
-    nn__sink h;
-    unsigned char len8[8];
-    size_t hl, start;
-    nn__sink_init(&h, NULL, 0);
-    nn__qemit_header(&h, q);
-    hl = (h.len + 7) / 8 * 8;
-    nn__wr_le(len8, hl, 8);
-    nn__put(s, len8, 8);
-    start = s->len;
-    nn__qemit_header(s, q);
-    while (s->len - start < hl) nn__put(s, " ", 1);
-    nn__qemit_tensors(NULL, s, q);
-    if (nn__sink_streams(s)) nn__sink_flush(s);
-}
+NN__PRIVATE void nn__qmodel_header(nn__sink *s, const void *q, int unused) { (void)unused; nn__qemit_header(s, (const nn_qmodel *)q); }
+NN__PRIVATE void nn__qmodel_tensors(nn__sink *s, const void *q, int unused) { (void)unused; nn__qemit_tensors(NULL, s, (const nn_qmodel *)q); }
+NN__PRIVATE void nn__write_qmodel(nn__sink *s, const nn_qmodel *q) { nn__write_st(s, nn__qmodel_header, nn__qmodel_tensors, q, 0); }
 NNDEF nn_result nn_qsave_mem(const nn_qmodel *q, void *buf, size_t cap, size_t *size) {
     nn__sink s;
     if (!q || !q->mem || !size) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave_mem: no model, or size is NULL");
@@ -5724,20 +5704,28 @@ NNDEF nn_result nn_qsave(const nn_qmodel *q, const char *path) {
     if (!q || !q->mem) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave: no model");
     return nn__save_atomic(path, "nn_qsave", nn__fill_qmodel, q, 0);
 }
-NNDEF nn_result nn_qload(nn_qmodel *q, const char *path, const nn_load_config *cfg) {
+/* nn_load and nn_qload: the whole file into memory, loaded (copied: the bytes are freed) */
+NN__PRIVATE nn_result nn__load_path(void *model, size_t model_size, const char *path, const nn_load_config *cfg, int quant) {
     nn_load_config lc = cfg ? *cfg : nn_load_defaults();
+    const char *fn = quant ? "nn_qload" : "nn_load";
     nn_allocator al;
     unsigned char *data;
     size_t size;
     nn_result r;
-    if (!q) return nn__fail(NN_ERR_INVALID_ARG, "nn_qload: model is NULL");
-    memset(q, 0, sizeof *q);
-    if ((r = nn__allocator_or_default(lc.allocator, &al, "nn_qload")) != NN_OK) return r;
-    if ((r = nn__read_file(path, &al, &data, &size, "nn_qload")) != NN_OK) return r;
+    if (!model) return nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", fn);
+    memset(model, 0, model_size);
+    if ((r = nn__allocator_or_default(lc.allocator, &al, fn)) != NN_OK) return r;
+    if ((r = nn__read_file(path, &al, &data, &size, fn)) != NN_OK) return r;
     lc.borrow = 0;
-    r = nn_qload_mem(q, data, size, &lc);
+    r = quant ? nn_qload_mem((nn_qmodel *)model, data, size, &lc) : nn_load_mem((nn_model *)model, data, size, &lc);
     al.free(data, al.user);
     return r;
+}
+NNDEF nn_result nn_load(nn_model *m, const char *path, const nn_load_config *cfg) {
+    return nn__load_path(m, sizeof *m, path, cfg, 0);
+}
+NNDEF nn_result nn_qload(nn_qmodel *q, const char *path, const nn_load_config *cfg) {
+    return nn__load_path(q, sizeof *q, path, cfg, 1);
 }
 #endif
 
