@@ -366,9 +366,28 @@ NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *
                              float *s1, float *s2, int64_t n);
 #endif
 
+/* The dropout mask, shared by every backend so that a mask is the same on the CPU and a GPU:
+   element i is kept for key when its splitmix64 hash, as a 24-bit fraction, is >= p. */
+#ifdef __CUDACC__
+#define NN_HD __host__ __device__
+#else
+#define NN_HD
+#endif
+static NN_HD inline uint64_t nn_hash64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static NN_HD inline int nn_dropout_keep(uint64_t key, int64_t i, float p) {
+    return (float)(nn_hash64(key + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f) >= p;
+}
+
 /* >>api-backend: the table of hot operations -------------------------------------------- */
-/* Layers reach the arithmetic only through this table, so a second backend (nn_cuda.h) can
-   replace it. Every entry is required. ctx is the backend's own state. */
+/* A training step reaches arithmetic and the arena's memory only through this table, so a
+   second backend (nn_cuda.h) can replace it and keep the arena on a device. Pointers are into
+   the model's arena (a device backend translates them to its mirror of it). ctx is the
+   backend's own state. The CPU table fills every entry; a device backend also fills the
+   device entries at the end, which the CPU leaves NULL. */
 typedef struct nn_backend {
     const char *name;
     void *ctx;
@@ -390,6 +409,41 @@ typedef struct nn_backend {
     void (*act_forward)(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n);
     void (*act_backward)(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
                          const float *y, const float *dy, int64_t n);
+    /* y = softmax of each row of x (rows, cols); backward dx += y * (dy - sum(dy * y)) per row */
+    void (*softmax_forward)(void *ctx, float *y, const float *x, int64_t rows, int64_t cols);
+    void (*softmax_backward)(void *ctx, float *dx, const float *y, const float *dy, int64_t rows, int64_t cols);
+    /* element i is kept when nn_dropout_keep(key, i, p): forward y = kept ? x / (1 - p) : 0,
+       backward y += kept ? x / (1 - p) : 0 */
+    void (*dropout)(void *ctx, int backward, float *y, const float *x, int64_t n, float p, uint64_t key);
+    /* dst[r * ldd + c] = (accumulate ? dst[r * ldd + c] : 0) + src[r * lds + c] */
+    void (*copy2d)(void *ctx, int accumulate, int64_t rows, int64_t cols, float *dst, int64_t ldd,
+                   const float *src, int64_t lds);
+    void (*zero)(void *ctx, float *p, int64_t n);
+    /* dst (cols) = sum of the rows of src (rows, cols): bias gradients */
+    void (*sum_rows)(void *ctx, float *dst, const float *src, int64_t rows, int64_t cols);
+    /* The loss of out (B, C) (nn_loss_compute's, XENT from targets when targets is not NULL):
+       dout (if not NULL) = its gradient; stats[0] += mean loss * B when the loss is defined
+       for what is given, stats[1] += correct predictions, stats[2] += predictions judged
+       (argmax against labels, or against one-hot targets for XENT; BCE: sign against
+       target > 0.5 per element) */
+    void (*loss)(void *ctx, nn_loss kind, const float *out, const int32_t *labels, const float *targets,
+                 int64_t B, int64_t C, float *dout, double *stats);
+    /* clip g to the global norm o->clip_norm (when > 0), then nn_optimizer_step */
+    void (*optimizer_step)(void *ctx, const nn_optimizer *o, float lr, int64_t t, float *p, float *g,
+                           float *s1, float *s2, int64_t n);
+    /* device entries (NULL on the CPU). sync: bring bytes at p (in the arena) to the device
+       (to_device) or back to the host copy. data_begin/data_rows/data_end: a data set's rows
+       into the arena's staging (slot 0 training, 1 evaluation; rows NULL: rows lo..lo+n-1),
+       the set uploaded once where it fits. status: the first device error, NN_OK if none.
+       release: free the device state (nn_model_free calls it). */
+    void (*sync)(void *ctx, void *p, size_t bytes, int to_device);
+    nn_result (*data_begin)(void *ctx, int slot, const float *x, const int32_t *labels, const float *targets,
+                            int64_t n, int64_t features, int64_t n_targets);
+    void (*data_rows)(void *ctx, int slot, const int64_t *rows, int64_t lo, int64_t n, float *x,
+                      int32_t *labels, float *targets);
+    void (*data_end)(void *ctx, int slot);
+    nn_result (*status)(void *ctx);
+    void (*release)(void *ctx);
 } nn_backend;
 NNDEF const nn_backend *nn_backend_cpu(void);
 
@@ -487,8 +541,9 @@ typedef struct nn_model {
     int64_t fit_batch, fit_rows; /* batch size and rows of the fit that is under way */
     int borrowed;         /* weights are read in place from a loaded buffer (read-only) */
     int own_mem;          /* mem came from the allocator (not the caller's arena) */
-    const nn_backend *backend;
+    const nn_backend *backend; /* the CPU's, or a device's (nn_cuda_attach) */
     float *x_stage;       /* staging for a batch's inputs */
+    double *stats;        /* loss and accuracy sums: [0..2] of fit's epoch, [4..6] of an evaluation */
 } nn_model;
 
 /* Start an empty model. allocator may be NULL (malloc/free). */
@@ -540,6 +595,11 @@ NNDEF int64_t nn_model_input_size(const nn_model *m);
 NNDEF int64_t nn_model_output_size(const nn_model *m);
 /* A layer's output for the last forward pass: (N, per-sample shape...), pointing into the arena. */
 NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out);
+/* With a device backend (nn_cuda.h) the arena's current state is on the device: to_device 0
+   copies all of it to the host arena (to read m->grads, layer outputs, ... there), 1 copies the
+   host arena to the device (after writing to it). Saving, loading and the calls that return
+   outputs do this themselves. Without one it does nothing. */
+NNDEF nn_result nn_model_sync(nn_model *m, int to_device);
 
 /* >>api-train ----------------------------------------------------------------------------- */
 /* Rows of features plus labels (for XENT, HINGE, accuracy) and/or targets (MSE, BCE, one-hot
@@ -1440,17 +1500,13 @@ NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, 
 }
 #endif /* NN_NO_TRAINING */
 
-#ifndef NN_NO_TRAINING
 /* dst += src */
 NN__PRIVATE NN__NOINLINE void nn__add_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
     NN__VLOOP(i, lo, hi, dst[i] += src[i];);
 }
-#endif /* NN_NO_TRAINING */
-#ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
     NN__SPLIT(n >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__add_range(dst, src, lo, hi));
 }
-#endif /* NN_NO_TRAINING */
 
 NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
     int64_t i;
@@ -2147,26 +2203,123 @@ NN__PRIVATE void nn__cpu_act_backward(void *ctx, nn_act kind, float alpha, float
     nn_act_backward(kind, alpha, dx, x, y, dy, n);
 }
 #endif /* NN_NO_TRAINING */
+NN__PRIVATE void nn__cpu_softmax_forward(void *ctx, float *y, const float *x, int64_t rows, int64_t cols) {
+    (void)ctx;
+    nn__softmax_rows(y, x, rows, cols);
+}
+NN__PRIVATE void nn__cpu_dropout(void *ctx, int backward, float *y, const float *x, int64_t n, float p, uint64_t key) {
+    const float scale = 1.0f / (1.0f - p);
+    int64_t i;
+    (void)ctx;
+    if (backward) {
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
+        for (i = 0; i < n; i++) if (nn_dropout_keep(key, i, p)) y[i] += x[i] * scale;
+    } else {
+        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
+        for (i = 0; i < n; i++) y[i] = nn_dropout_keep(key, i, p) ? x[i] * scale : 0.0f;
+    }
+}
+NN__PRIVATE void nn__cpu_copy2d(void *ctx, int accumulate, int64_t rows, int64_t cols, float *dst, int64_t ldd,
+                                const float *src, int64_t lds) {
+    int64_t r;
+    (void)ctx;
+    if (rows == 1 || (ldd == cols && lds == cols)) { /* one contiguous block */
+        cols *= rows;
+        rows = 1;
+    }
+    for (r = 0; r < rows; r++) {
+        if (accumulate) { nn__add_into(dst + r * ldd, src + r * lds, cols); continue; }
+        memcpy(dst + r * ldd, src + r * lds, sizeof(float) * (size_t)cols);
+    }
+}
+NN__PRIVATE void nn__cpu_zero(void *ctx, float *p, int64_t n) {
+    (void)ctx;
+    memset(p, 0, sizeof(float) * (size_t)n);
+}
+/* which labels/targets a loss reads: XENT prefers one-hot targets when both are given */
+NN__PRIVATE const int32_t *nn__loss_labels(nn_loss kind, const int32_t *labels, const float *targets) {
+    return kind == NN_LOSS_XENT && targets ? NULL : labels;
+}
+NN__PRIVATE int nn__loss_defined(nn_loss kind, const int32_t *labels, const float *targets) {
+    if (kind == NN_LOSS_HINGE) return labels != NULL;
+    if (kind == NN_LOSS_XENT) return labels || targets;
+    return targets != NULL;
+}
+/* correct predictions into stats[1], predictions judged into stats[2] */
+NN__PRIVATE void nn__count_correct(nn_loss kind, const float *out, const int32_t *labels, const float *targets,
+                                   int64_t B, int64_t C, double *stats) {
+    int64_t i, j, correct = 0, total = 0;
+    if (kind == NN_LOSS_BCE && targets) {
+        for (i = 0; i < B * C; i++) correct += (out[i] > 0.0f) == (targets[i] > 0.5f);
+        total = B * C;
+    } else if (labels || (targets && kind == NN_LOSS_XENT)) {
+        for (i = 0; i < B; i++) {
+            j = labels ? labels[i] : nn_argmax(targets + i * C, C);
+            correct += nn_argmax(out + i * C, C) == j;
+        }
+        total = B;
+    }
+    stats[1] += (double)correct;
+    stats[2] += (double)total;
+}
+NN__PRIVATE void nn__cpu_loss(void *ctx, nn_loss kind, const float *out, const int32_t *labels, const float *targets,
+                              int64_t B, int64_t C, float *dout, double *stats) {
+    const int32_t *lab = nn__loss_labels(kind, labels, targets);
+    (void)ctx;
+    if (nn__loss_defined(kind, lab, targets))
+        stats[0] += (double)nn_loss_compute(kind, out, lab, targets, B, C, dout) * (double)B;
+    nn__count_correct(kind, out, labels, targets, B, C, stats);
+}
 #ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__cpu_softmax_backward(void *ctx, float *dx, const float *y, const float *dy, int64_t rows,
+                                          int64_t cols) {
+    int64_t i, j;
+    (void)ctx;
+    for (i = 0; i < rows; i++) {
+        const float *yi = y + i * cols, *dyi = dy + i * cols;
+        float *dxi = dx + i * cols, s = 0.0f;
+        for (j = 0; j < cols; j++) s += dyi[j] * yi[j];
+        for (j = 0; j < cols; j++) dxi[j] += yi[j] * (dyi[j] - s);
+    }
+}
+NN__PRIVATE void nn__cpu_sum_rows(void *ctx, float *dst, const float *src, int64_t rows, int64_t cols) {
+    int64_t i;
+    (void)ctx;
+    memcpy(dst, src, sizeof(float) * (size_t)cols);
+    for (i = 1; i < rows; i++) nn__add_range(dst, src + i * cols, 0, cols);
+}
+NN__PRIVATE void nn__cpu_optimizer_step(void *ctx, const nn_optimizer *o, float lr, int64_t t, float *p, float *g,
+                                        float *s1, float *s2, int64_t n) {
+    (void)ctx;
+    if (o->clip_norm > 0.0f) {
+        /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1 */
+        double ss = 0.0;
+        int64_t i;
+        float norm, coef;
+        for (i = 0; i < n; i++) ss += (double)g[i] * g[i];
+        norm = (float)sqrt(ss);
+        coef = o->clip_norm / (norm + 1e-6f);
+        if (coef < 1.0f) for (i = 0; i < n; i++) g[i] *= coef;
+    }
+    nn_optimizer_step(o, lr, t, p, g, s1, s2, n);
+}
 static const nn_backend nn__backend_cpu = {
     "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, nn__cpu_conv2d_backward, nn__cpu_pool2d_forward,
-    nn__cpu_pool2d_backward, nn__cpu_bn_forward, nn__cpu_bn_backward, nn__cpu_act_forward, nn__cpu_act_backward
+    nn__cpu_pool2d_backward, nn__cpu_bn_forward, nn__cpu_bn_backward, nn__cpu_act_forward, nn__cpu_act_backward,
+    nn__cpu_softmax_forward, nn__cpu_softmax_backward, nn__cpu_dropout, nn__cpu_copy2d, nn__cpu_zero, nn__cpu_sum_rows,
+    nn__cpu_loss, nn__cpu_optimizer_step, NULL, NULL, NULL, NULL, NULL, NULL
 };
 #else /* inference only: no backward entries */
 static const nn_backend nn__backend_cpu = {
     "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, NULL, nn__cpu_pool2d_forward, NULL, nn__cpu_bn_forward, NULL,
-    nn__cpu_act_forward, NULL
+    nn__cpu_act_forward, NULL, nn__cpu_softmax_forward, NULL, nn__cpu_dropout, nn__cpu_copy2d, nn__cpu_zero, NULL,
+    nn__cpu_loss, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 #endif
 NNDEF const nn_backend *nn_backend_cpu(void) { return &nn__backend_cpu; }
 
 /* >>rng: splitmix64. A stream for init and shuffling; a counter hash for dropout masks. ------ */
-NN__PRIVATE uint64_t nn__mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-NN__PRIVATE uint64_t nn__rng_next(uint64_t *s) { *s += 0x9E3779B97F4A7C15ull; return nn__mix64(*s); }
+NN__PRIVATE uint64_t nn__rng_next(uint64_t *s) { *s += 0x9E3779B97F4A7C15ull; return nn_hash64(*s); }
 /* uniform in [0, 1), 24 bits */
 NN__PRIVATE float nn__rng_uniform(uint64_t *s) { return (float)(nn__rng_next(s) >> 40) * (1.0f / 16777216.0f); }
 NN__PRIVATE float nn__rng_normal(uint64_t *s) {
@@ -2493,68 +2646,50 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     if (a->dy)
         m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in, NULL, m->scratch, m->scratch_floats);
     m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch, m->scratch_floats);
-    if (l->cfg.dense.bias) {
-        float *db = l->dw + out * in;
-        int64_t i;
-        memcpy(db, l->dy, sizeof(float) * (size_t)out);
-        for (i = 1; i < B; i++) nn__add_range(db, l->dy + i * out, 0, out);
-    }
+    if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
 #endif /* NN_NO_TRAINING */
 
 /* dropout keeps an element when its hash of (seed, layer, step, index) is >= p */
 NN__PRIVATE uint64_t nn__dropout_key(const nn_model *m, const nn_layer *l) {
-    return nn__mix64(m->config.seed ^ nn__mix64((uint64_t)m->step * 0x100000001B3ull + (uint64_t)nn__index(m, l)));
-}
-NN__PRIVATE int nn__dropout_keep(uint64_t key, int64_t i, float p) {
-    return (float)(nn__mix64(key + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f) >= p;
+    return nn_hash64(m->config.seed ^ nn_hash64((uint64_t)m->step * 0x100000001B3ull + (uint64_t)nn__index(m, l)));
 }
 
 NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
     nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
     nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
     const int64_t n = B * l->size;
-    int64_t i;
     switch (l->type) {
     case NN_LAYER_INPUT: break;
     case NN_LAYER_DENSE: nn__dense_forward(m, l, B); break;
-    case NN_LAYER_ACT:
-        m->backend->act_forward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n);
+    case NN_LAYER_ACT: be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n); break;
+    case NN_LAYER_SOFTMAX: be->softmax_forward(be->ctx, l->y, a->y, B, l->size); break;
+    case NN_LAYER_DROPOUT:
+        if (!m->training || l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 0, 1, n, l->y, n, a->y, n);
+        else be->dropout(be->ctx, 0, l->y, a->y, n, l->cfg.dropout.p, nn__dropout_key(m, l));
         break;
-    case NN_LAYER_SOFTMAX: nn__softmax_rows(l->y, a->y, B, l->size); break;
-    case NN_LAYER_DROPOUT: {
-        const float p = l->cfg.dropout.p, scale = 1.0f / (1.0f - p);
-        if (!m->training || p == 0.0f) { memcpy(l->y, a->y, sizeof(float) * (size_t)n); break; }
-        {
-            const uint64_t key = nn__dropout_key(m, l);
-            NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
-            for (i = 0; i < n; i++) l->y[i] = nn__dropout_keep(key, i, p) ? a->y[i] * scale : 0.0f;
-        }
-        break;
-    }
     case NN_LAYER_ADD:
-        NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK)
-        for (i = 0; i < n; i++) l->y[i] = a->y[i] + b->y[i];
+        be->copy2d(be->ctx, 0, 1, n, l->y, n, a->y, n);
+        be->copy2d(be->ctx, 1, 1, n, l->y, n, b->y, n);
         break;
     case NN_LAYER_CONCAT:
-        for (i = 0; i < B; i++) {
-            memcpy(l->y + i * l->size, a->y + i * a->size, sizeof(float) * (size_t)a->size);
-            memcpy(l->y + i * l->size + a->size, b->y + i * b->size, sizeof(float) * (size_t)b->size);
-        }
+        be->copy2d(be->ctx, 0, B, a->size, l->y, l->size, a->y, a->size);
+        be->copy2d(be->ctx, 0, B, b->size, l->y + a->size, l->size, b->y, b->size);
         break;
     case NN_LAYER_FLATTEN:
     case NN_LAYER_RESHAPE: l->y = a->y; l->dy = a->dy; break; /* a view: follow the input */
     case NN_LAYER_CONV2D: {
         const nn_conv2d_desc *d = &l->cfg.conv.d;
-        m->backend->conv2d_forward(m->backend->ctx, d, B, l->y, a->y, l->w,
-                                   l->cfg.conv.bias ? l->w + d->OC * (d->C / d->G) * d->KH * d->KW : NULL, m->scratch);
+        be->conv2d_forward(be->ctx, d, B, l->y, a->y, l->w,
+                           l->cfg.conv.bias ? l->w + d->OC * (d->C / d->G) * d->KH * d->KW : NULL, m->scratch);
         break;
     }
-    case NN_LAYER_POOL2D: m->backend->pool2d_forward(m->backend->ctx, &l->cfg.pool.d, B, l->y, a->y); break;
+    case NN_LAYER_POOL2D: be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, l->y, a->y); break;
     case NN_LAYER_BATCHNORM: {
         const int64_t C = a->shape[0];
-        m->backend->batchnorm_forward(m->backend->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
-                                      l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training && !l->frozen);
+        be->batchnorm_forward(be->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
+                              l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training && !l->frozen);
         break;
     }
     default: break;
@@ -2564,60 +2699,44 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
 
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
     nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
     nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
     const int64_t n = B * l->size;
-    int64_t i;
     switch (l->type) {
     case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
     case NN_LAYER_ACT:
-        if (a->dy)
-            m->backend->act_backward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
+        if (a->dy) be->act_backward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
         break;
     case NN_LAYER_SOFTMAX:
-        /* dx = y * (dy - sum(dy * y)) per row */
-        if (a->dy)
-            for (i = 0; i < B; i++) {
-                const float *y = l->y + i * l->size, *dy = l->dy + i * l->size;
-                float *dx = a->dy + i * l->size, s = 0.0f;
-                int64_t j;
-                for (j = 0; j < l->size; j++) s += dy[j] * y[j];
-                for (j = 0; j < l->size; j++) dx[j] += y[j] * (dy[j] - s);
-            }
+        if (a->dy) be->softmax_backward(be->ctx, a->dy, l->y, l->dy, B, l->size);
         break;
     case NN_LAYER_DROPOUT:
-        if (a->dy) {
-            const float p = l->cfg.dropout.p, scale = 1.0f / (1.0f - p);
-            const uint64_t key = nn__dropout_key(m, l);
-            if (p == 0.0f) { nn__add_into(a->dy, l->dy, n); break; }
-            NN__OMP_FOR_IF(n >= NN_OMP_MIN_WORK / 4)
-            for (i = 0; i < n; i++) if (nn__dropout_keep(key, i, p)) a->dy[i] += l->dy[i] * scale;
-        }
+        if (!a->dy) break;
+        if (l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
+        else be->dropout(be->ctx, 1, a->dy, l->dy, n, l->cfg.dropout.p, nn__dropout_key(m, l));
         break;
     case NN_LAYER_ADD:
-        if (a->dy) nn__add_into(a->dy, l->dy, n);
-        if (b->dy) nn__add_into(b->dy, l->dy, n);
+        if (a->dy) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
+        if (b->dy) be->copy2d(be->ctx, 1, 1, n, b->dy, n, l->dy, n);
         break;
     case NN_LAYER_CONCAT:
-        for (i = 0; i < B; i++) {
-            if (a->dy) nn__add_into(a->dy + i * a->size, l->dy + i * l->size, a->size);
-            if (b->dy) nn__add_into(b->dy + i * b->size, l->dy + i * l->size + a->size, b->size);
-        }
+        if (a->dy) be->copy2d(be->ctx, 1, B, a->size, a->dy, a->size, l->dy, l->size);
+        if (b->dy) be->copy2d(be->ctx, 1, B, b->size, b->dy, b->size, l->dy + a->size, l->size);
         break;
     case NN_LAYER_CONV2D: {
         const nn_conv2d_desc *d = &l->cfg.conv.d;
         const int64_t nw = d->OC * (d->C / d->G) * d->KH * d->KW;
-        m->backend->conv2d_backward(m->backend->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy,
-                                    a->y, l->w, m->scratch);
+        be->conv2d_backward(be->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy, a->y, l->w,
+                            m->scratch);
         break;
     }
     case NN_LAYER_POOL2D:
-        if (a->dy) m->backend->pool2d_backward(m->backend->ctx, &l->cfg.pool.d, B, a->dy, a->y, l->dy);
+        if (a->dy) be->pool2d_backward(be->ctx, &l->cfg.pool.d, B, a->dy, a->y, l->dy);
         break;
     case NN_LAYER_BATCHNORM: {
         const int64_t C = a->shape[0];
-        m->backend->batchnorm_backward(m->backend->ctx, B, C, a->size / C, a->dy, l->dw, l->dw + C, l->dy, a->y, l->w,
-                                       l->saved);
+        be->batchnorm_backward(be->ctx, B, C, a->size / C, a->dy, l->dw, l->dw + C, l->dy, a->y, l->w, l->saved);
         break;
     }
     default: break; /* input and views: nothing to do */
@@ -2648,11 +2767,14 @@ NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
 
 NNDEF void nn_model_free(nn_model *m) {
     if (!m) return;
+    if (m->backend && m->backend->release) m->backend->release(m->backend->ctx);
+    m->backend = nn_backend_cpu();
     if (m->mem && m->own_mem && m->allocator.free) m->allocator.free(m->mem, m->allocator.user);
     m->mem = NULL;
     m->compiled = 0;
     m->params = m->grads = m->opt1 = m->opt2 = m->x_stage = m->targets = NULL;
     m->labels = NULL;
+    m->stats = NULL;
 }
 
 /* Add a layer after validating its inputs; returns its index or the (sticky) error. */
@@ -2822,7 +2944,7 @@ NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
    behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
 typedef struct nn__plan {
-    size_t params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, bytes;
+    size_t params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, stats, bytes;
     int64_t np, nb, scratch_floats, train_off, n_train;
     int train;
 } nn__plan;
@@ -2925,6 +3047,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
     NN__SECTION(x, sizeof(float) * (size_t)(B * m->layers[0].size));
     NN__SECTION(t, sizeof(float) * (size_t)(B * out));
     NN__SECTION(lab, sizeof(int32_t) * (size_t)B);
+    NN__SECTION(stats, sizeof(double) * 8);
 #undef NN__SECTION
     p->bytes = off + NN__ALIGN; /* room to align the base */
     p->np = np; p->nb = nb; p->scratch_floats = scratch; p->train = train;
@@ -2979,6 +3102,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     m->x_stage = (float *)(void *)(base + p.x);
     m->targets = (float *)(void *)(base + p.t);
     m->labels = (int32_t *)(void *)(base + p.lab);
+    m->stats = (double *)(void *)(base + p.stats);
     m->n_params = p.np;
     m->n_buffers = p.nb;
     m->train_off = p.train_off;
@@ -3036,39 +3160,88 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
 }
 
 /* >>net: forward, backward and the optimizer step over the flat layer array ------------------ */
+/* A device backend holds the arena's state on the device: nn__pull brings a range of it to
+   the host arena before the host reads it, nn__push sends what the host wrote. */
+NN__PRIVATE void nn__pull(const nn_model *m, const void *p, size_t bytes) {
+    if (m->backend->sync && p && bytes) m->backend->sync(m->backend->ctx, (void *)(uintptr_t)p, bytes, 0);
+}
+NN__PRIVATE void nn__push(const nn_model *m, const void *p, size_t bytes) {
+    if (m->backend->sync && p && bytes) m->backend->sync(m->backend->ctx, (void *)(uintptr_t)p, bytes, 1);
+}
+NN__PRIVATE nn_result nn__device_status(const nn_model *m) {
+    return m->backend->status ? m->backend->status(m->backend->ctx) : NN_OK;
+}
+
+NNDEF nn_result nn_model_sync(nn_model *m, int to_device) {
+    nn_result r;
+    if (!m || !m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_sync: the model is not compiled");
+    if (to_device) nn__push(m, m->mem, m->mem_bytes);
+    else nn__pull(m, m->mem, m->mem_bytes);
+    if ((r = nn__device_status(m)) != NN_OK) return r;
+    /* borrowed weights live outside the arena (a device backend refuses those models) */
+    return NN_OK;
+}
+
+/* x: a host batch, or the staging the data path filled (already on the device) */
 NN__PRIVATE void nn__forward(nn_model *m, const float *x, int64_t B) {
     int i;
+    if (m->backend->sync && x != m->x_stage) { /* the device reads its inputs from the staging */
+        const size_t bytes = sizeof(float) * (size_t)(B * m->layers[0].size);
+        memcpy(m->x_stage, x, bytes);
+        nn__push(m, m->x_stage, bytes);
+        x = m->x_stage;
+    }
     m->layers[0].y = (float *)(uintptr_t)x; /* borrowed: the input layer is never written */
     for (i = 1; i < m->n_layers; i++) nn__forward_layer(m, &m->layers[i], B);
 }
 
+/* loss and accuracy of the output for a batch into stats[0..2]; dout when training */
+NN__PRIVATE void nn__loss(nn_model *m, const int32_t *labels, const float *targets, int64_t B, float *dout,
+                          double *stats) {
+    const nn_layer *o = &m->layers[m->n_layers - 1];
+    const int64_t C = o->size;
+    if (m->backend->sync) { /* labels and targets reach the device through the staging */
+        if (labels && labels != m->labels) {
+            memcpy(m->labels, labels, sizeof(int32_t) * (size_t)B);
+            nn__push(m, m->labels, sizeof(int32_t) * (size_t)B);
+            labels = m->labels;
+        }
+        if (targets && targets != m->targets) {
+            memcpy(m->targets, targets, sizeof(float) * (size_t)(B * C));
+            nn__push(m, m->targets, sizeof(float) * (size_t)(B * C));
+            targets = m->targets;
+        }
+    }
+    m->backend->loss(m->backend->ctx, m->config.loss, o->y, labels, targets, B, C, dout, stats);
+}
+
+/* the sums of stats (a fit's or an evaluation's) on the host */
+NN__PRIVATE void nn__read_stats(const nn_model *m, double *stats, double out[3]) {
+    nn__pull(m, stats, sizeof(double) * 3);
+    out[0] = stats[0]; out[1] = stats[1]; out[2] = stats[2];
+}
+NN__PRIVATE void nn__zero_stats(const nn_model *m, double *stats) {
+    m->backend->zero(m->backend->ctx, (float *)(void *)stats, (int64_t)(sizeof(double) * 3 / sizeof(float)));
+}
+
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, float *loss) {
+/* the loss's sums go to stats (see nn__loss) */
+NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, double *stats) {
     nn_layer *outl = &m->layers[m->n_layers - 1];
     int i;
     for (i = 1; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
-        if (l->dy && !nn__is_view(l->type)) memset(l->dy, 0, sizeof(float) * (size_t)(B * l->size));
+        if (l->dy && !nn__is_view(l->type)) m->backend->zero(m->backend->ctx, l->dy, B * l->size);
     }
-    *loss = nn_loss_compute(m->config.loss, outl->y, labels, targets, B, outl->size, outl->dy);
+    nn__loss(m, labels, targets, B, outl->dy, stats);
     for (i = m->n_layers - 1; i >= 1; i--)
         if (m->layers[i].dy) nn__backward_layer(m, &m->layers[i], B); /* (none before the first trained layer) */
 }
 
 NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
-    const nn_optimizer *o = &m->config.optimizer;
-    if (o->clip_norm > 0.0f) {
-        /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1 */
-        double ss = 0.0;
-        int64_t i;
-        float norm, coef;
-        for (i = 0; i < m->n_train; i++) ss += (double)m->grads[i] * m->grads[i];
-        norm = (float)sqrt(ss);
-        coef = o->clip_norm / (norm + 1e-6f);
-        if (coef < 1.0f) for (i = 0; i < m->n_train; i++) m->grads[i] *= coef;
-    }
     m->step++;
-    nn_optimizer_step(o, lr, m->step, m->params + m->train_off, m->grads, m->opt1, m->opt2, m->n_train);
+    m->backend->optimizer_step(m->backend->ctx, &m->config.optimizer, lr, m->step, m->params + m->train_off, m->grads,
+                               m->opt1, m->opt2, m->n_train);
 }
 #endif /* NN_NO_TRAINING */
 
@@ -3128,10 +3301,15 @@ NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *la
     if ((r = nn__check_batch(m, "nn_model_backward", n)) != NN_OK) return r;
     if ((r = nn__check_rows(m, "nn_model_backward", x, labels, targets, n, nn_model_input_size(m),
                             nn_model_output_size(m), 1)) != NN_OK) return r;
+    double st[3];
     m->training = 1;
+    nn__zero_stats(m, m->stats + 4);
     nn__forward(m, x, n);
-    nn__backward(m, labels, targets, n, &l);
+    nn__backward(m, labels, targets, n, m->stats + 4);
     m->training = 0;
+    nn__read_stats(m, m->stats + 4, st);
+    if ((r = nn__device_status(m)) != NN_OK) return r;
+    l = (float)(st[0] / (double)n);
     if (loss) *loss = l;
     return NN_OK;
 }
@@ -3141,7 +3319,7 @@ NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels
     nn_result r = nn_model_backward(m, x, labels, targets, n, loss);
     if (r != NN_OK) return r;
     nn__clip_and_step(m, lr);
-    return NN_OK;
+    return nn__device_status(m);
 }
 #endif /* NN_NO_TRAINING */
 
@@ -3156,6 +3334,8 @@ NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *ou
     m->training = 0;
     nn__forward(m, x, n);
     o = &m->layers[m->n_layers - 1];
+    nn__pull(m, o->y, sizeof(float) * (size_t)(n * o->size));
+    if ((r = nn__device_status(m)) != NN_OK) return r;
     if (out) {
         shape[0] = n;
         for (i = 0; i < o->ndim; i++) shape[i + 1] = o->shape[i];
@@ -3176,55 +3356,80 @@ NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out) {
     for (i = 0; i < n; i += m->config.max_batch) {
         const int64_t b = n - i < m->config.max_batch ? n - i : m->config.max_batch;
         nn__forward(m, x + i * in, b);
+        nn__pull(m, m->layers[m->n_layers - 1].y, sizeof(float) * (size_t)(b * C));
+        if ((r = nn__device_status(m)) != NN_OK) return r;
         memcpy(out + i * C, m->layers[m->n_layers - 1].y, sizeof(float) * (size_t)(b * C));
     }
     return NN_OK;
 }
 
 /* >>train: metrics, evaluate, fit ------------------------------------------------------------ */
-/* Correct predictions and how many were judged; total 0 when accuracy is undefined (MSE
-   without labels). */
-NN__PRIVATE void nn__count_correct(const nn_model *m, const float *out, const int32_t *labels, const float *targets,
-                                   int64_t B, int64_t *correct, int64_t *total) {
-    const int64_t C = nn_model_output_size(m);
-    int64_t i, j;
-    if (m->config.loss == NN_LOSS_BCE && targets) {
-        for (i = 0; i < B * C; i++) *correct += (out[i] > 0.0f) == (targets[i] > 0.5f);
-        *total += B * C;
-        return;
-    }
-    for (i = 0; i < B; i++) {
-        const int64_t p = nn_argmax(out + i * C, C);
-        if (labels) j = labels[i];
-        else if (targets && m->config.loss == NN_LOSS_XENT) j = nn_argmax(targets + i * C, C);
-        else return;
-        *correct += p == j;
-        *total += 1;
+NN__PRIVATE float nn__nan(void) { volatile float z = 0.0f; return z / z; }
+
+/* a data set's rows [lo, lo + n) in order, or rows[0..n) of it, as the batch to run: in place
+   on the CPU where they are contiguous, else gathered into the staging (by the device
+   backend's data path, into its arena) */
+NN__PRIVATE void nn__batch(nn_model *m, int slot, const nn_dataset *d, const int64_t *rows, int64_t lo, int64_t n,
+                           const float **x, const int32_t **labels, const float **targets) {
+    const int64_t in = d->features, C = d->n_targets;
+    int64_t i;
+    *labels = NULL;
+    *targets = NULL;
+    if (m->backend->data_rows) {
+        m->backend->data_rows(m->backend->ctx, slot, rows, lo, n, m->x_stage, d->labels ? m->labels : NULL,
+                              d->targets ? m->targets : NULL);
+        *x = m->x_stage;
+        if (d->labels) *labels = m->labels;
+        if (d->targets) *targets = m->targets;
+    } else if (!rows) { /* in order: the batch is contiguous already */
+        *x = d->x + lo * in;
+        if (d->labels) *labels = d->labels + lo;
+        if (d->targets) *targets = d->targets + lo * C;
+    } else { /* gather the batch's rows */
+        for (i = 0; i < n; i++) {
+            const int64_t row = rows[i];
+            memcpy(m->x_stage + i * in, d->x + row * in, sizeof(float) * (size_t)in);
+            if (d->labels) m->labels[i] = d->labels[row];
+            if (d->targets) memcpy(m->targets + i * C, d->targets + row * C, sizeof(float) * (size_t)C);
+        }
+        *x = m->x_stage;
+        if (d->labels) *labels = m->labels;
+        if (d->targets) *targets = m->targets;
     }
 }
 
-NN__PRIVATE float nn__nan(void) { volatile float z = 0.0f; return z / z; }
+NN__PRIVATE nn_result nn__data_begin(nn_model *m, int slot, const nn_dataset *d) {
+    if (!m->backend->data_begin) return NN_OK;
+    return m->backend->data_begin(m->backend->ctx, slot, d->x, d->labels, d->targets, d->n, d->features, d->n_targets);
+}
+NN__PRIVATE void nn__data_end(nn_model *m, int slot) {
+    if (m->backend->data_end) m->backend->data_end(m->backend->ctx, slot);
+}
 
-NN__PRIVATE void nn__eval_rows(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
-    const int64_t C = nn_model_output_size(m), B = m->config.max_batch;
-    int64_t i, correct = 0, total = 0;
-    double sum = 0.0;
-    const int has_loss = d->labels ? (m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE)
-                                   : d->targets != NULL;
+NN__PRIVATE nn_result nn__eval_rows(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
+    const int64_t B = m->config.max_batch;
+    const int has_loss = nn__loss_defined(m->config.loss, nn__loss_labels(m->config.loss, d->labels, d->targets),
+                                          d->targets);
+    double st[3];
+    int64_t i;
+    nn_result r;
+    if ((r = nn__data_begin(m, 1, d)) != NN_OK) return r;
     m->training = 0;
+    nn__zero_stats(m, m->stats + 4);
     for (i = 0; i < d->n; i += B) {
         const int64_t b = d->n - i < B ? d->n - i : B;
-        const int32_t *lab = d->labels ? d->labels + i : NULL;
-        const float *tg = d->targets ? d->targets + i * C : NULL;
-        const float *out;
-        nn__forward(m, d->x + i * d->features, b);
-        out = m->layers[m->n_layers - 1].y;
-        if (has_loss) sum += (double)nn_loss_compute(m->config.loss, out, (m->config.loss == NN_LOSS_XENT && tg) ? NULL : lab,
-                                                     tg, b, C, NULL) * (double)b;
-        nn__count_correct(m, out, lab, tg, b, &correct, &total);
+        const int32_t *lab;
+        const float *x, *tg;
+        nn__batch(m, 1, d, NULL, i, b, &x, &lab, &tg);
+        nn__forward(m, x, b);
+        nn__loss(m, lab, tg, b, NULL, m->stats + 4);
     }
-    if (loss) *loss = has_loss ? (float)(sum / (double)d->n) : nn__nan();
-    if (acc) *acc = total ? (float)((double)correct / (double)total) : nn__nan();
+    nn__data_end(m, 1);
+    nn__read_stats(m, m->stats + 4, st);
+    if ((r = nn__device_status(m)) != NN_OK) return r;
+    if (loss) *loss = has_loss ? (float)(st[0] / (double)d->n) : nn__nan();
+    if (acc) *acc = st[2] > 0.0 ? (float)(st[1] / st[2]) : nn__nan();
+    return NN_OK;
 }
 
 NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
@@ -3233,8 +3438,7 @@ NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float
     if (!d) return nn__fail(NN_ERR_INVALID_ARG, "nn_evaluate: data set is NULL");
     if ((r = nn__check_rows(m, "nn_evaluate", d->x, d->labels, d->targets, d->n, d->features, d->n_targets, 1)) != NN_OK)
         return r;
-    nn__eval_rows(m, d, loss, acc);
-    return NN_OK;
+    return nn__eval_rows(m, d, loss, acc);
 }
 
 NNDEF nn_fit_config nn_fit_defaults(void) {
@@ -3287,7 +3491,6 @@ NN__PRIVATE void nn__print_bar(int epoch, int epochs, int64_t b, int64_t nb, flo
 
 #ifndef NN_NO_TRAINING
 NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
-    const int64_t in = nn_model_input_size(m), C = nn_model_output_size(m);
     int64_t *perm, nb, i;
     int e, stop = 0, bar = 0;
     nn_result r;
@@ -3317,6 +3520,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
     cfg->epochs_run = 0;
     perm = (int64_t *)m->allocator.alloc(sizeof(int64_t) * (size_t)train->n, m->allocator.user);
     if (!perm) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_fit: no memory for %l row indices", train->n);
+    if ((r = nn__data_begin(m, 0, train)) != NN_OK) { m->allocator.free(perm, m->allocator.user); return r; }
     nb = (train->n + cfg->batch_size - 1) / cfg->batch_size;
 #ifndef NN_NO_STDIO
     bar = cfg->verbose > 0 && NN__ISATTY_STDERR();
@@ -3326,8 +3530,8 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
     for (e = 0; e < cfg->epochs && !stop; e++) {
         nn_epoch_stats st;
         nn_progress pg;
-        double t0 = nn__now(), sum = 0.0;
-        int64_t correct = 0, total = 0, seen = 0, b, b0 = m->epoch_batch;
+        double t0 = nn__now(), sums[3] = {0.0, 0.0, 0.0};
+        int64_t seen = 0, b, b0 = m->epoch_batch;
         memset(&st, 0, sizeof st);
         memset(&pg, 0, sizeof pg);
         pg.loss = nn__nan();
@@ -3344,51 +3548,41 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
             }
         m->fit_batch = cfg->batch_size;
         m->fit_rows = train->n;
+        nn__zero_stats(m, m->stats);
         for (b = b0; b < nb && !stop; b++) {
             const int64_t lo = b * cfg->batch_size, n = train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
-            const int32_t *lab = NULL;
-            const float *tg = NULL, *xb = m->x_stage;
-            float loss;
-            if (cfg->shuffle) { /* gather the batch's rows */
-                for (i = 0; i < n; i++) {
-                    const int64_t row = perm[lo + i];
-                    memcpy(m->x_stage + i * in, train->x + row * in, sizeof(float) * (size_t)in);
-                    if (train->labels) m->labels[i] = train->labels[row];
-                    if (train->targets) memcpy(m->targets + i * C, train->targets + row * C, sizeof(float) * (size_t)C);
-                }
-                if (train->labels) lab = m->labels;
-                if (train->targets) tg = m->targets;
-            } else { /* in order: the batch is contiguous already */
-                xb = train->x + lo * in;
-                if (train->labels) lab = train->labels + lo;
-                if (train->targets) tg = train->targets + lo * C;
-            }
+            const int32_t *lab;
+            const float *tg, *xb;
+            /* the running loss and accuracy come back from a device only when something shows them */
+            const int report = bar || cfg->callback || b + 1 == nb;
+            nn__batch(m, 0, train, cfg->shuffle ? perm + lo : NULL, lo, n, &xb, &lab, &tg);
             m->training = 1;
             nn__forward(m, xb, n);
-            nn__backward(m, (m->config.loss == NN_LOSS_XENT && tg) ? NULL : lab, tg, n, &loss);
+            nn__backward(m, lab, tg, n, m->stats);
             m->training = 0;
-            nn__count_correct(m, m->layers[m->n_layers - 1].y, lab, tg, n, &correct, &total);
             nn__clip_and_step(m, nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step));
             m->epoch_batch = b + 1;
+            if ((r = nn__device_status(m)) != NN_OK) { stop = 2; break; }
 #ifndef NN_NO_STDIO
             if (cfg->checkpoint_steps > 0 && m->step % cfg->checkpoint_steps == 0 &&
                 (r = nn_save_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
 #endif
-            sum += (double)loss * (double)n;
             seen += n;
+            if (!report) continue;
+            nn__read_stats(m, m->stats, sums);
             pg.epoch = e + 1; pg.epochs = cfg->epochs; pg.batch = b + 1; pg.batches = nb;
-            pg.loss = (float)(sum / (double)seen);
-            pg.acc = total ? (float)((double)correct / (double)total) : nn__nan();
+            pg.loss = (float)(sums[0] / (double)seen);
+            pg.acc = sums[2] > 0.0 ? (float)(sums[1] / sums[2]) : nn__nan();
 #ifndef NN_NO_STDIO
             if (bar && ((b + 1) % (nb / 40 + 1) == 0 || b + 1 == nb)) nn__print_bar(e + 1, cfg->epochs, b + 1, nb, pg.loss, pg.acc);
 #endif
             if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
         }
-        if (stop == 2) break; /* a checkpoint failed: r says why */
+        if (stop == 2) break; /* a checkpoint or the device failed: r says why */
         st.loss = pg.loss;
         st.acc = seen ? pg.acc : nn__nan();
         st.val_loss = st.val_acc = nn__nan();
-        if (val) nn__eval_rows(m, val, &st.val_loss, &st.val_acc);
+        if (val && (r = nn__eval_rows(m, val, &st.val_loss, &st.val_acc)) != NN_OK) { stop = 2; break; }
         m->epoch++;
         m->epoch_batch = 0;
 #ifndef NN_NO_STDIO
@@ -3407,6 +3601,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         pg.stats = st;
         if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
     }
+    nn__data_end(m, 0);
     m->allocator.free(perm, m->allocator.user);
     return stop == 2 ? r : NN_OK;
 }
