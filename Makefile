@@ -8,16 +8,26 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 B       := build
 
 TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware test_quant
+CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps bench-cuda
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_TESTS := test_gemm test_conv
-tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware
+tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU)
+
+# nn_cuda.h on the CPU: tests/test_cuda.c with tests/cuda_emu.h standing in for the CUDA
+# runtime and cuBLAS (tests/cuda.sh builds the same file with nvcc, for a GPU)
+$(B)/test_cuda_emu: tests/test_cuda.c tests/cuda_emu.h nn_cuda.h $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $< -o $@ -lm
+$(B)/san_test_cuda_emu: tests/test_cuda.c tests/cuda_emu.h nn_cuda.h $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(SAN) $(OMP) $< -o $@ -lm
 
 $(B)/%: examples/%.c nn.h examples/*.h
 	@mkdir -p $(B)
@@ -43,7 +53,8 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
-	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware tests/compile.sh tests/cross.sh tests/fuzz.sh
+	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
+	  $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 60; make test runs this too)
@@ -97,6 +108,18 @@ bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer $(B)/bench_quant
 	@for n in $(BENCH_NETS); do $(BENCH_ENV) ./$(B)/bench_train $$n; done | tee $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 cnn-32-64; do ./$(B)/bench_infer $$n; done | tee -a $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 mlp-784-256-128-10 lenet5; do ./$(B)/bench_quant $$n; done | tee -a $(B)/bench_nn.txt
+
+# the GPU (nn_cuda.h): Fashion-MNIST MLP and CNN at batch 64 and 512, GEMM against plain
+# cuBLAS; then PyTorch on the same GPU where it has CUDA (Debian's python3-torch has not)
+NVCC ?= $(shell command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+$(B)/bench_cuda: bench/cuda.c bench/common.h bench/fashion.h bench/models.h nn.h nn_cuda.h
+	@mkdir -p $(B)
+	$(NVCC) -x cu -std=c++17 -O2 $(NVCC_ARCH) -Xcompiler -march=native,-fopenmp $< -o $@ -lcublas
+bench-cuda: $(B)/bench_cuda
+	@echo "# $$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1), $$(date -u +%Y-%m-%d)"
+	./$(B)/bench_cuda | tee $(B)/bench_cuda.txt
+	-/usr/bin/python3 bench/torch_ref.py --cuda | tee $(B)/bench_torch_cuda.txt
 
 # PyTorch at its two best settings: 1 thread, and 2 threads with OpenBLAS single-threaded
 bench-torch:

@@ -208,7 +208,8 @@ typedef enum nn_result {
     NN_ERR_STATE = -5,         /* called at the wrong time (a layer added after compile, ...) */
     NN_ERR_IO = -6,            /* a file could not be opened or read */
     NN_ERR_FORMAT = -7,        /* a file is malformed */
-    NN_ERR_UNSUPPORTED = -8    /* valid, but not implemented for this case */
+    NN_ERR_UNSUPPORTED = -8,   /* valid, but not implemented for this case */
+    NN_ERR_DEVICE = -9         /* a GPU call failed (nn_cuda.h); the message names the call */
 } nn_result;
 
 NNDEF const char *nn_result_string(nn_result r);
@@ -1011,6 +1012,7 @@ NNDEF const char *nn_result_string(nn_result r) {
     case NN_ERR_IO: return "i/o error";
     case NN_ERR_FORMAT: return "bad format";
     case NN_ERR_UNSUPPORTED: return "unsupported";
+    case NN_ERR_DEVICE: return "device error";
     }
     return "unknown error";
 }
@@ -3145,21 +3147,6 @@ NNDEF nn_result nn_freeze(nn_model *m, int upto) {
     return NN_OK;
 }
 
-NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out) {
-    const nn_layer *l;
-    int64_t shape[NN_MAX_DIMS];
-    int i;
-    if (!m || !out || !m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_activation: model not compiled");
-    if (layer < 0 || layer >= m->n_layers) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: no layer %d", layer);
-    if (n < 1 || n > m->config.max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: n = %l outside [1, max_batch]", n);
-    l = &m->layers[layer];
-    shape[0] = n;
-    for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
-    *out = nn_tensor_view(l->y, l->ndim + 1, shape);
-    return NN_OK;
-}
-
-/* >>net: forward, backward and the optimizer step over the flat layer array ------------------ */
 /* A device backend holds the arena's state on the device: nn__pull brings a range of it to
    the host arena before the host reads it, nn__push sends what the host wrote. */
 NN__PRIVATE void nn__pull(const nn_model *m, const void *p, size_t bytes) {
@@ -3172,6 +3159,22 @@ NN__PRIVATE nn_result nn__device_status(const nn_model *m) {
     return m->backend->status ? m->backend->status(m->backend->ctx) : NN_OK;
 }
 
+NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out) {
+    const nn_layer *l;
+    int64_t shape[NN_MAX_DIMS];
+    int i;
+    if (!m || !out || !m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_activation: model not compiled");
+    if (layer < 0 || layer >= m->n_layers) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: no layer %d", layer);
+    if (n < 1 || n > m->config.max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_activation: n = %l outside [1, max_batch]", n);
+    l = &m->layers[layer];
+    shape[0] = n;
+    for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
+    nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
+    *out = nn_tensor_view(l->y, l->ndim + 1, shape);
+    return NN_OK;
+}
+
+/* >>net: forward, backward and the optimizer step over the flat layer array ------------------ */
 NNDEF nn_result nn_model_sync(nn_model *m, int to_device) {
     nn_result r;
     if (!m || !m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_sync: the model is not compiled");
@@ -4498,6 +4501,7 @@ NN__PRIVATE void nn__write_st(nn__sink *s, void (*header)(nn__sink *, const void
 NN__PRIVATE void nn__model_header(nn__sink *s, const void *m, int checkpoint) { nn__emit_header(s, (const nn_model *)m, checkpoint); }
 NN__PRIVATE void nn__model_tensors(nn__sink *s, const void *m, int checkpoint) { nn__emit_tensors(NULL, s, (const nn_model *)m, checkpoint); }
 NN__PRIVATE void nn__write_model(nn__sink *s, const nn_model *m, int checkpoint) {
+    nn__pull(m, m->mem, m->mem_bytes); /* a device backend's state, to the host arena */
     nn__write_st(s, nn__model_header, nn__model_tensors, m, checkpoint);
 }
 
@@ -4872,8 +4876,11 @@ NNDEF nn_result nn_load_weights_mem(nn_model *m, const void *data, size_t size) 
     if (!data) return nn__fail(NN_ERR_INVALID_ARG, "nn_load_weights_mem: data is NULL");
     if (m->borrowed) return nn__fail(NN_ERR_STATE, "nn_load_weights_mem: the model's weights are borrowed (read-only)");
     if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &m->allocator)) == NN_OK &&
-        (r = nn__match(m, &st, 0)) == NN_OK)
+        (r = nn__match(m, &st, 0)) == NN_OK) {
+        nn__pull(m, m->mem, m->mem_bytes); /* a device backend: the rest of its state stands */
         nn__fill(m, &st, 0);
+        nn__push(m, m->mem, m->mem_bytes);
+    }
     if (st.mem) m->allocator.free(st.mem, m->allocator.user);
     return r;
 }
@@ -5535,6 +5542,7 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
         if ((r = nn_forward(m, calib + b * m->layers[0].size, nb, NULL)) != NN_OK) return r;
         for (i = 0; i < L; i++) {
             const float *y = m->layers[i].y;
+            nn__pull(m, y, sizeof(float) * (size_t)(nb * m->layers[i].size));
             for (k = 0; k < nb * m->layers[i].size; k++) {
                 if (!(y[k] - y[k] == 0.0f)) return nn__fail(NN_ERR_DATA, "nn_quantize: layer %d output is not finite on the calibration data", i);
                 if (y[k] < lo[i]) lo[i] = y[k];
@@ -5542,6 +5550,7 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
             }
         }
     }
+    nn__pull(m, m->mem, m->mem_bytes); /* the weights, from a device backend */
     /* the graph */
     q->g.n_layers = L;
     memcpy(q->g.layers, m->layers, sizeof(nn_layer) * (size_t)L);

@@ -35,6 +35,11 @@ for c in g++ clang++; do
 done
 link2 "g++ c++11 -fopenmp" g++ -x c++ -std=c++11 -fopenmp
 try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
+# nn_cuda.h: its declarations in C; its implementation as C++ on the host compiler (with the
+# runtime stand-ins of tests/cuda_emu.h; tests/cuda.sh builds it with nvcc)
+printf '#include "nn.h"\n#include "nn_cuda.h"\nint f(nn_model *m) { return nn_cuda_attach(m, NULL); }\n' > "$T/cuda_decl.c"
+try "nn_cuda.h declarations, cc c99" cc -std=c99 $W -I. -c "$T/cuda_decl.c" -o "$T/c.o"
+try "nn_cuda.h implementation (emulated runtime), g++ c++11" g++ -x c++ -std=c++11 $W -fopenmp -c tests/test_cuda.c -o "$T/c.o"
 # the AVX-VNNI (256-bit) int8 path compiles (this machine cannot run it)
 try "gcc c99 -mavx2 -mfma -mavxvnni" gcc -std=c99 -mavx2 -mfma -mavxvnni $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
 # the examples, exactly as their first lines say (and xor must learn)
