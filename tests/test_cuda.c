@@ -266,7 +266,8 @@ static void test_files(const nn_dataset *tr) {
     nn_model gpu, cpu, back;
     nn_fit_config fc = nn_fit_defaults();
     nn_load_config lc = nn_load_defaults();
-    float pg[20 * 10], pc[20 * 10], pb[20 * 10];
+    float pg[20 * 10], pc[20 * 10], pb[20 * 10], og[20 * 10];
+    nn_qmodel qg, qc;
     size_t size = 0, size2 = 0;
     unsigned char *file, *file2;
     CHECK_OK(t_compile(&gpu, b_digits_mlp, NN_LOSS_XENT, nn_adam(3e-3f), 32));
@@ -275,6 +276,7 @@ static void test_files(const nn_dataset *tr) {
     fc.epochs = 1; fc.batch_size = 32; fc.verbose = 0;
     CHECK_OK(nn_fit(&gpu, tr, NULL, &fc));
     CHECK_OK(nn_predict(&gpu, tr->x, 20, pg));
+    CHECK_OK(nn_quantize(&gpu, tr->x, 64, NULL, &qg)); /* before anything else brings the weights back */
     CHECK_OK(nn_save_mem(&gpu, 1, NULL, 0, &size));
     file = (unsigned char *)malloc(size);
     CHECK_OK(nn_save_mem(&gpu, 1, file, size, &size));
@@ -283,9 +285,7 @@ static void test_files(const nn_dataset *tr) {
     CHECK_OK(nn_predict(&cpu, tr->x, 20, pc));
     CHECK_MSG(t_maxrel(pc, pg, 200) <= T_TOL, "GPU-saved model on the CPU: outputs differ by %g", (double)t_maxrel(pc, pg, 200));
     {   /* int8 from the GPU model equals int8 from its CPU copy */
-        nn_qmodel qg, qc;
-        float og[20 * 10], oc[20 * 10];
-        CHECK_OK(nn_quantize(&gpu, tr->x, 64, NULL, &qg));
+        float oc[20 * 10];
         CHECK_OK(nn_quantize(&cpu, tr->x, 64, NULL, &qc));
         CHECK_OK(nn_qpredict(&qg, tr->x, 20, og));
         CHECK_OK(nn_qpredict(&qc, tr->x, 20, oc));
