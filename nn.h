@@ -107,8 +107,9 @@
      and written to vectorize. SGEMM is cache-blocked with register-tiled micro-kernels in
      AVX-512 (8x32) or AVX2+FMA (6x16) intrinsics, chosen at compile time from __AVX512F__ /
      __AVX2__, and a portable C path elsewhere; convolution is im2col + GEMM over chunks of
-     images (direct loops for depthwise). The layers reach these kernels only through an
-     nn_backend table (nn_backend_cpu()), which a second backend can replace. Loops below
+     images (direct loops for depthwise). A training step reaches these kernels and the
+     arena only through an nn_backend table (nn_backend_cpu()); nn_cuda.h's nn_cuda_attach
+     replaces it with a GPU one that keeps the arena on the device. Loops below
      NN_OMP_MIN_WORK multiply-adds stay serial. Every
      parallel loop writes disjoint outputs and no reduction is split across threads, so results
      do not depend on the thread count: the same seed gives bit-identical weights with 1 or N

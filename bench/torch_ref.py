@@ -5,6 +5,8 @@ sliced batches (no DataLoader). Prints the same lines as the C benchmarks:
     train NET epoch_s=... acc=... rss_mb=... threads=N epochs=E
     infer NET batch1_us=... batch256_ips=... threads=N
 Usage: /usr/bin/python3 bench/torch_ref.py [--threads N] [--only train|infer] [NET ...]
+       /usr/bin/python3 bench/torch_ref.py --cuda   (bench/cuda.c's runs on the GPU:
+           train NET batch=B epoch_s=... img_s=... acc=... epochs=E device=torch-cuda)
 Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (make bench-torch does), and with
 OPENBLAS_NUM_THREADS=1 for 2 threads, where PyTorch's and OpenBLAS's pools otherwise fight."""
 import gzip
@@ -45,9 +47,12 @@ def net(name):
     raise SystemExit("unknown network " + name)
 
 
-def train(name, threads, xtr, ytr, xte, yte):
+def train(name, threads, xtr, ytr, xte, yte, device=None, batch=64):
     torch.manual_seed(1)
     model, image = net(name)
+    if device:
+        model = model.to(device)
+        xtr, ytr, xte, yte = xtr.to(device), ytr.to(device), xte.to(device), yte.to(device)
     epochs = int(os.environ.get("EPOCHS", 2 if image else 5))
     opt = torch.optim.SGD(model.parameters(), lr=0.1) if name == "mlp-784-128-10" else \
         torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -57,16 +62,23 @@ def train(name, threads, xtr, ytr, xte, yte):
     for _ in range(epochs):
         t0 = time.perf_counter()
         model.train()
-        for i in range(0, xs.shape[0], 64):
+        for i in range(0, xs.shape[0], batch):
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xs[i:i + 64]), ytr[i:i + 64])
+            loss = torch.nn.functional.cross_entropy(model(xs[i:i + batch]), ytr[i:i + batch])
             loss.backward()
             opt.step()
+        if device:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     model.eval()
     with torch.no_grad():
         acc = sum((model(xt[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item() for i in range(0, xt.shape[0], 1000))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if device:
+        s = statistics.median(times)
+        print("train %s batch=%d epoch_s=%.3f img_s=%.0f acc=%.4f epochs=%d device=torch-cuda" %
+              (name, batch, s, xs.shape[0] / s, acc / xt.shape[0], epochs), flush=True)
+        return
     print("train %s epoch_s=%.3f acc=%.4f rss_mb=%.0f threads=%d epochs=%d" %
           (name, statistics.median(times), acc / xt.shape[0], rss, threads, epochs), flush=True)
 
@@ -104,6 +116,17 @@ def main():
         i = args.index("--only")
         only = args[i + 1]
         del args[i:i + 2]
+    if "--cuda" in args:
+        if not torch.cuda.is_available():
+            print("# torch %s: CUDA is not available here (Debian's python3-torch is CPU-only)" % torch.__version__)
+            return
+        print("# torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)), flush=True)
+        xte, yte = load("t10k-images-idx3-ubyte.gz", True), load("t10k-labels-idx1-ubyte.gz", False)
+        xtr, ytr = load("train-images-idx3-ubyte.gz", True), load("train-labels-idx1-ubyte.gz", False)
+        for n in ["mlp-784-128-10", "cnn-32-64"]:
+            for b in [64, 512]:
+                train(n, 0, xtr, ytr, xte, yte, "cuda", b)
+        return
     torch.set_num_threads(threads)
     print("# torch %s, %d threads, OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OPENBLAS_NUM_THREADS=%s" %
           (torch.__version__, threads, os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
