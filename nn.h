@@ -1524,82 +1524,104 @@ NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C
     }
 }
 
-NNDEF int64_t nn_argmax(const float *x, int64_t n) {
+/* Host-and-device helpers (nn_cuda.h's kernels call these too, so that the CPU and the GPU
+   run the same formulas). */
+static NN_HD inline int64_t nn__argmax(const float *x, int64_t n) {
     int64_t i, best = 0;
     for (i = 1; i < n; i++) if (x[i] > x[best]) best = i;
     return best;
 }
 
+NNDEF int64_t nn_argmax(const float *x, int64_t n) { return nn__argmax(x, n); }
+
+/* One row x (C) of a loss over a batch of B: its sum (the caller divides) and, when d is not
+   NULL, its gradient. label points at the row's class (XENT, HINGE; XENT uses t when label is
+   NULL), t at its targets. */
+static NN_HD inline double nn__loss_row(nn_loss loss, const float *x, const int32_t *label, const float *t, int64_t B,
+                                        int64_t C, float *d) {
+    double total = 0.0;
+    int64_t j;
+    switch (loss) {
+    case NN_LOSS_MSE: {
+        const float scale = 2.0f / (float)(B * C);
+        for (j = 0; j < C; j++) {
+            const float e = x[j] - t[j];
+            total += (double)e * e;
+            if (d) d[j] = scale * e;
+        }
+        break;
+    }
+    case NN_LOSS_XENT: {
+        /* log-softmax with the max subtracted: stable for any logits */
+        float mx = x[0], s = 0.0f, lse;
+        for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
+        for (j = 0; j < C; j++) s += expf(x[j] - mx);
+        lse = mx + logf(s);
+        if (label) {
+            total += (double)(lse - x[*label]);
+            if (d) {
+                for (j = 0; j < C; j++) d[j] = expf(x[j] - lse) / (float)B;
+                d[*label] -= 1.0f / (float)B;
+            }
+        } else {
+            float tsum = 0.0f;
+            for (j = 0; j < C; j++) { total -= (double)t[j] * (x[j] - lse); tsum += t[j]; }
+            if (d) for (j = 0; j < C; j++) d[j] = (expf(x[j] - lse) * tsum - t[j]) / (float)B;
+        }
+        break;
+    }
+    case NN_LOSS_BCE: {
+        /* max(x,0) - x*t + log(1 + exp(-|x|)): no overflow for large |x| */
+        const float scale = 1.0f / (float)(B * C);
+        for (j = 0; j < C; j++) {
+            const float v = x[j];
+            total += (double)((v > 0.0f ? v : 0.0f) - v * t[j] + log1pf(expf(-fabsf(v))));
+            if (d) d[j] = scale * (1.0f / (1.0f + expf(-v)) - t[j]);
+        }
+        break;
+    }
+    case NN_LOSS_HINGE: {
+        const int32_t y = *label;
+        const float scale = 1.0f / (float)(B * C);
+        if (d) for (j = 0; j < C; j++) d[j] = 0.0f;
+        for (j = 0; j < C; j++) {
+            float margin;
+            if (j == y) continue;
+            margin = 1.0f - x[y] + x[j];
+            if (margin > 0.0f) {
+                total += (double)margin / (double)C;
+                if (d) { d[j] += scale; d[y] -= scale; }
+            }
+        }
+        break;
+    }
+    }
+    return total;
+}
+
+/* Correct predictions in row x (C): BCE with targets judges each element's sign against
+   target > 0.5; otherwise the argmax against the label, or against the one-hot target (XENT) */
+static NN_HD inline int64_t nn__correct_row(nn_loss loss, const float *x, const int32_t *label, const float *t, int64_t C) {
+    int64_t j, n = 0;
+    if (loss == NN_LOSS_BCE && t) {
+        for (j = 0; j < C; j++) n += (x[j] > 0.0f) == (t[j] > 0.5f);
+        return n;
+    }
+    if (label) return nn__argmax(x, C) == *label;
+    return t && loss == NN_LOSS_XENT && nn__argmax(x, C) == nn__argmax(t, C);
+}
+
 NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *labels,
                             const float *targets, int64_t B, int64_t C, float *dout) {
     double total = 0.0;
-    int64_t i, j;
+    int64_t i;
     NN_ASSERT(out && B > 0 && C > 0);
+    NN_ASSERT(loss >= NN_LOSS_MSE && loss <= NN_LOSS_HINGE);
     for (i = 0; i < B; i++) {
-        const float *x = out + i * C;
-        const float *t = targets ? targets + i * C : NULL;
-        float *d = dout ? dout + i * C : NULL;
-        switch (loss) {
-        case NN_LOSS_MSE: {
-            const float scale = 2.0f / (float)(B * C);
-            NN_ASSERT(t);
-            for (j = 0; j < C; j++) {
-                const float e = x[j] - t[j];
-                total += (double)e * e;
-                if (d) d[j] = scale * e;
-            }
-            break;
-        }
-        case NN_LOSS_XENT: {
-            /* log-softmax with the max subtracted: stable for any logits */
-            float mx = x[0], s = 0.0f, lse;
-            for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
-            for (j = 0; j < C; j++) s += expf(x[j] - mx);
-            lse = mx + logf(s);
-            if (labels) {
-                NN_ASSERT(labels[i] >= 0 && labels[i] < C);
-                total += (double)(lse - x[labels[i]]);
-                if (d) {
-                    for (j = 0; j < C; j++) d[j] = expf(x[j] - lse) / (float)B;
-                    d[labels[i]] -= 1.0f / (float)B;
-                }
-            } else {
-                float tsum = 0.0f;
-                NN_ASSERT(t);
-                for (j = 0; j < C; j++) { total -= (double)t[j] * (x[j] - lse); tsum += t[j]; }
-                if (d) for (j = 0; j < C; j++) d[j] = (expf(x[j] - lse) * tsum - t[j]) / (float)B;
-            }
-            break;
-        }
-        case NN_LOSS_BCE: {
-            /* max(x,0) - x*t + log(1 + exp(-|x|)): no overflow for large |x| */
-            const float scale = 1.0f / (float)(B * C);
-            NN_ASSERT(t);
-            for (j = 0; j < C; j++) {
-                const float v = x[j];
-                total += (double)((v > 0.0f ? v : 0.0f) - v * t[j] + log1pf(expf(-fabsf(v))));
-                if (d) d[j] = scale * (1.0f / (1.0f + expf(-v)) - t[j]);
-            }
-            break;
-        }
-        case NN_LOSS_HINGE: {
-            const int32_t y = labels ? labels[i] : 0;
-            const float scale = 1.0f / (float)(B * C);
-            NN_ASSERT(labels && y >= 0 && y < C);
-            if (d) for (j = 0; j < C; j++) d[j] = 0.0f;
-            for (j = 0; j < C; j++) {
-                float margin;
-                if (j == y) continue;
-                margin = 1.0f - x[y] + x[j];
-                if (margin > 0.0f) {
-                    total += (double)margin / (double)C;
-                    if (d) { d[j] += scale; d[y] -= scale; }
-                }
-            }
-            break;
-        }
-        default: NN_ASSERT(!"nn_loss_compute: unknown loss");
-        }
+        NN_ASSERT((loss == NN_LOSS_XENT && (labels || targets)) || (loss == NN_LOSS_HINGE ? labels != NULL : targets != NULL));
+        NN_ASSERT(!labels || (labels[i] >= 0 && labels[i] < C));
+        total += nn__loss_row(loss, out + i * C, labels ? labels + i : NULL, targets ? targets + i * C : NULL, B, C,
+                              dout ? dout + i * C : NULL);
     }
     if (loss == NN_LOSS_MSE || loss == NN_LOSS_BCE) return (float)(total / (double)(B * C));
     return (float)(total / (double)B);
@@ -2248,22 +2270,19 @@ NN__PRIVATE int nn__loss_defined(nn_loss kind, const int32_t *labels, const floa
     if (kind == NN_LOSS_XENT) return labels || targets;
     return targets != NULL;
 }
+/* how many predictions a batch's accuracy judges */
+NN__PRIVATE int64_t nn__judged(nn_loss kind, const int32_t *labels, const float *targets, int64_t B, int64_t C) {
+    if (kind == NN_LOSS_BCE && targets) return B * C;
+    return labels || (targets && kind == NN_LOSS_XENT) ? B : 0;
+}
 /* correct predictions into stats[1], predictions judged into stats[2] */
 NN__PRIVATE void nn__count_correct(nn_loss kind, const float *out, const int32_t *labels, const float *targets,
                                    int64_t B, int64_t C, double *stats) {
-    int64_t i, j, correct = 0, total = 0;
-    if (kind == NN_LOSS_BCE && targets) {
-        for (i = 0; i < B * C; i++) correct += (out[i] > 0.0f) == (targets[i] > 0.5f);
-        total = B * C;
-    } else if (labels || (targets && kind == NN_LOSS_XENT)) {
-        for (i = 0; i < B; i++) {
-            j = labels ? labels[i] : nn_argmax(targets + i * C, C);
-            correct += nn_argmax(out + i * C, C) == j;
-        }
-        total = B;
-    }
+    int64_t i, correct = 0;
+    for (i = 0; i < B; i++)
+        correct += nn__correct_row(kind, out + i * C, labels ? labels + i : NULL, targets ? targets + i * C : NULL, C);
     stats[1] += (double)correct;
-    stats[2] += (double)total;
+    stats[2] += (double)nn__judged(kind, labels, targets, B, C);
 }
 NN__PRIVATE void nn__cpu_loss(void *ctx, nn_loss kind, const float *out, const int32_t *labels, const float *targets,
                               int64_t B, int64_t C, float *dout, double *stats) {

@@ -431,74 +431,16 @@ NN__CU_KERNEL nn__k_pool_bwd(nn_pool2d_desc d, int64_t N, float *dx, const float
         dx[i] += s;
     }
 }
-NN__CU_DEV int64_t nn__cu_argmax_row(const float *x, int64_t n) {
-    int64_t i, best = 0;
-    for (i = 1; i < n; i++) if (x[i] > x[best]) best = i;
-    return best;
-}
-/* per row: the loss (nn_loss_compute's terms, in double), dout, and correct predictions */
+/* per row: the loss sum and dout (nn.h's nn__loss_row, when the loss is defined for what is
+   given), and the correct predictions (nn__correct_row) */
 NN__CU_KERNEL nn__k_loss_rows(int kind, const float *out, const int32_t *labels, const int32_t *lab_loss,
-                              const float *targets, int64_t B, int64_t C, float *dout, double *row_loss,
+                              const float *targets, int64_t B, int64_t C, int has_loss, float *dout, double *row_loss,
                               double *row_correct) {
     NN__CU_FOR(i, B) {
-        const float *x = out + i * C;
         const float *t = targets ? targets + i * C : NULL;
-        float *d = dout ? dout + i * C : NULL;
-        double total = 0.0, correct = 0.0;
-        int64_t j;
-        if (kind == NN_LOSS_MSE && t) {
-            const float scale = 2.0f / (float)(B * C);
-            for (j = 0; j < C; j++) {
-                const float e = x[j] - t[j];
-                total += (double)e * e;
-                if (d) d[j] = scale * e;
-            }
-        } else if (kind == NN_LOSS_XENT && (lab_loss || t)) {
-            float mx = x[0], s = 0.0f, lse;
-            for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
-            for (j = 0; j < C; j++) s += expf(x[j] - mx);
-            lse = mx + logf(s);
-            if (lab_loss) {
-                total = (double)(lse - x[lab_loss[i]]);
-                if (d) {
-                    for (j = 0; j < C; j++) d[j] = expf(x[j] - lse) / (float)B;
-                    d[lab_loss[i]] -= 1.0f / (float)B;
-                }
-            } else {
-                float tsum = 0.0f;
-                for (j = 0; j < C; j++) { total -= (double)t[j] * (x[j] - lse); tsum += t[j]; }
-                if (d) for (j = 0; j < C; j++) d[j] = (expf(x[j] - lse) * tsum - t[j]) / (float)B;
-            }
-        } else if (kind == NN_LOSS_BCE && t) {
-            const float scale = 1.0f / (float)(B * C);
-            for (j = 0; j < C; j++) {
-                const float v = x[j];
-                total += (double)((v > 0.0f ? v : 0.0f) - v * t[j] + log1pf(expf(-fabsf(v))));
-                if (d) d[j] = scale * (1.0f / (1.0f + expf(-v)) - t[j]);
-            }
-        } else if (kind == NN_LOSS_HINGE && lab_loss) {
-            const int32_t y = lab_loss[i];
-            const float scale = 1.0f / (float)(B * C);
-            if (d) for (j = 0; j < C; j++) d[j] = 0.0f;
-            for (j = 0; j < C; j++) {
-                float margin;
-                if (j == y) continue;
-                margin = 1.0f - x[y] + x[j];
-                if (margin > 0.0f) {
-                    total += (double)margin / (double)C;
-                    if (d) { d[j] += scale; d[y] -= scale; }
-                }
-            }
-        }
-        if (kind == NN_LOSS_BCE && t) {
-            for (j = 0; j < C; j++) correct += (x[j] > 0.0f) == (t[j] > 0.5f);
-        } else if (labels) {
-            correct = nn__cu_argmax_row(x, C) == labels[i];
-        } else if (t && kind == NN_LOSS_XENT) {
-            correct = nn__cu_argmax_row(x, C) == nn__cu_argmax_row(t, C);
-        }
-        row_loss[i] = total;
-        row_correct[i] = correct;
+        row_loss[i] = has_loss ? nn__loss_row((nn_loss)kind, out + i * C, lab_loss ? lab_loss + i : NULL, t, B, C,
+                                              dout ? dout + i * C : NULL) : 0.0;
+        row_correct[i] = (double)nn__correct_row((nn_loss)kind, out + i * C, labels ? labels + i : NULL, t, C);
     }
 }
 /* stats += (mean loss * B, correct, judged), the rows summed in order */
@@ -747,12 +689,12 @@ static void nn__cu_loss(void *ctx, nn_loss kind, const float *out, const int32_t
     nn__cuda *c = (nn__cuda *)ctx;
     const int32_t *lab = nn__loss_labels(kind, labels, targets);
     const int32_t *dlab = (const int32_t *)nn__cu_d(c, labels), *dlab_loss = (const int32_t *)nn__cu_d(c, lab);
-    const double judged = kind == NN_LOSS_BCE && targets ? (double)(B * C)
-                          : labels || (targets && kind == NN_LOSS_XENT) ? (double)B : 0.0;
+    const int has_loss = nn__loss_defined(kind, lab, targets);
     NN__CU_RUN(c, nn__k_loss_rows, B,
-               ((int)kind, NN__DC(c, out), dlab, dlab_loss, NN__DC(c, targets), B, C, NN__D(c, dout), c->red, c->red + B));
+               ((int)kind, NN__DC(c, out), dlab, dlab_loss, NN__DC(c, targets), B, C, has_loss, NN__D(c, dout), c->red,
+                c->red + B));
     NN__CU_RUN(c, nn__k_loss_total, 1,
-               ((int)kind, c->red, c->red + B, B, C, nn__loss_defined(kind, lab, targets), judged,
+               ((int)kind, c->red, c->red + B, B, C, has_loss, (double)nn__judged(kind, labels, targets, B, C),
                 (double *)nn__cu_d(c, stats)));
 }
 static void nn__cu_optimizer_step(void *ctx, const nn_optimizer *o, float lr, int64_t t, float *p, float *g, float *s1,

@@ -13,14 +13,6 @@
 #include "fashion.h"
 #include "models.h"
 
-static double t_last, times[64];
-static int n_times;
-static int on_epoch(const nn_progress *p, void *user) {
-    (void)user;
-    if (p->epoch_end) { double t = now_s(); if (n_times < 64) times[n_times++] = t - t_last; t_last = t; }
-    return 0;
-}
-
 static int train(const char *name, int64_t batch, int epochs, const nn_dataset *tr, const nn_dataset *te) {
     nn_model m;
     nn_compile_config cc = nn_compile_defaults();

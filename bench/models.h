@@ -40,4 +40,13 @@ static int build_net(nn_model *m, const char *name) {
     }
     return -1;
 }
+/* nn_fit's callback for the benchmarks: the seconds of each epoch into times[] */
+static double t_last, times[64];
+static int n_times;
+static int on_epoch(const nn_progress *p, void *user) __attribute__((unused));
+static int on_epoch(const nn_progress *p, void *user) {
+    (void)user;
+    if (p->epoch_end) { double t = now_s(); if (n_times < 64) times[n_times++] = t - t_last; t_last = t; }
+    return 0;
+}
 #endif

@@ -8,14 +8,6 @@
 #include "fashion.h"
 #include "models.h"
 
-static double t_last, times[64];
-static int n_times;
-static int on_epoch(const nn_progress *p, void *user) {
-    (void)user;
-    if (p->epoch_end) { double t = now_s(); if (n_times < 64) times[n_times++] = t - t_last; t_last = t; }
-    return 0;
-}
-
 int main(int argc, char **argv) {
     const char *name = argc > 1 ? argv[1] : "mlp-784-128-10";
     const int cnn = !strncmp(name, "cnn", 3) || !strncmp(name, "lenet", 5);
