@@ -1511,17 +1511,25 @@ NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
     NN__SPLIT(n >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__add_range(dst, src, lo, hi));
 }
 
+/* one row (shared with nn_cuda.h's kernels): y = softmax(x); dx += y * (dy - sum(dy * y)) */
+static NN_HD inline void nn__softmax_row(float *y, const float *x, int64_t C) {
+    float mx = x[0], s = 0.0f;
+    int64_t j;
+    for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
+    for (j = 0; j < C; j++) { y[j] = expf(x[j] - mx); s += y[j]; }
+    for (j = 0; j < C; j++) y[j] /= s;
+}
+static NN_HD inline void nn__softmax_row_backward(float *dx, const float *y, const float *dy, int64_t C) {
+    float s = 0.0f;
+    int64_t j;
+    for (j = 0; j < C; j++) s += dy[j] * y[j];
+    for (j = 0; j < C; j++) dx[j] += y[j] * (dy[j] - s);
+}
+
 NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
     int64_t i;
     NN__OMP_FOR_IF(B * C >= NN_OMP_MIN_WORK / 8)
-    for (i = 0; i < B; i++) {
-        const float *xi = x + i * C;
-        float *yi = y + i * C, mx = xi[0], s = 0.0f;
-        int64_t j;
-        for (j = 1; j < C; j++) mx = xi[j] > mx ? xi[j] : mx;
-        for (j = 0; j < C; j++) { yi[j] = expf(xi[j] - mx); s += yi[j]; }
-        for (j = 0; j < C; j++) yi[j] /= s;
-    }
+    for (i = 0; i < B; i++) nn__softmax_row(y + i * C, x + i * C, C);
 }
 
 /* Host-and-device helpers (nn_cuda.h's kernels call these too, so that the CPU and the GPU
@@ -1992,14 +2000,31 @@ NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d) {
 }
 
 /* the window of output (oh, ow) clipped to the image; *count is torch's divisor */
-NN__PRIVATE void nn__pool_window(const nn_pool2d_desc *d, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
-                                 int64_t *w0, int64_t *w1, int64_t *count) {
+/* the window of output (oh, ow) clipped to the image, and avg's divisor (padding counts);
+   host-and-device, shared with nn_cuda.h */
+static NN_HD inline void nn__pool_window(const nn_pool2d_desc *d, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
+                                         int64_t *w0, int64_t *w1, int64_t *count) {
     int64_t hs = oh * d->SH - d->PH, wsr = ow * d->SW - d->PW;
     int64_t he = hs + d->KH < d->H + d->PH ? hs + d->KH : d->H + d->PH;
     int64_t we = wsr + d->KW < d->W + d->PW ? wsr + d->KW : d->W + d->PW;
     *count = (he - hs) * (we - wsr);
     *h0 = hs < 0 ? 0 : hs; *w0 = wsr < 0 ? 0 : wsr;
     *h1 = he > d->H ? d->H : he; *w1 = we > d->W ? d->W : we;
+}
+
+/* the first maximum of a window (a NaN counts as one and stays), -1 if the window is empty */
+static NN_HD inline int64_t nn__pool_argmax(const nn_pool2d_desc *d, const float *xc, int64_t oh, int64_t ow) {
+    int64_t h0, h1, w0, w1, cnt, h, w, best = -1;
+    float v = 0.0f;
+    nn__pool_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+    for (h = h0; h < h1; h++)
+        for (w = w0; w < w1; w++) {
+            const float e = xc[h * d->W + w];
+            if (best >= 0 && (v != v || !(e > v || e != e))) continue;
+            v = e;
+            best = h * d->W + w;
+        }
+    return best;
 }
 
 /* 2x2 stride-2 max pooling without padding (most CNNs): the window needs no clipping. The
@@ -2084,20 +2109,13 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
         int64_t oh, ow, h, w, h0, h1, w0, w1, cnt;
         for (oh = 0; oh < d->OH; oh++)
             for (ow = 0; ow < d->OW; ow++) {
-                nn__pool_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
                 if (d->kind == NN_POOL_MAX) { /* the first maximum, as the forward pass chose it */
-                    int64_t best = -1;
-                    float v = -INFINITY;
-                    for (h = h0; h < h1; h++)
-                        for (w = w0; w < w1; w++)
-                            if (best < 0 || xc[h * d->W + w] > v || xc[h * d->W + w] != xc[h * d->W + w]) {
-                                if (best >= 0 && v != v) continue;
-                                v = xc[h * d->W + w];
-                                best = h * d->W + w;
-                            }
+                    const int64_t best = nn__pool_argmax(d, xc, oh, ow);
                     if (best >= 0) dxc[best] += g[oh * d->OW + ow];
                 } else {
-                    const float s = g[oh * d->OW + ow] / (float)cnt;
+                    float s;
+                    nn__pool_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+                    s = g[oh * d->OW + ow] / (float)cnt;
                     for (h = h0; h < h1; h++) for (w = w0; w < w1; w++) dxc[h * d->W + w] += s;
                 }
             }
@@ -2295,14 +2313,9 @@ NN__PRIVATE void nn__cpu_loss(void *ctx, nn_loss kind, const float *out, const i
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__cpu_softmax_backward(void *ctx, float *dx, const float *y, const float *dy, int64_t rows,
                                           int64_t cols) {
-    int64_t i, j;
+    int64_t i;
     (void)ctx;
-    for (i = 0; i < rows; i++) {
-        const float *yi = y + i * cols, *dyi = dy + i * cols;
-        float *dxi = dx + i * cols, s = 0.0f;
-        for (j = 0; j < cols; j++) s += dyi[j] * yi[j];
-        for (j = 0; j < cols; j++) dxi[j] += yi[j] * (dyi[j] - s);
-    }
+    for (i = 0; i < rows; i++) nn__softmax_row_backward(dx + i * cols, y + i * cols, dy + i * cols, cols);
 }
 NN__PRIVATE void nn__cpu_sum_rows(void *ctx, float *dst, const float *src, int64_t rows, int64_t cols) {
     int64_t i;

@@ -226,23 +226,10 @@ NN__CU_KERNEL nn__k_bias_rows(float *C, int64_t ldc, const float *bias, int64_t 
     NN__CU_FOR(i, M * N) C[(i / N) * ldc + i % N] += bias[i % N];
 }
 NN__CU_KERNEL nn__k_softmax_fwd(float *y, const float *x, int64_t rows, int64_t cols) {
-    NN__CU_FOR(r, rows) {
-        const float *xr = x + r * cols;
-        float *yr = y + r * cols, mx = xr[0], s = 0.0f;
-        int64_t j;
-        for (j = 1; j < cols; j++) mx = xr[j] > mx ? xr[j] : mx;
-        for (j = 0; j < cols; j++) { yr[j] = expf(xr[j] - mx); s += yr[j]; }
-        for (j = 0; j < cols; j++) yr[j] /= s;
-    }
+    NN__CU_FOR(r, rows) nn__softmax_row(y + r * cols, x + r * cols, cols);
 }
 NN__CU_KERNEL nn__k_softmax_bwd(float *dx, const float *y, const float *dy, int64_t rows, int64_t cols) {
-    NN__CU_FOR(r, rows) {
-        const float *yr = y + r * cols, *gr = dy + r * cols;
-        float *dr = dx + r * cols, s = 0.0f;
-        int64_t j;
-        for (j = 0; j < cols; j++) s += gr[j] * yr[j];
-        for (j = 0; j < cols; j++) dr[j] += yr[j] * (gr[j] - s);
-    }
+    NN__CU_FOR(r, rows) nn__softmax_row_backward(dx + r * cols, y + r * cols, dy + r * cols, cols);
 }
 NN__CU_KERNEL nn__k_dropout(int backward, float *y, const float *x, int64_t n, float p, uint64_t key) {
     const float scale = 1.0f / (1.0f - p);
@@ -366,41 +353,17 @@ NN__CU_KERNEL nn__k_nchw_to_cnp(float *t, const float *y, int64_t OC, int64_t P,
         t[oc * nb * P + img * P + p] = y[n0 * OC * P + i];
     }
 }
-/* the window of output (oh, ow) clipped to the image, and its divisor (padding counts) */
-NN__CU_DEV void nn__cu_window(const nn_pool2d_desc *d, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1, int64_t *w0,
-                              int64_t *w1, int64_t *count) {
-    const int64_t hs = oh * d->SH - d->PH, ws = ow * d->SW - d->PW;
-    const int64_t he = hs + d->KH < d->H + d->PH ? hs + d->KH : d->H + d->PH;
-    const int64_t we = ws + d->KW < d->W + d->PW ? ws + d->KW : d->W + d->PW;
-    *count = (he - hs) * (we - ws);
-    *h0 = hs < 0 ? 0 : hs; *w0 = ws < 0 ? 0 : ws;
-    *h1 = he > d->H ? d->H : he; *w1 = we > d->W ? d->W : we;
-}
-/* the first maximum of a window (a NaN counts as one), as nn_pool2d_backward picks it; -1 if empty */
-NN__CU_DEV int64_t nn__cu_argmax(const nn_pool2d_desc *d, const float *xc, int64_t oh, int64_t ow) {
-    int64_t h0, h1, w0, w1, cnt, h, w, best = -1;
-    float v = 0.0f;
-    nn__cu_window(d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
-    for (h = h0; h < h1; h++)
-        for (w = w0; w < w1; w++) {
-            const float e = xc[h * d->W + w];
-            if (best >= 0 && (v != v || !(e > v || e != e))) continue;
-            v = e;
-            best = h * d->W + w;
-        }
-    return best;
-}
 NN__CU_KERNEL nn__k_pool_fwd(nn_pool2d_desc d, int64_t N, float *y, const float *x) {
     NN__CU_FOR(i, N * d.C * d.OH * d.OW) {
         const int64_t ow = i % d.OW, oh = (i / d.OW) % d.OH, t = i / (d.OW * d.OH);
         const float *xc = x + t * d.H * d.W;
         if (d.kind == NN_POOL_MAX) {
-            const int64_t b = nn__cu_argmax(&d, xc, oh, ow);
+            const int64_t b = nn__pool_argmax(&d, xc, oh, ow);
             y[i] = b >= 0 ? xc[b] : -INFINITY;
         } else {
             int64_t h0, h1, w0, w1, cnt, h, w;
             float s = 0.0f;
-            nn__cu_window(&d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+            nn__pool_window(&d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
             for (h = h0; h < h1; h++) for (w = w0; w < w1; w++) s += xc[h * d.W + w];
             y[i] = s / (float)cnt;
         }
@@ -421,10 +384,10 @@ NN__CU_KERNEL nn__k_pool_bwd(nn_pool2d_desc d, int64_t N, float *dx, const float
         for (oh = ohlo; oh <= ohhi; oh++)
             for (ow = owlo; ow <= owhi; ow++) {
                 if (d.kind == NN_POOL_MAX) {
-                    if (nn__cu_argmax(&d, xc, oh, ow) == ih * d.W + iw) s += g[oh * d.OW + ow];
+                    if (nn__pool_argmax(&d, xc, oh, ow) == ih * d.W + iw) s += g[oh * d.OW + ow];
                 } else {
                     int64_t h0, h1, w0, w1, cnt;
-                    nn__cu_window(&d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
+                    nn__pool_window(&d, oh, ow, &h0, &h1, &w0, &w1, &cnt);
                     s += g[oh * d.OW + ow] / (float)cnt;
                 }
             }
