@@ -1503,6 +1503,18 @@ NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, 
 }
 #endif /* NN_NO_TRAINING */
 
+/* dst = src */
+NN__PRIVATE NN__NOINLINE void nn__copy_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD) /* (GCC turns the loop below into a memcpy call) */
+    for (; lo + 16 <= hi; lo += 16) _mm512_storeu_ps(dst + lo, _mm512_loadu_ps(src + lo));
+    if (lo < hi) {
+        const __mmask16 k = (__mmask16)((1u << (hi - lo)) - 1u);
+        _mm512_mask_storeu_ps(dst + lo, k, _mm512_maskz_loadu_ps(k, src + lo));
+    }
+#else
+    NN__VLOOP(i, lo, hi, dst[i] = src[i];);
+#endif
+}
 /* dst += src */
 NN__PRIVATE NN__NOINLINE void nn__add_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
     NN__VLOOP(i, lo, hi, dst[i] += src[i];);
@@ -1725,7 +1737,8 @@ NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, int64_t g, 
                 const int64_t off = k * d->DW - d->PW;
                 const int64_t lo = off < 0 ? -off : 0, hi = d->W - off < d->OW ? d->W - off : d->OW;
                 for (ow = 0; ow < lo && ow < d->OW; ow++) o[ow] = 0.0f;
-                if (hi > lo) memcpy(o + lo, xc + ih * d->W + lo + off, sizeof(float) * (size_t)(hi - lo));
+                /* rows are short (tens of floats): a vectorized loop, not a memcpy call */
+                if (hi > lo) nn__copy_range(o + lo, xc + ih * d->W + lo + off, 0, hi - lo);
                 for (ow = hi > lo ? hi : lo; ow < d->OW; ow++) o[ow] = 0.0f;
                 continue;
             }
@@ -1759,9 +1772,7 @@ NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t 
                     if (d->SW == 1) { /* the valid output columns form one range: no test inside */
                         const int64_t off = k * d->DW - d->PW;
                         const int64_t lo = off < 0 ? -off : 0, hi = d->W - off < d->OW ? d->W - off : d->OW;
-                        float *xr = xc + ih * d->W + off;
-                        const float *sr = src + oh * d->OW;
-                        for (ow = lo; ow < hi; ow++) xr[ow] += sr[ow];
+                        if (hi > lo) nn__add_range(xc + ih * d->W + off + lo, src + oh * d->OW + lo, 0, hi - lo);
                         continue;
                     }
                     for (ow = 0; ow < d->OW; ow++) {
@@ -2038,6 +2049,56 @@ NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a 
     return best;
 }
 
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+/* 2x2 stride-2 max pooling of n <= 16 outputs of one row pair (r0, r1): the maxima, and in
+   sel[q] the outputs whose first maximum is candidate q (r0[2i], r0[2i+1], r1[2i], r1[2i+1]),
+   a NaN counting as the largest: nn__max_arg4, sixteen at a time */
+NN__PRIVATE __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mmask16 *sel) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
+    const __mmask16 hi = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
+    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
+    __m512 v[4], m;
+    __mmask16 nan;
+    int q, k;
+    v[0] = _mm512_permutex2var_ps(a0, ev, a1);
+    v[1] = _mm512_permutex2var_ps(a0, od, a1);
+    v[2] = _mm512_permutex2var_ps(b0, ev, b1);
+    v[3] = _mm512_permutex2var_ps(b0, od, b1);
+    m = v[0];
+    nan = _mm512_cmp_ps_mask(m, m, _CMP_UNORD_Q);
+    sel[0] = 0xffff;
+    for (q = 1; q < 4; q++) {
+        const __mmask16 qnan = _mm512_cmp_ps_mask(v[q], v[q], _CMP_UNORD_Q);
+        const __mmask16 take = (__mmask16)(_mm512_cmp_ps_mask(v[q], m, _CMP_GT_OQ) | (qnan & (__mmask16)~nan));
+        m = _mm512_mask_mov_ps(m, take, v[q]);
+        nan = (__mmask16)(nan | (take & qnan));
+        for (k = 0; k < q; k++) sel[k] = (__mmask16)(sel[k] & ~take);
+        sel[q] = take;
+    }
+    return m;
+}
+/* dx rows (d0, d1) += each of n outputs' gradient g at its window's first maximum; the other
+   positions get -0.0, which leaves every value (signed zeros included) as it was */
+NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int n, const __mmask16 *sel) {
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
+    const __mmask16 hi = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
+    const __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g), nz = _mm512_set1_ps(-0.0f);
+    const __m512 c0 = _mm512_mask_mov_ps(nz, sel[0], gv), c1 = _mm512_mask_mov_ps(nz, sel[1], gv);
+    const __m512 c2 = _mm512_mask_mov_ps(nz, sel[2], gv), c3 = _mm512_mask_mov_ps(nz, sel[3], gv);
+    _mm512_mask_storeu_ps(d0, lo, _mm512_add_ps(_mm512_maskz_loadu_ps(lo, d0), _mm512_permutex2var_ps(c0, il, c1)));
+    _mm512_mask_storeu_ps(d1, lo, _mm512_add_ps(_mm512_maskz_loadu_ps(lo, d1), _mm512_permutex2var_ps(c2, il, c3)));
+    if (hi) {
+        _mm512_mask_storeu_ps(d0 + 16, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d0 + 16), _mm512_permutex2var_ps(c0, ih, c1)));
+        _mm512_mask_storeu_ps(d1 + 16, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d1 + 16), _mm512_permutex2var_ps(c2, ih, c3)));
+    }
+}
+#endif
+
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
     int64_t t;
     if (nn__pool_is_2x2(d)) {
@@ -2048,6 +2109,15 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
             int64_t oh, ow;
             for (oh = 0; oh < d->OH; oh++) {
                 const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+                for (ow = 0; ow < d->OW; ow += 16) {
+                    const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
+                    __mmask16 sel[4];
+                    const __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+                    _mm512_mask_storeu_ps(yc + oh * d->OW + ow, (__mmask16)((1u << n) - 1u), m);
+                }
+                continue;
+#endif
                 for (ow = 0; ow < d->OW; ow++) {
                     float v[4];
                     v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
@@ -2091,6 +2161,16 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
             int64_t oh, ow;
             for (oh = 0; oh < d->OH; oh++) {
                 const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+                for (ow = 0; ow < d->OW; ow += 16) {
+                    const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
+                    __mmask16 sel[4];
+                    (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+                    nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow,
+                                         g + oh * d->OW + ow, n, sel);
+                }
+                continue;
+#endif
                 for (ow = 0; ow < d->OW; ow++) {
                     float v[4];
                     int q;
