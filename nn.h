@@ -1688,9 +1688,30 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
 /* Per thread: columns (Kg x chunk*P), the chunk's output or output gradient in GEMM layout
    (OCg x chunk*P) and a single-threaded GEMM's edge buffers; then one shared multi-threaded
    GEMM workspace for the weight gradient. */
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#define NN__CONV_DIRECT 1
+/* Stride-1 convolutions without dilation or groups run directly, without im2col: sixteen
+   output columns by eight output channels in registers, over zero-padded copies of one
+   image's planes (rows padded to a multiple of 16 plus the kernel width). The input gradient
+   is the same kernel over the padded output gradient with the weights flipped and transposed. */
+NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
+    return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW;
+}
+/* floats of one thread's buffers: the forward's padded input planes, or the input gradient's
+   padded output-gradient planes and flipped weights */
+NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
+    const int64_t fwd = d->C * (d->H + 2 * d->PH) * ((d->OW + 15) / 16 * 16 + d->KW - 1);
+    const int64_t bwd = d->OC * (d->H + d->KH - 1) * ((d->W + 15) / 16 * 16 + d->KW - 1) + d->C * d->OC * d->KH * d->KW;
+    return ((fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
+}
+#endif
+
 NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d, int64_t N) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d, N) * d->OH * d->OW;
     const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1);
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d)) return nn__conv_direct_ws(d);
+#endif
     return ((kg + ocg) * cp + (fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
 }
 
@@ -1892,6 +1913,104 @@ NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64
 #endif
 }
 
+#ifdef NN__CONV_DIRECT
+/* xp (C, Hp, Wp) = the planes x (C, H, W) at row ph, column pw of zeros */
+NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, int64_t W, int64_t Hp, int64_t Wp,
+                              int64_t ph, int64_t pw) {
+    int64_t c, h;
+    memset(xp, 0, sizeof(float) * (size_t)(C * Hp * Wp));
+    for (c = 0; c < C; c++)
+        for (h = 0; h < H; h++) nn__copy_range(xp + (c * Hp + ph + h) * Wp + pw, x + (c * H + h) * W, 0, W);
+}
+
+/* y (OC, OH, OW) (+)= the stride-1 convolution of xp (C, Hp, Wp) with w (OC, C, KH, KW), plus b */
+NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
+                                 int64_t Hp, int64_t Wp, const float *w, const float *b, float *y, int accumulate) {
+    const int64_t KK = KH * KW, CKK = C * KK;
+    int64_t o0, oh, ow, c, kh, kw;
+    for (o0 = 0; o0 < OC; o0 += 8) {
+        const int64_t ob = OC - o0 < 8 ? OC - o0 : 8;
+        /* channels past the last compute a copy of it, which is not stored */
+        const float *w0 = w + o0 * CKK, *w1 = w0 + (ob > 1) * CKK, *w2 = w0 + (ob > 2) * 2 * CKK;
+        const float *w3 = w0 + (ob > 3) * 3 * CKK, *w4 = w0 + (ob > 4) * 4 * CKK, *w5 = w0 + (ob > 5) * 5 * CKK;
+        const float *w6 = w0 + (ob > 6) * 6 * CKK, *w7 = w0 + (ob > 7) * 7 * CKK;
+        for (oh = 0; oh < OH; oh++)
+            for (ow = 0; ow < OW; ow += 16) {
+                const __mmask16 m = (__mmask16)(OW - ow >= 16 ? 0xffffu : (1u << (OW - ow)) - 1u);
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                float *yr = y + (o0 * OH + oh) * OW + ow;
+                for (c = 0; c < C; c++)
+                    for (kh = 0; kh < KH; kh++) {
+                        const float *xr = xp + (c * Hp + oh + kh) * Wp + ow;
+                        const int64_t wi = c * KK + kh * KW;
+                        for (kw = 0; kw < KW; kw++) {
+                            const __m512 xv = _mm512_loadu_ps(xr + kw);
+                            a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[wi + kw]), xv, a0);
+                            a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[wi + kw]), xv, a1);
+                            a2 = _mm512_fmadd_ps(_mm512_set1_ps(w2[wi + kw]), xv, a2);
+                            a3 = _mm512_fmadd_ps(_mm512_set1_ps(w3[wi + kw]), xv, a3);
+                            a4 = _mm512_fmadd_ps(_mm512_set1_ps(w4[wi + kw]), xv, a4);
+                            a5 = _mm512_fmadd_ps(_mm512_set1_ps(w5[wi + kw]), xv, a5);
+                            a6 = _mm512_fmadd_ps(_mm512_set1_ps(w6[wi + kw]), xv, a6);
+                            a7 = _mm512_fmadd_ps(_mm512_set1_ps(w7[wi + kw]), xv, a7);
+                        }
+                    }
+#define NN__CONV_OUT(k, a) do { \
+        if (ob > k) { \
+            float *yk = yr + k * OH * OW; \
+            __m512 v = b ? _mm512_add_ps(a, _mm512_set1_ps(b[o0 + k])) : a; \
+            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yk), v); \
+            _mm512_mask_storeu_ps(yk, m, v); \
+        } } while (0)
+                NN__CONV_OUT(0, a0); NN__CONV_OUT(1, a1); NN__CONV_OUT(2, a2); NN__CONV_OUT(3, a3);
+                NN__CONV_OUT(4, a4); NN__CONV_OUT(5, a5); NN__CONV_OUT(6, a6); NN__CONV_OUT(7, a7);
+#undef NN__CONV_OUT
+            }
+    }
+}
+
+NN__PRIVATE void nn__conv_direct_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
+                                         const float *b, float *ws) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = (d->OW + 15) / 16 * 16 + d->KW - 1;
+    const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * d->KH * d->KW);
+    int64_t n;
+    (void)nth;
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+    for (n = 0; n < N; n++) {
+        float *xp = nn__conv_my_slot(d, ws, N);
+        nn__conv_pad(xp, x + n * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+        nn__conv_direct(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, w, b, y + n * d->OC * d->OH * d->OW, 0);
+    }
+}
+
+#ifndef NN_NO_TRAINING
+/* dx += the full correlation of dy with the flipped weights: the forward kernel over dy padded
+   by (KH-1-PH, KW-1-PW), with weights (C, OC, KH, KW) */
+NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *dx, const float *dy, const float *w,
+                                    float *ws) {
+    const int64_t KK = d->KH * d->KW, Hp = d->H + d->KH - 1, Wp = (d->W + 15) / 16 * 16 + d->KW - 1;
+    const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * KK);
+    int64_t n;
+    (void)nth;
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+    for (n = 0; n < N; n++) {
+        float *wt = nn__conv_my_slot(d, ws, N), *dyp = wt + d->C * d->OC * KK;
+        int64_t c, o, k;
+        for (c = 0; c < d->C; c++) /* (a few thousand floats, rebuilt per image: no shared state) */
+            for (o = 0; o < d->OC; o++)
+                for (k = 0; k < KK; k++) wt[(c * d->OC + o) * KK + k] = w[(o * d->C + c) * KK + KK - 1 - k];
+        nn__conv_pad(dyp, dy + n * d->OC * d->OH * d->OW, d->OC, d->OH, d->OW, Hp, Wp, d->KH - 1 - d->PH,
+                     d->KW - 1 - d->PW);
+        nn__conv_direct(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, wt, NULL, dx + n * d->C * d->H * d->W, 1);
+    }
+}
+#endif /* NN_NO_TRAINING */
+#endif /* NN__CONV_DIRECT */
+
 /* Forward and input gradient are independent per image: each thread takes whole chunks with
    its own buffers and single-threaded GEMMs, so no barrier falls inside a chunk. */
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
@@ -1902,6 +2021,9 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
     int64_t c;
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d)) { nn__conv_direct_forward(d, N, y, x, w, b, ws); return; }
+#endif
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
@@ -1978,6 +2100,9 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         }
     }
     if (!dx) return;
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d)) { nn__conv_direct_dx(d, N, dx, dy, w, ws); return; }
+#endif
     /* input gradient: independent per image, chunks split over threads */
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)
