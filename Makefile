@@ -18,7 +18,8 @@ all: examples tests
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_TESTS := test_gemm test_conv
-tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU)
+tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU) \
+       $(AVX2_TESTS:%=$(B)/sannative_%)
 
 # nn_cuda.h on the CPU: tests/test_cuda.c with tests/cuda_emu.h standing in for the CUDA
 # runtime and cuBLAS (tests/cuda.sh builds the same file with nvcc, for a GPU)
@@ -42,6 +43,11 @@ $(B)/san_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(SAN) $(OMP) $< -o $@ -lm
 
+# the SIMD kernels (AVX-512 or AVX2 here) under the sanitizers too
+$(B)/sannative_test_%: tests/test_%.c $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(WARN) $(SAN) $(CFLAGS) $(OMP) $< -o $@ -lm
+
 # the inference-only library with no malloc and no stdio (firmware), sanitizers on
 $(B)/nomalloc_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
@@ -54,7 +60,7 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
-	  $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
+	  $(AVX2_TESTS:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 60; make test runs this too)

@@ -1695,7 +1695,10 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
    image's planes (rows padded to a multiple of 16 plus the kernel width). The input gradient
    is the same kernel over the padded output gradient with the weights flipped and transposed. */
 NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
-    return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW;
+    /* where im2col's GEMM is small in one dimension (few input taps or few output channels);
+       a 32-to-64-channel 5x5 layer measured the same or slower direct, so it keeps the GEMM */
+    return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW &&
+           (d->C * d->KH * d->KW <= 256 || d->OC <= 16);
 }
 /* floats of one thread's buffers: the forward's padded input planes, or the input gradient's
    padded output-gradient planes and flipped weights */
@@ -1728,10 +1731,27 @@ NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d, int64_t nmax) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, ld = nn__conv_chunk_dw(d, nmax) * d->OH * d->OW;
     return nn__gemm_plan(0, 1, ocg, kg, ld, ld, d->T > 0 ? (int)d->T : 1);
 }
+#ifdef NN__CONV_DIRECT
+/* the weight gradient of a direct convolution: images per chunk of padded planes (about 2^17
+   floats, fixed by the geometry), and those planes */
+NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
+    return d->C * (d->H + 2 * d->PH) * ((d->OW + 15) / 16 * 16 + d->KW - 1);
+}
+NN__PRIVATE int64_t nn__conv_direct_chunk(const nn_conv2d_desc *d, int64_t N) {
+    const int64_t c = ((int64_t)1 << 17) / nn__conv_direct_plane(d);
+    return c < 1 ? 1 : c > N && N >= 1 ? N : c;
+}
+#endif
+
 /* forward only (an inference model), or forward and backward */
 NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, int64_t nmax) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d))
+        return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
+               (backward ? nn__conv_direct_chunk(d, nmax) * nn__conv_direct_plane(d) : 0);
+#endif
     return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
            (backward ? (kg + ocg) * nn__conv_chunk_dw(d, nmax) * d->OH * d->OW + nn__conv_dw_gemm_ws(d, nmax) : 0);
 }
@@ -2008,6 +2028,65 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
         nn__conv_direct(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, wt, NULL, dx + n * d->C * d->H * d->W, 1);
     }
 }
+
+/* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
+   of images padded once, in order; within a chunk, threads take (channel block, input channel,
+   kernel row) items, each summing its outputs over the chunk in a fixed order, so the result
+   does not depend on the thread count */
+NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, const float *dy, const float *x,
+                                    float *xp) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = (d->OW + 15) / 16 * 16 + d->KW - 1, plane = nn__conv_direct_plane(d);
+    const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
+    const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * d->KH;
+    int64_t n0;
+    for (n0 = 0; n0 < N; n0 += chunk) {
+        const int64_t cn = N - n0 < chunk ? N - n0 : chunk;
+        const int nth = nn__conv_threads(d, items, cn * d->OC * P * d->C * KK);
+        int64_t n, t;
+        (void)nth;
+        for (n = 0; n < cn; n++)
+            nn__conv_pad(xp + n * plane, x + (n0 + n) * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+        for (t = 0; t < items; t++) {
+            const int64_t o0 = t / (d->C * d->KH) * 8, c = t / d->KH % d->C, kh = t % d->KH;
+            const int64_t ob = d->OC - o0 < 8 ? d->OC - o0 : 8;
+            /* channels past the last read a copy of it, which is not stored */
+            const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
+            const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
+            int64_t kw, oh, ow, j, i;
+            for (kw = 0; kw < d->KW; kw++) {
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                float r[8];
+                for (i = 0; i < cn; i++) {
+                    const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
+                    for (oh = 0; oh < d->OH; oh++)
+                        for (ow = 0; ow < d->OW; ow += 16) {
+                            const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                            const float *gr = g + oh * d->OW + ow;
+                            const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
+                            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
+                            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
+                            a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
+                            a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
+                            a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
+                            a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
+                            a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
+                            a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
+                        }
+                }
+                r[0] = _mm512_reduce_add_ps(a0); r[1] = _mm512_reduce_add_ps(a1); r[2] = _mm512_reduce_add_ps(a2);
+                r[3] = _mm512_reduce_add_ps(a3); r[4] = _mm512_reduce_add_ps(a4); r[5] = _mm512_reduce_add_ps(a5);
+                r[6] = _mm512_reduce_add_ps(a6); r[7] = _mm512_reduce_add_ps(a7);
+                for (j = 0; j < ob; j++) {
+                    float *dst = dw + ((o0 + j) * d->C + c) * KK + kh * d->KW + kw;
+                    *dst = n0 ? *dst + r[j] : r[j];
+                }
+            }
+        }
+    }
+}
 #endif /* NN_NO_TRAINING */
 #endif /* NN__CONV_DIRECT */
 
@@ -2089,6 +2168,13 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             db[o] = s;
         }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d)) {
+        nn__conv_direct_dw(d, N, dw, dy, x, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
+        if (dx) nn__conv_direct_dx(d, N, dx, dy, w, ws);
+        return;
+    }
+#endif
     for (c = 0; c < ndw; c++) {
         const int64_t n0 = c * cdw, cn = N - n0 < cdw ? N - n0 : cdw, ld = cn * P;
         int64_t g;
@@ -2100,9 +2186,6 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         }
     }
     if (!dx) return;
-#ifdef NN__CONV_DIRECT
-    if (nn__conv_is_direct(d)) { nn__conv_direct_dx(d, N, dx, dy, w, ws); return; }
-#endif
     /* input gradient: independent per image, chunks split over threads */
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)
