@@ -107,7 +107,8 @@
      and written to vectorize. SGEMM is cache-blocked with register-tiled micro-kernels in
      AVX-512 (8x32) or AVX2+FMA (6x16) intrinsics, chosen at compile time from __AVX512F__ /
      __AVX2__, and a portable C path elsewhere; convolution is im2col + GEMM over chunks of
-     images (direct loops for depthwise). A training step reaches these kernels and the
+     images, direct AVX-512 kernels for stride-1 layers with few taps or channels, direct
+     loops for depthwise. A training step reaches these kernels and the
      arena only through an nn_backend table (nn_backend_cpu()); nn_cuda.h's nn_cuda_attach
      replaces it with a GPU one that keeps the arena on the device. Loops below
      NN_OMP_MIN_WORK multiply-adds stay serial. Every
@@ -1503,6 +1504,20 @@ NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, 
 }
 #endif /* NN_NO_TRAINING */
 
+#ifndef NN_NO_TRAINING
+/* the sum of x[0..n): sixteen running sums with AVX-512 (a fixed order either way) */
+NN__PRIVATE float nn__sum(const float *x, int64_t n) {
+    float s = 0.0f;
+    int64_t i = 0;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    __m512 v = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) v = _mm512_add_ps(v, _mm512_loadu_ps(x + i));
+    s = _mm512_reduce_add_ps(v);
+#endif
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+#endif /* NN_NO_TRAINING */
 /* dst = src */
 NN__PRIVATE NN__NOINLINE void nn__copy_range(float *NN__RESTRICT dst, const float *NN__RESTRICT src, int64_t lo, int64_t hi) {
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD) /* (GCC turns the loop below into a memcpy call) */
@@ -2160,11 +2175,8 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     if (db)
         for (o = 0; o < d->OC; o++) {
             float s = 0.0f;
-            int64_t n, p;
-            for (n = 0; n < N; n++) {
-                const float *g0 = dy + (n * d->OC + o) * P;
-                for (p = 0; p < P; p++) s += g0[p];
-            }
+            int64_t n;
+            for (n = 0; n < N; n++) s += nn__sum(dy + (n * d->OC + o) * P, P);
             db[o] = s;
         }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
@@ -2288,6 +2300,7 @@ NN__PRIVATE __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mm
     }
     return m;
 }
+#ifndef NN_NO_TRAINING
 /* dx rows (d0, d1) += each of n outputs' gradient g at its window's first maximum; the other
    positions get -0.0, which leaves every value (signed zeros included) as it was */
 NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int n, const __mmask16 *sel) {
@@ -2305,6 +2318,7 @@ NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int 
         _mm512_mask_storeu_ps(d1 + 16, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d1 + 16), _mm512_permutex2var_ps(c2, ih, c3)));
     }
 }
+#endif /* NN_NO_TRAINING */
 #endif
 
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
