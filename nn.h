@@ -2046,13 +2046,13 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
 
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
    of images padded once, in order; within a chunk, threads take (channel block, input channel,
-   kernel row) items, each summing its outputs over the chunk in a fixed order, so the result
+   kernel tap) items, each summing its outputs over the chunk in a fixed order, so the result
    does not depend on the thread count */
 NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, const float *dy, const float *x,
                                     float *xp) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = (d->OW + 15) / 16 * 16 + d->KW - 1, plane = nn__conv_direct_plane(d);
     const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
-    const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * d->KH;
+    const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * KK; /* enough items to balance two threads */
     int64_t n0;
     for (n0 = 0; n0 < N; n0 += chunk) {
         const int64_t cn = N - n0 < chunk ? N - n0 : chunk;
@@ -2065,13 +2065,13 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
         for (t = 0; t < items; t++) {
-            const int64_t o0 = t / (d->C * d->KH) * 8, c = t / d->KH % d->C, kh = t % d->KH;
+            const int64_t o0 = t / (d->C * KK) * 8, c = t / KK % d->C, kh = t / d->KW % d->KH, kw = t % d->KW;
             const int64_t ob = d->OC - o0 < 8 ? d->OC - o0 : 8;
             /* channels past the last read a copy of it, which is not stored */
             const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
             const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
-            int64_t kw, oh, ow, j, i;
-            for (kw = 0; kw < d->KW; kw++) {
+            int64_t oh, ow, j, i;
+            {
                 __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 float r[8];
                 for (i = 0; i < cn; i++) {
