@@ -1715,11 +1715,17 @@ NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
     return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW &&
            (d->C * d->KH * d->KW <= 256 || d->OC <= 16);
 }
+/* padded rows: the output width rounded up to 16, plus the kernel width */
+NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out_w + 15) / 16 * 16 + kw - 1; }
+/* one image's padded input planes (the forward pass, the weight gradient) */
+NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
+    return d->C * (d->H + 2 * d->PH) * nn__conv_direct_row(d->OW, d->KW);
+}
 /* floats of one thread's buffers: the forward's padded input planes, or the input gradient's
    padded output-gradient planes and flipped weights */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
-    const int64_t fwd = d->C * (d->H + 2 * d->PH) * ((d->OW + 15) / 16 * 16 + d->KW - 1);
-    const int64_t bwd = d->OC * (d->H + d->KH - 1) * ((d->W + 15) / 16 * 16 + d->KW - 1) + d->C * d->OC * d->KH * d->KW;
+    const int64_t fwd = nn__conv_direct_plane(d);
+    const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + d->C * d->OC * d->KH * d->KW;
     return ((fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
 }
 #endif
@@ -1748,10 +1754,7 @@ NN__PRIVATE int64_t nn__conv_dw_gemm_ws(const nn_conv2d_desc *d, int64_t nmax) {
 }
 #ifdef NN__CONV_DIRECT
 /* the weight gradient of a direct convolution: images per chunk of padded planes (about 2^17
-   floats, fixed by the geometry), and those planes */
-NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
-    return d->C * (d->H + 2 * d->PH) * ((d->OW + 15) / 16 * 16 + d->KW - 1);
-}
+   floats, fixed by the geometry) */
 NN__PRIVATE int64_t nn__conv_direct_chunk(const nn_conv2d_desc *d, int64_t N) {
     const int64_t c = ((int64_t)1 << 17) / nn__conv_direct_plane(d);
     return c < 1 ? 1 : c > N && N >= 1 ? N : c;
@@ -2006,7 +2009,7 @@ NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, 
 
 NN__PRIVATE void nn__conv_direct_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                                          const float *b, float *ws) {
-    const int64_t Hp = d->H + 2 * d->PH, Wp = (d->OW + 15) / 16 * 16 + d->KW - 1;
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW);
     const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * d->KH * d->KW);
     int64_t n;
     (void)nth;
@@ -2025,7 +2028,7 @@ NN__PRIVATE void nn__conv_direct_forward(const nn_conv2d_desc *d, int64_t N, flo
    by (KH-1-PH, KW-1-PW), with weights (C, OC, KH, KW) */
 NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *dx, const float *dy, const float *w,
                                     float *ws) {
-    const int64_t KK = d->KH * d->KW, Hp = d->H + d->KH - 1, Wp = (d->W + 15) / 16 * 16 + d->KW - 1;
+    const int64_t KK = d->KH * d->KW, Hp = d->H + d->KH - 1, Wp = nn__conv_direct_row(d->W, d->KW);
     const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * KK);
     int64_t n;
     (void)nth;
@@ -2050,7 +2053,7 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
    does not depend on the thread count */
 NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, const float *dy, const float *x,
                                     float *xp) {
-    const int64_t Hp = d->H + 2 * d->PH, Wp = (d->OW + 15) / 16 * 16 + d->KW - 1, plane = nn__conv_direct_plane(d);
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
     const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * KK; /* enough items to balance two threads */
     int64_t n0;
@@ -2263,16 +2266,11 @@ static NN_HD inline int64_t nn__pool_argmax(const nn_pool2d_desc *d, const float
 NN__PRIVATE int nn__pool_is_2x2(const nn_pool2d_desc *d) {
     return d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0;
 }
-NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a NaN counts as one) */
-    int best = 0, q;
-    for (q = 1; q < 4; q++) if (v[q] > v[best] || (v[q] != v[q] && v[best] == v[best])) best = q;
-    return best;
-}
 
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
 /* 2x2 stride-2 max pooling of n <= 16 outputs of one row pair (r0, r1): the maxima, and in
    sel[q] the outputs whose first maximum is candidate q (r0[2i], r0[2i+1], r1[2i], r1[2i+1]),
-   a NaN counting as the largest: nn__max_arg4, sixteen at a time */
+   a NaN counting as the largest: the scalar path's nn__max_arg4, sixteen at a time */
 NN__PRIVATE __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mmask16 *sel) {
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
@@ -2319,6 +2317,12 @@ NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int 
     }
 }
 #endif /* NN_NO_TRAINING */
+#else
+NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a NaN counts as one) */
+    int best = 0, q;
+    for (q = 1; q < 4; q++) if (v[q] > v[best] || (v[q] != v[q] && v[best] == v[best])) best = q;
+    return best;
+}
 #endif
 
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
@@ -2338,13 +2342,13 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
                     const __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
                     _mm512_mask_storeu_ps(yc + oh * d->OW + ow, (__mmask16)((1u << n) - 1u), m);
                 }
-                continue;
-#endif
+#else
                 for (ow = 0; ow < d->OW; ow++) {
                     float v[4];
                     v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
                     yc[oh * d->OW + ow] = v[nn__max_arg4(v)];
                 }
+#endif
             }
         }
         return;
@@ -2391,8 +2395,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
                     nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow,
                                          g + oh * d->OW + ow, n, sel);
                 }
-                continue;
-#endif
+#else
                 for (ow = 0; ow < d->OW; ow++) {
                     float v[4];
                     int q;
@@ -2400,6 +2403,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
                     q = nn__max_arg4(v);
                     dxc[(2 * oh + q / 2) * d->W + 2 * ow + q % 2] += g[oh * d->OW + ow];
                 }
+#endif
             }
         }
         return;

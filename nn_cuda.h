@@ -696,11 +696,13 @@ static void nn__cu_sync(void *ctx, void *p, size_t bytes, int to_device) {
         NN__CU_RT(c, cudaStreamSynchronize(c->stream));
 }
 
+/* drop a slot's device copies (the set is then streamed) */
 static void nn__cu_data_free(nn__cuda *c, int slot) {
     cudaFree(c->data[slot].dx);
     cudaFree(c->data[slot].dt);
     cudaFree(c->data[slot].dlab);
-    memset(&c->data[slot], 0, sizeof c->data[slot]);
+    c->data[slot].dx = c->data[slot].dt = NULL;
+    c->data[slot].dlab = NULL;
 }
 
 static nn_result nn__cu_data_begin(void *ctx, int slot, const float *x, const int32_t *labels, const float *targets,
@@ -723,8 +725,6 @@ static nn_result nn__cu_data_begin(void *ctx, int slot, const float *x, const in
         (labels && cudaMalloc((void **)&c->data[slot].dlab, sizeof(int32_t) * (size_t)n) != cudaSuccess)) {
         cudaGetLastError(); /* not fatal: stream it instead */
         nn__cu_data_free(c, slot);
-        c->data[slot].x = x; c->data[slot].t = targets; c->data[slot].lab = labels;
-        c->data[slot].n = n; c->data[slot].F = F; c->data[slot].T = T;
         return NN_OK;
     }
     NN__CU_RT(c, cudaMemcpyAsync(c->data[slot].dx, x, sizeof(float) * (size_t)(n * F), cudaMemcpyHostToDevice, c->stream));
@@ -762,17 +762,10 @@ static void nn__cu_data_rows(void *ctx, int slot, const int64_t *rows, int64_t l
     /* buffer k was last used two batches ago: wait until the device is done with it */
     if (NN__CU_RT(c, cudaEventSynchronize(c->used[k]))) return;
     if (c->data[slot].dx) { /* resident */
-        const int64_t *drows;
-        if (rows) {
-            memcpy(pr, rows, sizeof(int64_t) * (size_t)n);
-            NN__CU_RT(c, cudaMemcpyAsync(c->din[k] + off_r, pr, sizeof(int64_t) * (size_t)n, cudaMemcpyHostToDevice,
-                                         c->stream));
-        } else {
-            for (i = 0; i < n; i++) pr[i] = lo + i;
-            NN__CU_RT(c, cudaMemcpyAsync(c->din[k] + off_r, pr, sizeof(int64_t) * (size_t)n, cudaMemcpyHostToDevice,
-                                         c->stream));
-        }
-        drows = (const int64_t *)(void *)(c->din[k] + off_r);
+        const int64_t *drows = (const int64_t *)(void *)(c->din[k] + off_r);
+        for (i = 0; i < n; i++) pr[i] = rows ? rows[i] : lo + i;
+        NN__CU_RT(c, cudaMemcpyAsync(c->din[k] + off_r, pr, sizeof(int64_t) * (size_t)n, cudaMemcpyHostToDevice,
+                                     c->stream));
         NN__CU_RUN(c, nn__k_gather, n * F, (NN__D(c, x), c->data[slot].dx, drows, n, F));
         if (targets) NN__CU_RUN(c, nn__k_gather, n * T, (NN__D(c, targets), c->data[slot].dt, drows, n, T));
         if (labels)
