@@ -1289,12 +1289,20 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
     const float *a6 = a + 6 * rs, *a7 = a + 7 * rs;
     int64_t k, o;
 #define NN__ROW(r) x = _mm512_set1_ps(a##r[o]); c##r##a = _mm512_fmadd_ps(x, b0, c##r##a); c##r##b = _mm512_fmadd_ps(x, b1, c##r##b)
-    for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        __m512 x;
-        NN__ROW(0); NN__ROW(1); NN__ROW(2); NN__ROW(3); NN__ROW(4); NN__ROW(5); NN__ROW(6); NN__ROW(7);
-    }
+#define NN__ROW1(r) c##r##a = _mm512_fmadd_ps(_mm512_set1_ps(a##r[o]), b0, c##r##a)
+    if (w <= 16) /* a narrow edge (a 10-class output layer): half the tile is padding */
+        for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            NN__ROW1(0); NN__ROW1(1); NN__ROW1(2); NN__ROW1(3); NN__ROW1(4); NN__ROW1(5); NN__ROW1(6); NN__ROW1(7);
+        }
+    else
+        for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
+            const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+            __m512 x;
+            NN__ROW(0); NN__ROW(1); NN__ROW(2); NN__ROW(3); NN__ROW(4); NN__ROW(5); NN__ROW(6); NN__ROW(7);
+        }
 #undef NN__ROW
+#undef NN__ROW1
     acc[0] = c0a; acc[1] = c0b; acc[2] = c1a; acc[3] = c1b; acc[4] = c2a; acc[5] = c2b; acc[6] = c3a; acc[7] = c3b;
     acc[8] = c4a; acc[9] = c4b; acc[10] = c5a; acc[11] = c5b; acc[12] = c6a; acc[13] = c6b; acc[14] = c7a; acc[15] = c7b;
     if (w == 32) {
@@ -1346,7 +1354,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
     const int pack = nn__gemm_packs_b(tb, M, ldb);
 #if NN__OMP
-#pragma omp parallel num_threads(nth)
+#pragma omp parallel num_threads(nth) if (nth > 1)
 #endif
     {
         int64_t jc, pc;
@@ -1356,8 +1364,17 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
         float *my_a = edge;
 #endif
         float *my_b = my_a + NN__MR * kb; /* a partial last B panel, zero-padded */
+#if NN__OMP
+        const int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int64_t th = 0, nt = 1;
+#endif
+        /* A thread owns whole rows of C when it is a weight gradient (A^T.B): the optimizer
+           then updates rows this core wrote, and tiles move between caches only once. */
+        const int rows = ta && nq >= nt, r_lo = (int)(nq * th / nt), nr = (int)(nq * (th + 1) / nt - r_lo);
         for (jc = 0; jc < N; jc += NN__NC) {
             const int64_t nc = N - jc < NN__NC ? N - jc : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
+            const int64_t t_lo = rows ? 0 : np * nq * th / nt, t_hi = rows ? np * nr : np * nq * (th + 1) / nt;
             for (pc = 0; pc < K; pc += kb) {
                 const int64_t kc = K - pc < kb ? K - pc : kb;
                 const float be = pc == 0 ? beta : 1.0f;
@@ -1371,13 +1388,10 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
 #endif
                     for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
                 }
-                /* tiles in panel-major order: a thread's tiles share B panels; a partial last
-                   row block (or column panel) reads a zero-padded copy */
-#if NN__OMP
-#pragma omp for schedule(static)
-#endif
-                for (t = 0; t < np * nq; t++) {
-                    const int64_t jr = t / nq, ir = t % nq;
+                /* tiles in panel-major order, so that a thread's tiles share B panels; a partial
+                   last row block (or column panel) reads a zero-padded copy */
+                for (t = t_lo; t < t_hi; t++) {
+                    const int64_t jr = rows ? t / nr : t / nq, ir = rows ? r_lo + t % nr : t % nq;
                     const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
@@ -1399,6 +1413,9 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     nn__ukernel(kc, ap, ars, acs, bp, bs, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
                                 ir == nq - 1 ? hl : NN__MR, w, alpha, be, bi ? bi + jr * NN__NR : NULL);
                 }
+#if NN__OMP
+#pragma omp barrier /* the next slice repacks B */
+#endif
             }
         }
     }
@@ -1475,8 +1492,9 @@ NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(nn_act kind, float alpha, float 
                                                 const float *NN__RESTRICT x, const float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT dy, int64_t lo, int64_t hi) {
     switch (kind) {
-    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;); break;
-    case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];); break;
+    /* dy is read on every lane: a load under the condition would keep the loop scalar */
+    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, const float g = dy[i]; dx[i] += x[i] > 0.0f ? g : 0.0f;); break;
+    case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, const float g = dy[i]; dx[i] += x[i] > 0.0f ? g : alpha * g;); break;
     case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * y[i] * (1.0f - y[i]);); break;
     case NN_ACT_TANH: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * (1.0f - y[i] * y[i]);); break;
     case NN_ACT_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
@@ -2762,7 +2780,7 @@ NN__PRIVATE NN__NOINLINE void nn__rmsprop_range(float *NN__RESTRICT p, const flo
 NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
                              float *s1, float *s2, int64_t n) {
     const float wd = o->weight_decay;
-    const int par = n >= 4 * NN_OMP_MIN_WORK;
+    const int par = n >= NN_OMP_MIN_WORK;
     NN_ASSERT(t >= 1);
     switch (o->type) {
     case NN_OPT_SGD:

@@ -37,6 +37,36 @@ static void one(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, fl
     free(A); free(B); free(C); free(R);
 }
 
+/* Each element is summed in one order whatever the thread count: the same bits for 1, 2 and
+   3 threads, with several column blocks (N > 1536) and k-slices (K > 384), and C's rows split
+   between threads (A^T.B) or its tiles (the other forms). */
+static void threads_same_bits(int ta, int tb, int64_t M, int64_t N, int64_t K) {
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = (float *)malloc(sizeof(float) * (size_t)(M * K)), *B = (float *)malloc(sizeof(float) * (size_t)(K * N));
+    float *C1 = (float *)malloc(sizeof(float) * (size_t)(M * N)), *C = (float *)malloc(sizeof(float) * (size_t)(M * N));
+    int64_t i, bad = 0;
+    const int keep = nn_get_threads();
+    int nt;
+    for (i = 0; i < M * K; i++) A[i] = frand();
+    for (i = 0; i < K * N; i++) B[i] = frand();
+    for (i = 0; i < M * N; i++) C1[i] = frand();
+    memcpy(C, C1, sizeof(float) * (size_t)(M * N));
+    nn_set_threads(1);
+    nn_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.5f, C1, N);
+    for (nt = 2; nt <= 3; nt++) {
+        float *Cn = (float *)malloc(sizeof(float) * (size_t)(M * N));
+        memcpy(Cn, C, sizeof(float) * (size_t)(M * N));
+        nn_set_threads(nt);
+        nn_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.5f, Cn, N);
+        for (i = 0, bad = 0; i < M * N; i++) bad += memcmp(&Cn[i], &C1[i], sizeof(float)) != 0;
+        CHECK_MSG(bad == 0, "gemm ta=%d tb=%d %lldx%lldx%lld: %lld elements differ between 1 and %d threads", ta, tb,
+                  (long long)M, (long long)N, (long long)K, (long long)bad, nt);
+        free(Cn);
+    }
+    nn_set_threads(keep);
+    free(A); free(B); free(C1); free(C);
+}
+
 int main(void) {
     static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
                                        {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29}};
@@ -49,5 +79,11 @@ int main(void) {
                 one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.5f, 1.0f);
                 one(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], -1.5f, 0.25f);
             }
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++) {
+            one(ta, tb, 37, 1555, 780, 1.0f, 0.5f);
+            threads_same_bits(ta, tb, 37, 1555, 780);
+            threads_same_bits(ta, tb, 130, 200, 64);
+        }
     return t_summary("test_gemm");
 }
