@@ -403,14 +403,17 @@ typedef struct nn_backend {
     void (*conv2d_backward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
                             const float *dy, const float *x, const float *w, float *ws);
     void (*pool2d_forward)(void *ctx, const nn_pool2d_desc *d, int64_t N, float *y, const float *x);
-    void (*pool2d_backward)(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy);
+    /* backward entries add to dx, except act_backward and pool2d_backward with accumulate 0,
+       which assign it (the model's plan says when an input gradient has no other writer) */
+    void (*pool2d_backward)(void *ctx, int accumulate, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
+                            const float *dy);
     void (*batchnorm_forward)(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
                               const float *gamma, const float *beta, float *running_mean, float *running_var,
                               float *saved, float momentum, float eps, int training);
     void (*batchnorm_backward)(void *ctx, int64_t N, int64_t C, int64_t HW, float *dx, float *dgamma, float *dbeta,
                                const float *dy, const float *x, const float *gamma, const float *saved);
     void (*act_forward)(void *ctx, nn_act kind, float alpha, float *y, const float *x, int64_t n);
-    void (*act_backward)(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
+    void (*act_backward)(void *ctx, int accumulate, nn_act kind, float alpha, float *dx, const float *x,
                          const float *y, const float *dy, int64_t n);
     /* y = softmax of each row of x (rows, cols); backward dx += y * (dy - sum(dy * y)) per row */
     void (*softmax_forward)(void *ctx, float *y, const float *x, int64_t rows, int64_t cols);
@@ -500,6 +503,7 @@ typedef struct nn_layer {
     float *buf, *saved;
     int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
     int need_dy;                      /* set by compile: its output gradient is planned */
+    int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
     /* set by compile (pointers into the arena; views alias their input's) */
     float *w, *dw;                    /* parameters and their gradients */
     float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
@@ -1488,23 +1492,28 @@ NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float 
 }
 
 #ifndef NN_NO_TRAINING
-NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(nn_act kind, float alpha, float *NN__RESTRICT dx,
+/* dx (+)= the gradient; dy is read on every lane (a load under the condition would keep the
+   ReLU loops scalar) */
+#define NN__ACT_BWD(acc, g) do { \
+    if (acc) NN__VLOOP(i, lo, hi, const float gi = dy[i]; dx[i] += (g);); \
+    else NN__VLOOP(i, lo, hi, const float gi = dy[i]; dx[i] = (g);); \
+} while (0)
+NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(int acc, nn_act kind, float alpha, float *NN__RESTRICT dx,
                                                 const float *NN__RESTRICT x, const float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT dy, int64_t lo, int64_t hi) {
     switch (kind) {
-    /* dy is read on every lane: a load under the condition would keep the loop scalar */
-    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, const float g = dy[i]; dx[i] += x[i] > 0.0f ? g : 0.0f;); break;
-    case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, const float g = dy[i]; dx[i] += x[i] > 0.0f ? g : alpha * g;); break;
-    case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * y[i] * (1.0f - y[i]);); break;
-    case NN_ACT_TANH: NN__VLOOP(i, lo, hi, dx[i] += dy[i] * (1.0f - y[i] * y[i]);); break;
+    case NN_ACT_RELU: NN__ACT_BWD(acc, x[i] > 0.0f ? gi : 0.0f); break;
+    case NN_ACT_LEAKY_RELU: NN__ACT_BWD(acc, x[i] > 0.0f ? gi : alpha * gi); break;
+    case NN_ACT_SIGMOID: NN__ACT_BWD(acc, gi * y[i] * (1.0f - y[i])); break;
+    case NN_ACT_TANH: NN__ACT_BWD(acc, gi * (1.0f - y[i] * y[i])); break;
     case NN_ACT_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
-        NN__VLOOP(i, lo, hi,
-                  dx[i] += dy[i] * (0.5f * (1.0f + erff(x[i] * 0.70710678118654752f)) +
-                                    x[i] * 0.39894228040143268f * expf(-0.5f * x[i] * x[i])););
+        NN__ACT_BWD(acc, gi * (0.5f * (1.0f + erff(x[i] * 0.70710678118654752f)) +
+                               x[i] * 0.39894228040143268f * expf(-0.5f * x[i] * x[i])));
         break;
     default: NN_ASSERT(!"nn_act_backward: unknown activation");
     }
 }
+#undef NN__ACT_BWD
 #endif /* NN_NO_TRAINING */
 
 /* transcendental activations cost ~10x a max: they go parallel on smaller arrays */
@@ -1515,10 +1524,14 @@ NNDEF void nn_act_forward(nn_act kind, float alpha, float *y, const float *x, in
 }
 
 #ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__act_backward(int acc, nn_act kind, float alpha, float *dx, const float *x, const float *y,
+                                  const float *dy, int64_t n) {
+    NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi,
+              nn__act_bwd_range(acc, kind, alpha, dx, x, y, dy, lo, hi));
+}
 NNDEF void nn_act_backward(nn_act kind, float alpha, float *dx, const float *x, const float *y,
                            const float *dy, int64_t n) {
-    NN__SPLIT(n * nn__act_cost(kind) >= 4 * NN_OMP_MIN_WORK, n, lo, hi,
-              nn__act_bwd_range(kind, alpha, dx, x, y, dy, lo, hi));
+    nn__act_backward(1, kind, alpha, dx, x, y, dy, n);
 }
 #endif /* NN_NO_TRAINING */
 
@@ -1554,6 +1567,17 @@ NN__PRIVATE NN__NOINLINE void nn__add_range(float *NN__RESTRICT dst, const float
 }
 NN__PRIVATE void nn__add_into(float *dst, const float *src, int64_t n) {
     NN__SPLIT(n >= 4 * NN_OMP_MIN_WORK, n, lo, hi, nn__add_range(dst, src, lo, hi));
+}
+/* dst[lo..hi) = 0 with vector stores: glibc's memset takes "rep stosb" from 2 KB, which on
+   this AMD host waits out one line at a time when the lines sit in the other core's cache */
+NN__PRIVATE NN__NOINLINE void nn__zero_range(float *dst, int64_t lo, int64_t hi) {
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    const __m512 z = _mm512_setzero_ps();
+    for (; lo + 16 <= hi; lo += 16) _mm512_storeu_ps(dst + lo, z);
+    if (lo < hi) _mm512_mask_storeu_ps(dst + lo, (__mmask16)((1u << (hi - lo)) - 1u), z);
+#else
+    if (hi > lo) memset(dst + lo, 0, sizeof(float) * (size_t)(hi - lo));
+#endif
 }
 
 /* one row (shared with nn_cuda.h's kernels): y = softmax(x); dx += y * (dy - sum(dy * y)) */
@@ -1605,21 +1629,24 @@ static NN_HD inline double nn__loss_row(nn_loss loss, const float *x, const int3
         break;
     }
     case NN_LOSS_XENT: {
-        /* log-softmax with the max subtracted: stable for any logits */
-        float mx = x[0], s = 0.0f, lse;
+        /* log-softmax with the max subtracted: stable for any logits; the gradient's softmax
+           reuses the exponentials (kept in d) */
+        float mx = x[0], s = 0.0f, lse, r;
         for (j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
-        for (j = 0; j < C; j++) s += expf(x[j] - mx);
+        if (d) for (j = 0; j < C; j++) { d[j] = expf(x[j] - mx); s += d[j]; }
+        else for (j = 0; j < C; j++) s += expf(x[j] - mx);
         lse = mx + logf(s);
+        r = 1.0f / s;
         if (label) {
             total += (double)(lse - x[*label]);
             if (d) {
-                for (j = 0; j < C; j++) d[j] = expf(x[j] - lse) / (float)B;
+                for (j = 0; j < C; j++) d[j] = d[j] * r / (float)B;
                 d[*label] -= 1.0f / (float)B;
             }
         } else {
             float tsum = 0.0f;
             for (j = 0; j < C; j++) { total -= (double)t[j] * (x[j] - lse); tsum += t[j]; }
-            if (d) for (j = 0; j < C; j++) d[j] = (expf(x[j] - lse) * tsum - t[j]) / (float)B;
+            if (d) for (j = 0; j < C; j++) d[j] = (d[j] * r * tsum - t[j]) / (float)B;
         }
         break;
     }
@@ -1974,7 +2001,7 @@ NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64
 NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, int64_t W, int64_t Hp, int64_t Wp,
                               int64_t ph, int64_t pw) {
     int64_t c, h;
-    memset(xp, 0, sizeof(float) * (size_t)(C * Hp * Wp));
+    nn__zero_range(xp, 0, C * Hp * Wp);
     for (c = 0; c < C; c++)
         for (h = 0; h < H; h++) nn__copy_range(xp + (c * Hp + ph + h) * Wp + pw, x + (c * H + h) * W, 0, W);
 }
@@ -2395,7 +2422,9 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 }
 
 #ifndef NN_NO_TRAINING
-NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy) {
+/* acc 0: dx is assigned, each plane cleared where it is scattered into (in cache) */
+NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
+                                     const float *dy) {
     int64_t t;
     if (nn__pool_is_2x2(d)) {
         NN__OMP_FOR_IF(N * d->C * d->OH * d->OW >= NN_OMP_MIN_WORK)
@@ -2403,6 +2432,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
             const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
             float *dxc = dx + t * d->H * d->W;
             int64_t oh, ow;
+            if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
             for (oh = 0; oh < d->OH; oh++) {
                 const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
@@ -2431,6 +2461,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
         const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
         float *dxc = dx + t * d->H * d->W;
         int64_t oh, ow, h, w, h0, h1, w0, w1, cnt;
+        if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
         for (oh = 0; oh < d->OH; oh++)
             for (ow = 0; ow < d->OW; ow++) {
                 if (d->kind == NN_POOL_MAX) { /* the first maximum, as the forward pass chose it */
@@ -2444,6 +2475,9 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
                 }
             }
     }
+}
+NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, const float *x, const float *dy) {
+    nn__pool2d_backward(1, d, N, dx, x, dy);
 }
 #endif /* NN_NO_TRAINING */
 
@@ -2540,10 +2574,10 @@ NN__PRIVATE void nn__cpu_pool2d_forward(void *ctx, const nn_pool2d_desc *d, int6
     nn_pool2d_forward(d, N, y, x);
 }
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__cpu_pool2d_backward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
-                                         const float *dy) {
+NN__PRIVATE void nn__cpu_pool2d_backward(void *ctx, int acc, const nn_pool2d_desc *d, int64_t N, float *dx,
+                                         const float *x, const float *dy) {
     (void)ctx;
-    nn_pool2d_backward(d, N, dx, x, dy);
+    nn__pool2d_backward(acc, d, N, dx, x, dy);
 }
 #endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_bn_forward(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
@@ -2564,10 +2598,10 @@ NN__PRIVATE void nn__cpu_act_forward(void *ctx, nn_act kind, float alpha, float 
     nn_act_forward(kind, alpha, y, x, n);
 }
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__cpu_act_backward(void *ctx, nn_act kind, float alpha, float *dx, const float *x,
+NN__PRIVATE void nn__cpu_act_backward(void *ctx, int acc, nn_act kind, float alpha, float *dx, const float *x,
                                       const float *y, const float *dy, int64_t n) {
     (void)ctx;
-    nn_act_backward(kind, alpha, dx, x, y, dy, n);
+    nn__act_backward(acc, kind, alpha, dx, x, y, dy, n);
 }
 #endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_softmax_forward(void *ctx, float *y, const float *x, int64_t rows, int64_t cols) {
@@ -2601,7 +2635,8 @@ NN__PRIVATE void nn__cpu_copy2d(void *ctx, int accumulate, int64_t rows, int64_t
 }
 NN__PRIVATE void nn__cpu_zero(void *ctx, float *p, int64_t n) {
     (void)ctx;
-    memset(p, 0, sizeof(float) * (size_t)n);
+    /* split as the layers split their batch, so each core clears the rows it writes next */
+    NN__SPLIT(n >= NN_OMP_MIN_WORK, n, lo, hi, nn__zero_range(p, lo, hi));
 }
 /* which labels/targets a loss reads: XENT prefers one-hot targets when both are given */
 NN__PRIVATE const int32_t *nn__loss_labels(nn_loss kind, const int32_t *labels, const float *targets) {
@@ -2833,6 +2868,14 @@ NN__PRIVATE const char *nn__shape_str(char *buf, const nn_layer *l) {
 }
 
 NN__PRIVATE nn_layer *nn__in(nn_model *m, const nn_layer *l, int k) { return &m->layers[l->inputs[k]]; }
+NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
+/* the layer whose output (and gradient) storage a layer's output is: views alias their input */
+NN__PRIVATE int nn__owner(const nn_model *m, int i) {
+    while (nn__is_view(m->layers[i].type)) i = m->layers[i].inputs[0];
+    return i;
+}
+/* whether l assigns (rather than adds to) the gradient of its first input (nn__plan_assign) */
+NN__PRIVATE int nn__in_assign(const nn_model *m, const nn_layer *l) { return m->layers[nn__owner(m, l->inputs[0])].assign_dy; }
 NN__PRIVATE int nn__index(const nn_model *m, const nn_layer *l) { return (int)(l - m->layers); }
 
 NN__PRIVATE void nn__set_flat(nn_layer *l, int64_t n) { l->ndim = 1; l->shape[0] = n; l->size = n; }
@@ -3003,7 +3046,8 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t out = l->cfg.dense.units, in = a->size;
     void *ctx = m->backend->ctx;
     if (a->dy)
-        m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, 1.0f, a->dy, in, NULL, m->scratch, m->scratch_floats);
+        m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, in,
+                         NULL, m->scratch, m->scratch_floats);
     m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch, m->scratch_floats);
     if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
@@ -3065,7 +3109,8 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     switch (l->type) {
     case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
     case NN_LAYER_ACT:
-        if (a->dy) be->act_backward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
+        if (a->dy) be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y,
+                                    l->dy, n);
         break;
     case NN_LAYER_SOFTMAX:
         if (a->dy) be->softmax_backward(be->ctx, a->dy, l->y, l->dy, B, l->size);
@@ -3091,7 +3136,7 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
         break;
     }
     case NN_LAYER_POOL2D:
-        if (a->dy) be->pool2d_backward(be->ctx, &l->cfg.pool.d, B, a->dy, a->y, l->dy);
+        if (a->dy) be->pool2d_backward(be->ctx, !nn__in_assign(m, l), &l->cfg.pool.d, B, a->dy, a->y, l->dy);
         break;
     case NN_LAYER_BATCHNORM: {
         const int64_t C = a->shape[0];
@@ -3298,7 +3343,23 @@ NNDEF nn_compile_config nn_compile_defaults(void) {
 NNDEF int64_t nn_model_input_size(const nn_model *m) { return m && m->n_layers ? m->layers[0].size : 0; }
 NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers ? m->layers[m->n_layers - 1].size : 0; }
 
-NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
+/* Backward adds into input gradients, which are cleared first, so that an output read by
+   several layers sums them. An output with exactly one writer of its gradient, when that
+   writer can assign (dense: a GEMM with beta 0; activation; pooling; the loss for the model's
+   output), skips the clearing: one pass less over every activation of a plain stack. */
+NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
+    int j, k, writers = o == nn__owner(m, m->n_layers - 1), assigns = writers;
+    for (j = o + 1; j < m->n_layers; j++) {
+        const nn_layer_type t = m->layers[j].type;
+        if (nn__is_view(t)) continue;
+        for (k = 0; k < m->layers[j].n_inputs; k++)
+            if (nn__owner(m, m->layers[j].inputs[k]) == o) {
+                writers++;
+                assigns += t == NN_LAYER_DENSE || t == NN_LAYER_ACT || t == NN_LAYER_POOL2D;
+            }
+    }
+    m->layers[o].assign_dy = !nn__is_view(m->layers[o].type) && writers == 1 && assigns == 1;
+}
 
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
    behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
@@ -3387,6 +3448,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         if (train && p->n_train == 0)
             return nn__fail(NN_ERR_STATE, "nn_model_compile: every layer with parameters is frozen: nothing to train "
                             "(compile with inference_only)");
+        for (i = 1; i < m->n_layers; i++) nn__plan_assign(m, i);
     }
     {
         int64_t dacts = 0;
@@ -3591,7 +3653,7 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
     int i;
     for (i = 1; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
-        if (l->dy && !nn__is_view(l->type)) m->backend->zero(m->backend->ctx, l->dy, B * l->size);
+        if (l->dy && !nn__is_view(l->type) && !l->assign_dy) m->backend->zero(m->backend->ctx, l->dy, B * l->size);
     }
     nn__loss(m, labels, targets, B, outl->dy, stats);
     for (i = m->n_layers - 1; i >= 1; i--)

@@ -219,8 +219,12 @@ NN__CU_DEV float nn__cu_dact(int kind, float alpha, float x, float y, float dy) 
 NN__CU_KERNEL nn__k_act_fwd(int kind, float alpha, float *y, const float *x, int64_t n) {
     NN__CU_FOR(i, n) y[i] = nn__cu_act(kind, alpha, x[i]);
 }
-NN__CU_KERNEL nn__k_act_bwd(int kind, float alpha, float *dx, const float *x, const float *y, const float *dy, int64_t n) {
-    NN__CU_FOR(i, n) dx[i] += nn__cu_dact(kind, alpha, x[i], y[i], dy[i]);
+NN__CU_KERNEL nn__k_act_bwd(int acc, int kind, float alpha, float *dx, const float *x, const float *y, const float *dy,
+                            int64_t n) {
+    NN__CU_FOR(i, n) {
+        const float g = nn__cu_dact(kind, alpha, x[i], y[i], dy[i]);
+        dx[i] = acc ? dx[i] + g : g;
+    }
 }
 NN__CU_KERNEL nn__k_bias_rows(float *C, int64_t ldc, const float *bias, int64_t M, int64_t N) {
     NN__CU_FOR(i, M * N) C[(i / N) * ldc + i % N] += bias[i % N];
@@ -370,7 +374,7 @@ NN__CU_KERNEL nn__k_pool_fwd(nn_pool2d_desc d, int64_t N, float *y, const float 
     }
 }
 /* dx += per input element, over the windows that hold it */
-NN__CU_KERNEL nn__k_pool_bwd(nn_pool2d_desc d, int64_t N, float *dx, const float *x, const float *dy) {
+NN__CU_KERNEL nn__k_pool_bwd(int acc, nn_pool2d_desc d, int64_t N, float *dx, const float *x, const float *dy) {
     NN__CU_FOR(i, N * d.C * d.H * d.W) {
         const int64_t iw = i % d.W, ih = (i / d.W) % d.H, t = i / (d.W * d.H);
         const float *xc = x + t * d.H * d.W, *g = dy + t * d.OH * d.OW;
@@ -391,7 +395,7 @@ NN__CU_KERNEL nn__k_pool_bwd(nn_pool2d_desc d, int64_t N, float *dx, const float
                     s += g[oh * d.OW + ow] / (float)cnt;
                 }
             }
-        dx[i] += s;
+        dx[i] = acc ? dx[i] + s : s;
     }
 }
 /* per row: the loss sum and dout (nn.h's nn__loss_row, when the loss is defined for what is
@@ -575,10 +579,10 @@ static void nn__cu_pool_forward(void *ctx, const nn_pool2d_desc *d, int64_t N, f
     nn__cuda *c = (nn__cuda *)ctx;
     NN__CU_RUN(c, nn__k_pool_fwd, N * d->C * d->OH * d->OW, (*d, N, NN__D(c, y), NN__DC(c, x)));
 }
-static void nn__cu_pool_backward(void *ctx, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
+static void nn__cu_pool_backward(void *ctx, int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
                                  const float *dy) {
     nn__cuda *c = (nn__cuda *)ctx;
-    NN__CU_RUN(c, nn__k_pool_bwd, N * d->C * d->H * d->W, (*d, N, NN__D(c, dx), NN__DC(c, x), NN__DC(c, dy)));
+    NN__CU_RUN(c, nn__k_pool_bwd, N * d->C * d->H * d->W, (acc, *d, N, NN__D(c, dx), NN__DC(c, x), NN__DC(c, dy)));
 }
 
 static void nn__cu_bn_forward(void *ctx, int64_t N, int64_t C, int64_t L, float *y, const float *x, const float *gamma,
@@ -616,10 +620,10 @@ static void nn__cu_act_forward(void *ctx, nn_act kind, float alpha, float *y, co
     nn__cuda *c = (nn__cuda *)ctx;
     NN__CU_RUN(c, nn__k_act_fwd, n, ((int)kind, alpha, NN__D(c, y), NN__DC(c, x), n));
 }
-static void nn__cu_act_backward(void *ctx, nn_act kind, float alpha, float *dx, const float *x, const float *y,
+static void nn__cu_act_backward(void *ctx, int acc, nn_act kind, float alpha, float *dx, const float *x, const float *y,
                                 const float *dy, int64_t n) {
     nn__cuda *c = (nn__cuda *)ctx;
-    NN__CU_RUN(c, nn__k_act_bwd, n, ((int)kind, alpha, NN__D(c, dx), NN__DC(c, x), NN__DC(c, y), NN__DC(c, dy), n));
+    NN__CU_RUN(c, nn__k_act_bwd, n, (acc, (int)kind, alpha, NN__D(c, dx), NN__DC(c, x), NN__DC(c, y), NN__DC(c, dy), n));
 }
 static void nn__cu_softmax_forward(void *ctx, float *y, const float *x, int64_t rows, int64_t cols) {
     nn__cuda *c = (nn__cuda *)ctx;

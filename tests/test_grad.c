@@ -84,6 +84,17 @@ int main(void) {
     nn_dense(&f.m, h, 5);
     run(&f, NN_LOSS_XENT, 3, "add (skip connection)");
 
+    begin(&f, 7, 3); /* h read by two layers that could each assign its gradient: they must add */
+    h = nn_dense(&f.m, 0, 6);
+    a = nn_relu(&f.m, h);
+    b = nn_tanh(&f.m, h);
+    h = nn_concat(&f.m, a, b);
+    h = nn_dense(&f.m, h, 6);
+    a = nn_dense(&f.m, h, 4);
+    b = nn_sigmoid(&f.m, h);
+    nn_dense(&f.m, nn_concat(&f.m, a, b), 5);
+    run(&f, NN_LOSS_XENT, 3, "one output, two readers (activations, dense)");
+
     begin(&f, 7, 3);
     a = nn_dense(&f.m, 0, 4);
     a = nn_sigmoid(&f.m, a);
