@@ -1766,12 +1766,13 @@ NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out
 NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
     return d->C * (d->H + 2 * d->PH) * nn__conv_direct_row(d->OW, d->KW);
 }
-/* floats of one thread's buffers: the forward's padded input planes, or the input gradient's
-   padded output-gradient planes and flipped weights */
+/* floats of one thread's buffers: the forward's padded input planes, the input gradient's
+   padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
-    const int64_t fwd = nn__conv_direct_plane(d);
+    const int64_t fwd = nn__conv_direct_plane(d), dws = d->KH * d->KW * 128;
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + d->C * d->OC * d->KH * d->KW;
-    return ((fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
+    const int64_t most = fwd > bwd ? fwd : bwd;
+    return ((most > dws ? most : dws) + 15) / 16 * 16;
 }
 #endif
 
@@ -2093,59 +2094,79 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
 }
 
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
-   of images padded once, in order; within a chunk, threads take (channel block, input channel,
-   kernel tap) items, each summing its outputs over the chunk in a fixed order, so the result
-   does not depend on the thread count */
+   of images padded once, in order; within a chunk, threads take runs of (channel block, input
+   channel, kernel tap) items, each summing its outputs over the chunk in a fixed order, so the
+   result does not depend on the thread count. An item's eight vector sums live in the thread's
+   slot between groups of images: a group's output gradients and input plane stay in L1 while
+   every tap of the (channel block, input channel) pair reads them. */
 NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, const float *dy, const float *x,
-                                    float *xp) {
+                                    float *ws, float *xp) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
     const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * KK; /* enough items to balance two threads */
+    const int64_t per_img = 8 * P + Hp * Wp, group = per_img < 8192 ? 8192 / per_img : 1;
     int64_t n0;
     for (n0 = 0; n0 < N; n0 += chunk) {
         const int64_t cn = N - n0 < chunk ? N - n0 : chunk;
         const int nth = nn__conv_threads(d, items, cn * d->OC * P * d->C * KK);
-        int64_t n, t;
+        int64_t n;
         (void)nth;
         for (n = 0; n < cn; n++)
             nn__conv_pad(xp + n * plane, x + (n0 + n) * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
 #if NN__OMP
-#pragma omp parallel for schedule(static) num_threads(nth)
+#pragma omp parallel num_threads(nth)
 #endif
-        for (t = 0; t < items; t++) {
-            const int64_t o0 = t / (d->C * KK) * 8, c = t / KK % d->C, kh = t / d->KW % d->KH, kw = t % d->KW;
-            const int64_t ob = d->OC - o0 < 8 ? d->OC - o0 : 8;
-            /* channels past the last read a copy of it, which is not stored */
-            const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
-            const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
-            int64_t oh, ow, j, i;
-            {
-                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-                float r[8];
-                for (i = 0; i < cn; i++) {
-                    const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
-                    for (oh = 0; oh < d->OH; oh++)
-                        for (ow = 0; ow < d->OW; ow += 16) {
-                            const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
-                            const float *gr = g + oh * d->OW + ow;
-                            const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
-                            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
-                            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
-                            a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
-                            a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
-                            a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
-                            a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
-                            a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
-                            a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
+        {
+#if NN__OMP
+            const int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+            const int64_t th = 0, nt = 1;
+#endif
+            const int64_t lo = items * th / nt, hi = items * (th + 1) / nt;
+            float *acc = nn__conv_my_slot(d, ws, N); /* KK x 8 vectors: the sums of one pair's taps */
+            int64_t p0, t, g0, i, j, oh, ow;
+            for (p0 = lo / KK; p0 * KK < hi; p0++) { /* (channel block, input channel) pairs */
+                const int64_t o0 = p0 / d->C * 8, c = p0 % d->C, t0 = p0 * KK > lo ? p0 * KK : lo;
+                const int64_t t1 = (p0 + 1) * KK < hi ? (p0 + 1) * KK : hi;
+                const int64_t ob = d->OC - o0 < 8 ? d->OC - o0 : 8;
+                /* channels past the last read a copy of it, which is not stored */
+                const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
+                const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
+                nn__zero_range(acc, 0, KK * 128);
+                for (g0 = 0; g0 < cn; g0 += group)
+                    for (t = t0; t < t1; t++) {
+                        const int64_t kh = t / d->KW % d->KH, kw = t % d->KW;
+                        float *at = acc + (t % KK) * 128;
+                        __m512 a0 = _mm512_loadu_ps(at), a1 = _mm512_loadu_ps(at + 16), a2 = _mm512_loadu_ps(at + 32);
+                        __m512 a3 = _mm512_loadu_ps(at + 48), a4 = _mm512_loadu_ps(at + 64), a5 = _mm512_loadu_ps(at + 80);
+                        __m512 a6 = _mm512_loadu_ps(at + 96), a7 = _mm512_loadu_ps(at + 112);
+                        for (i = g0; i < cn && i < g0 + group; i++) {
+                            const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
+                            for (oh = 0; oh < d->OH; oh++)
+                                for (ow = 0; ow < d->OW; ow += 16) {
+                                    const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                                    const float *gr = g + oh * d->OW + ow;
+                                    const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
+                                    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
+                                    a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
+                                    a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
+                                    a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
+                                    a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
+                                    a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
+                                    a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
+                                    a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
+                                }
                         }
-                }
-                r[0] = _mm512_reduce_add_ps(a0); r[1] = _mm512_reduce_add_ps(a1); r[2] = _mm512_reduce_add_ps(a2);
-                r[3] = _mm512_reduce_add_ps(a3); r[4] = _mm512_reduce_add_ps(a4); r[5] = _mm512_reduce_add_ps(a5);
-                r[6] = _mm512_reduce_add_ps(a6); r[7] = _mm512_reduce_add_ps(a7);
-                for (j = 0; j < ob; j++) {
-                    float *dst = dw + ((o0 + j) * d->C + c) * KK + kh * d->KW + kw;
-                    *dst = n0 ? *dst + r[j] : r[j];
-                }
+                        _mm512_storeu_ps(at, a0); _mm512_storeu_ps(at + 16, a1); _mm512_storeu_ps(at + 32, a2);
+                        _mm512_storeu_ps(at + 48, a3); _mm512_storeu_ps(at + 64, a4); _mm512_storeu_ps(at + 80, a5);
+                        _mm512_storeu_ps(at + 96, a6); _mm512_storeu_ps(at + 112, a7);
+                    }
+                for (t = t0; t < t1; t++)
+                    for (j = 0; j < ob; j++) {
+                        const float r = _mm512_reduce_add_ps(_mm512_loadu_ps(acc + (t % KK) * 128 + 16 * j));
+                        float *dst = dw + ((o0 + j) * d->C + c) * KK + t % KK;
+                        *dst = n0 ? *dst + r : r;
+                    }
             }
         }
     }
@@ -2230,7 +2251,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
 #ifdef NN__CONV_DIRECT
     if (nn__conv_is_direct(d)) {
-        nn__conv_direct_dw(d, N, dw, dy, x, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
+        nn__conv_direct_dw(d, N, dw, dy, x, ws, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
         if (dx) nn__conv_direct_dx(d, N, dx, dy, w, ws);
         return;
     }
