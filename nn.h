@@ -1223,8 +1223,8 @@ NN__PRIVATE int64_t nn__gemm_plan(int ta, int tb, int64_t Mmax, int64_t N, int64
 }
 
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
-/* dst[k * NR + l] = src[l * lds + k] for an 8 x 8 block (rows l, columns k) */
-NN__PRIVATE void nn__transpose8(float *dst, const float *src, int64_t lds) {
+/* dst[k * ldd + l] = src[l * lds + k] for an 8 x 8 block (rows l, columns k) */
+NN__PRIVATE void nn__transpose8(float *dst, int64_t ldd, const float *src, int64_t lds) {
     __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds);
     __m256 r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
     __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
@@ -1235,14 +1235,14 @@ NN__PRIVATE void nn__transpose8(float *dst, const float *src, int64_t lds) {
     r2 = _mm256_shuffle_ps(t1, t3, 0x44); r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
     r4 = _mm256_shuffle_ps(t4, t6, 0x44); r5 = _mm256_shuffle_ps(t4, t6, 0xEE);
     r6 = _mm256_shuffle_ps(t5, t7, 0x44); r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst + 0 * NN__NR, _mm256_permute2f128_ps(r0, r4, 0x20));
-    _mm256_storeu_ps(dst + 1 * NN__NR, _mm256_permute2f128_ps(r1, r5, 0x20));
-    _mm256_storeu_ps(dst + 2 * NN__NR, _mm256_permute2f128_ps(r2, r6, 0x20));
-    _mm256_storeu_ps(dst + 3 * NN__NR, _mm256_permute2f128_ps(r3, r7, 0x20));
-    _mm256_storeu_ps(dst + 4 * NN__NR, _mm256_permute2f128_ps(r0, r4, 0x31));
-    _mm256_storeu_ps(dst + 5 * NN__NR, _mm256_permute2f128_ps(r1, r5, 0x31));
-    _mm256_storeu_ps(dst + 6 * NN__NR, _mm256_permute2f128_ps(r2, r6, 0x31));
-    _mm256_storeu_ps(dst + 7 * NN__NR, _mm256_permute2f128_ps(r3, r7, 0x31));
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(r0, r4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(r1, r5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(r2, r6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(r3, r7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(r0, r4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(r1, r5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(r2, r6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(r3, r7, 0x31));
 }
 #endif
 
@@ -1265,7 +1265,7 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
     /* 8x8 transposes for every full group of 8 rows, scalar for the rest of k */
     for (; l + 8 <= w; l += 8) {
         int64_t kk;
-        for (k = 0; k + 8 <= kc; k += 8) nn__transpose8(dst + k * NN__NR + l, B + (j + l) * ldb + k0 + k, ldb);
+        for (k = 0; k + 8 <= kc; k += 8) nn__transpose8(dst + k * NN__NR + l, NN__NR, B + (j + l) * ldb + k0 + k, ldb);
         for (kk = l; kk < l + 8; kk++) {
             const float *src = B + (j + kk) * ldb + k0;
             int64_t q;
@@ -1760,6 +1760,9 @@ NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
     return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW &&
            (d->C * d->KH * d->KW <= 256 || d->OC <= 16);
 }
+/* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
+   output channels in the vector lanes (nn__conv_direct_dw_lanes) */
+NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
 /* padded rows: the output width rounded up to 16, plus the kernel width */
 NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out_w + 15) / 16 * 16 + kw - 1; }
 /* one image's padded input planes (the forward pass, the weight gradient) */
@@ -1769,7 +1772,8 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
 /* floats of one thread's buffers: the forward's padded input planes, the input gradient's
    padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
-    const int64_t fwd = nn__conv_direct_plane(d), dws = d->KH * d->KW * 128;
+    const int64_t fwd = nn__conv_direct_plane(d), p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW : 0;
+    const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + d->C * d->OC * d->KH * d->KW;
     const int64_t most = fwd > bwd ? fwd : bwd;
     return ((most > dws ? most : dws) + 15) / 16 * 16;
@@ -2093,14 +2097,71 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
     }
 }
 
+/* The weight gradient of a 5x5 layer with 16k output channels: per (16-channel block, input
+   channel) item 25 vector sums, one per tap, over the chunk's images and pixels in order, each
+   pixel one load of sixteen channels' gradients and 25 broadcast inputs, every lane useful.
+   The item transposes each image's gradients to (pixel, channel) in its slot; the items of
+   input channel 0 also sum the bias gradient from there (db may be NULL). */
+NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, int64_t n0, int64_t cn, float *dw,
+                                          float *db, const float *dy, const float *xp, float *ws) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
+    const int64_t P = d->OH * d->OW, OC = d->OC, items = OC / 16 * d->C;
+    const int nth = nn__conv_threads(d, items, cn * OC * P * d->C * 25);
+    int64_t t;
+    (void)nth;
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
+    for (t = 0; t < items; t++) {
+        const int64_t o0 = t / d->C * 16, c = t % d->C;
+        float *gt = nn__conv_my_slot(d, ws, N), r[16];
+        __m512 s[25], bs = _mm512_setzero_ps();
+        int64_t i, q, k, j;
+        for (k = 0; k < 25; k++) s[k] = _mm512_setzero_ps();
+        for (i = 0; i < cn; i++) {
+            const float *g = dy + ((n0 + i) * OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
+            int64_t oh, ow;
+            for (k = 0; k < 16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
+                for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * 16 + k, 16, g + k * P + q, P);
+                for (; q < P; q++) for (j = 0; j < 8; j++) gt[q * 16 + k + j] = g[(k + j) * P + q];
+            }
+            if (db && c == 0) for (q = 0; q < P; q++) bs = _mm512_add_ps(bs, _mm512_loadu_ps(gt + q * 16));
+            for (oh = 0; oh < d->OH; oh++)
+                for (ow = 0; ow < d->OW; ow++) {
+                    const __m512 gv = _mm512_loadu_ps(gt + (oh * d->OW + ow) * 16);
+                    const float *xr = xc + oh * Wp + ow;
+#if defined(__GNUC__) /* 25 broadcast loads: GCC would carry the inputs the next pixel shares, and spill them */
+                    __asm__("" : "+r"(xr));
+#endif
+#define NN__TAP(k) s[k] = _mm512_fmadd_ps(gv, _mm512_set1_ps(xr[(k) / 5 * Wp + (k) % 5]), s[k])
+#define NN__TAPS5(k) NN__TAP(k); NN__TAP(k + 1); NN__TAP(k + 2); NN__TAP(k + 3); NN__TAP(k + 4)
+                    NN__TAPS5(0); NN__TAPS5(5); NN__TAPS5(10); NN__TAPS5(15); NN__TAPS5(20);
+#undef NN__TAPS5
+#undef NN__TAP
+                }
+        }
+        for (k = 0; k < 25; k++) {
+            _mm512_storeu_ps(r, s[k]);
+            for (j = 0; j < 16; j++) {
+                float *dst = dw + ((o0 + j) * d->C + c) * 25 + k;
+                *dst = n0 ? *dst + r[j] : r[j];
+            }
+        }
+        if (db && c == 0) {
+            _mm512_storeu_ps(r, bs);
+            for (j = 0; j < 16; j++) db[o0 + j] = n0 ? db[o0 + j] + r[j] : r[j];
+        }
+    }
+}
+
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
    of images padded once, in order; within a chunk, threads take runs of (channel block, input
    channel, kernel tap) items, each summing its outputs over the chunk in a fixed order, so the
    result does not depend on the thread count. An item's eight vector sums live in the thread's
    slot between groups of images: a group's output gradients and input plane stay in L1 while
    every tap of the (channel block, input channel) pair reads them. */
-NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, const float *dy, const float *x,
-                                    float *ws, float *xp) {
+NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, float *db, const float *dy,
+                                    const float *x, float *ws, float *xp) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
     const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * KK; /* enough items to balance two threads */
@@ -2113,6 +2174,10 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
         (void)nth;
         for (n = 0; n < cn; n++)
             nn__conv_pad(xp + n * plane, x + (n0 + n) * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+        if (nn__conv_dw_lanes(d)) {
+            nn__conv_direct_dw_lanes(d, N, n0, cn, dw, db, dy, xp, ws);
+            continue;
+        }
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
 #endif
@@ -2241,7 +2306,12 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     int64_t c, o;
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
-    if (db)
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d) && nn__conv_dw_lanes(d)) c = 1; /* its weight gradient sums db */
+    else
+#endif
+        c = 0;
+    if (db && !c)
         for (o = 0; o < d->OC; o++) {
             float s = 0.0f;
             int64_t n;
@@ -2251,7 +2321,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
 #ifdef NN__CONV_DIRECT
     if (nn__conv_is_direct(d)) {
-        nn__conv_direct_dw(d, N, dw, dy, x, ws, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
+        nn__conv_direct_dw(d, N, dw, db, dy, x, ws, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
         if (dx) nn__conv_direct_dx(d, N, dx, dy, w, ws);
         return;
     }

@@ -229,6 +229,10 @@ int main(void) {
     conv_case(3, 7, 5, 6, 9, 1, 1, 0, 1, 1);     /* 1x1 */
     conv_case(2, 16, 12, 12, 24, 5, 1, 2, 1, 1); /* big enough for the packed GEMM and threads */
     conv_case(1, 2, 5, 6, 3, 5, 3, 0, 1, 1);     /* kernel as large as the input */
+    /* 5x5 with 16k output channels: the direct weight gradient with channels in the lanes */
+    conv_case(3, 3, 9, 11, 16, 5, 1, 2, 1, 1);
+    conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
+    conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */
     /* many output channels and long rows: the GEMM packs B even untransposed; its workspace
        must be planned for that (before 0.3.0 it was written past the thread's slot) */
     conv_case(3, 1, 40, 40, 136, 3, 1, 1, 1, 1);
@@ -248,6 +252,7 @@ int main(void) {
     printf("gradient checks (central differences, relative error < 1e-3)\n");
     h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
     h = nn_conv2d(start(&m, 2, 9, 8), 0, 3, 3, 2, 0); finish(&m, h, "conv2d stride 2");
+    h = nn_conv2d(start(&m, 2, 9, 7), 0, 16, 5, 1, 2); finish(&m, nn_tanh(&m, h), "conv2d 5x5, 16 channels");
     memset(&d, 0, sizeof d);
     d.OC = 4; d.KH = 3; d.KW = 2; d.SH = 1; d.SW = 2; d.PH = 2; d.PW = 1; d.DH = 2; d.DW = 1; d.G = 2;
     h = nn_conv2d_ex(start(&m, 2, 7, 7), 0, &d, 1, NN_INIT_HE_NORMAL); finish(&m, h, "conv2d dilated, grouped");
