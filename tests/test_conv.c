@@ -26,6 +26,7 @@ static double ref_conv_at(const nn_conv2d_desc *d, const float *x, const float *
     return s;
 }
 
+static int square; /* conv_case's kernels are K x (K + 1) unless this is set */
 static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t S, int64_t P,
                       int64_t D, int64_t G) {
     nn_conv2d_desc d;
@@ -33,7 +34,7 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
     int64_t ny, nw, nx, n, o, oh, ow, i;
     double worst = 0, worst_dw = 0, worst_dx = 0, worst_db = 0;
     memset(&d, 0, sizeof d);
-    d.C = C; d.H = H; d.W = W; d.OC = OC; d.KH = K; d.KW = K + (K > 1); /* non-square kernels too */
+    d.C = C; d.H = H; d.W = W; d.OC = OC; d.KH = K; d.KW = K + (K > 1 && !square); /* non-square kernels too */
     d.SH = S; d.SW = S; d.PH = P; d.PW = P; d.DH = D; d.DW = 1; d.G = G;
     if (nn_conv2d_desc_init(&d) != NN_OK) { CHECK_OK(NN_ERR_SHAPE); return; }
     nx = N * C * H * W; nw = OC * (C / G) * d.KH * d.KW; ny = N * OC * d.OH * d.OW;
@@ -229,10 +230,14 @@ int main(void) {
     conv_case(3, 7, 5, 6, 9, 1, 1, 0, 1, 1);     /* 1x1 */
     conv_case(2, 16, 12, 12, 24, 5, 1, 2, 1, 1); /* big enough for the packed GEMM and threads */
     conv_case(1, 2, 5, 6, 3, 5, 3, 0, 1, 1);     /* kernel as large as the input */
-    /* 5x5 with 16k output channels: the direct weight gradient with channels in the lanes */
+    /* square 5x5 kernels: the direct convolution; with 16k output channels its weight
+       gradient has the channels in the vector lanes */
+    square = 1;
+    conv_case(3, 3, 9, 11, 6, 5, 1, 2, 1, 1);
     conv_case(3, 3, 9, 11, 16, 5, 1, 2, 1, 1);
     conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
     conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */
+    square = 0;
     /* many output channels and long rows: the GEMM packs B even untransposed; its workspace
        must be planned for that (before 0.3.0 it was written past the thread's slot) */
     conv_case(3, 1, 40, 40, 136, 3, 1, 1, 1, 1);
