@@ -2011,9 +2011,12 @@ NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, i
         for (h = 0; h < H; h++) nn__copy_range(xp + (c * Hp + ph + h) * Wp + pw, x + (c * H + h) * W, 0, W);
 }
 
-/* y (OC, OH, OW) (+)= the stride-1 convolution of xp (C, Hp, Wp) with w (OC, C, KH, KW), plus b */
+/* y (OC, OH, OW) (+)= the stride-1 convolution of xp (C, Hp, Wp) with w (OC, C, KH, KW), plus b.
+   Rows of xp outside [rlo, rhi) are zero padding: the kernel rows that would read only them
+   are skipped (half the input gradient's taps on LeNet-5's second layer). */
 NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
-                                 int64_t Hp, int64_t Wp, const float *w, const float *b, float *y, int accumulate) {
+                                 int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *b, float *y,
+                                 int accumulate) {
     const int64_t KK = KH * KW, CKK = C * KK;
     int64_t o0, oh, ow, c, kh, kw;
     for (o0 = 0; o0 < OC; o0 += 8) {
@@ -2027,8 +2030,9 @@ NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, 
                 const __mmask16 m = (__mmask16)(OW - ow >= 16 ? 0xffffu : (1u << (OW - ow)) - 1u);
                 __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 float *yr = y + (o0 * OH + oh) * OW + ow;
+                const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
                 for (c = 0; c < C; c++)
-                    for (kh = 0; kh < KH; kh++) {
+                    for (kh = kh0; kh < kh1; kh++) {
                         const float *xr = xp + (c * Hp + oh + kh) * Wp + ow;
                         const int64_t wi = c * KK + kh * KW;
                         for (kw = 0; kw < KW; kw++) {
@@ -2069,7 +2073,8 @@ NN__PRIVATE void nn__conv_direct_forward(const nn_conv2d_desc *d, int64_t N, flo
     for (n = 0; n < N; n++) {
         float *xp = nn__conv_my_slot(d, ws, N);
         nn__conv_pad(xp, x + n * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
-        nn__conv_direct(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, w, b, y + n * d->OC * d->OH * d->OW, 0);
+        nn__conv_direct(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, d->PH, d->PH + d->H, w, b,
+                        y + n * d->OC * d->OH * d->OW, 0);
     }
 }
 
@@ -2093,7 +2098,8 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
                 for (k = 0; k < KK; k++) wt[(c * d->OC + o) * KK + k] = w[(o * d->C + c) * KK + KK - 1 - k];
         nn__conv_pad(dyp, dy + n * d->OC * d->OH * d->OW, d->OC, d->OH, d->OW, Hp, Wp, d->KH - 1 - d->PH,
                      d->KW - 1 - d->PW);
-        nn__conv_direct(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, wt, NULL, dx + n * d->C * d->H * d->W, 1);
+        nn__conv_direct(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, d->KH - 1 - d->PH, d->KH - 1 - d->PH + d->OH, wt,
+                        NULL, dx + n * d->C * d->H * d->W, 1);
     }
 }
 
