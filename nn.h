@@ -2971,8 +2971,10 @@ NN__PRIVATE int nn__owner(const nn_model *m, int i) {
     while (nn__is_view(m->layers[i].type)) i = m->layers[i].inputs[0];
     return i;
 }
+#ifndef NN_NO_TRAINING
 /* whether l assigns (rather than adds to) the gradient of its first input (nn__plan_assign) */
 NN__PRIVATE int nn__in_assign(const nn_model *m, const nn_layer *l) { return m->layers[nn__owner(m, l->inputs[0])].assign_dy; }
+#endif
 NN__PRIVATE int nn__index(const nn_model *m, const nn_layer *l) { return (int)(l - m->layers); }
 
 NN__PRIVATE void nn__set_flat(nn_layer *l, int64_t n) { l->ndim = 1; l->shape[0] = n; l->size = n; }
