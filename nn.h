@@ -2413,37 +2413,38 @@ NN__PRIVATE int nn__pool_is_2x2(const nn_pool2d_desc *d) {
 /* 2x2 stride-2 max pooling of n <= 16 outputs of one row pair (r0, r1): the maxima, and in
    sel[q] the outputs whose first maximum is candidate q (r0[2i], r0[2i+1], r1[2i], r1[2i+1]),
    a NaN counting as the largest: the scalar path's nn__max_arg4, sixteen at a time */
-NN__PRIVATE __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mmask16 *sel) {
+static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mmask16 *sel) {
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
     const __mmask16 hi = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
     const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
     const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
-    __m512 v[4], m;
-    __mmask16 nan;
-    int q, k;
-    v[0] = _mm512_permutex2var_ps(a0, ev, a1);
-    v[1] = _mm512_permutex2var_ps(a0, od, a1);
-    v[2] = _mm512_permutex2var_ps(b0, ev, b1);
-    v[3] = _mm512_permutex2var_ps(b0, od, b1);
-    m = v[0];
-    nan = _mm512_cmp_ps_mask(m, m, _CMP_UNORD_Q);
-    sel[0] = 0xffff;
-    for (q = 1; q < 4; q++) {
-        const __mmask16 qnan = _mm512_cmp_ps_mask(v[q], v[q], _CMP_UNORD_Q);
-        const __mmask16 take = (__mmask16)(_mm512_cmp_ps_mask(v[q], m, _CMP_GT_OQ) | (qnan & (__mmask16)~nan));
-        m = _mm512_mask_mov_ps(m, take, v[q]);
-        nan = (__mmask16)(nan | (take & qnan));
-        for (k = 0; k < q; k++) sel[k] = (__mmask16)(sel[k] & ~take);
-        sel[q] = take;
-    }
-    return m;
+    const __m512 v0 = _mm512_permutex2var_ps(a0, ev, a1), v1 = _mm512_permutex2var_ps(a0, od, a1);
+    const __m512 v2 = _mm512_permutex2var_ps(b0, ev, b1), v3 = _mm512_permutex2var_ps(b0, od, b1);
+    const __m512 mx = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
+    const __mmask16 n0 = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q), n1 = _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+    const __mmask16 n2 = _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q), n3 = _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
+    const __mmask16 any = _mm512_kor(_mm512_kor(n0, n1), _mm512_kor(n2, n3));
+    /* candidates: the NaNs where a window has one, else the values equal to its maximum; the
+       first candidate wins */
+    const __mmask16 c0 = _mm512_kor(_mm512_kand(any, n0), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v0, mx, _CMP_EQ_OQ));
+    const __mmask16 c1 = _mm512_kor(_mm512_kand(any, n1), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v1, mx, _CMP_EQ_OQ));
+    const __mmask16 c2 = _mm512_kor(_mm512_kand(any, n2), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v2, mx, _CMP_EQ_OQ));
+    const __mmask16 c01 = _mm512_kor(c0, c1), c012 = _mm512_kor(c01, c2);
+    sel[0] = c0;
+    sel[1] = _mm512_kandn(c0, c1);
+    sel[2] = _mm512_kandn(c01, c2);
+    sel[3] = _mm512_knot(c012);
+    return _mm512_mask_mov_ps(_mm512_mask_mov_ps(_mm512_mask_mov_ps(v3, sel[2], v2), sel[1], v1), c0, v0);
 }
 #ifndef NN_NO_TRAINING
-/* dx rows (d0, d1) += each of n outputs' gradient g at its window's first maximum; the other
-   positions get -0.0, which leaves every value (signed zeros included) as it was */
-NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int n, const __mmask16 *sel) {
+/* dx rows (d0, d1) += each of n outputs' gradient g at its window's first maximum (acc), or
+   = (the other positions get +0.0). Adding -0.0 elsewhere leaves every value (signed zeros
+   included) as it was. spill: full-width stores, whose lanes past the row land in rows that
+   are written after (masked loads right after stores to the same lines stall this core). */
+static inline void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int n, const __mmask16 *sel, int acc,
+                                        int spill) {
     const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
@@ -2451,12 +2452,21 @@ NN__PRIVATE void nn__pool2x2_back_v16(float *d0, float *d1, const float *g, int 
     const __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g), nz = _mm512_set1_ps(-0.0f);
     const __m512 c0 = _mm512_mask_mov_ps(nz, sel[0], gv), c1 = _mm512_mask_mov_ps(nz, sel[1], gv);
     const __m512 c2 = _mm512_mask_mov_ps(nz, sel[2], gv), c3 = _mm512_mask_mov_ps(nz, sel[3], gv);
-    _mm512_mask_storeu_ps(d0, lo, _mm512_add_ps(_mm512_maskz_loadu_ps(lo, d0), _mm512_permutex2var_ps(c0, il, c1)));
-    _mm512_mask_storeu_ps(d1, lo, _mm512_add_ps(_mm512_maskz_loadu_ps(lo, d1), _mm512_permutex2var_ps(c2, il, c3)));
-    if (hi) {
-        _mm512_mask_storeu_ps(d0 + 16, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d0 + 16), _mm512_permutex2var_ps(c0, ih, c1)));
-        _mm512_mask_storeu_ps(d1 + 16, hi, _mm512_add_ps(_mm512_maskz_loadu_ps(hi, d1 + 16), _mm512_permutex2var_ps(c2, ih, c3)));
+    const __m512 z = _mm512_setzero_ps();
+    const __m512 e0 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(lo, d0) : z, _mm512_permutex2var_ps(c0, il, c1));
+    const __m512 e1 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(lo, d1) : z, _mm512_permutex2var_ps(c2, il, c3));
+    const __m512 e2 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(hi, d0 + 16) : z, _mm512_permutex2var_ps(c0, ih, c1));
+    const __m512 e3 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(hi, d1 + 16) : z, _mm512_permutex2var_ps(c2, ih, c3));
+    if (spill) { /* in address order: a store's spilled lanes are overwritten by the next */
+        _mm512_storeu_ps(d0, e0);
+        if (hi) _mm512_storeu_ps(d0 + 16, e2);
+        _mm512_storeu_ps(d1, e1);
+        if (hi) _mm512_storeu_ps(d1 + 16, e3);
+        return;
     }
+    _mm512_mask_storeu_ps(d0, lo, e0);
+    _mm512_mask_storeu_ps(d1, lo, e1);
+    if (hi) { _mm512_mask_storeu_ps(d0 + 16, hi, e2); _mm512_mask_storeu_ps(d1 + 16, hi, e3); }
 }
 #endif /* NN_NO_TRAINING */
 #else
@@ -2482,7 +2492,9 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
                     const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
                     __mmask16 sel[4];
                     const __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
-                    _mm512_mask_storeu_ps(yc + oh * d->OW + ow, (__mmask16)((1u << n) - 1u), m);
+                    /* rows of one vector: lanes past the row land in later rows of the plane */
+                    if (d->OW <= 16 && oh * d->OW + 16 <= d->OH * d->OW) _mm512_storeu_ps(yc + oh * d->OW, m);
+                    else _mm512_mask_storeu_ps(yc + oh * d->OW + ow, (__mmask16)((1u << n) - 1u), m);
                 }
 #else
                 for (ow = 0; ow < d->OW; ow++) {
@@ -2529,7 +2541,13 @@ NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N
             const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
             float *dxc = dx + t * d->H * d->W;
             int64_t oh, ow;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+            /* assigning: windows cover the plane unless a side is odd; then it is cleared first */
+            const int clear = !acc && (d->H % 2 || d->W % 2);
+            if (clear) nn__zero_range(dxc, 0, d->H * d->W);
+#else
             if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
+#endif
             for (oh = 0; oh < d->OH; oh++) {
                 const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
@@ -2537,8 +2555,12 @@ NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N
                     const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
                     __mmask16 sel[4];
                     (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+                    /* spilling is safe where a row is one chunk, assigned, and the lanes stay in
+                       rows of this plane that are written after */
                     nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow,
-                                         g + oh * d->OW + ow, n, sel);
+                                         g + oh * d->OW + ow, n, sel, acc || clear,
+                                         !acc && !clear && d->OW <= 16 &&
+                                             (2 * oh + 1) * d->W + (n > 8 ? 32 : 16) <= d->H * d->W);
                 }
 #else
                 for (ow = 0; ow < d->OW; ow++) {

@@ -126,15 +126,17 @@ static void pool_case(nn_pool_kind kind, int64_t N, int64_t C, int64_t H, int64_
 
 /* 2x2 stride-2 max pooling (its own fast path) bit for bit against a plain loop, on rows of
    several 16-output blocks plus tails, odd widths, many ties, signed zeros and NaNs: the
-   first maximum wins, a NaN counts as the largest, gradients land only there */
+   first maximum wins, a NaN counts as the largest, gradients land only there. The gradient
+   both added to dx and assigned over garbage (the model's path when dx has one writer). */
 static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
 static void pool2x2_exact(int64_t H, int64_t W) {
     const int64_t N = 2, C = 3, OH = H / 2, OW = W / 2, nx = N * C * H * W, ny = N * C * OH * OW;
     nn_pool2d_desc d;
     float *x = rnd(nx), *dy = rnd(ny), *y = (float *)calloc((size_t)ny, sizeof(float));
     float *dx = (float *)calloc((size_t)nx, sizeof(float)), *rdx = (float *)calloc((size_t)nx, sizeof(float));
+    float *adx = (float *)calloc((size_t)nx, sizeof(float)), *ardx = (float *)calloc((size_t)nx, sizeof(float));
     const float levels[5] = {-1.0f, 0.0f, -0.0f, 0.5f, 0.5f};
-    int64_t i, t, oh, ow, bad_y = 0, bad_dx = 0;
+    int64_t i, t, oh, ow, bad_y = 0, bad_dx = 0, bad_adx = 0;
     volatile float zero = 0.0f;
     for (i = 0; i < nx; i++) x[i] = i % 97 == 5 ? zero / zero : levels[(i * 7 + i / 3) % 5];
     for (i = 0; i < nx; i++) dx[i] = rdx[i] = i % 11 == 0 ? -0.0f : 0.25f;
@@ -143,6 +145,8 @@ static void pool2x2_exact(int64_t H, int64_t W) {
     CHECK_OK(nn_pool2d_desc_init(&d));
     nn_pool2d_forward(&d, N, y, x);
     nn_pool2d_backward(&d, N, dx, x, dy);
+    for (i = 0; i < nx; i++) adx[i] = zero / zero;
+    nn__pool2d_backward(0, &d, N, adx, x, dy);
     for (t = 0; t < N * C; t++)
         for (oh = 0; oh < OH; oh++)
             for (ow = 0; ow < OW; ow++) {
@@ -153,11 +157,14 @@ static void pool2x2_exact(int64_t H, int64_t W) {
                     if (x[at[q]] > x[at[best]] || (x[at[q]] != x[at[q]] && x[at[best]] == x[at[best]])) best = q;
                 bad_y += !same_bits(y[(t * OH + oh) * OW + ow], x[at[best]]);
                 rdx[at[best]] += dy[(t * OH + oh) * OW + ow];
+                ardx[at[best]] += dy[(t * OH + oh) * OW + ow];
             }
     for (i = 0; i < nx; i++) bad_dx += !same_bits(dx[i], rdx[i]);
-    CHECK_MSG(bad_y == 0 && bad_dx == 0, "maxpool 2x2 on %lldx%lld: %lld outputs, %lld gradients differ", (long long)H,
-              (long long)W, (long long)bad_y, (long long)bad_dx);
-    free(x); free(dy); free(y); free(dx); free(rdx);
+    for (i = 0; i < nx; i++) bad_adx += !same_bits(adx[i], ardx[i]);
+    CHECK_MSG(bad_y == 0 && bad_dx == 0 && bad_adx == 0,
+              "maxpool 2x2 on %lldx%lld: %lld outputs, %lld added and %lld assigned gradients differ", (long long)H,
+              (long long)W, (long long)bad_y, (long long)bad_dx, (long long)bad_adx);
+    free(x); free(dy); free(y); free(dx); free(rdx); free(adx); free(ardx);
 }
 
 /* gradient check of a whole model on random inputs; biases get nonzero values first */
@@ -247,6 +254,11 @@ int main(void) {
     pool2x2_exact(5, 37);
     pool2x2_exact(4, 2);
     pool2x2_exact(28, 28);
+    pool2x2_exact(10, 10);
+    pool2x2_exact(14, 14);
+    pool2x2_exact(8, 4);
+    pool2x2_exact(2, 2);
+    pool2x2_exact(6, 34);
     pool_case(NN_POOL_MAX, 2, 3, 9, 7, 3, 2, 1);
     pool_case(NN_POOL_AVG, 2, 3, 8, 8, 2, 2, 0);
     pool_case(NN_POOL_AVG, 2, 3, 9, 7, 3, 2, 1);
