@@ -1188,6 +1188,7 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #endif
 #define NN__KC 384
 #define NN__NC 1536
+#define NN__GQ 32 /* row blocks of A per tile group: 32 x 8 rows x KC floats is 384 KB */
 
 /* floats of workspace nn_gemm_ws takes: per thread the partial last row block of A and column
    panel of B (an edge), then one packed slice of B; nn__gemm_packed_ws gives a call's exact need */
@@ -1373,6 +1374,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
 #else
         const int64_t th = 0, nt = 1;
 #endif
+        const int64_t gq = nq > NN__GQ ? NN__GQ : nq;
         /* A thread owns whole rows of C when it is a weight gradient (A^T.B): the optimizer
            then updates rows this core wrote, and tiles move between caches only once. */
         const int rows = ta && nq >= nt, r_lo = (int)(nq * th / nt), nr = (int)(nq * (th + 1) / nt - r_lo);
@@ -1392,10 +1394,12 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
 #endif
                     for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
                 }
-                /* tiles in panel-major order, so that a thread's tiles share B panels; a partial
-                   last row block (or column panel) reads a zero-padded copy */
+                /* tiles in panel-major order within groups of NN__GQ row blocks, so that a thread's
+                   tiles share B panels while the group's rows of A (read in place) stay in L2; a
+                   partial last row block (or column panel) reads a zero-padded copy */
                 for (t = t_lo; t < t_hi; t++) {
-                    const int64_t jr = rows ? t / nr : t / nq, ir = rows ? r_lo + t % nr : t % nq;
+                    const int64_t g = t / (np * gq), gb = g * gq, gs = nq - gb < gq ? nq - gb : gq, u = t - g * np * gq;
+                    const int64_t jr = rows ? t / nr : u / gs, ir = rows ? r_lo + t % nr : gb + u % gs;
                     const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;

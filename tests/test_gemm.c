@@ -69,7 +69,8 @@ static void threads_same_bits(int ta, int tb, int64_t M, int64_t N, int64_t K) {
 
 int main(void) {
     static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
-                                       {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29}};
+                                       {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29},
+                                       {301, 70, 40}};
     int ta, tb;
     size_t s;
     for (ta = 0; ta < 2; ta++)
@@ -84,6 +85,7 @@ int main(void) {
             one(ta, tb, 37, 1555, 780, 1.0f, 0.5f);
             threads_same_bits(ta, tb, 37, 1555, 780);
             threads_same_bits(ta, tb, 130, 200, 64);
+            threads_same_bits(ta, tb, 301, 70, 40); /* row blocks in several tile groups */
         }
     return t_summary("test_gemm");
 }
