@@ -1168,14 +1168,15 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
     }
 }
 
-/* Blocked GEMM (the BLIS loop nest, with A read in place). C is cut into MR x NR tiles; for
-   each KC-deep slice B is packed into NR-wide, k-major panels (a copy for op(B) = B, 8x8
-   transposes for B^T), zero-padded at the edge, while the micro-kernel reads A where it lies
-   through (row, column) strides: both transposes of A cost nothing, and only a last partial
-   row block is copied (zero-padded). Loop order jc (NC cols) > pc (KC) > tiles; threads
-   share the packed slice and split the tiles. Each C element is summed over k in the same
-   order whatever the thread count. Tiles fill the vector registers: AVX-512 8x32 (16
-   accumulators), AVX2 6x16 (12). */
+/* Blocked GEMM (the BLIS loop nest). C is cut into MR x NR tiles; for each KC-deep slice B
+   is packed into NR-wide, k-major panels (a copy for op(B) = B, 8x8 transposes for B^T),
+   zero-padded at the edge, while the micro-kernel reads A through (row, column) strides: where
+   it lies when M fits one tile group (both transposes of A cost nothing, and only a last
+   partial row block is copied, zero-padded), packed a group at a time when it does not. The
+   micro-kernel prefetches the C tile it will add to, which the loop over k hides. Loop order
+   jc (NC cols) > pc (KC) > tiles; threads share the packed slice and split the tiles. Each C
+   element is summed over k in the same order whatever the thread count or packing. Tiles
+   fill the vector registers: AVX-512 8x32 (16 accumulators), AVX2 6x16 (12). */
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
 #define NN__MR 8
 #define NN__NR 32
@@ -1191,10 +1192,12 @@ NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K
 #define NN__GQ 32 /* row blocks of A per tile group: 32 x 8 rows x KC floats is 384 KB */
 
 /* floats of workspace nn_gemm_ws takes: per thread the partial last row block of A and column
-   panel of B (an edge), then one packed slice of B; nn__gemm_packed_ws gives a call's exact need */
+   panel of B (an edge), then one packed slice of B, plus room for 8 threads' packed groups of A
+   (nn__gemm_packs_a); nn__gemm_packed_ws gives a call's exact need */
 #define NN__GEMM_EDGE ((NN__MR + NN__NR) * NN__KC)
+#define NN__GEMM_AGROUP ((int64_t)NN__GQ * NN__MR * NN__KC)
 #define NN__GEMM_MAXT 64
-#define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 16)
+#define NN__GEMM_WS ((int64_t)NN__KC * NN__NC + (int64_t)NN__GEMM_MAXT * NN__GEMM_EDGE + 8 * NN__GEMM_AGROUP + 16)
 
 /* B is packed when transposed, or when its rows are long (a new page every k) and many row
    blocks reuse each panel */
@@ -1204,11 +1207,20 @@ NN__PRIVATE int64_t nn__gemm_kslice(int64_t K) {
     const int64_t nkb = (K + NN__KC - 1) / NN__KC;
     return ((K + nkb - 1) / nkb + 7) / 8 * 8;
 }
+/* A is packed, a tile group at a time, when there are several groups (M > 256): their rows,
+   read in place, would be 8 strided streams and a page each; not for a weight gradient whose
+   threads own rows of C (they walk no groups). Packing changes no result, only where A is read. */
+NN__PRIVATE int nn__gemm_packs_a(int ta, int64_t M, int nth) {
+    const int64_t nq = (M + NN__MR - 1) / NN__MR;
+    return nq > NN__GQ && !(ta && nq >= nth);
+}
 /* Floats of workspace nn__gemm_packed uses with nth threads: alignment slack, per thread the
-   zero-padded edges of A and B, then the packed slice of B. */
-NN__PRIVATE int64_t nn__gemm_packed_ws(int tb, int64_t M, int64_t N, int64_t K, int64_t ldb, int nth) {
+   zero-padded edges of A and B (and, with packa, a packed group of A), then the packed slice
+   of B. */
+NN__PRIVATE int64_t nn__gemm_packed_ws(int tb, int64_t M, int64_t N, int64_t K, int64_t ldb, int nth, int packa) {
     const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR, kb = nn__gemm_kslice(K);
-    return 16 + nth * (NN__MR + NN__NR) * kb + (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * kb : 0);
+    return 16 + nth * (NN__MR + NN__NR + (packa ? NN__GQ * NN__MR : 0)) * kb +
+           (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * kb : 0);
 }
 /* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
 NN__PRIVATE int nn__gemm_is_simple(int ta, int tb, int64_t M, int64_t N, int64_t K) {
@@ -1220,7 +1232,8 @@ NN__PRIVATE int64_t nn__gemm_plan(int ta, int tb, int64_t Mmax, int64_t N, int64
     const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
     const int64_t kb = (Kmax + 7) / 8 * 8 < NN__KC ? (Kmax + 7) / 8 * 8 : NN__KC;
     if (nn__gemm_is_simple(ta, tb, Mmax, N, Kmax)) return 0; /* then every smaller call is too */
-    return 16 + nth * (NN__MR + NN__NR) * kb + (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
+    return 16 + nth * (NN__MR + NN__NR + (nn__gemm_packs_a(ta, Mmax, nth) ? NN__GQ * NN__MR : 0)) * kb +
+           (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
 }
 
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
@@ -1281,6 +1294,17 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
     for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
 }
 
+/* Ap[k][0..MR) = A(0..MR, k) for k < kc, where A(r, k) is a[r * rs + k * cs]; zero in rows h.. */
+NN__PRIVATE void nn__pack_a(float *NN__RESTRICT Ap, const float *NN__RESTRICT a, int64_t rs, int64_t cs, int64_t kc,
+                            int64_t h) {
+    int64_t k = 0, r;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD) /* NN__MR == 8 */
+    if (h == NN__MR && cs == 1) for (; k + 8 <= kc; k += 8) nn__transpose8(Ap + k * NN__MR, NN__MR, a + k, rs);
+#endif
+    for (; k < kc; k++)
+        for (r = 0; r < NN__MR; r++) Ap[k * NN__MR + r] = r < h ? a[r * rs + k * cs] : 0.0f;
+}
+
 /* C tile (h x w) = alpha * sum_k A(r, k) B(k, 0..NR) + beta * C (+ bias), where A(r, k) is
    a[r * rs + k * cs] and B(k, j) is b[k * bs + j]. Edge tiles (w < NR) go through a local tile
    and are copied out. */
@@ -1293,6 +1317,11 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
     const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
     const float *a6 = a + 6 * rs, *a7 = a + 7 * rs;
     int64_t k, o;
+    if (beta != 0.0f) /* the tile's rows of C, wanted at the end: fetched while the loop runs */
+        for (k = 0; k < h; k++) {
+            _mm_prefetch((const char *)(C + k * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + k * ldc + w - 1), _MM_HINT_T0);
+        }
 #define NN__ROW(r) x = _mm512_set1_ps(a##r[o]); c##r##a = _mm512_fmadd_ps(x, b0, c##r##a); c##r##b = _mm512_fmadd_ps(x, b1, c##r##b)
 #define NN__ROW1(r) c##r##a = _mm512_fmadd_ps(_mm512_set1_ps(a##r[o]), b0, c##r##a)
     if (w <= 16) /* a narrow edge (a 10-class output layer): half the tile is padding */
@@ -1351,9 +1380,10 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                                 float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth) {
-    /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth) floats of ws: the edges, then packed B */
-    const int64_t kb = nn__gemm_kslice(K), edge_floats = (NN__MR + NN__NR) * kb;
+                                 float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth, int packa) {
+    /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth, packa) floats of ws: per thread the edges (and
+       a group of A), then packed B */
+    const int64_t kb = nn__gemm_kslice(K), edge_floats = (NN__MR + NN__NR + (packa ? NN__GQ * NN__MR : 0)) * kb;
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     float *Bp = edge + (int64_t)nth * edge_floats;
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
@@ -1385,7 +1415,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                 const int64_t kc = K - pc < kb ? K - pc : kb;
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
-                int64_t p, t, a_slice = -1, b_slice = -1;
+                int64_t p, t, a_slice = -1, b_slice = -1, a_group = -1;
                 /* B^T must be packed (8x8 transposes); B itself is read where it lies, unless
                    nn__gemm_packs_b says otherwise */
                 if (pack) {
@@ -1403,13 +1433,18 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
-                    if (ir == nq - 1 && hl < NN__MR) {
-                        if (a_slice != pc) { /* copy once per k-slice per thread */
-                            int64_t r, k;
-                            for (k = 0; k < kc; k++)
-                                for (r = 0; r < NN__MR; r++) my_a[k * NN__MR + r] = r < hl ? ap[r * rs + k * cs] : 0.0f;
-                            a_slice = pc;
+                    if (packa) { /* the whole group, once per k-slice per thread */
+                        float *ag = my_b + NN__NR * kb;
+                        if (a_group != g) {
+                            int64_t q;
+                            for (q = gb; q < gb + gs; q++)
+                                nn__pack_a(ag + (q - gb) * NN__MR * kc, A + q * NN__MR * rs + pc * cs, rs, cs, kc,
+                                           q == nq - 1 ? hl : NN__MR);
+                            a_group = g;
                         }
+                        ap = ag + (ir - gb) * NN__MR * kc; ars = 1; acs = NN__MR;
+                    } else if (ir == nq - 1 && hl < NN__MR) {
+                        if (a_slice != pc) { nn__pack_a(my_a, ap, rs, cs, kc, hl); a_slice = pc; } /* once per k-slice */
                         ap = my_a; ars = 1; acs = NN__MR;
                     }
                     if (pack) { bp = Bp + jr * kc * NN__NR; bs = NN__NR; }
@@ -1457,11 +1492,12 @@ NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, f
     NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
     if (M == 0 || N == 0) return;
     nth = ws && !nn__gemm_is_simple(ta, tb, M, N, K) ? nn__gemm_threads(M, N, K) : 0;
-    while (nth > 1 && nn__gemm_packed_ws(tb, M, N, K, ldb, nth) > cap) nth--;
-    if (nth == 0 || nn__gemm_packed_ws(tb, M, N, K, ldb, nth) > cap)
+    while (nth > 1 && nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 0) > cap) nth--;
+    if (nth == 0 || nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 0) > cap)
         nn__gemm_simple(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
-    else
-        nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nth);
+    else /* A packed where it pays and the workspace has room: the same results either way */
+        nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nth,
+                        nn__gemm_packs_a(ta, M, nth) && nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 1) <= cap);
 }
 
 NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -1786,7 +1822,7 @@ NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
 
 NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d, int64_t N) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d, N) * d->OH * d->OW;
-    const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1);
+    const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1, 0), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1, 0);
 #ifdef NN__CONV_DIRECT
     if (nn__conv_is_direct(d)) return nn__conv_direct_ws(d);
 #endif
@@ -2274,12 +2310,12 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
             nn__im2col(d, x, g, n0, cn, col, ld);
             if (cn == 1 && d->G == 1) { /* one image: the GEMM layout is NCHW already */
                 float *yn = y + n0 * d->OC * P;
-                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, gws, 1);
+                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, gws, 1, 0);
                 if (b) for (t = 0; t < ocg; t++) for (p = 0; p < P; p++) yn[t * P + p] += b[t];
                 continue;
             }
             /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
-            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws, 1);
+            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws, 1, 0);
             for (t = 0; t < cn * ocg; t++) {
                 const int64_t j = t / ocg, o = t % ocg;
                 const float bo = b ? b[g * ocg + o] : 0.0f, *src = yt + o * ld + j * P;
@@ -2359,7 +2395,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         for (g = 0; g < d->G; g++) {
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dyt);
             /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
-            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, gws, 1);
+            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, gws, 1, 0);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }

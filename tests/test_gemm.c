@@ -70,7 +70,7 @@ static void threads_same_bits(int ta, int tb, int64_t M, int64_t N, int64_t K) {
 int main(void) {
     static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
                                        {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29},
-                                       {301, 70, 40}};
+                                       {301, 70, 40}, {263, 37, 403}};
     int ta, tb;
     size_t s;
     for (ta = 0; ta < 2; ta++)
@@ -86,6 +86,7 @@ int main(void) {
             threads_same_bits(ta, tb, 37, 1555, 780);
             threads_same_bits(ta, tb, 130, 200, 64);
             threads_same_bits(ta, tb, 301, 70, 40); /* row blocks in several tile groups */
+            threads_same_bits(ta, tb, 263, 37, 403); /* packed groups of A, a short last k-slice */
         }
     return t_summary("test_gemm");
 }
