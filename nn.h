@@ -1109,63 +1109,71 @@ NN__PRIVATE float nn__dot(const float *a, const float *b, int64_t n) {
 }
 
 /* The unpacked loops: for tiny products, where packing costs more than it saves, and as the
-   path of nn_gemm when no workspace can be had (NN_NO_MALLOC). */
+   path of nn_gemm when no workspace can be had (NN_NO_MALLOC). One row i of C: */
+NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64_t K, float alpha,
+                                     const float *A, int64_t lda, const float *B, int64_t ldb,
+                                     float beta, float *C, int64_t ldc, const float *bias) {
+    float *c = C + i * ldc;
+    int64_t j, k;
+    if (beta == 0.0f) for (j = 0; j < N; j++) c[j] = 0.0f;
+    else if (beta != 1.0f) for (j = 0; j < N; j++) c[j] *= beta;
+    if (!tb) {
+        /* C[i,:] += a_ik * B[k,:]: a row update the compiler vectorizes */
+        for (k = 0; k < K; k++) {
+            const float a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
+            const float *b = B + k * ldb;
+            for (j = 0; j < N; j++) c[j] += a * b[j];
+        }
+    } else if (!ta) {
+        j = 0;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+        /* eight dot products per pass over the row of A (batch-1 inference is this loop):
+           eight independent streams keep the loads from L2 in flight */
+        for (; j + 8 <= N; j += 8) {
+            const float *a = A + i * lda, *b0 = B + j * ldb;
+            __m512 s[8];
+            int64_t kk = 0, q;
+            for (q = 0; q < 8; q++) s[q] = _mm512_setzero_ps();
+            for (; kk + 16 <= K; kk += 16) {
+                const __m512 x = _mm512_loadu_ps(a + kk);
+                s[0] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + kk), s[0]);
+                s[1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + ldb + kk), s[1]);
+                s[2] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 2 * ldb + kk), s[2]);
+                s[3] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 3 * ldb + kk), s[3]);
+                s[4] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 4 * ldb + kk), s[4]);
+                s[5] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 5 * ldb + kk), s[5]);
+                s[6] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 6 * ldb + kk), s[6]);
+                s[7] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 7 * ldb + kk), s[7]);
+            }
+            if (kk < K) {
+                const __mmask16 mk = (__mmask16)((1u << (K - kk)) - 1u);
+                const __m512 x = _mm512_maskz_loadu_ps(mk, a + kk);
+                for (q = 0; q < 8; q++) s[q] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mk, b0 + q * ldb + kk), s[q]);
+            }
+            for (q = 0; q < 8; q++) c[j + q] += alpha * _mm512_reduce_add_ps(s[q]);
+        }
+#endif
+        for (; j < N; j++) c[j] += alpha * nn__dot(A + i * lda, B + j * ldb, K);
+    } else {
+        for (j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (k = 0; k < K; k++) s += A[k * lda + i] * B[j * ldb + k];
+            c[j] += alpha * s;
+        }
+    }
+    if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
+}
+/* An OpenMP loop whose if() is false still costs ~300 ns (libgomp builds a team of one):
+   batch-1 inference skips the construct. */
 NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias) {
     int64_t i;
-    NN__OMP_FOR_IF(M > 1 && M * N * K >= 8 * NN_OMP_MIN_WORK)
-    for (i = 0; i < M; i++) {
-        float *c = C + i * ldc;
-        int64_t j, k;
-        if (beta == 0.0f) for (j = 0; j < N; j++) c[j] = 0.0f;
-        else if (beta != 1.0f) for (j = 0; j < N; j++) c[j] *= beta;
-        if (!tb) {
-            /* C[i,:] += a_ik * B[k,:]: a row update the compiler vectorizes */
-            for (k = 0; k < K; k++) {
-                const float a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
-                const float *b = B + k * ldb;
-                for (j = 0; j < N; j++) c[j] += a * b[j];
-            }
-        } else if (!ta) {
-            j = 0;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-            /* eight dot products per pass over the row of A (batch-1 inference is this loop):
-               eight independent streams keep the loads from L2 in flight */
-            for (; j + 8 <= N; j += 8) {
-                const float *a = A + i * lda, *b0 = B + j * ldb;
-                __m512 s[8];
-                int64_t kk = 0, q;
-                for (q = 0; q < 8; q++) s[q] = _mm512_setzero_ps();
-                for (; kk + 16 <= K; kk += 16) {
-                    const __m512 x = _mm512_loadu_ps(a + kk);
-                    s[0] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + kk), s[0]);
-                    s[1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + ldb + kk), s[1]);
-                    s[2] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 2 * ldb + kk), s[2]);
-                    s[3] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 3 * ldb + kk), s[3]);
-                    s[4] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 4 * ldb + kk), s[4]);
-                    s[5] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 5 * ldb + kk), s[5]);
-                    s[6] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 6 * ldb + kk), s[6]);
-                    s[7] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b0 + 7 * ldb + kk), s[7]);
-                }
-                if (kk < K) {
-                    const __mmask16 mk = (__mmask16)((1u << (K - kk)) - 1u);
-                    const __m512 x = _mm512_maskz_loadu_ps(mk, a + kk);
-                    for (q = 0; q < 8; q++) s[q] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mk, b0 + q * ldb + kk), s[q]);
-                }
-                for (q = 0; q < 8; q++) c[j + q] += alpha * _mm512_reduce_add_ps(s[q]);
-            }
-#endif
-            for (; j < N; j++) c[j] += alpha * nn__dot(A + i * lda, B + j * ldb, K);
-        } else {
-            for (j = 0; j < N; j++) {
-                float s = 0.0f;
-                for (k = 0; k < K; k++) s += A[k * lda + i] * B[j * ldb + k];
-                c[j] += alpha * s;
-            }
-        }
-        if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
-    }
+    if (M > 1 && M * N * K >= 8 * NN_OMP_MIN_WORK) {
+        NN__OMP_FOR_IF(1)
+        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+    } else
+        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
 }
 
 /* Blocked GEMM (the BLIS loop nest). C is cut into MR x NR tiles; for each KC-deep slice B
@@ -1637,8 +1645,11 @@ static NN_HD inline void nn__softmax_row_backward(float *dx, const float *y, con
 
 NN__PRIVATE void nn__softmax_rows(float *y, const float *x, int64_t B, int64_t C) {
     int64_t i;
-    NN__OMP_FOR_IF(B * C >= NN_OMP_MIN_WORK / 8)
-    for (i = 0; i < B; i++) nn__softmax_row(y + i * C, x + i * C, C);
+    if (B * C >= NN_OMP_MIN_WORK / 8) {
+        NN__OMP_FOR_IF(1)
+        for (i = 0; i < B; i++) nn__softmax_row(y + i * C, x + i * C, C);
+    } else
+        for (i = 0; i < B; i++) nn__softmax_row(y + i * C, x + i * C, C);
 }
 
 /* Host-and-device helpers (nn_cuda.h's kernels call these too, so that the CPU and the GPU
