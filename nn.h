@@ -878,6 +878,8 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #include <omp.h>
 #define NN__OMP 1
 #define NN__PRAGMA(x) _Pragma(#x)
+/* a false if() still costs ~300 ns (libgomp builds a team of one): paths that run tiny work
+   often (batch-1 inference) test the condition outside the construct instead */
 #define NN__OMP_FOR_IF(c) NN__PRAGMA(omp parallel for schedule(static) if(c))
 #else
 #define NN__OMP 0
@@ -1163,8 +1165,7 @@ NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64
     }
     if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
 }
-/* An OpenMP loop whose if() is false still costs ~300 ns (libgomp builds a team of one):
-   batch-1 inference skips the construct. */
+/* batch-1 inference skips the OpenMP construct (see NN__OMP_FOR_IF) */
 NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias) {
@@ -1222,13 +1223,16 @@ NN__PRIVATE int nn__gemm_packs_a(int ta, int64_t M, int nth) {
     const int64_t nq = (M + NN__MR - 1) / NN__MR;
     return nq > NN__GQ && !(ta && nq >= nth);
 }
-/* Floats of workspace nn__gemm_packed uses with nth threads: alignment slack, per thread the
-   zero-padded edges of A and B (and, with packa, a packed group of A), then the packed slice
-   of B. */
+/* Floats of one thread's own workspace for k-slices of depth kb: the zero-padded edges of A
+   and B, and with packa a packed group of A. */
+NN__PRIVATE int64_t nn__gemm_thread_ws(int64_t kb, int packa) {
+    return (NN__MR + NN__NR + (packa ? NN__GQ * NN__MR : 0)) * kb;
+}
+/* Floats of workspace nn__gemm_packed uses with nth threads: alignment slack, each thread's
+   own, then the packed slice of B. */
 NN__PRIVATE int64_t nn__gemm_packed_ws(int tb, int64_t M, int64_t N, int64_t K, int64_t ldb, int nth, int packa) {
     const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR, kb = nn__gemm_kslice(K);
-    return 16 + nth * (NN__MR + NN__NR + (packa ? NN__GQ * NN__MR : 0)) * kb +
-           (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * kb : 0);
+    return 16 + nth * nn__gemm_thread_ws(kb, packa) + (nn__gemm_packs_b(tb, M, ldb) ? np * NN__NR * kb : 0);
 }
 /* small products (batch-1 inference, tiny layers) and K == 0 skip packing */
 NN__PRIVATE int nn__gemm_is_simple(int ta, int tb, int64_t M, int64_t N, int64_t K) {
@@ -1240,7 +1244,7 @@ NN__PRIVATE int64_t nn__gemm_plan(int ta, int tb, int64_t Mmax, int64_t N, int64
     const int64_t nc = N < NN__NC ? N : NN__NC, np = (nc + NN__NR - 1) / NN__NR;
     const int64_t kb = (Kmax + 7) / 8 * 8 < NN__KC ? (Kmax + 7) / 8 * 8 : NN__KC;
     if (nn__gemm_is_simple(ta, tb, Mmax, N, Kmax)) return 0; /* then every smaller call is too */
-    return 16 + nth * (NN__MR + NN__NR + (nn__gemm_packs_a(ta, Mmax, nth) ? NN__GQ * NN__MR : 0)) * kb +
+    return 16 + nth * nn__gemm_thread_ws(kb, nn__gemm_packs_a(ta, Mmax, nth)) +
            (nn__gemm_packs_b(tb, Mmax, ldb) ? np * NN__NR * kb : 0);
 }
 
@@ -1389,9 +1393,8 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
                                  float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth, int packa) {
-    /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth, packa) floats of ws: per thread the edges (and
-       a group of A), then packed B */
-    const int64_t kb = nn__gemm_kslice(K), edge_floats = (NN__MR + NN__NR + (packa ? NN__GQ * NN__MR : 0)) * kb;
+    /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth, packa) floats of ws: each thread's own, then packed B */
+    const int64_t kb = nn__gemm_kslice(K), edge_floats = nn__gemm_thread_ws(kb, packa);
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     float *Bp = edge + (int64_t)nth * edge_floats;
     const int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1, nq = (M + NN__MR - 1) / NN__MR, hl = M - (nq - 1) * NN__MR;
@@ -1407,6 +1410,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
         float *my_a = edge;
 #endif
         float *my_b = my_a + NN__MR * kb; /* a partial last B panel, zero-padded */
+        float *my_ag = my_b + NN__NR * kb; /* with packa: the current group of A */
 #if NN__OMP
         const int64_t th = omp_get_thread_num(), nt = omp_get_num_threads();
 #else
@@ -1433,8 +1437,8 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
                 }
                 /* tiles in panel-major order within groups of NN__GQ row blocks, so that a thread's
-                   tiles share B panels while the group's rows of A (read in place) stay in L2; a
-                   partial last row block (or column panel) reads a zero-padded copy */
+                   tiles share B panels while the group's rows of A stay in L2; a partial last row
+                   block (or column panel) reads a zero-padded copy */
                 for (t = t_lo; t < t_hi; t++) {
                     const int64_t g = t / (np * gq), gb = g * gq, gs = nq - gb < gq ? nq - gb : gq, u = t - g * np * gq;
                     const int64_t jr = rows ? t / nr : u / gs, ir = rows ? r_lo + t % nr : gb + u % gs;
@@ -1442,15 +1446,14 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
                     if (packa) { /* the whole group, once per k-slice per thread */
-                        float *ag = my_b + NN__NR * kb;
                         if (a_group != g) {
                             int64_t q;
                             for (q = gb; q < gb + gs; q++)
-                                nn__pack_a(ag + (q - gb) * NN__MR * kc, A + q * NN__MR * rs + pc * cs, rs, cs, kc,
+                                nn__pack_a(my_ag + (q - gb) * NN__MR * kc, A + q * NN__MR * rs + pc * cs, rs, cs, kc,
                                            q == nq - 1 ? hl : NN__MR);
                             a_group = g;
                         }
-                        ap = ag + (ir - gb) * NN__MR * kc; ars = 1; acs = NN__MR;
+                        ap = my_ag + (ir - gb) * NN__MR * kc; ars = 1; acs = NN__MR;
                     } else if (ir == nq - 1 && hl < NN__MR) {
                         if (a_slice != pc) { nn__pack_a(my_a, ap, rs, cs, kc, hl); a_slice = pc; } /* once per k-slice */
                         ap = my_a; ars = 1; acs = NN__MR;
