@@ -18,8 +18,10 @@ all: examples tests
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_TESTS := test_gemm test_conv
+# and the SIMD paths of this machine under the sanitizers (VNNI for int8 included)
+SANNATIVE  := $(AVX2_TESTS) test_quant
 tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU) \
-       $(AVX2_TESTS:%=$(B)/sannative_%)
+       $(SANNATIVE:%=$(B)/sannative_%)
 
 # nn_cuda.h on the CPU: tests/test_cuda.c with tests/cuda_emu.h standing in for the CUDA
 # runtime and cuBLAS (tests/cuda.sh builds the same file with nvcc, for a GPU)
@@ -60,7 +62,7 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
-	  $(AVX2_TESTS:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
+	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 60; make test runs this too)

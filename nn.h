@@ -785,7 +785,7 @@ typedef struct nn_qmodel {
     size_t mem_bytes;
     int own_mem;
     nn_allocator allocator;
-    uint8_t *scratch;       /* a conv patch */
+    uint8_t *scratch;       /* conv patches */
     uint8_t *x_stage;       /* nn_qpredict's quantized input */
 } nn_qmodel;
 
@@ -5869,38 +5869,146 @@ NN__PRIVATE int32_t nn__rq(int64_t v, int32_t mult, int32_t shift) {
 }
 NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
-NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
-    int64_t b, o;
-    for (b = 0; b < B; b++)
-        for (o = 0; o < l->n_ch; o++)
-            y[b * l->n_ch + o] = nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + nn__qdot(x + b * in, l->w + o * in, in),
-                                                              l->mult[o], l->shift[o]));
+/* Many dot products at once: y[r * ldy + o] = sum_k a[r * lda + k] * w[o * ldw + k] for r < nr,
+   o < no. One accumulator chain is bound by vpdpbusd's latency, so the VNNI path runs tiles of
+   4 channels by 4 rows (or 1 row), 16 (or 4) independent chains, and reduces 4 of them at once. */
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+NN__PRIVATE __m128i nn__hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); /* (a, b, c, d) */
 }
-/* direct convolution: the patch of one output pixel (padding is the input's zero), then a dot
-   product per output channel of the group */
+#define NN__QLD(p) _mm512_loadu_si512((const void *)(p))
+#define NN__QLDM(p) _mm512_maskz_loadu_epi8(m, (const void *)(p))
+#define NN__Q1X4(LD)                                                                                        \
+    {                                                                                                       \
+        const __m512i x0 = LD(a + k);                                                                       \
+        c0 = _mm512_dpbusd_epi32(c0, x0, LD(w + k)); c1 = _mm512_dpbusd_epi32(c1, x0, LD(w + ldw + k));    \
+        c2 = _mm512_dpbusd_epi32(c2, x0, LD(w + 2 * ldw + k)); c3 = _mm512_dpbusd_epi32(c3, x0, LD(w + 3 * ldw + k)); \
+    }
+NN__PRIVATE void nn__qdot1x4(const uint8_t *a, const int8_t *w, int64_t ldw, int64_t n, int32_t *y) {
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+    int64_t k = 0;
+    for (; k + 64 <= n; k += 64) NN__Q1X4(NN__QLD)
+    if (k < n) {
+        const __mmask64 m = (~(__mmask64)0) >> (64 - (n - k));
+        NN__Q1X4(NN__QLDM)
+    }
+    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c0, c1, c2, c3));
+}
+#define NN__Q4X4(LD)                                                                                        \
+    {                                                                                                       \
+        const __m512i w0 = LD(w + k), w1 = LD(w + ldw + k), w2 = LD(w + 2 * ldw + k), w3 = LD(w + 3 * ldw + k); \
+        __m512i x = LD(a + k);                                                                              \
+        c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);                       \
+        c02 = _mm512_dpbusd_epi32(c02, x, w2); c03 = _mm512_dpbusd_epi32(c03, x, w3);                       \
+        x = LD(a + lda + k);                                                                                \
+        c10 = _mm512_dpbusd_epi32(c10, x, w0); c11 = _mm512_dpbusd_epi32(c11, x, w1);                       \
+        c12 = _mm512_dpbusd_epi32(c12, x, w2); c13 = _mm512_dpbusd_epi32(c13, x, w3);                       \
+        x = LD(a + 2 * lda + k);                                                                            \
+        c20 = _mm512_dpbusd_epi32(c20, x, w0); c21 = _mm512_dpbusd_epi32(c21, x, w1);                       \
+        c22 = _mm512_dpbusd_epi32(c22, x, w2); c23 = _mm512_dpbusd_epi32(c23, x, w3);                       \
+        x = LD(a + 3 * lda + k);                                                                            \
+        c30 = _mm512_dpbusd_epi32(c30, x, w0); c31 = _mm512_dpbusd_epi32(c31, x, w1);                       \
+        c32 = _mm512_dpbusd_epi32(c32, x, w2); c33 = _mm512_dpbusd_epi32(c33, x, w3);                       \
+    }
+NN__PRIVATE void nn__qdot4x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512i c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int64_t k = 0;
+    for (; k + 64 <= n; k += 64) NN__Q4X4(NN__QLD)
+    if (k < n) {
+        const __mmask64 m = (~(__mmask64)0) >> (64 - (n - k));
+        NN__Q4X4(NN__QLDM)
+    }
+    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c00, c01, c02, c03));
+    _mm_storeu_si128((__m128i *)(void *)(y + ldy), nn__hsum4_epi32(c10, c11, c12, c13));
+    _mm_storeu_si128((__m128i *)(void *)(y + 2 * ldy), nn__hsum4_epi32(c20, c21, c22, c23));
+    _mm_storeu_si128((__m128i *)(void *)(y + 3 * ldy), nn__hsum4_epi32(c30, c31, c32, c33));
+}
+#undef NN__Q1X4
+#undef NN__Q4X4
+#undef NN__QLD
+#undef NN__QLDM
+#endif
+NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
+                           int32_t *y, int64_t ldy) {
+    int64_t r = 0, o, i;
+    while (r < nr) {
+        const int64_t rr = nr - r >= 4 ? 4 : 1;
+        o = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+        for (; o + 4 <= no; o += 4) {
+            if (rr == 4) nn__qdot4x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
+            else nn__qdot1x4(a + r * lda, w + o * ldw, ldw, n, y + r * ldy + o);
+        }
+#endif
+        for (; o < no; o++)
+            for (i = r; i < r + rr; i++) y[i * ldy + o] = nn__qdot(a + i * lda, w + o * ldw, n);
+        r += rr;
+    }
+}
+
+NN__PRIVATE uint8_t nn__qout(const nn_qlayer *l, int64_t o, int32_t acc) {
+    return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
+}
+NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
+    enum { NB = 4, NO = 64 };
+    int32_t acc[NB * NO];
+    int64_t b, o, i, j;
+    for (b = 0; b < B; b += NB)
+        for (o = 0; o < l->n_ch; o += NO) {
+            const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
+            nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO);
+            for (i = 0; i < nb; i++)
+                for (j = 0; j < no; j++) y[(b + i) * l->n_ch + o + j] = nn__qout(l, o + j, acc[i * NO + j]);
+        }
+}
+/* direct convolution: the patches of NN__QPIX output pixels (padding is the input's zero), then
+   their dot products with the group's channels, 4 pixels by 4 channels per tile */
+#define NN__QPIX 4
+NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t cg, int64_t oh, int64_t ow, uint8_t zin, uint8_t *p) {
+    const int64_t ih0 = oh * d->SH - d->PH, iw0 = ow * d->SW - d->PW, HW = d->H * d->W;
+    int64_t c, i, j;
+    if (ih0 >= 0 && iw0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H && iw0 + (d->KW - 1) * d->DW < d->W) { /* inside */
+        for (c = 0; c < cg; c++)
+            for (i = 0; i < d->KH; i++) {
+                const uint8_t *row = xg + c * HW + (ih0 + i * d->DH) * d->W + iw0;
+                for (j = 0; j < d->KW; j++) *p++ = row[j * d->DW];
+            }
+        return;
+    }
+    for (c = 0; c < cg; c++)
+        for (i = 0; i < d->KH; i++) {
+            const int64_t ih = ih0 + i * d->DH;
+            for (j = 0; j < d->KW; j++) {
+                const int64_t iw = iw0 + j * d->DW;
+                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? zin : xg[c * HW + ih * d->W + iw];
+            }
+        }
+}
 NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
                            uint8_t *y, uint8_t *patch) {
+    enum { NO = 64 };
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    int64_t n, g, oh, ow, c, i, j, o;
+    int32_t acc[NN__QPIX * NO];
+    int64_t n, g, p0, r, j, o;
     for (n = 0; n < B; n++)
         for (g = 0; g < d->G; g++)
-            for (oh = 0; oh < d->OH; oh++)
-                for (ow = 0; ow < d->OW; ow++) {
-                    uint8_t *p = patch;
-                    for (c = 0; c < cg; c++) {
-                        const uint8_t *xc = x + ((n * d->C + g * cg + c) * d->H) * d->W;
-                        for (i = 0; i < d->KH; i++) {
-                            const int64_t ih = oh * d->SH - d->PH + i * d->DH;
-                            for (j = 0; j < d->KW; j++) {
-                                const int64_t iw = ow * d->SW - d->PW + j * d->DW;
-                                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? (uint8_t)zin : xc[ih * d->W + iw];
-                            }
-                        }
-                    }
-                    for (o = g * ocg; o < (g + 1) * ocg; o++)
-                        y[(n * d->OC + o) * P + oh * d->OW + ow] =
-                            nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + nn__qdot(patch, l->w + o * kg, kg), l->mult[o], l->shift[o]));
+            for (p0 = 0; p0 < P; p0 += NN__QPIX) {
+                const int64_t np = P - p0 < NN__QPIX ? P - p0 : NN__QPIX;
+                for (r = 0; r < np; r++)
+                    nn__qpatch(d, x + (n * d->C + g * cg) * d->H * d->W, cg, (p0 + r) / d->OW, (p0 + r) % d->OW,
+                               (uint8_t)zin, patch + r * kg);
+                for (o = g * ocg; o < (g + 1) * ocg; o += NO) {
+                    const int64_t no = (g + 1) * ocg - o < NO ? (g + 1) * ocg - o : (int64_t)NO;
+                    nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO);
+                    for (r = 0; r < np; r++)
+                        for (j = 0; j < no; j++) y[(n * d->OC + o + j) * P + p0 + r] = nn__qout(l, o + j, acc[r * NO + j]);
                 }
+            }
 }
 /* pooling keeps the input's scale and zero point: the max, or the rounded mean (padding
    counts as the zero point, torch's count_include_pad) */
@@ -6016,7 +6124,7 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
         }
         if (l->type == NN_LAYER_CONV2D) {
             const int64_t kg = (l->cfg.conv.d.C / l->cfg.conv.d.G) * l->cfg.conv.d.KH * l->cfg.conv.d.KW;
-            if (kg > patch) patch = kg;
+            if (NN__QPIX * kg > patch) patch = NN__QPIX * kg;
         }
     }
     if (act_off) *act_off = off;
@@ -6086,9 +6194,29 @@ NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
     if (*zero < 0) *zero = 0;
     if (*zero > 255) *zero = 255;
 }
+/* floor(v / scale + 0.5) + zero clamped to [0, 255], NaN to 0: the division in float, the rest
+   in double; the AVX-512 path does the same operations 16 values at a time (same bytes) */
 NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
     const double q = floor(v / scale + 0.5) + zero;
-    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+    return (uint8_t)(!(q > 0) ? 0 : q > 255 ? 255 : q);
+}
+NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t zero, uint8_t *y) {
+    int64_t k = 0;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    const __m512d half = _mm512_set1_pd(0.5), z = _mm512_set1_pd(zero), lo = _mm512_setzero_pd(), hi = _mm512_set1_pd(255.0);
+    for (; k + 16 <= n; k += 16) {
+        const __m512 f = _mm512_div_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(scale));
+        __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
+        __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+        d0 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d1 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d1, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d0 = _mm512_min_pd(_mm512_max_pd(d0, lo), hi); /* max(NaN, 0) is 0 */
+        d1 = _mm512_min_pd(_mm512_max_pd(d1, lo), hi);
+        _mm_storeu_si128((__m128i *)(void *)(y + k),
+                         _mm512_cvtepi32_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(d0)), _mm512_cvttpd_epi32(d1), 1)));
+    }
+#endif
+    for (; k < n; k++) y[k] = nn__quant1(x[k], scale, zero);
 }
 
 NNDEF nn_quant_config nn_quant_defaults(void) {
@@ -6239,7 +6367,7 @@ NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out)
     for (i = 0; i < n; i += q->max_batch) {
         const int64_t b = n - i < q->max_batch ? n - i : q->max_batch;
         uint8_t *xs = q->x_stage;
-        for (k = 0; k < b * in; k++) xs[k] = nn__quant1(x[i * in + k], q->q[0].scale, q->q[0].zero);
+        nn__quantize(x + i * in, b * in, q->q[0].scale, q->q[0].zero, xs);
         if ((r = nn_qforward(q, xs, b, NULL)) != NN_OK) return r;
         for (k = 0; k < b * C; k++) out[i * C + k] = qo->scale * (float)(qo->y[k] - qo->zero);
         if (q->softmax_out) nn__softmax_rows(out + i * C, out + i * C, b, C);

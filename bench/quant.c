@@ -1,7 +1,7 @@
 /* bench/quant NET [epochs]: int8 against float for a benchmark network on Fashion-MNIST:
    trains it (as bench/train does), quantizes it (calibrated on 1000 training images), and
    prints test accuracy, file size, batch-1 latency (median, single-threaded) and batch-256
-   throughput of both:
+   throughput of both (float images in: nn_forward against nn_qpredict, which quantizes them):
      quant NET float_acc= int8_acc= float_bytes= int8_bytes= float_us= int8_us= float_ips= int8_ips= */
 #include "common.h" /* first: it sets _POSIX_C_SOURCE */
 #define NN_IMPLEMENTATION
@@ -20,12 +20,13 @@ static double time_float(nn_model *m, const float *x, int64_t n, int64_t b, int 
     }
     return median(t, reps);
 }
-static double time_int8(nn_qmodel *q, const uint8_t *x, int64_t n, int64_t b, int reps) {
+/* float images in, float probabilities out, as nn_forward: the input's quantization included */
+static double time_int8(nn_qmodel *q, const float *x, int64_t n, int64_t b, int reps, float *out) {
     double t[201];
     int i;
     for (i = 0; i < reps; i++) {
         double a = now_s();
-        nn_qforward(q, x + 784 * (i * b % (n - b)), b, NULL);
+        nn_qpredict(q, x + 784 * (i * b % (n - b)), b, out);
         t[i] = now_s() - a;
     }
     return median(t, reps);
@@ -44,6 +45,7 @@ int main(int argc, char **argv) {
     nn_fit_config fc = nn_fit_defaults();
     nn_dataset train, test;
     uint8_t *xq;
+    float qout[256 * 10];
     size_t fbytes, qbytes;
     int64_t i, right = 0;
     const int reps1 = cnn ? 51 : 201, reps256 = cnn ? 5 : 21;
@@ -76,9 +78,9 @@ int main(int argc, char **argv) {
         nn_set_threads(1); /* batch 1 is single-threaded anyway; int8 always is */
         time_float(&m, xte, nte, 1, 20);
         fu = time_float(&m, xte, nte, 1, reps1);
-        qu = time_int8(&q, xq, nte, 1, reps1);
+        qu = time_int8(&q, xte, nte, 1, reps1, qout);
         fi = 256.0 / time_float(&m, xte, nte, 256, reps256);
-        qi = 256.0 / time_int8(&q, xq, nte, 256, reps256);
+        qi = 256.0 / time_int8(&q, xte, nte, 256, reps256, qout);
         printf("quant %s float_acc=%.4f int8_acc=%.4f float_bytes=%lu int8_bytes=%lu float_us=%.2f int8_us=%.2f "
                "float_ips=%.0f int8_ips=%.0f (1 thread)\n", name, acc_f, (double)right / (double)nte,
                (unsigned long)fbytes, (unsigned long)qbytes, 1e6 * fu, 1e6 * qu, fi, qi);

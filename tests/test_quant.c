@@ -185,6 +185,51 @@ static void dot_product(void) {
     CHECK_MSG(bad == 0, "%d dot products differ from plain C", bad);
 }
 
+/* the tiled dot products (4 channels by 4 or 1 rows with VNNI) for every count of rows and
+   channels to 9, lengths around the 64-byte step, strides wider than the length */
+static void dot_tiles(void) {
+    static uint8_t a[9 * 140];
+    static int8_t w[9 * 140];
+    int32_t y[9 * 12];
+    const int lens[] = {1, 5, 63, 64, 65, 128, 131};
+    int nr, no, li, r, o, k, bad = 0;
+    for (k = 0; k < 9 * 140; k++) { a[k] = (uint8_t)((k * 193 + 11) % 256); w[k] = (int8_t)((k * 71 + 3) % 255 - 127); }
+    for (li = 0; li < 7; li++)
+        for (nr = 1; nr <= 9; nr++)
+            for (no = 1; no <= 9; no++) {
+                const int n = lens[li];
+                nn__qdots(a, 140, nr, w, 139, no, n, y, 12);
+                for (r = 0; r < nr; r++)
+                    for (o = 0; o < no; o++) {
+                        int32_t ref = 0;
+                        for (k = 0; k < n; k++) ref += (int32_t)a[r * 140 + k] * w[o * 139 + k];
+                        bad += y[r * 12 + o] != ref;
+                    }
+            }
+    CHECK_MSG(bad == 0, "%d tiled dot products differ from plain C", bad);
+}
+
+/* the input quantization (16 at a time with AVX-512) against the scalar formula, at every
+   length to 70, on halves, out-of-range values, infinities and NaN */
+static void quantize_input(void) {
+    float x[70];
+    uint8_t y[70];
+    const float scale = 0.0173f;
+    const int32_t zero = 37;
+    int n, k, bad = 0;
+    for (k = 0; k < 70; k++) x[k] = ((float)(k * 37 % 70) - 30.0f + (k % 3 ? 0.5f : 0.0f)) * scale * (k % 5 ? 1.0f : 4.0f);
+    x[3] = INFINITY; x[20] = -INFINITY; x[33] = NAN; x[40] = -0.0f; x[50] = 1e30f;
+    for (n = 0; n <= 70; n++) {
+        memset(y, 0xAA, sizeof y);
+        nn__quantize(x, n, scale, zero, y);
+        for (k = 0; k < 70; k++) {
+            const double q = x[k] != x[k] ? 0 : floor(x[k] / scale + 0.5) + zero;
+            bad += y[k] != (k < n ? (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q) : 0xAA);
+        }
+    }
+    CHECK_MSG(bad == 0, "%d quantized inputs differ from floor(x / scale + 0.5) + zero", bad);
+}
+
 int main(void) {
     nn_model m;
     int64_t i;
@@ -196,6 +241,8 @@ int main(void) {
     test = nn_dataset_slice(&all, 0, 360);
     train = nn_dataset_slice(&all, 360, -1);
     dot_product();
+    dot_tiles();
+    quantize_input();
     layer_types();
     nn_model_init(&m, NULL);
     h = nn_input(&m, 64);
