@@ -5871,9 +5871,10 @@ NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255
 
 /* Many dot products at once: y[r * ldy + o] = sum_k a[r * lda + k] * w[o * ldw + k] for r < nr,
    o < no. One accumulator chain is bound by vpdpbusd's latency, so the VNNI path runs tiles of
-   4 channels by 4 rows (or 1 row), 16 (or 4) independent chains, and reduces 4 of them at once. */
+   4 channels by 4 rows (or 1 row), 16 (or 4) independent chains, and reduces 4 of them at once
+   (out of line: inlined, GCC 12 copies every accumulator twice per iteration of the k loop). */
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
-NN__PRIVATE __m128i nn__hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+NN__PRIVATE NN__NOINLINE __m128i nn__hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
     const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
     const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
     const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
@@ -5917,10 +5918,9 @@ NN__PRIVATE void nn__qdot1x4(const uint8_t *a, const int8_t *w, int64_t ldw, int
 NN__PRIVATE void nn__qdot4x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512i c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-    int64_t k = 0;
-    for (; k + 64 <= n; k += 64) NN__Q4X4(NN__QLD)
-    if (k < n) {
-        const __mmask64 m = (~(__mmask64)0) >> (64 - (n - k));
+    int64_t k;
+    for (k = 0; k < n; k += 64) { /* masked loads: GCC would fold each w load into four vpdpbusd */
+        const __mmask64 m = n - k >= 64 ? ~(__mmask64)0 : (~(__mmask64)0) >> (64 - (n - k));
         NN__Q4X4(NN__QLDM)
     }
     _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c00, c01, c02, c03));
