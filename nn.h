@@ -909,10 +909,13 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define NN__NOINLINE __attribute__((noinline))
+#define NN__INLINE __inline__ __attribute__((always_inline)) /* to specialize on a constant argument */
 #elif defined(_MSC_VER)
 #define NN__NOINLINE __declspec(noinline)
+#define NN__INLINE __forceinline
 #else
 #define NN__NOINLINE
+#define NN__INLINE
 #endif
 
 /* for (i = lo; i < hi; i++) body, in blocks of 16 with a constant trip count: GCC's -O2 cost
@@ -2068,50 +2071,63 @@ NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, i
 /* y (OC, OH, OW) (+)= the stride-1 convolution of xp (C, Hp, Wp) with w (OC, C, KH, KW), plus b.
    Rows of xp outside [rlo, rhi) are zero padding: the kernel rows that would read only them
    are skipped (half the input gradient's taps on LeNet-5's second layer). */
-NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
-                                 int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *b, float *y,
-                                 int accumulate) {
+NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_t C, int64_t KH, int64_t KW, int64_t OH,
+                                                int64_t OW, const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
+                                                const float *w, const float *b, float *y, int accumulate) {
+    /* nb accumulators (a constant where this is inlined: the others vanish), ob <= nb of them
+       stored; channels past the last compute a copy of it */
     const int64_t KK = KH * KW, CKK = C * KK;
-    int64_t o0, oh, ow, c, kh, kw;
-    for (o0 = 0; o0 < OC; o0 += 8) {
-        const int64_t ob = OC - o0 < 8 ? OC - o0 : 8;
-        /* channels past the last compute a copy of it, which is not stored */
-        const float *w0 = w + o0 * CKK, *w1 = w0 + (ob > 1) * CKK, *w2 = w0 + (ob > 2) * 2 * CKK;
-        const float *w3 = w0 + (ob > 3) * 3 * CKK, *w4 = w0 + (ob > 4) * 4 * CKK, *w5 = w0 + (ob > 5) * 5 * CKK;
-        const float *w6 = w0 + (ob > 6) * 6 * CKK, *w7 = w0 + (ob > 7) * 7 * CKK;
-        for (oh = 0; oh < OH; oh++)
-            for (ow = 0; ow < OW; ow += 16) {
-                const __mmask16 m = (__mmask16)(OW - ow >= 16 ? 0xffffu : (1u << (OW - ow)) - 1u);
-                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-                float *yr = y + (o0 * OH + oh) * OW + ow;
-                const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
-                for (c = 0; c < C; c++)
-                    for (kh = kh0; kh < kh1; kh++) {
-                        const float *xr = xp + (c * Hp + oh + kh) * Wp + ow;
-                        const int64_t wi = c * KK + kh * KW;
-                        for (kw = 0; kw < KW; kw++) {
-                            const __m512 xv = _mm512_loadu_ps(xr + kw);
-                            a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[wi + kw]), xv, a0);
-                            a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[wi + kw]), xv, a1);
-                            a2 = _mm512_fmadd_ps(_mm512_set1_ps(w2[wi + kw]), xv, a2);
-                            a3 = _mm512_fmadd_ps(_mm512_set1_ps(w3[wi + kw]), xv, a3);
-                            a4 = _mm512_fmadd_ps(_mm512_set1_ps(w4[wi + kw]), xv, a4);
-                            a5 = _mm512_fmadd_ps(_mm512_set1_ps(w5[wi + kw]), xv, a5);
-                            a6 = _mm512_fmadd_ps(_mm512_set1_ps(w6[wi + kw]), xv, a6);
-                            a7 = _mm512_fmadd_ps(_mm512_set1_ps(w7[wi + kw]), xv, a7);
-                        }
+    const float *w0 = w, *w1 = w0 + (ob > 1) * CKK, *w2 = w0 + (ob > 2) * 2 * CKK, *w3 = w0 + (ob > 3) * 3 * CKK;
+    const float *w4 = w0 + (ob > 4) * 4 * CKK, *w5 = w0 + (ob > 5) * 5 * CKK, *w6 = w0 + (ob > 6) * 6 * CKK;
+    const float *w7 = w0 + (ob > 7) * 7 * CKK;
+    int64_t oh, ow, c, kh, kw;
+    for (oh = 0; oh < OH; oh++)
+        for (ow = 0; ow < OW; ow += 16) {
+            const __mmask16 m = (__mmask16)(OW - ow >= 16 ? 0xffffu : (1u << (OW - ow)) - 1u);
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            float *yr = y + oh * OW + ow;
+            const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
+            for (c = 0; c < C; c++)
+                for (kh = kh0; kh < kh1; kh++) {
+                    const float *xr = xp + (c * Hp + oh + kh) * Wp + ow;
+                    const int64_t wi = c * KK + kh * KW;
+                    for (kw = 0; kw < KW; kw++) {
+                        const __m512 xv = _mm512_loadu_ps(xr + kw);
+                        a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[wi + kw]), xv, a0);
+                        if (nb > 1) a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[wi + kw]), xv, a1);
+                        if (nb > 2) a2 = _mm512_fmadd_ps(_mm512_set1_ps(w2[wi + kw]), xv, a2);
+                        if (nb > 3) a3 = _mm512_fmadd_ps(_mm512_set1_ps(w3[wi + kw]), xv, a3);
+                        if (nb > 4) a4 = _mm512_fmadd_ps(_mm512_set1_ps(w4[wi + kw]), xv, a4);
+                        if (nb > 5) a5 = _mm512_fmadd_ps(_mm512_set1_ps(w5[wi + kw]), xv, a5);
+                        if (nb > 6) a6 = _mm512_fmadd_ps(_mm512_set1_ps(w6[wi + kw]), xv, a6);
+                        if (nb > 7) a7 = _mm512_fmadd_ps(_mm512_set1_ps(w7[wi + kw]), xv, a7);
                     }
+                }
 #define NN__CONV_OUT(k, a) do { \
         if (ob > k) { \
             float *yk = yr + k * OH * OW; \
-            __m512 v = b ? _mm512_add_ps(a, _mm512_set1_ps(b[o0 + k])) : a; \
+            __m512 v = b ? _mm512_add_ps(a, _mm512_set1_ps(b[k])) : a; \
             if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yk), v); \
             _mm512_mask_storeu_ps(yk, m, v); \
         } } while (0)
-                NN__CONV_OUT(0, a0); NN__CONV_OUT(1, a1); NN__CONV_OUT(2, a2); NN__CONV_OUT(3, a3);
-                NN__CONV_OUT(4, a4); NN__CONV_OUT(5, a5); NN__CONV_OUT(6, a6); NN__CONV_OUT(7, a7);
+            NN__CONV_OUT(0, a0); NN__CONV_OUT(1, a1); NN__CONV_OUT(2, a2); NN__CONV_OUT(3, a3);
+            NN__CONV_OUT(4, a4); NN__CONV_OUT(5, a5); NN__CONV_OUT(6, a6); NN__CONV_OUT(7, a7);
 #undef NN__CONV_OUT
-            }
+        }
+}
+/* blocks of 8 output channels; a last block of 5-6 or 1-4 with as many accumulators (LeNet-5's
+   6 channels would otherwise compute 8) */
+NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
+                                 int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *b, float *y,
+                                 int accumulate) {
+    int64_t o0;
+    for (o0 = 0; o0 < OC; o0 += 8) {
+        const int64_t ob = OC - o0 < 8 ? OC - o0 : 8, CKK = C * KH * KW;
+        const float *wb = w + o0 * CKK, *bb = b ? b + o0 : NULL;
+        float *yb = y + o0 * OH * OW;
+        if (ob > 6) nn__conv_direct_blk(8, ob, C, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wb, bb, yb, accumulate);
+        else if (ob > 4) nn__conv_direct_blk(6, ob, C, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wb, bb, yb, accumulate);
+        else nn__conv_direct_blk(4, ob, C, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wb, bb, yb, accumulate);
     }
 }
 
@@ -2533,8 +2549,8 @@ NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a 
 
 NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const float *x) {
     int64_t t;
-    if (nn__pool_is_2x2(d)) {
-        NN__OMP_FOR_IF(N * d->C * d->OH * d->OW >= NN_OMP_MIN_WORK)
+    if (nn__pool_is_2x2(d)) { /* the work is reading the input (small planes use few lanes) */
+        NN__OMP_FOR_IF(N * d->C * d->H * d->W >= NN_OMP_MIN_WORK)
         for (t = 0; t < N * d->C; t++) {
             const float *xc = x + t * d->H * d->W;
             float *yc = y + t * d->OH * d->OW;
@@ -2590,7 +2606,7 @@ NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N
                                      const float *dy) {
     int64_t t;
     if (nn__pool_is_2x2(d)) {
-        NN__OMP_FOR_IF(N * d->C * d->OH * d->OW >= NN_OMP_MIN_WORK)
+        NN__OMP_FOR_IF(N * d->C * d->H * d->W >= NN_OMP_MIN_WORK)
         for (t = 0; t < N * d->C; t++) {
             const float *xc = x + t * d->H * d->W, *g = dy + t * d->OH * d->OW;
             float *dxc = dx + t * d->H * d->W;
@@ -2988,7 +3004,8 @@ NN__PRIVATE NN__NOINLINE void nn__rmsprop_range(float *NN__RESTRICT p, const flo
 NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *p, const float *g,
                              float *s1, float *s2, int64_t n) {
     const float wd = o->weight_decay;
-    const int par = n >= NN_OMP_MIN_WORK;
+    /* Adam and RMSprop take a square root and a division per element: four times SGD's cost */
+    const int par = n * (o->type == NN_OPT_SGD ? 1 : 4) >= NN_OMP_MIN_WORK;
     NN_ASSERT(t >= 1);
     switch (o->type) {
     case NN_OPT_SGD:
@@ -3842,6 +3859,15 @@ NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
 }
 #endif /* NN_NO_TRAINING */
 
+/* No infinity or NaN (an exponent of all ones, which the add carries into the top bit): an OR
+   reduction of bits, which compilers vectorize (a loop that returns at the first bad value,
+   they do not); every training step checks its batch. */
+NN__PRIVATE int nn__all_finite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    NN__VLOOP(i, 0, n, uint32_t u; memcpy(&u, x + i, 4); bad |= (u & 0x7f800000u) + 0x00800000u;);
+    return !(bad & 0x80000000u);
+}
+
 /* Check a batch or data set against the model: widths, labels, finiteness. */
 NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const float *x, const int32_t *labels,
                                      const float *targets, int64_t n, int64_t features, int64_t n_targets, int need_loss) {
@@ -3863,10 +3889,11 @@ NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const fl
         for (i = 0; i < n; i++)
             if (labels[i] < 0 || labels[i] >= C)
                 return nn__fail(NN_ERR_DATA, "%s: label %d of row %l is outside [0, %l)", fn, (int)labels[i], i, C);
-    for (i = 0; i < n * features; i++)
-        if (!(x[i] - x[i] == 0.0f))
-            return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
-                            x[i] != x[i] ? "NaN" : "infinite");
+    if (!nn__all_finite(x, n * features))
+        for (i = 0; i < n * features; i++)
+            if (!(x[i] - x[i] == 0.0f))
+                return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
+                                x[i] != x[i] ? "NaN" : "infinite");
     if (targets)
         for (j = 0; j < n * n_targets; j++)
             if (!(targets[j] - targets[j] == 0.0f))

@@ -52,6 +52,7 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
     {
         const int64_t cg = C / G;
         double *rdx = (double *)calloc((size_t)nx, sizeof(double)), *rdw = (double *)calloc((size_t)nw, sizeof(double));
+        double *adw = (double *)calloc((size_t)nw, sizeof(double)); /* sum of |terms| of each dw */
         int64_t c, j;
         for (n = 0; n < N; n++) for (o = 0; o < OC; o++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
             const double g = dy[((n * OC + o) * d.OH + oh) * d.OW + ow];
@@ -61,10 +62,14 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
                 const int64_t wi = ((o * cg + c) * d.KH + i) * d.KW + j, xi = ((n * C + gi * cg + c) * H + ih) * W + iw;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 rdw[wi] += g * x[xi];
+                adw[wi] += fabs(g * x[xi]);
                 rdx[xi] += g * w[wi];
             }
         }
-        for (i = 0; i < nw; i++) if (fabs(dw[i] - rdw[i]) > worst_dw) worst_dw = fabs(dw[i] - rdw[i]);
+        for (i = 0; i < nw; i++) { /* a float sum of N*OH*OW terms, as db below */
+            const double e = fabs(dw[i] - rdw[i]) / (adw[i] > 1 ? adw[i] / 100 : 1);
+            if (e > worst_dw) worst_dw = e;
+        }
         for (i = 0; i < nx; i++) if (fabs(dx[i] - rdx[i]) > worst_dx) worst_dx = fabs(dx[i] - rdx[i]);
         for (o = 0; o < OC; o++) { /* a float sum of N*OH*OW terms: its error relative to sum |dy| */
             double s = 0, sa = 0;
@@ -74,9 +79,9 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
             }
             if (fabs(db[o] - s) / (sa > 1 ? sa / 100 : 1) > worst_db) worst_db = fabs(db[o] - s) / (sa > 1 ? sa / 100 : 1);
         }
-        free(rdx); free(rdw);
+        free(rdx); free(rdw); free(adw);
     }
-    CHECK_MSG(worst < 1e-4 && worst_dw < 1e-3 && worst_dx < 1e-4 && worst_db < 1e-4,
+    CHECK_MSG(worst < 1e-4 && worst_dw < 1e-4 && worst_dx < 1e-4 && worst_db < 1e-4,
               "conv N%lld C%lld %lldx%lld OC%lld K%lld S%lld P%lld D%lld G%lld: max err y %.2g dw %.2g dx %.2g db %.2g",
               (long long)N, (long long)C, (long long)H, (long long)W, (long long)OC, (long long)K, (long long)S,
               (long long)P, (long long)D, (long long)G, worst, worst_dw, worst_dx, worst_db);
@@ -241,6 +246,7 @@ int main(void) {
        gradient has the channels in the vector lanes */
     square = 1;
     conv_case(3, 3, 9, 11, 6, 5, 1, 2, 1, 1);
+    conv_case(2, 5, 9, 11, 13, 5, 1, 2, 1, 1);   /* a last block of 5 channels (6 accumulators) */
     conv_case(3, 3, 9, 11, 16, 5, 1, 2, 1, 1);
     conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
     conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */

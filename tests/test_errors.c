@@ -1,6 +1,7 @@
 /* Every error path: each bad call returns its code, names the problem, crashes nothing and
    leaves its outputs untouched. */
 #define NN_IMPLEMENTATION
+#include <float.h>
 #include "../nn.h"
 #include "test.h"
 #include <stdlib.h>
@@ -152,6 +153,24 @@ int main(void) {
     CHECK_ERR(nn_predict(&m, x, 4, out), NN_ERR_STATE, "not compiled");
     CHECK_ERR(nn_evaluate(&m, &d, NULL, NULL), NN_ERR_STATE, "not compiled");
     nn_model_free(&m);
+
+    /* --- the finiteness check of every batch: each position of a 40-float row (two blocks of
+       16 and a tail), every kind of non-finite value, the extreme finite ones --- */
+    {
+        float v[40];
+        const float badv[3] = {NAN, INFINITY, -INFINITY};
+        int p, k, n, wrong = 0;
+        for (p = 0; p < 40; p++) v[p] = p % 4 == 0 ? FLT_MAX : p % 4 == 1 ? -FLT_MAX : p % 4 == 2 ? 1e-40f : -0.0f;
+        wrong += !nn__all_finite(v, 40);
+        for (p = 0; p < 40; p++)
+            for (k = 0; k < 3; k++) {
+                const float keep = v[p];
+                v[p] = badv[k];
+                for (n = 0; n <= 40; n++) wrong += nn__all_finite(v, n) != (n <= p);
+                v[p] = keep;
+            }
+        CHECK_MSG(wrong == 0, "nn__all_finite: %d wrong answers", wrong);
+    }
 
     /* --- bad user data --- */
     small_model(&m, 4);
