@@ -2230,6 +2230,47 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
     }
 }
 
+/* one thread's taps [t0, t1) of a (channel block, input channel) pair, summed over a chunk of
+   images into acc: nb accumulators (a constant where this is inlined), ob <= nb channels real,
+   channels past the last read a copy of it, which is not stored */
+NN__PRIVATE NN__INLINE void nn__conv_dw_taps(const int nb, int64_t ob, const nn_conv2d_desc *d, int64_t n0, int64_t cn,
+                                             int64_t group, int64_t o0, int64_t c, int64_t t0, int64_t t1,
+                                             const float *dy, const float *xp, float *acc) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
+    const int64_t KK = d->KH * d->KW, P = d->OH * d->OW;
+    const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
+    const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
+    int64_t g0, t, i, oh, ow;
+    for (g0 = 0; g0 < cn; g0 += group)
+        for (t = t0; t < t1; t++) {
+            const int64_t kh = t / d->KW % d->KH, kw = t % d->KW;
+            float *at = acc + (t % KK) * 128;
+            __m512 a0 = _mm512_loadu_ps(at), a1 = _mm512_loadu_ps(at + 16), a2 = _mm512_loadu_ps(at + 32);
+            __m512 a3 = _mm512_loadu_ps(at + 48), a4 = _mm512_loadu_ps(at + 64), a5 = _mm512_loadu_ps(at + 80);
+            __m512 a6 = _mm512_loadu_ps(at + 96), a7 = _mm512_loadu_ps(at + 112);
+            for (i = g0; i < cn && i < g0 + group; i++) {
+                const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
+                for (oh = 0; oh < d->OH; oh++)
+                    for (ow = 0; ow < d->OW; ow += 16) {
+                        const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                        const float *gr = g + oh * d->OW + ow;
+                        const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
+                        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
+                        if (nb > 1) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
+                        if (nb > 2) a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
+                        if (nb > 3) a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
+                        if (nb > 4) a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
+                        if (nb > 5) a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
+                        if (nb > 6) a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
+                        if (nb > 7) a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
+                    }
+            }
+            _mm512_storeu_ps(at, a0); _mm512_storeu_ps(at + 16, a1); _mm512_storeu_ps(at + 32, a2);
+            _mm512_storeu_ps(at + 48, a3); _mm512_storeu_ps(at + 64, a4); _mm512_storeu_ps(at + 80, a5);
+            _mm512_storeu_ps(at + 96, a6); _mm512_storeu_ps(at + 112, a7);
+        }
+}
+
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
    of images padded once, in order; within a chunk, threads take runs of (channel block, input
    channel, kernel tap) items, each summing its outputs over the chunk in a fixed order, so the
@@ -2265,43 +2306,15 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
 #endif
             const int64_t lo = items * th / nt, hi = items * (th + 1) / nt;
             float *acc = nn__conv_my_slot(d, ws, N); /* KK x 8 vectors: the sums of one pair's taps */
-            int64_t p0, t, g0, i, j, oh, ow;
+            int64_t p0, t, j;
             for (p0 = lo / KK; p0 * KK < hi; p0++) { /* (channel block, input channel) pairs */
                 const int64_t o0 = p0 / d->C * 8, c = p0 % d->C, t0 = p0 * KK > lo ? p0 * KK : lo;
                 const int64_t t1 = (p0 + 1) * KK < hi ? (p0 + 1) * KK : hi;
                 const int64_t ob = d->OC - o0 < 8 ? d->OC - o0 : 8;
-                /* channels past the last read a copy of it, which is not stored */
-                const int64_t s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P, s3 = (ob > 3) * 3 * P, s4 = (ob > 4) * 4 * P;
-                const int64_t s5 = (ob > 5) * 5 * P, s6 = (ob > 6) * 6 * P, s7 = (ob > 7) * 7 * P;
                 nn__zero_range(acc, 0, KK * 128);
-                for (g0 = 0; g0 < cn; g0 += group)
-                    for (t = t0; t < t1; t++) {
-                        const int64_t kh = t / d->KW % d->KH, kw = t % d->KW;
-                        float *at = acc + (t % KK) * 128;
-                        __m512 a0 = _mm512_loadu_ps(at), a1 = _mm512_loadu_ps(at + 16), a2 = _mm512_loadu_ps(at + 32);
-                        __m512 a3 = _mm512_loadu_ps(at + 48), a4 = _mm512_loadu_ps(at + 64), a5 = _mm512_loadu_ps(at + 80);
-                        __m512 a6 = _mm512_loadu_ps(at + 96), a7 = _mm512_loadu_ps(at + 112);
-                        for (i = g0; i < cn && i < g0 + group; i++) {
-                            const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
-                            for (oh = 0; oh < d->OH; oh++)
-                                for (ow = 0; ow < d->OW; ow += 16) {
-                                    const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
-                                    const float *gr = g + oh * d->OW + ow;
-                                    const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
-                                    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
-                                    a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
-                                    a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
-                                    a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
-                                    a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
-                                    a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
-                                    a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
-                                    a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
-                                }
-                        }
-                        _mm512_storeu_ps(at, a0); _mm512_storeu_ps(at + 16, a1); _mm512_storeu_ps(at + 32, a2);
-                        _mm512_storeu_ps(at + 48, a3); _mm512_storeu_ps(at + 64, a4); _mm512_storeu_ps(at + 80, a5);
-                        _mm512_storeu_ps(at + 96, a6); _mm512_storeu_ps(at + 112, a7);
-                    }
+                if (ob > 6) nn__conv_dw_taps(8, ob, d, n0, cn, group, o0, c, t0, t1, dy, xp, acc);
+                else if (ob > 4) nn__conv_dw_taps(6, ob, d, n0, cn, group, o0, c, t0, t1, dy, xp, acc);
+                else nn__conv_dw_taps(4, ob, d, n0, cn, group, o0, c, t0, t1, dy, xp, acc);
                 for (t = t0; t < t1; t++)
                     for (j = 0; j < ob; j++) {
                         const float r = _mm512_reduce_add_ps(_mm512_loadu_ps(acc + (t % KK) * 128 + 16 * j));
