@@ -3907,7 +3907,7 @@ NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const fl
             if (!(x[i] - x[i] == 0.0f))
                 return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
                                 x[i] != x[i] ? "NaN" : "infinite");
-    if (targets)
+    if (targets && !nn__all_finite(targets, n * n_targets))
         for (j = 0; j < n * n_targets; j++)
             if (!(targets[j] - targets[j] == 0.0f))
                 return nn__fail(NN_ERR_DATA, "%s: target %l of row %l is not finite", fn, j % n_targets, j / n_targets);

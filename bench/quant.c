@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     qc.max_batch = 256;
     if (nn_quantize(&m, xtr, 1000, &qc, &q) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     xq = (uint8_t *)malloc((size_t)nte * 784);
-    for (i = 0; i < nte * 784; i++) xq[i] = nn__quant1(xte[i], q.q[0].scale, q.q[0].zero);
+    nn__quantize(xte, nte * 784, q.q[0].scale, q.q[0].zero, xq);
     for (i = 0; i < nte; i += 256) {
         const int64_t b = nte - i < 256 ? nte - i : 256;
         int64_t k;
