@@ -1820,6 +1820,9 @@ NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
 NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
+/* Output channels in the vector lanes where they fill them and rows of outputs would not
+   (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide rows, used 10 of 16 lanes */
+NN__PRIVATE int nn__conv_lanes(int64_t oc, int64_t ow) { return oc % 16 == 0 && ow % 16 != 0; }
 /* padded rows: the output width rounded up to 16, plus the kernel width */
 NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out_w + 15) / 16 * 16 + kw - 1; }
 /* one image's padded input planes (the forward pass, the weight gradient) */
@@ -1829,9 +1832,11 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
 /* floats of one thread's buffers: the forward's padded input planes, the input gradient's
    padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
-    const int64_t fwd = nn__conv_direct_plane(d), p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW : 0;
+    const int64_t CKK = d->C * d->OC * d->KH * d->KW, p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW : 0;
+    const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ? CKK + 16 * d->OH * d->OW : 0);
     const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
-    const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + d->C * d->OC * d->KH * d->KW;
+    const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + CKK +
+                        (nn__conv_lanes(d->C, d->W) ? CKK + 16 * d->H * d->W : 0);
     const int64_t most = fwd > bwd ? fwd : bwd;
     return ((most > dws ? most : dws) + 15) / 16 * 16;
 }
@@ -2115,6 +2120,99 @@ NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_
 #undef NN__CONV_OUT
         }
 }
+/* n <= nr pixels of a row, nr accumulators (a constant where this is inlined), each 16 output
+   channels; xr: the row's first input, wl: the channels' weights (C, KH, KW, 16); t: the pixels'
+   outputs (pixel, 16). Pixels past n compute from inputs further along the padded row or the next
+   (inside the thread's slot, which holds the weights after the planes), and are not stored. */
+NN__PRIVATE NN__INLINE void nn__conv_lanes_px(const int nr, int64_t n, int64_t C, int64_t KH, int64_t KW, const float *xr,
+                                              int64_t Hp, int64_t Wp, int64_t kh0, int64_t kh1, const float *wl,
+                                              __m512 bias, float *t) {
+    __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias, a8 = bias, a9 = bias;
+    __m512 a10 = bias, a11 = bias;
+    int64_t c, kh, kw;
+    for (c = 0; c < C; c++)
+        for (kh = kh0; kh < kh1; kh++) {
+            const float *xk = xr + (c * Hp + kh) * Wp, *wk = wl + (c * KH + kh) * KW * 16;
+            for (kw = 0; kw < KW; kw++) {
+                const __m512 wv = _mm512_loadu_ps(wk + kw * 16);
+                const float *x = xk + kw;
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[0]), wv, a0);
+                a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[1]), wv, a1);
+                a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2]), wv, a2);
+                a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3]), wv, a3);
+                if (nr > 4) a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4]), wv, a4);
+                if (nr > 5) a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5]), wv, a5);
+                if (nr > 6) a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6]), wv, a6);
+                if (nr > 7) a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7]), wv, a7);
+                if (nr > 8) a8 = _mm512_fmadd_ps(_mm512_set1_ps(x[8]), wv, a8);
+                if (nr > 9) a9 = _mm512_fmadd_ps(_mm512_set1_ps(x[9]), wv, a9);
+                if (nr > 10) a10 = _mm512_fmadd_ps(_mm512_set1_ps(x[10]), wv, a10);
+                if (nr > 11) a11 = _mm512_fmadd_ps(_mm512_set1_ps(x[11]), wv, a11);
+            }
+        }
+    _mm512_storeu_ps(t, a0);
+    if (n > 1) _mm512_storeu_ps(t + 16, a1);
+    if (n > 2) _mm512_storeu_ps(t + 32, a2);
+    if (n > 3) _mm512_storeu_ps(t + 48, a3);
+    if (nr > 4 && n > 4) _mm512_storeu_ps(t + 64, a4);
+    if (nr > 5 && n > 5) _mm512_storeu_ps(t + 80, a5);
+    if (nr > 6 && n > 6) _mm512_storeu_ps(t + 96, a6);
+    if (nr > 7 && n > 7) _mm512_storeu_ps(t + 112, a7);
+    if (nr > 8 && n > 8) _mm512_storeu_ps(t + 128, a8);
+    if (nr > 9 && n > 9) _mm512_storeu_ps(t + 144, a9);
+    if (nr > 10 && n > 10) _mm512_storeu_ps(t + 160, a10);
+    if (nr > 11 && n > 11) _mm512_storeu_ps(t + 176, a11);
+}
+/* wl (OC/16, C, KK, 16) = w (OC, C, KK): sixteen channels' weights of one tap side by side */
+NN__PRIVATE void nn__conv_lanes_weights(float *wl, const float *w, int64_t OC, int64_t C, int64_t KK) {
+    int64_t o, r;
+    for (o = 0; o < OC; o++)
+        for (r = 0; r < C * KK; r++) wl[((o / 16 * C * KK) + r) * 16 + o % 16] = w[o * C * KK + r];
+}
+/* y (16, P) (+)= t (P, 16) */
+NN__PRIVATE void nn__conv_lanes_out(float *y, const float *t, int64_t P, int accumulate) {
+    float blk[64];
+    int64_t p, j, k;
+    for (p = 0; p + 8 <= P; p += 8)
+        for (j = 0; j < 16; j += 8) {
+            if (!accumulate) { nn__transpose8(y + j * P + p, P, t + p * 16 + j, 16); continue; }
+            nn__transpose8(blk, 8, t + p * 16 + j, 16);
+            for (k = 0; k < 8; k++) {
+                float *yk = y + (j + k) * P + p;
+                _mm256_storeu_ps(yk, _mm256_add_ps(_mm256_loadu_ps(yk), _mm256_loadu_ps(blk + 8 * k)));
+            }
+        }
+    for (; p < P; p++)
+        for (j = 0; j < 16; j++) y[j * P + p] = accumulate ? y[j * P + p] + t[p * 16 + j] : t[p * 16 + j];
+}
+/* y (OC, OH, OW) (+)= the convolution with 16 output channels in the lanes: rows in runs of at
+   most 12 pixels (even runs: 28 = 10 + 10 + 8), every tap one weight load for the run; the
+   block's outputs are transposed into y once complete. wl as nn__conv_lanes_weights makes it,
+   t: OH * OW * 16 floats. */
+NN__PRIVATE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
+                                    int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *wl, float *t,
+                                    const float *b, float *y, int accumulate) {
+    const int64_t run = (OW + (OW + 11) / 12 - 1) / ((OW + 11) / 12);
+    int64_t o0, oh, ow;
+    for (o0 = 0; o0 < OC; o0 += 16) {
+        const __m512 bv = b ? _mm512_loadu_ps(b + o0) : _mm512_setzero_ps();
+        const float *wb = wl + o0 * C * KH * KW;
+        for (oh = 0; oh < OH; oh++) {
+            const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
+            for (ow = 0; ow < OW; ow += run) {
+                const int64_t n = OW - ow < run ? OW - ow : run;
+                const float *xr = xp + oh * Wp + ow;
+                float *tp = t + (oh * OW + ow) * 16;
+                if (n > 10) nn__conv_lanes_px(12, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (n > 8) nn__conv_lanes_px(10, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (n > 6) nn__conv_lanes_px(8, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (n > 4) nn__conv_lanes_px(6, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else nn__conv_lanes_px(4, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+            }
+        }
+        nn__conv_lanes_out(y + o0 * OH * OW, t, OH * OW, accumulate);
+    }
+}
 /* blocks of 8 output channels; a last block of 5-6 or 1-4 with as many accumulators (LeNet-5's
    6 channels would otherwise compute 8) */
 NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
@@ -2131,20 +2229,35 @@ NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, 
     }
 }
 
+/* the lanes kernel where nn__conv_lanes chooses it, its weights laid out once per thread and
+   call (after the padded planes in the slot) */
+NN__PRIVATE void nn__conv_direct_any(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
+                                     int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *wl,
+                                     float *t, const float *b, float *y, int accumulate) {
+    if (nn__conv_lanes(OC, OW)) nn__conv_lanes_blk(C, OC, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wl, t, b, y, accumulate);
+    else nn__conv_direct(C, OC, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, w, b, y, accumulate);
+}
+
 NN__PRIVATE void nn__conv_direct_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
                                          const float *b, float *ws) {
-    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW);
-    const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * d->KH * d->KW);
-    int64_t n;
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), KK = d->KH * d->KW;
+    const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * KK);
     (void)nth;
 #if NN__OMP
-#pragma omp parallel for schedule(static) num_threads(nth)
+#pragma omp parallel num_threads(nth)
 #endif
-    for (n = 0; n < N; n++) {
-        float *xp = nn__conv_my_slot(d, ws, N);
-        nn__conv_pad(xp, x + n * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
-        nn__conv_direct(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, d->PH, d->PH + d->H, w, b,
-                        y + n * d->OC * d->OH * d->OW, 0);
+    {
+        float *xp = nn__conv_my_slot(d, ws, N), *wl = xp + nn__conv_direct_plane(d), *t = wl + d->OC * d->C * KK;
+        int64_t n;
+        if (nn__conv_lanes(d->OC, d->OW)) nn__conv_lanes_weights(wl, w, d->OC, d->C, KK);
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+        for (n = 0; n < N; n++) {
+            nn__conv_pad(xp, x + n * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+            nn__conv_direct_any(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, d->PH, d->PH + d->H, w, wl, t, b,
+                                y + n * d->OC * d->OH * d->OW, 0);
+        }
     }
 }
 
@@ -2155,21 +2268,27 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
                                     float *ws) {
     const int64_t KK = d->KH * d->KW, Hp = d->H + d->KH - 1, Wp = nn__conv_direct_row(d->W, d->KW);
     const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * KK);
-    int64_t n;
     (void)nth;
 #if NN__OMP
-#pragma omp parallel for schedule(static) num_threads(nth)
+#pragma omp parallel num_threads(nth)
 #endif
-    for (n = 0; n < N; n++) {
-        float *wt = nn__conv_my_slot(d, ws, N), *dyp = wt + d->C * d->OC * KK;
-        int64_t c, o, k;
-        for (c = 0; c < d->C; c++) /* (a few thousand floats, rebuilt per image: no shared state) */
+    {   /* the flipped weights (C, OC, KH, KW) per thread and call: a few thousand floats */
+        float *wt = nn__conv_my_slot(d, ws, N), *dyp = wt + d->C * d->OC * KK, *wl = dyp + d->OC * Hp * Wp;
+        float *t = wl + d->C * d->OC * KK;
+        int64_t n, c, o, k;
+        for (c = 0; c < d->C; c++)
             for (o = 0; o < d->OC; o++)
                 for (k = 0; k < KK; k++) wt[(c * d->OC + o) * KK + k] = w[(o * d->C + c) * KK + KK - 1 - k];
-        nn__conv_pad(dyp, dy + n * d->OC * d->OH * d->OW, d->OC, d->OH, d->OW, Hp, Wp, d->KH - 1 - d->PH,
-                     d->KW - 1 - d->PW);
-        nn__conv_direct(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, d->KH - 1 - d->PH, d->KH - 1 - d->PH + d->OH, wt,
-                        NULL, dx + n * d->C * d->H * d->W, 1);
+        if (nn__conv_lanes(d->C, d->W)) nn__conv_lanes_weights(wl, wt, d->C, d->OC, KK);
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+        for (n = 0; n < N; n++) {
+            nn__conv_pad(dyp, dy + n * d->OC * d->OH * d->OW, d->OC, d->OH, d->OW, Hp, Wp, d->KH - 1 - d->PH,
+                         d->KW - 1 - d->PW);
+            nn__conv_direct_any(d->OC, d->C, d->KH, d->KW, d->H, d->W, dyp, Hp, Wp, d->KH - 1 - d->PH,
+                                d->KH - 1 - d->PH + d->OH, wt, wl, t, NULL, dx + n * d->C * d->H * d->W, 1);
+        }
     }
 }
 

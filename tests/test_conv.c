@@ -42,6 +42,7 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
     y = (float *)calloc((size_t)ny, sizeof(float)); dx = (float *)calloc((size_t)nx, sizeof(float));
     dw = (float *)calloc((size_t)nw, sizeof(float)); db = (float *)calloc((size_t)OC, sizeof(float));
     ws = (float *)malloc(sizeof(float) * (size_t)(nn_conv2d_workspace_floats(&d) + 1));
+    for (i = 0; i < nx; i++) dx[i] = 0.25f * (float)(i % 5); /* the input gradient is added to dx */
     nn_conv2d_forward(&d, N, y, x, w, b, ws);
     for (n = 0; n < N; n++) for (o = 0; o < OC; o++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
         double e = fabs(y[((n * OC + o) * d.OH + oh) * d.OW + ow] - ref_conv_at(&d, x, w, b, n, o, oh, ow));
@@ -54,6 +55,7 @@ static void conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, in
         double *rdx = (double *)calloc((size_t)nx, sizeof(double)), *rdw = (double *)calloc((size_t)nw, sizeof(double));
         double *adw = (double *)calloc((size_t)nw, sizeof(double)); /* sum of |terms| of each dw */
         int64_t c, j;
+        for (i = 0; i < nx; i++) rdx[i] = 0.25 * (double)(i % 5);
         for (n = 0; n < N; n++) for (o = 0; o < OC; o++) for (oh = 0; oh < d.OH; oh++) for (ow = 0; ow < d.OW; ow++) {
             const double g = dy[((n * OC + o) * d.OH + oh) * d.OW + ow];
             const int64_t gi = o / (OC / G);
@@ -173,14 +175,14 @@ static void pool2x2_exact(int64_t H, int64_t W) {
 }
 
 /* gradient check of a whole model on random inputs; biases get nonzero values first */
+static float fd_step = 2e-3f; /* grad_check's central-difference step */
 static void grad_check(nn_model *m, int64_t B, const char *name) {
     static float x[3 * 3 * 11 * 11];
     int32_t lab[3] = {1, 4, 2};
     int64_t i, nin = B * nn_model_input_size(m);
     for (i = 0; i < nin; i++) x[i] = frand();
     for (i = 0; i < m->n_params; i++) if (m->params[i] == 0.0f) m->params[i] = 0.1f * frand();
-    /* BatchNorm on a batch of 3 is curved: a smaller step keeps the O(eps^2) error small */
-    t_grad_check(m, x, lab, NULL, B, 2e-3f, name);
+    t_grad_check(m, x, lab, NULL, B, fd_step, name);
 }
 
 /* d(sum(r * pool(x)))/dx by central differences against nn_pool2d_backward */
@@ -251,6 +253,13 @@ int main(void) {
     conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
     conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */
     square = 0;
+    /* 16k channels in the vector lanes (forward: output channels; input gradient: input
+       channels), rows of 1, 4, 6, 28 (runs of 10, 10, 8) and 21 (11, 10) pixels */
+    conv_case(2, 16, 9, 7, 16, 3, 1, 1, 1, 1);
+    conv_case(2, 3, 6, 29, 32, 3, 1, 1, 1, 1);
+    conv_case(3, 2, 5, 4, 16, 3, 1, 0, 1, 1);
+    conv_case(2, 2, 5, 7, 16, 3, 1, 0, 1, 1);    /* a run of 4 */
+    conv_case(2, 16, 5, 21, 4, 3, 1, 1, 1, 1);
     /* many output channels and long rows: the GEMM packs B even untransposed; its workspace
        must be planned for that (before 0.3.0 it was written past the thread's slot) */
     conv_case(3, 1, 40, 40, 136, 3, 1, 1, 1, 1);
@@ -302,7 +311,13 @@ int main(void) {
         h = nn_reshape(&m, h, 3, shape);
         h = nn_conv2d(&m, h, 2, 1, 1, 0);
     }
+    /* BatchNorm over a batch of 3 is curved where a feature's 3 values nearly agree: on such
+       draws (5% of 200 seeds) the O(step^2) difference error at 2e-3 reached 0.006 and fell 4x
+       per halving (the gradient is right); 5e-4 kept all 200 below 6.3e-4, while the 16-channel
+       conv's float rounding needs the larger step */
+    fd_step = 5e-4f;
     finish(&m, h, "batchnorm 1d + reshape");
+    fd_step = 2e-3f;
 
     /* NN_INIT_TORCH: weights and bias uniform in +-1/sqrt(fan_in), fan_in = C/G*KH*KW for conv */
     {
