@@ -2390,12 +2390,55 @@ NN__PRIVATE NN__INLINE void nn__conv_dw_taps(const int nb, int64_t ob, const nn_
         }
 }
 
+/* Images i0 .. i1-1 of a 5-wide kernel's (3-channel block, input channel, kernel row) item
+   added to its 15 sums acc (3 channels x 5 taps): each row segment's three output-gradient
+   vectors are loaded once for the five taps (nn__conv_dw_taps loads one per FMA, and was
+   load-bound on LeNet-5's first layer). ob <= 3 channels real; past the last, a copy of it. */
+NN__PRIVATE void nn__conv_dw_row5(int64_t ob, const nn_conv2d_desc *d, int64_t n0, int64_t i0, int64_t i1, int64_t o0,
+                                  int64_t c, int64_t kh, const float *dy, const float *xp, float *acc) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
+    const int64_t P = d->OH * d->OW, s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P;
+    __m512 a00 = _mm512_loadu_ps(acc), a01 = _mm512_loadu_ps(acc + 16), a02 = _mm512_loadu_ps(acc + 32);
+    __m512 a03 = _mm512_loadu_ps(acc + 48), a04 = _mm512_loadu_ps(acc + 64), a10 = _mm512_loadu_ps(acc + 80);
+    __m512 a11 = _mm512_loadu_ps(acc + 96), a12 = _mm512_loadu_ps(acc + 112), a13 = _mm512_loadu_ps(acc + 128);
+    __m512 a14 = _mm512_loadu_ps(acc + 144), a20 = _mm512_loadu_ps(acc + 160), a21 = _mm512_loadu_ps(acc + 176);
+    __m512 a22 = _mm512_loadu_ps(acc + 192), a23 = _mm512_loadu_ps(acc + 208), a24 = _mm512_loadu_ps(acc + 224);
+    int64_t i, oh, ow;
+    for (i = i0; i < i1; i++) {
+        const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + (c * Hp + kh) * Wp;
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow += 16) {
+                const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                const float *gr = g + oh * d->OW + ow, *xr = xc + oh * Wp + ow;
+                const __m512 g0 = _mm512_maskz_loadu_ps(m, gr), g1 = _mm512_maskz_loadu_ps(m, gr + s1);
+                const __m512 g2 = _mm512_maskz_loadu_ps(m, gr + s2);
+                __m512 xv;
+#if defined(__GNUC__) /* one load for three FMAs: GCC would fold it into each (18 loads for 15 FMAs) */
+#define NN__TAP5(k, a0, a1, a2) xv = _mm512_loadu_ps(xr + k); __asm__("" : "+v"(xv)); \
+    a0 = _mm512_fmadd_ps(g0, xv, a0); a1 = _mm512_fmadd_ps(g1, xv, a1); a2 = _mm512_fmadd_ps(g2, xv, a2)
+#else
+#define NN__TAP5(k, a0, a1, a2) xv = _mm512_loadu_ps(xr + k); \
+    a0 = _mm512_fmadd_ps(g0, xv, a0); a1 = _mm512_fmadd_ps(g1, xv, a1); a2 = _mm512_fmadd_ps(g2, xv, a2)
+#endif
+                NN__TAP5(0, a00, a10, a20); NN__TAP5(1, a01, a11, a21); NN__TAP5(2, a02, a12, a22);
+                NN__TAP5(3, a03, a13, a23); NN__TAP5(4, a04, a14, a24);
+#undef NN__TAP5
+            }
+    }
+    _mm512_storeu_ps(acc, a00); _mm512_storeu_ps(acc + 16, a01); _mm512_storeu_ps(acc + 32, a02);
+    _mm512_storeu_ps(acc + 48, a03); _mm512_storeu_ps(acc + 64, a04); _mm512_storeu_ps(acc + 80, a10);
+    _mm512_storeu_ps(acc + 96, a11); _mm512_storeu_ps(acc + 112, a12); _mm512_storeu_ps(acc + 128, a13);
+    _mm512_storeu_ps(acc + 144, a14); _mm512_storeu_ps(acc + 160, a20); _mm512_storeu_ps(acc + 176, a21);
+    _mm512_storeu_ps(acc + 192, a22); _mm512_storeu_ps(acc + 208, a23); _mm512_storeu_ps(acc + 224, a24);
+}
+
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
    of images padded once, in order; within a chunk, threads take runs of (channel block, input
    channel, kernel tap) items, each summing its outputs over the chunk in a fixed order, so the
    result does not depend on the thread count. An item's eight vector sums live in the thread's
    slot between groups of images: a group's output gradients and input plane stay in L1 while
-   every tap of the (channel block, input channel) pair reads them. */
+   every tap of the (channel block, input channel) pair reads them. 5-wide kernels take items of
+   (3-channel block, input channel, kernel row) instead (nn__conv_dw_row5), in the same order. */
 NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, float *db, const float *dy,
                                     const float *x, float *ws, float *xp) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
@@ -2408,6 +2451,9 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
         const int nth = nn__conv_threads(d, items, cn * d->OC * P * d->C * KK);
         int64_t n;
         (void)nth;
+#if NN__OMP
+#pragma omp parallel for schedule(static) num_threads(nth)
+#endif
         for (n = 0; n < cn; n++)
             nn__conv_pad(xp + n * plane, x + (n0 + n) * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
         if (nn__conv_dw_lanes(d)) {
@@ -2426,6 +2472,31 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
             const int64_t lo = items * th / nt, hi = items * (th + 1) / nt;
             float *acc = nn__conv_my_slot(d, ws, N); /* KK x 8 vectors: the sums of one pair's taps */
             int64_t p0, t, j;
+            if (d->KW == 5) { /* (3-channel block, input channel, kernel row) items, as many at a time
+                                 as their 15 sums fit in the slot, over groups of images */
+                const int64_t it5 = (d->OC + 2) / 3 * d->C * d->KH, ib = KK * 128 / 240;
+                const int64_t lo5 = it5 * th / nt, hi5 = it5 * (th + 1) / nt;
+                int64_t q0, q, g0;
+                for (q0 = lo5; q0 < hi5; q0 += ib) {
+                    const int64_t q1 = q0 + ib < hi5 ? q0 + ib : hi5;
+                    nn__zero_range(acc, 0, (q1 - q0) * 240);
+                    for (g0 = 0; g0 < cn; g0 += group)
+                        for (q = q0; q < q1; q++) {
+                            const int64_t o0 = q / (d->C * d->KH) * 3, c = q / d->KH % d->C;
+                            nn__conv_dw_row5(d->OC - o0 < 3 ? d->OC - o0 : 3, d, n0, g0, g0 + group < cn ? g0 + group : cn,
+                                             o0, c, q % d->KH, dy, xp, acc + (q - q0) * 240);
+                        }
+                    for (q = q0; q < q1; q++) {
+                        const int64_t o0 = q / (d->C * d->KH) * 3, c = q / d->KH % d->C, ob = d->OC - o0 < 3 ? d->OC - o0 : 3;
+                        for (j = 0; j < ob; j++)
+                            for (t = 0; t < 5; t++) {
+                                const float r = _mm512_reduce_add_ps(_mm512_loadu_ps(acc + (q - q0) * 240 + (j * 5 + t) * 16));
+                                float *dst = dw + ((o0 + j) * d->C + c) * KK + q % d->KH * 5 + t;
+                                *dst = n0 ? *dst + r : r;
+                            }
+                    }
+                }
+            } else
             for (p0 = lo / KK; p0 * KK < hi; p0++) { /* (channel block, input channel) pairs */
                 const int64_t o0 = p0 / d->C * 8, c = p0 % d->C, t0 = p0 * KK > lo ? p0 * KK : lo;
                 const int64_t t1 = (p0 + 1) * KK < hi ? (p0 + 1) * KK : hi;
