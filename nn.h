@@ -1820,9 +1820,14 @@ NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
 NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
-/* Output channels in the vector lanes where they fill them and rows of outputs would not
-   (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide rows, used 10 of 16 lanes */
-NN__PRIVATE int nn__conv_lanes(int64_t oc, int64_t ow) { return oc % 16 == 0 && ow % 16 != 0; }
+/* Output channels in the vector lanes where they fill them and rows of outputs leave a quarter
+   or more of the lanes idle (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide
+   rows, used 10 of 16 lanes (forward 452 -> 358 us). Not for fuller rows: the outputs' transposition
+   costs more than it saves (the CNN's 28-wide first layer: 880 -> 1037 us). */
+NN__PRIVATE int nn__conv_lanes(int64_t oc, int64_t ow) {
+    const int64_t r = (ow + 15) / 16 * 16;
+    return oc % 16 == 0 && 4 * (r - ow) >= r;
+}
 /* padded rows: the output width rounded up to 16, plus the kernel width */
 NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out_w + 15) / 16 * 16 + kw - 1; }
 /* one image's padded input planes (the forward pass, the weight gradient) */
@@ -2186,12 +2191,12 @@ NN__PRIVATE void nn__conv_lanes_out(float *y, const float *t, int64_t P, int acc
         for (j = 0; j < 16; j++) y[j * P + p] = accumulate ? y[j * P + p] + t[p * 16 + j] : t[p * 16 + j];
 }
 /* y (OC, OH, OW) (+)= the convolution with 16 output channels in the lanes: rows in runs of at
-   most 12 pixels (even runs: 28 = 10 + 10 + 8), every tap one weight load for the run; the
+   most 12 pixels (even runs: 21 = 11 + 10), every tap one weight load for the run; the
    block's outputs are transposed into y once complete. wl as nn__conv_lanes_weights makes it,
    t: OH * OW * 16 floats. */
-NN__PRIVATE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
-                                    int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *wl, float *t,
-                                    const float *b, float *y, int accumulate) {
+NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                                 const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
+                                                 const float *wl, float *t, const float *b, float *y, int accumulate) {
     const int64_t run = (OW + (OW + 11) / 12 - 1) / ((OW + 11) / 12);
     int64_t o0, oh, ow;
     for (o0 = 0; o0 < OC; o0 += 16) {
@@ -2215,9 +2220,9 @@ NN__PRIVATE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t KH, int64_t K
 }
 /* blocks of 8 output channels; a last block of 5-6 or 1-4 with as many accumulators (LeNet-5's
    6 channels would otherwise compute 8) */
-NN__PRIVATE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
-                                 int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *b, float *y,
-                                 int accumulate) {
+NN__PRIVATE NN__NOINLINE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                              const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
+                                              const float *w, const float *b, float *y, int accumulate) {
     int64_t o0;
     for (o0 = 0; o0 < OC; o0 += 8) {
         const int64_t ob = OC - o0 < 8 ? OC - o0 : 8, CKK = C * KH * KW;
