@@ -2596,13 +2596,15 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     else
 #endif
         c = 0;
-    if (db && !c)
+    if (db && !c) {
+        NN__OMP_FOR_IF(N * d->OC * P >= 4 * NN_OMP_MIN_WORK && d->OC > 1) /* (each channel's sum in one order) */
         for (o = 0; o < d->OC; o++) {
             float s = 0.0f;
             int64_t n;
             for (n = 0; n < N; n++) s += nn__sum(dy + (n * d->OC + o) * P, P);
             db[o] = s;
         }
+    }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
 #ifdef NN__CONV_DIRECT
     if (nn__conv_is_direct(d)) {
