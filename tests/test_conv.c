@@ -302,6 +302,7 @@ int main(void) {
     conv_case(3, 3, 9, 11, 16, 5, 1, 2, 1, 1);
     conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
     conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */
+    conv_case(2, 11, 9, 11, 32, 5, 1, 2, 1, 1);  /* 275 taps: direct for its 16k channels alone */
     square = 0;
     /* 16k channels in the vector lanes (forward: output channels; input gradient: input
        channels), rows of 1, 4, 6, 24 (runs of 12, 12) and 21 (11, 10) pixels; 28 keeps 8 per vector */
