@@ -1811,19 +1811,6 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
 NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
-/* Stride-1 convolutions without dilation or groups run directly, without im2col: sixteen
-   output columns by eight output channels in registers, over zero-padded copies of one
-   image's planes (rows padded to a multiple of 16 plus the kernel width). The input gradient
-   is the same kernel over the padded output gradient with the weights flipped and transposed. */
-NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
-    /* where im2col's GEMM is small in one dimension (few input taps or few output channels),
-       or where the weight gradient has its lanes kernel: the CNN's 32-to-64-channel 5x5 layer
-       (batch 64, 2 threads) forward 8.8 -> 5.9 ms, weight gradient 9.3 -> 7.4, input gradient
-       9.1 -> 6.1 against im2col + GEMM. Larger 3x3 layers keep the GEMM: their direct weight
-       gradient measured 2-3x slower (their forward and input gradient 20-30% faster). */
-    return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW &&
-           (d->C * d->KH * d->KW <= 256 || d->OC <= 16 || nn__conv_dw_lanes(d));
-}
 /* Output channels in the vector lanes where they fill them and rows of outputs leave a quarter
    or more of the lanes idle (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide
    rows, used 10 of 16 lanes (forward 452 -> 358 us). Not for fuller rows: the outputs' transposition
@@ -1831,6 +1818,30 @@ NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
 NN__PRIVATE int nn__conv_lanes(int64_t oc, int64_t ow) {
     const int64_t r = (ow + 15) / 16 * 16;
     return oc % 16 == 0 && 4 * (r - ow) >= r;
+}
+/* Stride-1 convolutions without dilation or groups run directly, without im2col: sixteen
+   output columns by eight output channels in registers, over zero-padded copies of one
+   image's planes (rows padded to a multiple of 16 plus the kernel width). The input gradient
+   is the same kernel over the padded output gradient with the weights flipped and transposed. */
+NN__PRIVATE int nn__conv_direct_geometry(const nn_conv2d_desc *d) {
+    return d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->G == 1 && d->PH < d->KH && d->PW < d->KW;
+}
+/* The weight gradient runs direct where im2col's GEMM is small in one dimension (few input
+   taps or few output channels), or where it has its lanes kernel: the CNN's 32-to-64-channel
+   5x5 layer (batch 64, 2 threads) forward 8.8 -> 5.9 ms, weight gradient 9.3 -> 7.4, input
+   gradient 9.1 -> 6.1 against im2col + GEMM. Elsewhere (3x3 layers of 64 channels and more)
+   the direct weight gradient measured 2-3x slower than the GEMM. */
+NN__PRIVATE int nn__conv_direct_dw_ok(const nn_conv2d_desc *d) {
+    return nn__conv_direct_geometry(d) && (d->C * d->KH * d->KW <= 256 || d->OC <= 16 || nn__conv_dw_lanes(d));
+}
+/* Forward and input gradient run direct also where rows fill the lanes (the row kernel) and the
+   kernel is more than 1x1: 3x3 layers of 64-128 channels on 16-56 wide images measured 20-40%
+   faster direct (batch 64, 2 threads; e.g. 64 channels 32x32 forward 29.7 -> 21.6 ms, input
+   gradient 31.5 -> 22.7), while 256-512 channels on 7-8 wide rows (the lanes kernel) and 1x1
+   layers of 256 channels measured the same or slower. Their weight gradient keeps the GEMM. */
+NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
+    return nn__conv_direct_dw_ok(d) || (nn__conv_direct_geometry(d) && d->KH * d->KW > 1 &&
+                                        !nn__conv_lanes(d->OC, d->OW) && !nn__conv_lanes(d->C, d->W));
 }
 /* padded rows: the output width rounded up to 16, plus the kernel width */
 NN__PRIVATE int64_t nn__conv_direct_row(int64_t out_w, int64_t kw) { return (out_w + 15) / 16 * 16 + kw - 1; }
@@ -1887,7 +1898,7 @@ NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, in
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_is_direct(d))
+    if (nn__conv_direct_dw_ok(d))
         return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
                (backward ? nn__conv_direct_chunk(d, nmax) * nn__conv_direct_plane(d) : 0);
 #endif
@@ -2595,7 +2606,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_is_direct(d) && nn__conv_dw_lanes(d)) c = 1; /* its weight gradient sums db */
+    if (nn__conv_direct_dw_ok(d) && nn__conv_dw_lanes(d)) c = 1; /* its weight gradient sums db */
     else
 #endif
         c = 0;
@@ -2610,11 +2621,8 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_is_direct(d)) {
-        nn__conv_direct_dw(d, N, dw, db, dy, x, ws, ws + (d->T > 0 ? d->T : 1) * nn__conv_slot(d, N));
-        if (dx) nn__conv_direct_dx(d, N, dx, dy, w, ws);
-        return;
-    }
+    if (nn__conv_direct_dw_ok(d)) nn__conv_direct_dw(d, N, dw, db, dy, x, ws, dwcol);
+    else
 #endif
     for (c = 0; c < ndw; c++) {
         const int64_t n0 = c * cdw, cn = N - n0 < cdw ? N - n0 : cdw, ld = cn * P;
@@ -2627,6 +2635,9 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         }
     }
     if (!dx) return;
+#ifdef NN__CONV_DIRECT
+    if (nn__conv_is_direct(d)) { nn__conv_direct_dx(d, N, dx, dy, w, ws); return; }
+#endif
     /* input gradient: independent per image, chunks split over threads */
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)

@@ -292,6 +292,8 @@ int main(void) {
     conv_case(2, 3, 7, 6, 6, 3, 1, 1, 2, 3);     /* depthwise, multiplier 2, dilation 2 */
     conv_case(3, 7, 5, 6, 9, 1, 1, 0, 1, 1);     /* 1x1 */
     conv_case(2, 16, 12, 12, 24, 5, 1, 2, 1, 1); /* big enough for the packed GEMM and threads */
+    conv_case(3, 20, 9, 10, 24, 5, 1, 2, 1, 1);  /* forward and input gradient direct, weight gradient GEMM */
+    conv_case(2, 30, 8, 8, 32, 3, 1, 1, 1, 1);   /* 7-wide rows of 32 channels: every pass by GEMM */
     conv_case(1, 2, 5, 6, 3, 5, 3, 0, 1, 1);     /* kernel as large as the input */
     /* square 5x5 kernels: the direct convolution; with 16k output channels its weight
        gradient has the channels in the vector lanes */
