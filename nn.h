@@ -394,10 +394,11 @@ static NN_HD inline int nn_dropout_keep(uint64_t key, int64_t i, float p) {
 typedef struct nn_backend {
     const char *name;
     void *ctx;
-    /* ws: ws_floats of scratch (the model plans it per layer; a backend may use less) */
+    /* ws: ws_floats of scratch (the model plans it per layer; a backend may use less); relu:
+       C = max(C, 0) after the bias, as nn_act_forward's ReLU (x > 0 ? x : 0) */
     void (*gemm)(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                 float *C, int64_t ldc, const float *bias, float *ws, int64_t ws_floats);
+                 float *C, int64_t ldc, const float *bias, int relu, float *ws, int64_t ws_floats);
     void (*conv2d_forward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
                            const float *w, const float *b, float *ws);
     void (*conv2d_backward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
@@ -504,7 +505,8 @@ typedef struct nn_layer {
     int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
     int need_dy;                      /* set by compile: its output gradient is planned */
     int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
-    int fused;                        /* set by compile: a ReLU that its max pooling computes (nn__plan_fuse) */
+    int fused;                        /* set by compile (nn__plan_fuse): a ReLU computed by its max pooling (1) or
+                                         by its dense input's GEMM (2); such a dense layer: the ReLU's index */
     /* set by compile (pointers into the arena; views alias their input's) */
     float *w, *dw;                    /* parameters and their gradients */
     float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
@@ -1114,11 +1116,14 @@ NN__PRIVATE float nn__dot(const float *a, const float *b, int64_t n) {
     return t;
 }
 
+/* y = x > 0 ? x : 0 (NaN gives 0): nn_act_forward's ReLU and the GEMM's ReLU epilogue; y may be x */
+NN__PRIVATE void nn__relu_range(float *y, const float *x, int64_t n) { NN__VLOOP(i, 0, n, y[i] = x[i] > 0.0f ? x[i] : 0.0f;); }
+
 /* The unpacked loops: for tiny products, where packing costs more than it saves, and as the
    path of nn_gemm when no workspace can be had (NN_NO_MALLOC). One row i of C: */
 NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64_t K, float alpha,
                                      const float *A, int64_t lda, const float *B, int64_t ldb,
-                                     float beta, float *C, int64_t ldc, const float *bias) {
+                                     float beta, float *C, int64_t ldc, const float *bias, int relu) {
     float *c = C + i * ldc;
     int64_t j, k;
     if (beta == 0.0f) for (j = 0; j < N; j++) c[j] = 0.0f;
@@ -1168,17 +1173,18 @@ NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64
         }
     }
     if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
+    if (relu) nn__relu_range(c, c, N);
 }
 /* batch-1 inference skips the OpenMP construct (see NN__OMP_FOR_IF) */
 NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                                 float beta, float *C, int64_t ldc, const float *bias) {
+                                 float beta, float *C, int64_t ldc, const float *bias, int relu) {
     int64_t i;
     if (M > 1 && M * N * K >= 8 * NN_OMP_MIN_WORK) {
         NN__OMP_FOR_IF(1)
-        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
     } else
-        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+        for (i = 0; i < M; i++) nn__gemm_simple_row(ta, tb, i, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
 }
 
 /* Blocked GEMM (the BLIS loop nest). C is cut into MR x NR tiles; for each KC-deep slice B
@@ -1395,8 +1401,8 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 }
 
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                                 const float *A, int64_t lda, const float *B, int64_t ldb,
-                                 float beta, float *C, int64_t ldc, const float *bias, float *ws, int nth, int packa) {
+                                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                                 int64_t ldc, const float *bias, int relu, float *ws, int nth, int packa) {
     /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth, packa) floats of ws: each thread's own, then packed B */
     const int64_t kb = nn__gemm_kslice(K), edge_floats = nn__gemm_thread_ws(kb, packa);
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
@@ -1470,6 +1476,12 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     }
                     nn__ukernel(kc, ap, ars, acs, bp, bs, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
                                 ir == nq - 1 ? hl : NN__MR, w, alpha, be, bi ? bi + jr * NN__NR : NULL);
+                    if (relu && pc + kc == K) { /* the finished tile, while this core has it in L1 */
+                        int64_t r;
+                        for (r = 0; r < (ir == nq - 1 ? hl : NN__MR); r++)
+                            nn__relu_range(C + (ir * NN__MR + r) * ldc + jc + jr * NN__NR,
+                                           C + (ir * NN__MR + r) * ldc + jc + jr * NN__NR, w);
+                    }
                 }
 #if NN__OMP
 #pragma omp barrier /* the next slice repacks B */
@@ -1501,7 +1513,7 @@ NNDEF int64_t nn_gemm_workspace_floats(void) { return NN__GEMM_WS; }
    compile time; a later nn_set_threads can only cost speed, never overrun). */
 NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                               const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *bias,
-                              float *ws, int64_t cap) {
+                              int relu, float *ws, int64_t cap) {
     int nth;
     NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
     NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
@@ -1509,16 +1521,16 @@ NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, f
     nth = ws && !nn__gemm_is_simple(ta, tb, M, N, K) ? nn__gemm_threads(M, N, K) : 0;
     while (nth > 1 && nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 0) > cap) nth--;
     if (nth == 0 || nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 0) > cap)
-        nn__gemm_simple(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
+        nn__gemm_simple(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu);
     else /* A packed where it pays and the workspace has room: the same results either way */
-        nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, nth,
+        nn__gemm_packed(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, ws, nth,
                         nn__gemm_packs_a(ta, M, nth) && nn__gemm_packed_ws(tb, M, N, K, ldb, nth, 1) <= cap);
 }
 
 NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                       const float *A, int64_t lda, const float *B, int64_t ldb,
                       float beta, float *C, int64_t ldc, const float *bias, float *ws) {
-    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, NN__GEMM_WS);
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, 0, ws, NN__GEMM_WS);
 }
 
 NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -1537,7 +1549,7 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
 NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT x, int64_t lo, int64_t hi) {
     switch (kind) {
-    case NN_ACT_RELU: NN__VLOOP(i, lo, hi, y[i] = x[i] > 0.0f ? x[i] : 0.0f;); break;
+    case NN_ACT_RELU: nn__relu_range(y + lo, x + lo, hi - lo); break;
     case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];); break;
     case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, y[i] = 1.0f / (1.0f + expf(-x[i]));); break;
     case NN_ACT_TANH: NN__VLOOP(i, lo, hi, y[i] = tanhf(x[i]);); break;
@@ -2563,12 +2575,12 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
             nn__im2col(d, x, g, n0, cn, col, ld);
             if (cn == 1 && d->G == 1) { /* one image: the GEMM layout is NCHW already */
                 float *yn = y + n0 * d->OC * P;
-                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, gws, 1, 0);
+                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, 0, gws, 1, 0);
                 if (b) for (t = 0; t < ocg; t++) for (p = 0; p < P; p++) yn[t * P + p] += b[t];
                 continue;
             }
             /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
-            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, gws, 1, 0);
+            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, 0, gws, 1, 0);
             for (t = 0; t < cn * ocg; t++) {
                 const int64_t j = t / ocg, o = t % ocg;
                 const float bo = b ? b[g * ocg + o] : 0.0f, *src = yt + o * ld + j * P;
@@ -2631,7 +2643,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dwdy);
             nn__im2col(d, x, g, n0, cn, dwcol, ld);
             nn__gemm_cap(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL,
-                         gws_all, nn__conv_dw_gemm_ws(d, N));
+                         0, gws_all, nn__conv_dw_gemm_ws(d, N));
         }
     }
     if (!dx) return;
@@ -2650,7 +2662,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         for (g = 0; g < d->G; g++) {
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dyt);
             /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
-            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, gws, 1, 0);
+            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, 0, gws, 1, 0);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }
@@ -2967,9 +2979,9 @@ NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, fl
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                              float *C, int64_t ldc, const float *bias, float *ws, int64_t ws_floats) {
+                              float *C, int64_t ldc, const float *bias, int relu, float *ws, int64_t ws_floats) {
     (void)ctx;
-    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, ws, ws_floats);
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, ws, ws_floats);
 }
 NN__PRIVATE void nn__cpu_conv2d_forward(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
                                         const float *w, const float *b, float *ws) {
@@ -3449,12 +3461,14 @@ NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
     }
 }
 
-NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
-    const nn_layer *a = nn__in(m, l, 0);
+/* y = x W^T + b, the bias added in the GEMM's epilogue, and the ReLU that reads it where it is
+   fused (nn__plan_fuse): then written into the ReLU's output, this layer's own left unwritten */
+NN__PRIVATE void nn__dense_gemm(const nn_model *m, const nn_layer *l, int64_t B, int fuse) {
+    const nn_layer *a = &m->layers[l->inputs[0]];
     const int64_t out = l->cfg.dense.units, in = a->size;
-    /* y = x W^T + b, the bias added in the GEMM's epilogue */
-    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
-                     l->cfg.dense.bias ? l->w + out * in : NULL, m->scratch, m->scratch_floats);
+    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f,
+                     fuse && l->fused ? m->layers[l->fused].y : l->y, out, l->cfg.dense.bias ? l->w + out * in : NULL,
+                     fuse && l->fused, m->scratch, m->scratch_floats);
 }
 
 #ifndef NN_NO_TRAINING
@@ -3464,8 +3478,9 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     void *ctx = m->backend->ctx;
     if (a->dy)
         m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, in,
-                         NULL, m->scratch, m->scratch_floats);
-    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, m->scratch, m->scratch_floats);
+                         NULL, 0, m->scratch, m->scratch_floats);
+    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, 0, m->scratch,
+                     m->scratch_floats);
     if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
 #endif /* NN_NO_TRAINING */
@@ -3482,7 +3497,7 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t n = B * l->size;
     switch (l->type) {
     case NN_LAYER_INPUT: break;
-    case NN_LAYER_DENSE: nn__dense_forward(m, l, B); break;
+    case NN_LAYER_DENSE: nn__dense_gemm(m, l, B, 1); break;
     case NN_LAYER_ACT:
         if (!l->fused) be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n);
         break;
@@ -3508,7 +3523,7 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
         break;
     }
     case NN_LAYER_POOL2D:
-        if (a->fused) { /* (nn__plan_fuse) */
+        if (a->fused == 1) { /* (nn__plan_fuse) */
             be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, a->y, nn__in(m, a, 0)->y);
             be->act_forward(be->ctx, NN_ACT_RELU, 0.0f, l->y, a->y, n);
         } else be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, l->y, a->y);
@@ -3533,8 +3548,9 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     switch (l->type) {
     case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
     case NN_LAYER_ACT:
-        if (a->dy && !l->fused)
-            be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
+        if (a->dy && l->fused != 1) /* fused into the GEMM (2): the input unwritten; ReLU's y > 0 where x > 0 */
+            be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy,
+                             l->fused ? l->y : a->y, l->y, l->dy, n);
         break;
     case NN_LAYER_SOFTMAX:
         if (a->dy) be->softmax_backward(be->ctx, a->dy, l->y, l->dy, B, l->size);
@@ -3560,7 +3576,7 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
         break;
     }
     case NN_LAYER_POOL2D:
-        if (a->fused) { /* (nn__plan_fuse): the gradient where the output is positive, into the ReLU's input */
+        if (a->fused == 1) { /* (nn__plan_fuse): the gradient where the output is positive, into the ReLU's input */
             nn_layer *p = nn__in(m, a, 0);
             if (!a->dy || !p->dy) break;
             be->act_backward(be->ctx, 0, NN_ACT_RELU, 0.0f, a->dy, l->y, l->y, l->dy, n);
@@ -3798,16 +3814,25 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    pooling's unclamped output and masked gradient (scratch; nn_model_activation recomputes y). The
    results are the same as unfused, bit for bit, except a window holding NaN and a positive value
    (0 here, the value unfused). */
-NN__PRIVATE void nn__plan_fuse(nn_model *m, int r) {
-    nn_layer *l = &m->layers[r];
-    int j, k, readers = 0, pool = -1;
-    l->fused = 0;
-    if (l->type != NN_LAYER_ACT || l->cfg.act.kind != NN_ACT_RELU || r == m->n_layers - 1) return;
+NN__PRIVATE int nn__readers(const nn_model *m, int r, int *last) {
+    int j, k, n = 0;
     for (j = r + 1; j < m->n_layers; j++)
         for (k = 0; k < m->layers[j].n_inputs; k++)
-            if (m->layers[j].inputs[k] == r) { readers++; pool = j; }
-    if (readers == 1 && m->layers[pool].type == NN_LAYER_POOL2D && m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
+            if (m->layers[j].inputs[k] == r) { n++; *last = j; }
+    return n;
+}
+NN__PRIVATE void nn__plan_fuse(nn_model *m, int r) {
+    nn_layer *l = &m->layers[r], *in;
+    int pool = -1, dense;
+    l->fused = 0; /* (a dense layer's is set by its ReLU, planned after it) */
+    if (l->type != NN_LAYER_ACT || l->cfg.act.kind != NN_ACT_RELU) return;
+    if (r < m->n_layers - 1 && nn__readers(m, r, &pool) == 1 && m->layers[pool].type == NN_LAYER_POOL2D &&
+        m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
         l->fused = 1;
+    else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], &dense) == 1) {
+        l->fused = 2;
+        in->fused = r;
+    }
 }
 
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
@@ -4038,8 +4063,9 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
     l = &m->layers[layer];
     shape[0] = n;
     for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
-    if (l->fused) /* (its buffer holds its pooling's scratch: nn__plan_fuse) */
+    if (l->type == NN_LAYER_ACT && l->fused == 1) /* (its buffer holds its pooling's scratch: nn__plan_fuse) */
         m->backend->act_forward(m->backend->ctx, NN_ACT_RELU, 0.0f, l->y, m->layers[l->inputs[0]].y, n * l->size);
+    if (l->type == NN_LAYER_DENSE && l->fused) nn__dense_gemm(m, l, n, 0); /* (its GEMM wrote its ReLU's output) */
     nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
     *out = nn_tensor_view(l->y, l->ndim + 1, shape);
     return NN_OK;
@@ -6550,8 +6576,10 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
         const int64_t nb = n - b < m->config.max_batch ? n - b : m->config.max_batch;
         if ((r = nn_forward(m, calib + b * m->layers[0].size, nb, NULL)) != NN_OK) return r;
         for (i = 0; i < L; i++) {
-            const float *y = m->layers[i].y;
-            nn__pull(m, y, sizeof(float) * (size_t)(nb * m->layers[i].size));
+            nn_tensor t; /* (recomputed where fusion left the buffer as scratch: nn__plan_fuse) */
+            const float *y;
+            if ((r = nn_model_activation(m, i, nb, &t)) != NN_OK) return r;
+            y = t.data;
             for (k = 0; k < nb * m->layers[i].size; k++) {
                 if (!(y[k] - y[k] == 0.0f)) return nn__fail(NN_ERR_DATA, "nn_quantize: layer %d output is not finite on the calibration data", i);
                 if (y[k] < lo[i]) lo[i] = y[k];

@@ -230,6 +230,43 @@ static void quantize_input(void) {
     CHECK_MSG(bad == 0, "%d quantized inputs differ from floor(x / scale + 0.5) + zero", bad);
 }
 
+/* Calibration reads every layer's output: where compile fused a ReLU into its max pooling or its
+   dense layer's GEMM, the buffers that fusion leaves as scratch are recomputed first, so the
+   quantized model is the same, byte for byte in its outputs, as an unfused twin's (leaky ReLU of
+   slope 0, the same initial weights). */
+static void build_fusable(nn_model *m, int leaky) {
+    nn_compile_config cc = nn_compile_defaults();
+    int h;
+    nn_model_init(m, NULL);
+    h = nn_input_image(m, 1, 8, 8);
+    h = nn_conv2d(m, h, 4, 3, 1, 1);
+    h = nn_maxpool2d(m, leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h), 2, 2, 0);
+    h = nn_dense(m, nn_flatten(m, h), 16);
+    h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+    nn_dense(m, h, 10);
+    cc.max_batch = 32;
+    CHECK_OK(nn_model_compile(m, &cc));
+}
+static void fused_calibration(void) {
+    nn_model a, b;
+    nn_qmodel qa, qb;
+    float oa[32 * 10], ob[32 * 10];
+    int k, bad = 0;
+    build_fusable(&a, 0);
+    build_fusable(&b, 1);
+    CHECK(a.layers[2].fused == 1 && a.layers[6].fused == 2 && !b.layers[2].fused && !b.layers[6].fused);
+    CHECK_OK(nn_quantize(&a, train.x, 300, NULL, &qa));
+    CHECK_OK(nn_quantize(&b, train.x, 300, NULL, &qb));
+    CHECK_OK(nn_qpredict(&qa, test.x, 32, oa));
+    CHECK_OK(nn_qpredict(&qb, test.x, 32, ob));
+    for (k = 0; k < 32 * 10; k++) bad += oa[k] != ob[k];
+    CHECK_MSG(bad == 0, "fused model quantized: %d of %d outputs differ from the unfused twin's", bad, 32 * 10);
+    nn_qmodel_free(&qa);
+    nn_qmodel_free(&qb);
+    nn_model_free(&a);
+    nn_model_free(&b);
+}
+
 int main(void) {
     nn_model m;
     int64_t i;
@@ -244,6 +281,7 @@ int main(void) {
     dot_tiles();
     quantize_input();
     layer_types();
+    fused_calibration();
     nn_model_init(&m, NULL);
     h = nn_input(&m, 64);
     h = nn_dropout(&m, nn_relu(&m, nn_dense(&m, h, 64)), 0.2f);

@@ -56,6 +56,62 @@ static float *train_digits(const nn_dataset *d, uint64_t seed, int threads, int6
     return w;
 }
 
+/* A ReLU that only reads a dense layer is computed in that layer's GEMM (nn__plan_fuse): loss,
+   every gradient and every activation (the dense layer's own output recomputed by
+   nn_model_activation) equal a twin whose leaky ReLU of slope 0 is not fused, after two steps
+   of training; a dense output read by two layers, and a ReLU that is the model's output. */
+static void build_dense_relu(nn_model *m, int leaky) {
+    nn_compile_config cc = nn_compile_defaults();
+    int h, d;
+    nn_model_init(m, NULL);
+    h = nn_input(m, 37);
+    h = leaky ? nn_leaky_relu(m, nn_dense(m, h, 45), 0.0f) : nn_relu(m, nn_dense(m, h, 45));
+    d = nn_dense(m, h, 19);                     /* read by the ReLU and the add: not fused */
+    h = nn_add(m, leaky ? nn_leaky_relu(m, d, 0.0f) : nn_relu(m, d), d);
+    h = leaky ? nn_leaky_relu(m, nn_dense(m, h, 6), 0.0f) : nn_relu(m, nn_dense(m, h, 6)); /* the output */
+    (void)h;
+    cc.max_batch = 5;
+    cc.loss = NN_LOSS_MSE;
+    cc.optimizer = nn_adam(0.01f);
+    CHECK_OK(nn_model_compile(m, &cc));
+}
+static void fused_dense_relu(void) {
+    nn_model a, b;
+    nn_tensor ta, tb;
+    float x[5 * 37], t[5 * 6], la, lb;
+    int64_t i, bad = 0;
+    int layer, step;
+    uint64_t r = 99;
+    for (i = 0; i < 5 * 37; i++) { r = r * 6364136223846793005ull + 1442695040888963407ull; x[i] = (float)(r >> 40) / 8388608.0f - 1.0f; }
+    for (i = 0; i < 5 * 6; i++) t[i] = (float)(i % 4) * 0.5f;
+    build_dense_relu(&a, 0);
+    build_dense_relu(&b, 1);
+    CHECK(a.layers[2].fused == 2 && a.layers[1].fused == 2 && !a.layers[3].fused && !a.layers[4].fused &&
+          a.layers[7].fused == 2 && a.layers[6].fused == 7);
+    for (layer = 0; layer < b.n_layers; layer++) CHECK(!b.layers[layer].fused);
+    for (step = 0; step < 3; step++) {
+        CHECK_OK(nn_train_step(&a, x, NULL, t, 5, 0.01f, &la));
+        CHECK_OK(nn_train_step(&b, x, NULL, t, 5, 0.01f, &lb));
+        CHECK_MSG(la == lb, "step %d: fused loss %.9g, unfused %.9g", step, la, lb);
+    }
+    CHECK_OK(nn_model_backward(&a, x, NULL, t, 5, &la));
+    CHECK_OK(nn_model_backward(&b, x, NULL, t, 5, &lb));
+    CHECK_MSG(la == lb && la > 0.0f, "fused loss %.9g, unfused %.9g", la, lb);
+    for (i = 0, bad = 0; i < a.n_train; i++) bad += a.grads[i] != b.grads[i];
+    CHECK_MSG(bad == 0, "%lld of %lld gradients differ fused", (long long)bad, (long long)a.n_train);
+    CHECK_OK(nn_forward(&a, x, 5, NULL));
+    CHECK_OK(nn_forward(&b, x, 5, NULL));
+    for (layer = 1; layer < a.n_layers; layer++) {
+        const int64_t n = 5 * a.layers[layer].size;
+        CHECK_OK(nn_model_activation(&a, layer, 5, &ta));
+        CHECK_OK(nn_model_activation(&b, layer, 5, &tb));
+        for (i = 0, bad = 0; i < n; i++) bad += ta.data[i] != tb.data[i];
+        CHECK_MSG(bad == 0, "layer %d: %lld of %lld activations differ fused", layer, (long long)bad, (long long)n);
+    }
+    nn_model_free(&a);
+    nn_model_free(&b);
+}
+
 int main(void) {
     nn_model m;
     nn_compile_config cc;
@@ -273,5 +329,6 @@ int main(void) {
         free(a); free(b); free(c); free(e);
         nn_dataset_free(&all);
     }
+    fused_dense_relu();
     return t_summary("test_train");
 }
