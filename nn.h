@@ -3813,23 +3813,27 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    tensor less each way (LeNet-5: 134 us of a 1.4 ms step). The ReLU's own y and dy hold the
    pooling's unclamped output and masked gradient (scratch; nn_model_activation recomputes y). The
    results are the same as unfused, bit for bit, except a window holding NaN and a positive value
-   (0 here, the value unfused). */
+   (0 here, the value unfused).
+   A ReLU whose input is a dense layer that only it reads is computed in that layer's GEMM, which
+   writes the ReLU's output (the dense layer's own is recomputed by nn_model_activation); the
+   ReLU's backward reads its output instead of its input (y > 0 exactly where x > 0). */
+/* the layers that read layer r's output (an input twice counts twice); *last: the last of them */
 NN__PRIVATE int nn__readers(const nn_model *m, int r, int *last) {
     int j, k, n = 0;
     for (j = r + 1; j < m->n_layers; j++)
         for (k = 0; k < m->layers[j].n_inputs; k++)
-            if (m->layers[j].inputs[k] == r) { n++; *last = j; }
+            if (m->layers[j].inputs[k] == r) { n++; if (last) *last = j; }
     return n;
 }
 NN__PRIVATE void nn__plan_fuse(nn_model *m, int r) {
     nn_layer *l = &m->layers[r], *in;
-    int pool = -1, dense;
+    int pool = -1;
     l->fused = 0; /* (a dense layer's is set by its ReLU, planned after it) */
     if (l->type != NN_LAYER_ACT || l->cfg.act.kind != NN_ACT_RELU) return;
     if (r < m->n_layers - 1 && nn__readers(m, r, &pool) == 1 && m->layers[pool].type == NN_LAYER_POOL2D &&
         m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
         l->fused = 1;
-    else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], &dense) == 1) {
+    else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], NULL) == 1) {
         l->fused = 2;
         in->fused = r;
     }
@@ -6539,13 +6543,6 @@ NNDEF nn_quant_config nn_quant_defaults(void) {
 }
 
 /* which layers read layer i */
-NN__PRIVATE int nn__consumers(const nn_model *m, int i) {
-    int k, j, c = 0;
-    for (k = i + 1; k < m->n_layers; k++)
-        for (j = 0; j < m->layers[k].n_inputs; j++) c += m->layers[k].inputs[j] == i;
-    return c;
-}
-
 NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q) {
     nn_quant_config qc = cfg ? *cfg : nn_quant_defaults();
     float lo[NN_MAX_LAYERS], hi[NN_MAX_LAYERS];
@@ -6565,7 +6562,7 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
             return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (softmax) is not the last layer", i);
         if (l->type == NN_LAYER_BATCHNORM) {
             const nn_layer *a = &m->layers[l->inputs[0]];
-            if (!nn__q_has_w(a) || nn__consumers(m, l->inputs[0]) != 1)
+            if (!nn__q_has_w(a) || nn__readers(m, l->inputs[0], NULL) != 1)
                 return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (batchnorm) does not follow a dense or conv layer "
                                 "that only it reads, so it cannot be folded", i);
         }
@@ -6609,7 +6606,7 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
             ql->scale = qa->scale; ql->zero = qa->zero;
             continue;
         }
-        if (nn__q_has_w(l) && nn__consumers(m, i) == 1) /* calibrated at the batchnorm it absorbs */
+        if (nn__q_has_w(l) && nn__readers(m, i, NULL) == 1) /* calibrated at the batchnorm it absorbs */
             for (k = i + 1; k < L; k++)
                 if (m->layers[k].inputs[0] == i && m->layers[k].type == NN_LAYER_BATCHNORM) src = (int)k;
         nn__qparams(lo[src], hi[src], &ql->scale, &ql->zero);
