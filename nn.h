@@ -603,7 +603,8 @@ NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, 
 /* Per-sample input and output widths. */
 NNDEF int64_t nn_model_input_size(const nn_model *m);
 NNDEF int64_t nn_model_output_size(const nn_model *m);
-/* A layer's output for the last forward pass: (N, per-sample shape...), pointing into the arena. */
+/* A layer's output for the last forward pass: (N, per-sample shape...), pointing into the arena
+   (recomputed first where compile fused the layer into another: see nn_model_backward). */
 NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_tensor *out);
 /* With a device backend (nn_cuda.h) the arena's current state is on the device: to_device 0
    copies all of it to the host arena (to read m->grads, layer outputs, ... there), 1 copies the
@@ -677,7 +678,10 @@ NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels
                               const float *targets, int64_t n, float lr, float *loss);
 #endif
 /* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads and the
-   gradient of every layer output in layer.dy: for gradient checks and custom loops. */
+   gradient of every layer output in layer.dy: for gradient checks and custom loops. Except where
+   compile fused layers (nn_layer.fused): a ReLU computed by its max pooling keeps scratch in its
+   y and dy, a dense layer whose GEMM computes its ReLU leaves its y unwritten; read outputs with
+   nn_model_activation, which recomputes those. */
 #ifndef NN_NO_TRAINING
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels,
                                   const float *targets, int64_t n, float *loss);
