@@ -1827,6 +1827,7 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
 NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
+#define NN__DW_GROUP 8 /* input channels per item of that kernel at most: their sums in the slot */
 /* Output channels in the vector lanes where they fill them and rows of outputs leave a quarter
    or more of the lanes idle (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide
    rows, used 10 of 16 lanes (forward 452 -> 358 us). Not for fuller rows: the outputs' transposition
@@ -1868,7 +1869,8 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
 /* floats of one thread's buffers: the forward's padded input planes, the input gradient's
    padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
-    const int64_t CKK = d->C * d->OC * d->KH * d->KW, p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW : 0;
+    const int64_t CKK = d->C * d->OC * d->KH * d->KW;
+    const int64_t p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW + NN__DW_GROUP * 25 * 16 : 0;
     const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ? CKK + 16 * d->OH * d->OW : 0);
     const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + CKK +
@@ -2329,56 +2331,70 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
 }
 
 /* The weight gradient of a 5x5 layer with 16k output channels: per (16-channel block, input
-   channel) item 25 vector sums, one per tap, over the chunk's images and pixels in order, each
+   channel) 25 vector sums, one per tap, over the chunk's images and pixels in order, each
    pixel one load of sixteen channels' gradients and 25 broadcast inputs, every lane useful.
-   The item transposes each image's gradients to (pixel, channel) in its slot; the items of
-   input channel 0 also sum the bias gradient from there (db may be NULL). */
+   An item (block, up to NN__DW_GROUP input channels) transposes each image's gradients to
+   (pixel, channel) in its slot once for its channels, whose sums wait in the slot between
+   images; the items of input channel 0 also sum the bias gradient from there (db may be NULL). */
 NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, int64_t n0, int64_t cn, float *dw,
                                           float *db, const float *dy, const float *xp, float *ws) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
-    const int64_t P = d->OH * d->OW, OC = d->OC, items = OC / 16 * d->C;
-    const int nth = nn__conv_threads(d, items, cn * OC * P * d->C * 25);
+    const int64_t P = d->OH * d->OW, OC = d->OC, blocks = OC / 16;
+    const int nth = nn__conv_threads(d, blocks * d->C, cn * OC * P * d->C * 25);
+    /* (16-channel block, group of input channels) items, about four per thread: each image's
+       output gradients are transposed once per item, not once per input channel (the CNN's
+       32-channel layer transposed each 32 times). The grouping changes no sum's order. */
+    const int64_t want = (4 * nth + blocks - 1) / blocks, groups = want < d->C ? want : d->C;
+    const int64_t gs0 = (d->C + groups - 1) / groups, gs = gs0 < NN__DW_GROUP ? gs0 : NN__DW_GROUP;
+    const int64_t ng = (d->C + gs - 1) / gs, items = blocks * ng;
     int64_t t;
-    (void)nth;
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (t = 0; t < items; t++) {
-        const int64_t o0 = t / d->C * 16, c = t % d->C;
-        float *gt = nn__conv_my_slot(d, ws, N), r[16];
-        __m512 s[25], bs = _mm512_setzero_ps();
-        int64_t i, q, k, j;
-        for (k = 0; k < 25; k++) s[k] = _mm512_setzero_ps();
+        const int64_t o0 = t / ng * 16, c0 = t % ng * gs, c1 = c0 + gs < d->C ? c0 + gs : d->C;
+        float *gt = nn__conv_my_slot(d, ws, N), *acc = gt + 16 * P, r[16];
+        __m512 bs = _mm512_setzero_ps();
+        int64_t i, q, k, j, c;
+        nn__zero_range(acc, 0, (c1 - c0) * 25 * 16);
         for (i = 0; i < cn; i++) {
-            const float *g = dy + ((n0 + i) * OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
-            int64_t oh, ow;
+            const float *g = dy + ((n0 + i) * OC + o0) * P;
             for (k = 0; k < 16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
                 for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * 16 + k, 16, g + k * P + q, P);
                 for (; q < P; q++) for (j = 0; j < 8; j++) gt[q * 16 + k + j] = g[(k + j) * P + q];
             }
-            if (db && c == 0) for (q = 0; q < P; q++) bs = _mm512_add_ps(bs, _mm512_loadu_ps(gt + q * 16));
-            for (oh = 0; oh < d->OH; oh++)
-                for (ow = 0; ow < d->OW; ow++) {
-                    const __m512 gv = _mm512_loadu_ps(gt + (oh * d->OW + ow) * 16);
-                    const float *xr = xc + oh * Wp + ow;
+            if (db && c0 == 0) for (q = 0; q < P; q++) bs = _mm512_add_ps(bs, _mm512_loadu_ps(gt + q * 16));
+            for (c = c0; c < c1; c++) { /* the channel's 25 sums in registers over this image */
+                const float *xc = xp + i * plane + c * Hp * Wp;
+                float *ac = acc + (c - c0) * 25 * 16;
+                __m512 s[25];
+                int64_t oh, ow;
+                for (k = 0; k < 25; k++) s[k] = _mm512_loadu_ps(ac + k * 16);
+                for (oh = 0; oh < d->OH; oh++)
+                    for (ow = 0; ow < d->OW; ow++) {
+                        const __m512 gv = _mm512_loadu_ps(gt + (oh * d->OW + ow) * 16);
+                        const float *xr = xc + oh * Wp + ow;
 #if defined(__GNUC__) /* 25 broadcast loads: GCC would carry the inputs the next pixel shares, and spill them */
-                    __asm__("" : "+r"(xr));
+                        __asm__("" : "+r"(xr));
 #endif
 #define NN__TAP(k) s[k] = _mm512_fmadd_ps(gv, _mm512_set1_ps(xr[(k) / 5 * Wp + (k) % 5]), s[k])
 #define NN__TAPS5(k) NN__TAP(k); NN__TAP(k + 1); NN__TAP(k + 2); NN__TAP(k + 3); NN__TAP(k + 4)
-                    NN__TAPS5(0); NN__TAPS5(5); NN__TAPS5(10); NN__TAPS5(15); NN__TAPS5(20);
+                        NN__TAPS5(0); NN__TAPS5(5); NN__TAPS5(10); NN__TAPS5(15); NN__TAPS5(20);
 #undef NN__TAPS5
 #undef NN__TAP
-                }
-        }
-        for (k = 0; k < 25; k++) {
-            _mm512_storeu_ps(r, s[k]);
-            for (j = 0; j < 16; j++) {
-                float *dst = dw + ((o0 + j) * d->C + c) * 25 + k;
-                *dst = n0 ? *dst + r[j] : r[j];
+                    }
+                for (k = 0; k < 25; k++) _mm512_storeu_ps(ac + k * 16, s[k]);
             }
         }
-        if (db && c == 0) {
+        for (c = c0; c < c1; c++)
+            for (k = 0; k < 25; k++) {
+                memcpy(r, acc + ((c - c0) * 25 + k) * 16, sizeof r);
+                for (j = 0; j < 16; j++) {
+                    float *dst = dw + ((o0 + j) * d->C + c) * 25 + k;
+                    *dst = n0 ? *dst + r[j] : r[j];
+                }
+            }
+        if (db && c0 == 0) {
             _mm512_storeu_ps(r, bs);
             for (j = 0; j < 16; j++) db[o0 + j] = n0 ? db[o0 + j] + r[j] : r[j];
         }
