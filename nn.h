@@ -394,11 +394,12 @@ static NN_HD inline int nn_dropout_keep(uint64_t key, int64_t i, float p) {
 typedef struct nn_backend {
     const char *name;
     void *ctx;
-    /* ws: ws_floats of scratch (the model plans it per layer; a backend may use less); relu:
-       C = max(C, 0) after the bias, as nn_act_forward's ReLU (x > 0 ? x : 0) */
+    /* ws: ws_floats of scratch (the model plans it per layer; a backend may use less); relu: if
+       not NULL, C's ReLU (nn_act_forward's: x > 0 ? x : 0) after the bias is also written there
+       (same layout as C) */
     void (*gemm)(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                 float *C, int64_t ldc, const float *bias, int relu, float *ws, int64_t ws_floats);
+                 float *C, int64_t ldc, const float *bias, float *relu, float *ws, int64_t ws_floats);
     void (*conv2d_forward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *y, const float *x,
                            const float *w, const float *b, float *ws);
     void (*conv2d_backward)(void *ctx, const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
@@ -678,10 +679,9 @@ NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels
                               const float *targets, int64_t n, float lr, float *loss);
 #endif
 /* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads and the
-   gradient of every layer output in layer.dy: for gradient checks and custom loops. Except where
-   compile fused layers (nn_layer.fused): a ReLU computed by its max pooling keeps scratch in its
-   y and dy, a dense layer whose GEMM computes its ReLU leaves its y unwritten; read outputs with
-   nn_model_activation, which recomputes those. */
+   gradient of every layer output in layer.dy: for gradient checks and custom loops. Except a
+   ReLU that compile fused into its max pooling (nn_layer.fused == 1): its y and dy hold the
+   pooling's scratch; nn_model_activation recomputes its output. */
 #ifndef NN_NO_TRAINING
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels,
                                   const float *targets, int64_t n, float *loss);
@@ -1127,7 +1127,7 @@ NN__PRIVATE void nn__relu_range(float *y, const float *x, int64_t n) { NN__VLOOP
    path of nn_gemm when no workspace can be had (NN_NO_MALLOC). One row i of C: */
 NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64_t K, float alpha,
                                      const float *A, int64_t lda, const float *B, int64_t ldb,
-                                     float beta, float *C, int64_t ldc, const float *bias, int relu) {
+                                     float beta, float *C, int64_t ldc, const float *bias, float *relu) {
     float *c = C + i * ldc;
     int64_t j, k;
     if (beta == 0.0f) for (j = 0; j < N; j++) c[j] = 0.0f;
@@ -1177,12 +1177,12 @@ NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64
         }
     }
     if (bias) for (j = 0; j < N; j++) c[j] += bias[j];
-    if (relu) nn__relu_range(c, c, N);
+    if (relu) nn__relu_range(relu + i * ldc, c, N);
 }
 /* batch-1 inference skips the OpenMP construct (see NN__OMP_FOR_IF) */
 NN__PRIVATE void nn__gemm_simple(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb,
-                                 float beta, float *C, int64_t ldc, const float *bias, int relu) {
+                                 float beta, float *C, int64_t ldc, const float *bias, float *relu) {
     int64_t i;
     if (M > 1 && M * N * K >= 8 * NN_OMP_MIN_WORK) {
         NN__OMP_FOR_IF(1)
@@ -1406,7 +1406,7 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
 
 NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-                                 int64_t ldc, const float *bias, int relu, float *ws, int nth, int packa) {
+                                 int64_t ldc, const float *bias, float *relu, float *ws, int nth, int packa) {
     /* nn__gemm_packed_ws(tb, M, N, K, ldb, nth, packa) floats of ws: each thread's own, then packed B */
     const int64_t kb = nn__gemm_kslice(K), edge_floats = nn__gemm_thread_ws(kb, packa);
     float *edge = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
@@ -1480,11 +1480,12 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     }
                     nn__ukernel(kc, ap, ars, acs, bp, bs, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,
                                 ir == nq - 1 ? hl : NN__MR, w, alpha, be, bi ? bi + jr * NN__NR : NULL);
-                    if (relu && pc + kc == K) { /* the finished tile, while this core has it in L1 */
-                        int64_t r;
-                        for (r = 0; r < (ir == nq - 1 ? hl : NN__MR); r++)
-                            nn__relu_range(C + (ir * NN__MR + r) * ldc + jc + jr * NN__NR,
-                                           C + (ir * NN__MR + r) * ldc + jc + jr * NN__NR, w);
+                    if (relu && pc + kc == K) { /* from the finished tile, while this core has it in L1 */
+                        int64_t r, o;
+                        for (r = 0; r < (ir == nq - 1 ? hl : NN__MR); r++) {
+                            o = (ir * NN__MR + r) * ldc + jc + jr * NN__NR;
+                            nn__relu_range(relu + o, C + o, w);
+                        }
                     }
                 }
 #if NN__OMP
@@ -1517,7 +1518,7 @@ NNDEF int64_t nn_gemm_workspace_floats(void) { return NN__GEMM_WS; }
    compile time; a later nn_set_threads can only cost speed, never overrun). */
 NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                               const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *bias,
-                              int relu, float *ws, int64_t cap) {
+                              float *relu, float *ws, int64_t cap) {
     int nth;
     NN_ASSERT(M >= 0 && N >= 0 && K >= 0 && C);
     NN_ASSERT(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N);
@@ -1534,7 +1535,7 @@ NN__PRIVATE void nn__gemm_cap(int ta, int tb, int64_t M, int64_t N, int64_t K, f
 NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                       const float *A, int64_t lda, const float *B, int64_t ldb,
                       float beta, float *C, int64_t ldc, const float *bias, float *ws) {
-    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, 0, ws, NN__GEMM_WS);
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, NULL, ws, NN__GEMM_WS);
 }
 
 NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -2595,12 +2596,12 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
             nn__im2col(d, x, g, n0, cn, col, ld);
             if (cn == 1 && d->G == 1) { /* one image: the GEMM layout is NCHW already */
                 float *yn = y + n0 * d->OC * P;
-                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, 0, gws, 1, 0);
+                nn__gemm_packed(0, 0, ocg, P, kg, 1.0f, w, kg, col, P, 0.0f, yn, P, NULL, NULL, gws, 1, 0);
                 if (b) for (t = 0; t < ocg; t++) for (p = 0; p < P; p++) yn[t * P + p] += b[t];
                 continue;
             }
             /* Y' (OCg, cn*P) = W_g (OCg, Kg) . col (Kg, cn*P), then scattered to NCHW with the bias */
-            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, 0, gws, 1, 0);
+            nn__gemm_packed(0, 0, ocg, ld, kg, 1.0f, w + g * ocg * kg, kg, col, ld, 0.0f, yt, ld, NULL, NULL, gws, 1, 0);
             for (t = 0; t < cn * ocg; t++) {
                 const int64_t j = t / ocg, o = t % ocg;
                 const float bo = b ? b[g * ocg + o] : 0.0f, *src = yt + o * ld + j * P;
@@ -2663,7 +2664,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dwdy);
             nn__im2col(d, x, g, n0, cn, dwcol, ld);
             nn__gemm_cap(0, 1, ocg, kg, ld, 1.0f, dyg, ld, dwcol, ld, c == 0 ? 0.0f : 1.0f, dw + g * ocg * kg, kg, NULL,
-                         0, gws_all, nn__conv_dw_gemm_ws(d, N));
+                         NULL, gws_all, nn__conv_dw_gemm_ws(d, N));
         }
     }
     if (!dx) return;
@@ -2682,7 +2683,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
         for (g = 0; g < d->G; g++) {
             const float *dyg = nn__conv_dy(d, dy, g, n0, cn, dyt);
             /* dcol (Kg, cn*P) = W_g^T . dY', then added into the images */
-            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, 0, gws, 1, 0);
+            nn__gemm_packed(1, 0, kg, ld, ocg, 1.0f, w + g * ocg * kg, kg, dyg, ld, 0.0f, dcol, ld, NULL, NULL, gws, 1, 0);
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }
@@ -2999,7 +3000,7 @@ NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, fl
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                              float *C, int64_t ldc, const float *bias, int relu, float *ws, int64_t ws_floats) {
+                              float *C, int64_t ldc, const float *bias, float *relu, float *ws, int64_t ws_floats) {
     (void)ctx;
     nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, ws, ws_floats);
 }
@@ -3481,14 +3482,14 @@ NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
     }
 }
 
-/* y = x W^T + b, the bias added in the GEMM's epilogue, and the ReLU that reads it where it is
-   fused (nn__plan_fuse): then written into the ReLU's output, this layer's own left unwritten */
-NN__PRIVATE void nn__dense_gemm(const nn_model *m, const nn_layer *l, int64_t B, int fuse) {
-    const nn_layer *a = &m->layers[l->inputs[0]];
+/* y = x W^T + b, the bias added in the GEMM's epilogue, and where a ReLU that only this layer
+   feeds is fused (nn__plan_fuse), that ReLU's output too, from each finished tile */
+NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
-    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f,
-                     fuse && l->fused ? m->layers[l->fused].y : l->y, out, l->cfg.dense.bias ? l->w + out * in : NULL,
-                     fuse && l->fused, m->scratch, m->scratch_floats);
+    m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
+                     l->cfg.dense.bias ? l->w + out * in : NULL, l->fused ? m->layers[l->fused].y : NULL, m->scratch,
+                     m->scratch_floats);
 }
 
 #ifndef NN_NO_TRAINING
@@ -3498,8 +3499,8 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
     void *ctx = m->backend->ctx;
     if (a->dy)
         m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, in,
-                         NULL, 0, m->scratch, m->scratch_floats);
-    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, 0, m->scratch,
+                         NULL, NULL, m->scratch, m->scratch_floats);
+    m->backend->gemm(ctx, 1, 0, out, in, B, 1.0f, l->dy, out, a->y, in, 0.0f, l->dw, in, NULL, NULL, m->scratch,
                      m->scratch_floats);
     if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
@@ -3517,7 +3518,7 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t n = B * l->size;
     switch (l->type) {
     case NN_LAYER_INPUT: break;
-    case NN_LAYER_DENSE: nn__dense_gemm(m, l, B, 1); break;
+    case NN_LAYER_DENSE: nn__dense_forward(m, l, B); break;
     case NN_LAYER_ACT:
         if (!l->fused) be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n);
         break;
@@ -3568,9 +3569,8 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     switch (l->type) {
     case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
     case NN_LAYER_ACT:
-        if (a->dy && l->fused != 1) /* fused into the GEMM (2): the input unwritten; ReLU's y > 0 where x > 0 */
-            be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy,
-                             l->fused ? l->y : a->y, l->y, l->dy, n);
+        if (a->dy && l->fused != 1)
+            be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
         break;
     case NN_LAYER_SOFTMAX:
         if (a->dy) be->softmax_backward(be->ctx, a->dy, l->y, l->dy, B, l->size);
@@ -3834,9 +3834,9 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    pooling's unclamped output and masked gradient (scratch; nn_model_activation recomputes y). The
    results are the same as unfused, bit for bit, except a window holding NaN and a positive value
    (0 here, the value unfused).
-   A ReLU whose input is a dense layer that only it reads is computed in that layer's GEMM, which
-   writes the ReLU's output (the dense layer's own is recomputed by nn_model_activation); the
-   ReLU's backward reads its output instead of its input (y > 0 exactly where x > 0). */
+   A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
+   writes both outputs from each finished tile: a separate ReLU pass on two threads re-read half
+   of the GEMM's output from the other core's cache. */
 /* the layers that read layer r's output (an input twice counts twice); *last: the last of them */
 NN__PRIVATE int nn__readers(const nn_model *m, int r, int *last) {
     int j, k, n = 0;
@@ -4089,7 +4089,6 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
     for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
     if (l->type == NN_LAYER_ACT && l->fused == 1) /* (its buffer holds its pooling's scratch: nn__plan_fuse) */
         m->backend->act_forward(m->backend->ctx, NN_ACT_RELU, 0.0f, l->y, m->layers[l->inputs[0]].y, n * l->size);
-    if (l->type == NN_LAYER_DENSE && l->fused) nn__dense_gemm(m, l, n, 0); /* (its GEMM wrote its ReLU's output) */
     nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
     *out = nn_tensor_view(l->y, l->ndim + 1, shape);
     return NN_OK;

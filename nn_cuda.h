@@ -226,12 +226,13 @@ NN__CU_KERNEL nn__k_act_bwd(int acc, int kind, float alpha, float *dx, const flo
         dx[i] = acc ? dx[i] + g : g;
     }
 }
-/* the GEMM's epilogue: C += bias (if any), then the ReLU (if relu) as nn.h's */
-NN__CU_KERNEL nn__k_bias_rows(float *C, int64_t ldc, const float *bias, int relu, int64_t M, int64_t N) {
+/* the GEMM's epilogue: C += bias (if any); R = C's ReLU as nn.h's (if R) */
+NN__CU_KERNEL nn__k_bias_rows(float *C, int64_t ldc, const float *bias, float *R, int64_t M, int64_t N) {
     NN__CU_FOR(i, M * N) {
-        float *c = C + (i / N) * ldc + i % N;
-        const float v = bias ? *c + bias[i % N] : *c;
-        *c = relu ? (v > 0.0f ? v : 0.0f) : v;
+        const int64_t o = (i / N) * ldc + i % N;
+        const float v = bias ? C[o] + bias[i % N] : C[o];
+        C[o] = v;
+        if (R) R[o] = v > 0.0f ? v : 0.0f;
     }
 }
 NN__CU_KERNEL nn__k_softmax_fwd(float *y, const float *x, int64_t rows, int64_t cols) {
@@ -512,12 +513,13 @@ static void nn__cu_sgemm(nn__cuda *c, int ta, int tb, int64_t M, int64_t N, int6
 
 static void nn__cu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                         int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *bias,
-                        int relu, float *ws, int64_t ws_floats) {
+                        float *relu, float *ws, int64_t ws_floats) {
     nn__cuda *c = (nn__cuda *)ctx;
     float *dC = NN__D(c, C);
     (void)ws; (void)ws_floats;
     nn__cu_sgemm(c, ta, tb, M, N, K, alpha, NN__DC(c, A), lda, 0, NN__DC(c, B), ldb, 0, beta, dC, ldc, 0, 1);
-    if (bias || relu) NN__CU_RUN(c, nn__k_bias_rows, M * N, (dC, ldc, bias ? NN__DC(c, bias) : NULL, relu, M, N));
+    if (bias || relu)
+        NN__CU_RUN(c, nn__k_bias_rows, M * N, (dC, ldc, bias ? NN__DC(c, bias) : NULL, relu ? NN__D(c, relu) : NULL, M, N));
 }
 
 /* images per convolution chunk: as many as the workspace holds, at least one */

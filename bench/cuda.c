@@ -78,7 +78,7 @@ static int gemm(int64_t M, int64_t N, int64_t K) {
     cudaEventCreate(&e1);
     for (r = -2; r < 20; r++) { /* two warm-up calls */
         cudaEventRecord(e0, c->stream);
-        m.backend->gemm(c, 0, 1, M, N, K, 1.0f, m.x_stage, K, l->w, K, 0.0f, l->y, N, NULL, 0, NULL, 0);
+        m.backend->gemm(c, 0, 1, M, N, K, 1.0f, m.x_stage, K, l->w, K, 0.0f, l->y, N, NULL, NULL, NULL, 0);
         cudaEventRecord(e1, c->stream);
         if (r >= 0) nn_ms[r] = event_ms(e0, e1);
         cudaEventRecord(e0, c->stream);

@@ -67,32 +67,35 @@ static void threads_same_bits(int ta, int tb, int64_t M, int64_t N, int64_t K) {
     free(A); free(B); free(C1); free(C);
 }
 
-/* The backend's ReLU epilogue (a dense layer followed by its ReLU): exactly max(C, 0) of the
-   plain product with its bias, through the unpacked loops, the packed tiles (edge tiles, several
-   k-slices: the ReLU only after the last) and batch 1, at 1 and 2 threads. */
+/* The backend's ReLU epilogue (a dense layer followed by its ReLU): C exactly the plain product
+   with its bias, and the ReLU output exactly max(C, 0), through the unpacked loops, the packed
+   tiles (edge tiles, several k-slices: the ReLU only after the last) and batch 1, at 1 and 2
+   threads. */
 static void relu_epilogue(int64_t M, int64_t N, int64_t K, int threads) {
     const nn_backend *be = nn_backend_cpu();
     const int64_t wsf = nn_gemm_workspace_floats();
     float *A = (float *)malloc(sizeof(float) * (size_t)(M * K)), *B = (float *)malloc(sizeof(float) * (size_t)(N * K));
     float *bias = (float *)malloc(sizeof(float) * (size_t)N), *ws = (float *)malloc(sizeof(float) * (size_t)wsf);
     float *C = (float *)malloc(sizeof(float) * (size_t)(M * N)), *R = (float *)malloc(sizeof(float) * (size_t)(M * N));
+    float *Y = (float *)malloc(sizeof(float) * (size_t)(M * N));
     int64_t i, bad = 0, zeros = 0;
     const int keep = nn_get_threads();
     nn_set_threads(threads);
     for (i = 0; i < M * K; i++) A[i] = frand();
     for (i = 0; i < N * K; i++) B[i] = frand();
     for (i = 0; i < N; i++) bias[i] = frand();
-    be->gemm(be->ctx, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, R, N, bias, 0, ws, wsf);
-    be->gemm(be->ctx, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N, bias, 1, ws, wsf);
+    for (i = 0; i < M * N; i++) Y[i] = NAN;
+    be->gemm(be->ctx, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, R, N, bias, NULL, ws, wsf);
+    be->gemm(be->ctx, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N, bias, Y, ws, wsf);
     for (i = 0; i < M * N; i++) {
         const float want = R[i] > 0.0f ? R[i] : 0.0f;
-        bad += memcmp(&C[i], &want, sizeof(float)) != 0;
+        bad += memcmp(&Y[i], &want, sizeof(float)) != 0 || memcmp(&C[i], &R[i], sizeof(float)) != 0;
         zeros += want == 0.0f;
     }
     CHECK_MSG(bad == 0 && zeros > 0 && zeros < M * N, "relu epilogue %lldx%lldx%lld, %d threads: %lld of %lld differ (%lld zeros)",
               (long long)M, (long long)N, (long long)K, threads, (long long)bad, (long long)(M * N), (long long)zeros);
     nn_set_threads(keep);
-    free(A); free(B); free(bias); free(ws); free(C); free(R);
+    free(A); free(B); free(bias); free(ws); free(C); free(R); free(Y);
 }
 
 int main(void) {

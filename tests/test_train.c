@@ -57,9 +57,9 @@ static float *train_digits(const nn_dataset *d, uint64_t seed, int threads, int6
 }
 
 /* A ReLU that only reads a dense layer is computed in that layer's GEMM (nn__plan_fuse): loss,
-   every gradient and every activation (the dense layer's own output recomputed by
-   nn_model_activation) equal a twin whose leaky ReLU of slope 0 is not fused, after two steps
-   of training; a dense output read by two layers, and a ReLU that is the model's output. */
+   every gradient and every activation (the dense layer's own output and the ReLU's, both written
+   by the GEMM) equal a twin whose leaky ReLU of slope 0 is not fused, after three steps of
+   training; a dense output read by two layers, and a ReLU that is the model's output. */
 static void build_dense_relu(nn_model *m, int leaky) {
     nn_compile_config cc = nn_compile_defaults();
     int h, d;
