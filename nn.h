@@ -2388,13 +2388,12 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
             }
         }
         for (c = c0; c < c1; c++)
-            for (k = 0; k < 25; k++) {
-                memcpy(r, acc + ((c - c0) * 25 + k) * 16, sizeof r);
+            for (k = 0; k < 25; k++)
                 for (j = 0; j < 16; j++) {
+                    const float v = acc[((c - c0) * 25 + k) * 16 + j];
                     float *dst = dw + ((o0 + j) * d->C + c) * 25 + k;
-                    *dst = n0 ? *dst + r[j] : r[j];
+                    *dst = n0 ? *dst + v : v;
                 }
-            }
         if (db && c0 == 0) {
             _mm512_storeu_ps(r, bs);
             for (j = 0; j < 16; j++) db[o0 + j] = n0 ? db[o0 + j] + r[j] : r[j];
@@ -6561,7 +6560,6 @@ NNDEF nn_quant_config nn_quant_defaults(void) {
     return c;
 }
 
-/* which layers read layer i */
 NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q) {
     nn_quant_config qc = cfg ? *cfg : nn_quant_defaults();
     float lo[NN_MAX_LAYERS], hi[NN_MAX_LAYERS];

@@ -231,8 +231,8 @@ NN__CU_KERNEL nn__k_bias_rows(float *C, int64_t ldc, const float *bias, float *R
     NN__CU_FOR(i, M * N) {
         const int64_t o = (i / N) * ldc + i % N;
         const float v = bias ? C[o] + bias[i % N] : C[o];
-        C[o] = v;
-        if (R) R[o] = v > 0.0f ? v : 0.0f;
+        if (bias) C[o] = v;
+        if (R) R[o] = nn__cu_act(NN_ACT_RELU, 0.0f, v);
     }
 }
 NN__CU_KERNEL nn__k_softmax_fwd(float *y, const float *x, int64_t rows, int64_t cols) {
