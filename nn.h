@@ -1879,12 +1879,42 @@ NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
     const int64_t most = fwd > bwd ? fwd : bwd;
     return ((most > dws ? most : dws) + 15) / 16 * 16;
 }
+/* Winograd F(2x2, 5x5) where both channel counts fill the vector lanes: 36 products per 2x2
+   outputs and channel pair instead of 100, the channels in the lanes of every transform, and
+   per transform point k one small GEMM (tiles x C) . (C x OC) (nn__wino_forward). */
+NN__PRIVATE int nn__conv_wino(const nn_conv2d_desc *d) {
+    return d->KH == 5 && d->KW == 5 && nn__conv_direct_geometry(d) && d->C % 16 == 0 && d->OC % 16 == 0;
+}
+#define NN__WINO_TB 14   /* tiles per block: two rows of the GEMM's register tile */
+/* the input gradient as a Winograd forward pass: dy padded by 4 - P, channels swapped */
+NN__PRIVATE nn_conv2d_desc nn__wino_dx_desc(const nn_conv2d_desc *d) {
+    nn_conv2d_desc t = *d;
+    t.C = d->OC; t.OC = d->C; t.H = d->OH; t.W = d->OW; t.OH = d->H; t.OW = d->W; t.PH = 4 - d->PH; t.PW = 4 - d->PW;
+    return t;
+}
+/* one thread's floats for a forward pass: the image's padded input (pixels, C), a block's
+   transformed inputs (36, TB, C) and products (36, TB, OC), the image's output tiles (pixels, OC) */
+NN__PRIVATE int64_t nn__wino_slot1(const nn_conv2d_desc *d) {
+    const int64_t th = (d->OH + 1) / 2, tw = (d->OW + 1) / 2;
+    return ((2 * th + 4) * (2 * tw + 4) * d->C + 36 * NN__WINO_TB * (d->C + d->OC) + 4 * th * tw * d->OC + 15) / 16 * 16;
+}
+/* the weight gradient's thread buffers (padded input, output gradient tiles, block
+   transforms) fit in the forward's */
+NN__PRIVATE int64_t nn__wino_slot(const nn_conv2d_desc *d) {
+    const nn_conv2d_desc t = nn__wino_dx_desc(d);
+    const int64_t a = nn__wino_slot1(d), b = nn__wino_slot1(&t);
+    return a > b ? a : b;
+}
 #endif
 
 NN__PRIVATE int64_t nn__conv_slot(const nn_conv2d_desc *d, int64_t N) {
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G, cp = nn__conv_chunk(d, N) * d->OH * d->OW;
     const int64_t fwd = nn__gemm_packed_ws(0, ocg, cp, kg, cp, 1, 0), bwd = nn__gemm_packed_ws(0, kg, cp, ocg, cp, 1, 0);
 #ifdef NN__CONV_DIRECT
+    if (nn__conv_wino(d)) { /* its weight gradient is the direct one */
+        const int64_t a = nn__wino_slot(d), b = nn__conv_direct_ws(d);
+        return a > b ? a : b;
+    }
     if (nn__conv_is_direct(d)) return nn__conv_direct_ws(d);
 #endif
     return ((kg + ocg) * cp + (fwd > bwd ? fwd : bwd) + 15) / 16 * 16;
@@ -1917,9 +1947,12 @@ NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, in
     const int64_t kg = (d->C / d->G) * d->KH * d->KW, ocg = d->OC / d->G;
     if (nn__conv_is_depthwise(d)) return 0;
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_direct_dw_ok(d))
-        return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
-               (backward ? nn__conv_direct_chunk(d, nmax) * nn__conv_direct_plane(d) : 0);
+    if (nn__conv_direct_dw_ok(d)) { /* after the slots: the weight gradient's padded planes, or the
+                                       Winograd passes' transformed weights */
+        const int64_t planes = backward ? nn__conv_direct_chunk(d, nmax) * nn__conv_direct_plane(d) : 0;
+        const int64_t u = nn__conv_wino(d) ? 36 * d->C * d->OC : 0;
+        return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) + (planes > u ? planes : u);
+    }
 #endif
     return (d->T > 0 ? d->T : 1) * nn__conv_slot(d, nmax) +
            (backward ? (kg + ocg) * nn__conv_chunk_dw(d, nmax) * d->OH * d->OW + nn__conv_dw_gemm_ws(d, nmax) : 0);
@@ -2568,6 +2601,230 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
     }
 }
 #endif /* NN_NO_TRAINING */
+
+/* Winograd F(2x2, 5x5) with the points 0, 1, -1, 2, -1/2 and infinity: Y = A^T [(G g G^T) . (B^T d B)] A
+   for a 6x6 input tile d, a 5x5 kernel g and 2x2 outputs Y. These points measured 35% less
+   rounding error (rms, float32, 32 channels) than 0, +-1, +-2; the error is still 2-4x the direct
+   sum's (test_conv's cases). Transforms run on 16 channels at a time (the images are copied
+   with their channels innermost); the 36 points' products are small GEMMs over a block of tiles.
+   Images are independent, so results do not depend on the thread count. The weight gradient
+   stays direct: by Winograd it measured barely faster (4.2 vs 4.5 ms on the CNN) with 10x the
+   error (dw = G^T dU G cancels large terms). */
+static const double nn__wino_g[6][5] = {
+    {1, 0, 0, 0, 0},
+    {-1.0 / 3, -1.0 / 3, -1.0 / 3, -1.0 / 3, -1.0 / 3},
+    {1.0 / 3, -1.0 / 3, 1.0 / 3, -1.0 / 3, 1.0 / 3},
+    {1.0 / 15, 2.0 / 15, 4.0 / 15, 8.0 / 15, 16.0 / 15},
+    {-16.0 / 15, 8.0 / 15, -4.0 / 15, 2.0 / 15, -1.0 / 15},
+    {0, 0, 0, 0, 1}};
+
+/* c (R x 16*NV, rows ldc apart) (+)= a . b, a's element (r, k) at a[r*ars + k*aks], b (K x 16*NV,
+   rows ldb apart); R <= 8 and NV <= 4 are constants where this is inlined */
+NN__PRIVATE NN__INLINE void nn__wino_mm(const int R, const int NV, int64_t K, const float *a, int64_t ars, int64_t aks,
+                                        const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+    const __m512 z = _mm512_setzero_ps();
+    __m512 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
+    __m512 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+    __m512 c60 = z, c61 = z, c62 = z, c63 = z, c70 = z, c71 = z, c72 = z, c73 = z;
+    int64_t k;
+#define NN__WMM_LD(r, x0, x1, x2, x3) if (R > r && accumulate) { const float *cr = c + r * ldc; \
+        x0 = _mm512_loadu_ps(cr); if (NV > 1) { x1 = _mm512_loadu_ps(cr + 16); } \
+        if (NV > 2) { x2 = _mm512_loadu_ps(cr + 32); } if (NV > 3) { x3 = _mm512_loadu_ps(cr + 48); } }
+#define NN__WMM_FMA(r, x0, x1, x2, x3) if (R > r) { const __m512 s = _mm512_set1_ps(ak[r * ars]); \
+        x0 = _mm512_fmadd_ps(s, b0, x0); if (NV > 1) { x1 = _mm512_fmadd_ps(s, b1, x1); } \
+        if (NV > 2) { x2 = _mm512_fmadd_ps(s, b2, x2); } if (NV > 3) { x3 = _mm512_fmadd_ps(s, b3, x3); } }
+#define NN__WMM_ST(r, x0, x1, x2, x3) if (R > r) { float *cr = c + r * ldc; \
+        _mm512_storeu_ps(cr, x0); if (NV > 1) { _mm512_storeu_ps(cr + 16, x1); } \
+        if (NV > 2) { _mm512_storeu_ps(cr + 32, x2); } if (NV > 3) { _mm512_storeu_ps(cr + 48, x3); } }
+    NN__WMM_LD(0, c00, c01, c02, c03) NN__WMM_LD(1, c10, c11, c12, c13) NN__WMM_LD(2, c20, c21, c22, c23)
+    NN__WMM_LD(3, c30, c31, c32, c33) NN__WMM_LD(4, c40, c41, c42, c43) NN__WMM_LD(5, c50, c51, c52, c53)
+    NN__WMM_LD(6, c60, c61, c62, c63) NN__WMM_LD(7, c70, c71, c72, c73)
+    for (k = 0; k < K; k++) {
+        const float *bk = b + k * ldb, *ak = a + k * aks;
+        const __m512 b0 = _mm512_loadu_ps(bk), b1 = NV > 1 ? _mm512_loadu_ps(bk + 16) : z;
+        const __m512 b2 = NV > 2 ? _mm512_loadu_ps(bk + 32) : z, b3 = NV > 3 ? _mm512_loadu_ps(bk + 48) : z;
+        NN__WMM_FMA(0, c00, c01, c02, c03) NN__WMM_FMA(1, c10, c11, c12, c13) NN__WMM_FMA(2, c20, c21, c22, c23)
+        NN__WMM_FMA(3, c30, c31, c32, c33) NN__WMM_FMA(4, c40, c41, c42, c43) NN__WMM_FMA(5, c50, c51, c52, c53)
+        NN__WMM_FMA(6, c60, c61, c62, c63) NN__WMM_FMA(7, c70, c71, c72, c73)
+    }
+    NN__WMM_ST(0, c00, c01, c02, c03) NN__WMM_ST(1, c10, c11, c12, c13) NN__WMM_ST(2, c20, c21, c22, c23)
+    NN__WMM_ST(3, c30, c31, c32, c33) NN__WMM_ST(4, c40, c41, c42, c43) NN__WMM_ST(5, c50, c51, c52, c53)
+    NN__WMM_ST(6, c60, c61, c62, c63) NN__WMM_ST(7, c70, c71, c72, c73)
+#undef NN__WMM_LD
+#undef NN__WMM_FMA
+#undef NN__WMM_ST
+}
+
+/* xt (Hp, Wp, C): the planes x (C, H, W) at row ph, column pw of zeros, channels innermost */
+NN__PRIVATE void nn__wino_hwc(float *xt, const float *x, int64_t C, int64_t H, int64_t W, int64_t Hp, int64_t Wp,
+                              int64_t ph, int64_t pw) {
+    int64_t c, h, w;
+    nn__zero_range(xt, 0, Hp * Wp * C);
+    for (c = 0; c < C; c++)
+        for (h = 0; h < H; h++) {
+            const float *xr = x + (c * H + h) * W;
+            float *o = xt + ((h + ph) * Wp + pw) * C + c;
+            for (w = 0; w < W; w++) o[w * C] = xr[w];
+        }
+}
+
+/* o[0..5] (os apart) = B^T s for six vectors s: the rows (1, 3/2, -2, -3/2, 1, 0), (0, -1, -5/2, -1/2, 1, 0),
+   (0, 1, 1/2, -5/2, 1, 0), (0, -1/2, -1, 1/2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 1, 3/2, -2, -3/2, 1) */
+NN__PRIVATE NN__INLINE void nn__wino_bt(__m512 *o, int os, __m512 s0, __m512 s1, __m512 s2, __m512 s3, __m512 s4,
+                                        __m512 s5) {
+    const __m512 h = _mm512_set1_ps(0.5f), one5 = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f);
+    const __m512 e = _mm512_sub_ps(s1, s3), f = _mm512_sub_ps(s4, s2);
+    const __m512 X = _mm512_fnmadd_ps(one5, s3, f), Y = _mm512_fmadd_ps(one5, s2, e);
+    o[0] = _mm512_fmadd_ps(one5, e, _mm512_fnmadd_ps(two, s2, _mm512_add_ps(s0, s4)));
+    o[os] = _mm512_sub_ps(X, Y);
+    o[2 * os] = _mm512_add_ps(X, Y);
+    o[3 * os] = _mm512_fnmadd_ps(h, e, f);
+    o[4 * os] = _mm512_fmadd_ps(two, e, f);
+    o[5 * os] = _mm512_fnmadd_ps(one5, f, _mm512_fnmadd_ps(two, s3, _mm512_add_ps(s1, s5)));
+}
+
+/* A^T's second row: m1 - m2 + 2 m3 - m4/2 + m5 (the first sums m0 .. m4) */
+NN__PRIVATE NN__INLINE __m512 nn__wino_at1(__m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5) {
+    return _mm512_add_ps(_mm512_sub_ps(m1, m2), _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m4, _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m3, m5)));
+}
+
+/* v (36 vectors vs floats apart, point k = 6i + j) = B^T d B for the tile whose (i, j) input is at
+   d + (i*ldi + j)*C: 16 channels */
+NN__PRIVATE void nn__wino_in(const float *d, int64_t ldi, int64_t C, float *v, int64_t vs) {
+    __m512 t[36], u[36];
+    int i;
+    for (i = 0; i < 6; i++) { /* columns: t[6r + i] = (B^T d)[r][i] */
+        const float *di = d + i * C;
+        nn__wino_bt(t + i, 6, _mm512_loadu_ps(di), _mm512_loadu_ps(di + ldi * C), _mm512_loadu_ps(di + 2 * ldi * C),
+                    _mm512_loadu_ps(di + 3 * ldi * C), _mm512_loadu_ps(di + 4 * ldi * C), _mm512_loadu_ps(di + 5 * ldi * C));
+    }
+    for (i = 0; i < 6; i++) nn__wino_bt(u + 6 * i, 1, t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5]);
+    for (i = 0; i < 36; i++) _mm512_storeu_ps(v + i * vs, u[i]);
+}
+
+/* u (36, ci, co layout: point k at u + k*C*OC + ci*OC + co) = G g G^T for every channel pair of the
+   weights (OC, C, 5, 5); flip: the input gradient's, g[i][j] = w[ci][co][4-i][4-j] (channels of d
+   already swapped). Over threads by output channel: the caller's parallel region. */
+NN__PRIVATE void nn__wino_weights(const nn_conv2d_desc *d, const float *w, int flip, float *u) {
+    const int64_t C = d->C, OC = d->OC;
+    int64_t co;
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+    for (co = 0; co < OC; co++) {
+        int64_t ci;
+        for (ci = 0; ci < C; ci++) {
+            double g[25], t[30]; /* in double: G's thirds and fifteenths round once */
+            int i, j, a;
+            for (i = 0; i < 25; i++) g[i] = flip ? w[(ci * OC + co) * 25 + 24 - i] : w[(co * C + ci) * 25 + i];
+            for (a = 0; a < 6; a++)
+                for (j = 0; j < 5; j++) {
+                    double s = 0.0;
+                    for (i = 0; i < 5; i++) s += nn__wino_g[a][i] * g[i * 5 + j];
+                    t[a * 5 + j] = s;
+                }
+            for (a = 0; a < 6; a++)
+                for (i = 0; i < 6; i++) {
+                    double s = 0.0;
+                    for (j = 0; j < 5; j++) s += t[a * 5 + j] * nn__wino_g[i][j];
+                    u[((a * 6 + i) * C + ci) * OC + co] = (float)s;
+                }
+        }
+    }
+}
+
+/* one block's transformed inputs v (36, TB, C): tiles t0 .. t0+nb-1 of the padded image xt
+   (rows of Wp pixels); rows nb .. nr-1 zero (the GEMM's last register tile reads them) */
+NN__PRIVATE void nn__wino_in_block(const float *xt, int64_t Wp, int64_t C, int64_t TW, int64_t t0, int64_t nb, int64_t nr,
+                                   float *v) {
+    int64_t t, cb, k;
+    for (t = 0; t < nb; t++) {
+        const int64_t th = (t0 + t) / TW, tw = (t0 + t) % TW;
+        for (cb = 0; cb < C; cb += 16) nn__wino_in(xt + (2 * th * Wp + 2 * tw) * C + cb, Wp, C, v + t * C + cb, NN__WINO_TB * C);
+    }
+    for (k = 0; k < 36; k++) nn__zero_range(v + (k * NN__WINO_TB + nb) * C, 0, (nr - nb) * C);
+}
+
+/* y (N, OC, OH, OW) (+)= the 5x5 convolution of x with w (or the flipped, transposed weights: the
+   input gradient) plus b, by Winograd F(2x2, 5x5); slots: per thread, slot floats apart; u: the
+   transformed weights */
+NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, int flip,
+                                  const float *b, float *slots, int64_t slot, float *u, int accumulate) {
+    const int64_t C = d->C, OC = d->OC, TH = (d->OH + 1) / 2, TW = (d->OW + 1) / 2, TT = TH * TW;
+    const int64_t Hp = 2 * TH + 4, Wp = 2 * TW + 4, P = d->OH * d->OW, nv = OC / 16;
+    const int nth = nn__conv_threads(d, N, N * OC * P * C * 25);
+    (void)nth;
+#if NN__OMP
+#pragma omp parallel num_threads(nth)
+#endif
+    {
+#if NN__OMP
+        float *xt = slots + omp_get_thread_num() * slot;
+#else
+        float *xt = slots;
+        (void)slot;
+#endif
+        float *v = xt + Hp * Wp * C, *m = v + 36 * NN__WINO_TB * C, *yt = m + 36 * NN__WINO_TB * OC;
+        int64_t n;
+        nn__wino_weights(d, w, flip, u); /* (a barrier ends it) */
+#if NN__OMP
+#pragma omp for schedule(static)
+#endif
+        for (n = 0; n < N; n++) {
+            int64_t t0, o, oh, ow;
+            nn__wino_hwc(xt, x + n * C * d->H * d->W, C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+            for (t0 = 0; t0 < TT; t0 += NN__WINO_TB) {
+                const int64_t nb = TT - t0 < NN__WINO_TB ? TT - t0 : NN__WINO_TB, nr = (nb + 6) / 7 * 7;
+                int64_t k, r0, v0, t, ob;
+                nn__wino_in_block(xt, Wp, C, TW, t0, nb, nr, v);
+                for (k = 0; k < 36; k++)
+                    for (r0 = 0; r0 < nr; r0 += 7)
+                        for (v0 = 0; v0 < nv; v0 += 4) {
+                            const float *a = v + (k * NN__WINO_TB + r0) * C, *bk = u + k * C * OC + v0 * 16;
+                            float *c = m + (k * NN__WINO_TB + r0) * OC + v0 * 16;
+                            if (nv - v0 >= 4) nn__wino_mm(7, 4, C, a, C, 1, bk, OC, c, OC, 0);
+                            else if (nv - v0 == 3) nn__wino_mm(7, 3, C, a, C, 1, bk, OC, c, OC, 0);
+                            else if (nv - v0 == 2) nn__wino_mm(7, 2, C, a, C, 1, bk, OC, c, OC, 0);
+                            else nn__wino_mm(7, 1, C, a, C, 1, bk, OC, c, OC, 0);
+                        }
+                for (t = 0; t < nb; t++) { /* Y = A^T M A into the image's output tiles */
+                    const int64_t th = (t0 + t) / TW, tw = (t0 + t) % TW;
+                    for (ob = 0; ob < OC; ob += 16) {
+                        const float *mt = m + t * OC + ob;
+                        __m512 f0[6], f1[6];
+                        int j;
+                        for (j = 0; j < 6; j++) { /* columns: f = A^T M */
+                            const __m512 m0 = _mm512_loadu_ps(mt + j * NN__WINO_TB * OC);
+                            const __m512 m1 = _mm512_loadu_ps(mt + (6 + j) * NN__WINO_TB * OC);
+                            const __m512 m2 = _mm512_loadu_ps(mt + (12 + j) * NN__WINO_TB * OC);
+                            const __m512 m3 = _mm512_loadu_ps(mt + (18 + j) * NN__WINO_TB * OC);
+                            const __m512 m4 = _mm512_loadu_ps(mt + (24 + j) * NN__WINO_TB * OC);
+                            const __m512 m5 = _mm512_loadu_ps(mt + (30 + j) * NN__WINO_TB * OC);
+                            f0[j] = _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
+                            f1[j] = nn__wino_at1(m1, m2, m3, m4, m5);
+                        }
+                        for (j = 0; j < 2; j++) { /* rows: Y[j] = f[j] A */
+                            const __m512 *f = j ? f1 : f0;
+                            float *yo = yt + ((2 * th + j) * 2 * TW + 2 * tw) * OC + ob;
+                            _mm512_storeu_ps(yo, _mm512_add_ps(_mm512_add_ps(f[0], _mm512_add_ps(f[1], f[2])), _mm512_add_ps(f[3], f[4])));
+                            _mm512_storeu_ps(yo + OC, nn__wino_at1(f[1], f[2], f[3], f[4], f[5]));
+                        }
+                    }
+                }
+            }
+            for (o = 0; o < OC; o++) { /* (pixels, OC) tiles to the image's planes, with the bias */
+                const float bo = b ? b[o] : 0.0f;
+                float *yo = y + (n * OC + o) * P;
+                for (oh = 0; oh < d->OH; oh++)
+                    for (ow = 0; ow < d->OW; ow++) {
+                        const float r = yt[(oh * 2 * TW + ow) * OC + o] + bo;
+                        yo[oh * d->OW + ow] = accumulate ? yo[oh * d->OW + ow] + r : r;
+                    }
+            }
+        }
+    }
+}
+
 #endif /* NN__CONV_DIRECT */
 
 /* Forward and input gradient are independent per image: each thread takes whole chunks with
@@ -2581,6 +2838,11 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
 #ifdef NN__CONV_DIRECT
+    if (nn__conv_wino(d)) {
+        const int64_t slot = nn__conv_slot(d, N);
+        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0);
+        return;
+    }
     if (nn__conv_is_direct(d)) { nn__conv_direct_forward(d, N, y, x, w, b, ws); return; }
 #endif
 #if NN__OMP
@@ -2668,6 +2930,12 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     }
     if (!dx) return;
 #ifdef NN__CONV_DIRECT
+    if (nn__conv_wino(d)) {
+        const nn_conv2d_desc t = nn__wino_dx_desc(d);
+        const int64_t slot = nn__conv_slot(d, N);
+        nn__wino_forward(&t, N, dx, dy, w, 1, NULL, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 1);
+        return;
+    }
     if (nn__conv_is_direct(d)) { nn__conv_direct_dx(d, N, dx, dy, w, ws); return; }
 #endif
     /* input gradient: independent per image, chunks split over threads */
