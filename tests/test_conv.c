@@ -305,15 +305,16 @@ int main(void) {
     conv_case(2, 2, 13, 7, 32, 5, 1, 0, 1, 1);
     conv_case(9, 4, 60, 60, 16, 5, 1, 2, 1, 1);  /* images in two chunks */
     conv_case(2, 11, 9, 11, 32, 5, 1, 2, 1, 1);  /* 275 taps: direct for its 16k channels alone */
-    /* 16k input and output channels: Winograd F(2x2, 5x5); odd output sizes (a last row and
-       column of tiles half outside), every padding, 1 to 5 vectors of channels, fewer images
-       than the weight gradient's parts and more */
+    /* 16k input and 32+ output channels: Winograd F(2x2, 5x5) (the input gradient where 32+ input
+       channels); odd output sizes (a last row and column of tiles half outside), every padding,
+       2 to 5 vectors of channels; forward only, input gradient only, both */
     conv_case(3, 16, 9, 11, 32, 5, 1, 2, 1, 1);
     conv_case(2, 32, 14, 14, 64, 5, 1, 2, 1, 1);
     conv_case(11, 16, 7, 8, 48, 5, 1, 0, 1, 1);
     conv_case(1, 48, 6, 5, 16, 5, 1, 4, 1, 1);
     conv_case(2, 16, 10, 7, 80, 5, 1, 1, 1, 1);
     conv_case(2, 32, 5, 9, 16, 5, 1, 3, 1, 1);
+    conv_case(3, 48, 7, 6, 32, 5, 1, 1, 1, 1);
     square = 0;
     /* 16k channels in the vector lanes (forward: output channels; input gradient: input
        channels), rows of 1, 4, 6, 24 (runs of 12, 12) and 21 (11, 10) pixels; 28 keeps 8 per vector */
