@@ -1897,10 +1897,11 @@ NN__PRIVATE nn_conv2d_desc nn__wino_dx_desc(const nn_conv2d_desc *d) {
     return t;
 }
 /* one thread's floats for a forward pass: the image's padded input (pixels, C), a block's
-   transformed inputs (36, TB, C) and products (36, TB, OC), the image's output tiles (pixels, OC) */
+   transformed inputs (36, TB, C) and products (36, TB, OC), the image's output tiles (pixels, OC)
+   and 8 pixels more (its transposition reads past the last row) */
 NN__PRIVATE int64_t nn__wino_slot1(const nn_conv2d_desc *d) {
     const int64_t th = (d->OH + 1) / 2, tw = (d->OW + 1) / 2;
-    return ((2 * th + 4) * (2 * tw + 4) * d->C + 36 * NN__WINO_TB * (d->C + d->OC) + 4 * th * tw * d->OC + 15) / 16 * 16;
+    return ((2 * th + 4) * (2 * tw + 4) * d->C + 36 * NN__WINO_TB * (d->C + d->OC) + (4 * th * tw + 8) * d->OC + 15) / 16 * 16;
 }
 /* the forward pass or the input gradient by Winograd */
 NN__PRIVATE int nn__conv_wino_any(const nn_conv2d_desc *d) {
@@ -2666,13 +2667,15 @@ NN__PRIVATE NN__INLINE void nn__wino_mm(const int R, const int NV, int64_t K, co
 /* xt (Hp, Wp, C): the planes x (C, H, W) at row ph, column pw of zeros, channels innermost */
 NN__PRIVATE void nn__wino_hwc(float *xt, const float *x, int64_t C, int64_t H, int64_t W, int64_t Hp, int64_t Wp,
                               int64_t ph, int64_t pw) {
-    int64_t c, h, w;
+    int64_t c, h, w, j;
     nn__zero_range(xt, 0, Hp * Wp * C);
-    for (c = 0; c < C; c++)
+    for (c = 0; c < C; c += 8) /* (C is a multiple of 16) */
         for (h = 0; h < H; h++) {
             const float *xr = x + (c * H + h) * W;
             float *o = xt + ((h + ph) * Wp + pw) * C + c;
-            for (w = 0; w < W; w++) o[w * C] = xr[w];
+            for (w = 0; w + 8 <= W; w += 8) nn__transpose8(o + w * C, C, xr + w, H * W);
+            if (w < W && W >= 8) nn__transpose8(o + (W - 8) * C, C, xr + W - 8, H * W); /* (overlapping: copies) */
+            else for (; w < W; w++) for (j = 0; j < 8; j++) o[w * C + j] = xr[j * H * W + w];
         }
 }
 
@@ -2712,32 +2715,33 @@ NN__PRIVATE void nn__wino_in(const float *d, int64_t ldi, int64_t C, float *v, i
 
 /* u (36, ci, co layout: point k at u + k*C*OC + ci*OC + co) = G g G^T for every channel pair of the
    weights (OC, C, 5, 5); flip: the input gradient's, g[i][j] = w[ci][co][4-i][4-j] (channels of d
-   already swapped). Over threads by output channel: the caller's parallel region. */
+   already swapped). Eight output channels per vector, in double: G's thirds and fifteenths round
+   once. Over threads by (channel block, input channel): the caller's parallel region. */
 NN__PRIVATE void nn__wino_weights(const nn_conv2d_desc *d, const float *w, int flip, float *u) {
     const int64_t C = d->C, OC = d->OC;
-    int64_t co;
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(flip ? 25 : C * 25)));
+    int64_t q;
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
-    for (co = 0; co < OC; co++) {
-        int64_t ci;
-        for (ci = 0; ci < C; ci++) {
-            double g[25], t[30]; /* in double: G's thirds and fifteenths round once */
-            int i, j, a;
-            for (i = 0; i < 25; i++) g[i] = flip ? w[(ci * OC + co) * 25 + 24 - i] : w[(co * C + ci) * 25 + i];
-            for (a = 0; a < 6; a++)
-                for (j = 0; j < 5; j++) {
-                    double s = 0.0;
-                    for (i = 0; i < 5; i++) s += nn__wino_g[a][i] * g[i * 5 + j];
-                    t[a * 5 + j] = s;
-                }
-            for (a = 0; a < 6; a++)
-                for (i = 0; i < 6; i++) {
-                    double s = 0.0;
-                    for (j = 0; j < 5; j++) s += t[a * 5 + j] * nn__wino_g[i][j];
-                    u[((a * 6 + i) * C + ci) * OC + co] = (float)s;
-                }
-        }
+    for (q = 0; q < OC / 8 * C; q++) {
+        const int64_t co = q / C * 8, ci = q % C;
+        const float *g0 = flip ? w + (ci * OC + co) * 25 : w + (co * C + ci) * 25;
+        __m512d g[25], t[30];
+        int i, j, a;
+        for (i = 0; i < 25; i++) g[flip ? 24 - i : i] = _mm512_cvtps_pd(_mm256_i32gather_ps(g0 + i, idx, 4));
+        for (a = 0; a < 6; a++)
+            for (j = 0; j < 5; j++) {
+                __m512d s = _mm512_setzero_pd();
+                for (i = 0; i < 5; i++) s = _mm512_fmadd_pd(_mm512_set1_pd(nn__wino_g[a][i]), g[i * 5 + j], s);
+                t[a * 5 + j] = s;
+            }
+        for (a = 0; a < 6; a++)
+            for (i = 0; i < 6; i++) {
+                __m512d s = _mm512_setzero_pd();
+                for (j = 0; j < 5; j++) s = _mm512_fmadd_pd(t[a * 5 + j], _mm512_set1_pd(nn__wino_g[i][j]), s);
+                _mm256_storeu_ps(u + ((a * 6 + i) * C + ci) * OC + co, _mm512_cvtpd_ps(s));
+            }
     }
 }
 
@@ -2820,15 +2824,23 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                     }
                 }
             }
-            for (o = 0; o < OC; o++) { /* (pixels, OC) tiles to the image's planes, with the bias */
-                const float bo = b ? b[o] : 0.0f;
-                float *yo = y + (n * OC + o) * P;
-                for (oh = 0; oh < d->OH; oh++)
-                    for (ow = 0; ow < d->OW; ow++) {
-                        const float r = yt[(oh * 2 * TW + ow) * OC + o] + bo;
-                        yo[oh * d->OW + ow] = accumulate ? yo[oh * d->OW + ow] + r : r;
+            for (o = 0; o < OC; o += 8) /* (pixels, OC) tiles to the image's planes, with the bias */
+                for (oh = 0; oh < d->OH; oh++) {
+                    const float *src = yt + oh * 2 * TW * OC + o;
+                    float *yo = y + (n * OC + o) * P + oh * d->OW, blk[64];
+                    int64_t j;
+                    for (ow = 0; ow < d->OW; ow += 8) { /* a last block of fewer pixels reads the
+                                                              slot's spare row, stores under a mask */
+                        const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(d->OW - ow)),
+                                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                        nn__transpose8(blk, 8, src + ow * OC, OC);
+                        for (j = 0; j < 8; j++) {
+                            __m256 r = _mm256_add_ps(_mm256_loadu_ps(blk + 8 * j), _mm256_set1_ps(b ? b[o + j] : 0.0f));
+                            if (accumulate) r = _mm256_add_ps(_mm256_maskload_ps(yo + j * P + ow, m), r);
+                            _mm256_maskstore_ps(yo + j * P + ow, m, r);
+                        }
                     }
-            }
+                }
         }
     }
 }
