@@ -38,7 +38,8 @@ static void one(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, fl
 }
 
 /* Each element is summed in one order whatever the thread count: the same bits for 1, 2 and
-   3 threads, with several column blocks (N > 1536) and k-slices (K > 384), and C's rows split
+   3 threads, with several column blocks (N > 1536) and k-slices (K > 800 with AVX-512, 384
+   otherwise), and C's rows split
    between threads (A^T.B) or its tiles (the other forms). */
 static void threads_same_bits(int ta, int tb, int64_t M, int64_t N, int64_t K) {
     const int64_t lda = ta ? M : K, ldb = tb ? K : N;
@@ -114,14 +115,16 @@ int main(void) {
     for (ta = 0; ta < 2; ta++)
         for (tb = 0; tb < 2; tb++) {
             one(ta, tb, 37, 1555, 780, 1.0f, 0.5f);
-            threads_same_bits(ta, tb, 37, 1555, 780);
+            one(ta, tb, 37, 1555, 1780, 1.0f, 0.5f); /* several k-slices whatever the slice depth */
+            threads_same_bits(ta, tb, 37, 1555, 1780);
             threads_same_bits(ta, tb, 130, 200, 64);
             threads_same_bits(ta, tb, 301, 70, 40); /* row blocks in several tile groups */
-            threads_same_bits(ta, tb, 263, 37, 403); /* packed groups of A, a short last k-slice */
+            threads_same_bits(ta, tb, 263, 37, 1603); /* packed groups of A, a short last k-slice */
         }
     relu_epilogue(1, 37, 29, 1);     /* batch 1: the unpacked row */
     relu_epilogue(3, 10, 7, 2);      /* tiny: the unpacked loops */
-    relu_epilogue(64, 128, 784, 2);  /* the MLP's first layer: packed, two k-slices */
+    relu_epilogue(64, 128, 784, 2);  /* the MLP's first layer: packed, one k-slice with AVX-512 */
+    relu_epilogue(64, 128, 1700, 2); /* several k-slices: the ReLU after the last only */
     relu_epilogue(67, 45, 403, 1);   /* edge tiles both ways */
     relu_epilogue(67, 45, 403, 2);
     return t_summary("test_gemm");
