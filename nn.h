@@ -1876,7 +1876,7 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
    padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
     const int64_t CKK = d->C * d->OC * d->KH * d->KW;
-    const int64_t p16 = nn__conv_dw_lanes(d) ? 16 * d->OH * d->OW + NN__DW_GROUP * 25 * 16 : 0;
+    const int64_t p16 = nn__conv_dw_lanes(d) ? 32 * d->OH * d->OW + NN__DW_GROUP * 25 * 32 : 0;
     const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ? CKK + 16 * d->OH * d->OW : 0);
     const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + CKK +
@@ -2381,16 +2381,54 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
 /* The weight gradient of a 5x5 layer with 16k output channels: per (16-channel block, input
    channel) 25 vector sums, one per tap, over the chunk's images and pixels in order, each
    pixel one load of sixteen channels' gradients and 25 broadcast inputs, every lane useful.
-   An item (block, up to NN__DW_GROUP input channels) transposes each image's gradients to
-   (pixel, channel) in its slot once for its channels, whose sums wait in the slot between
-   images; the items of input channel 0 also sum the bias gradient from there (db may be NULL). */
+   An item (nb = 1 or 2 blocks, up to NN__DW_GROUP input channels) transposes each image's
+   gradients to (pixel, channel) in its slot once for its channels, whose sums wait in the slot
+   between images; the items of input channel 0 also sum the bias gradient from there (db may
+   be NULL). Two blocks share each broadcast input (the taps in two halves: 26 sums in
+   registers): one block was bound by the broadcasts (25 per 25 FMAs, 76% of the FMA peak on
+   Zen 5 in a loop from L1; two blocks 99%). Pairs where they leave two items per thread. Each
+   sum adds the pixels in the same order either way, so the pairing changes no result. */
+NN__PRIVATE NN__INLINE void nn__conv_dw_lanes_taps(const int nb, const int k0, const int k1, const float *gt,
+                                                   const float *xc, int64_t OH, int64_t OW, int64_t Wp, float *ac) {
+    /* the taps k0 .. k1-1 of the first block and of the second, indexed by tap: constant indices
+       (every access below is spelled out) keep them in registers */
+    __m512 s[25], u[25];
+    int64_t oh, ow;
+#define NN__LTAPS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15) M(16) \
+    M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24)
+#define NN__LLD(k) if ((k) >= k0 && (k) < k1) { \
+        s[k] = _mm512_loadu_ps(ac + (k) * 16); if (nb > 1) { u[k] = _mm512_loadu_ps(ac + (25 + (k)) * 16); } }
+#define NN__LFMA(k) if ((k) >= k0 && (k) < k1) { const __m512 v = _mm512_set1_ps(xr[(k) / 5 * Wp + (k) % 5]); \
+        s[k] = _mm512_fmadd_ps(g0, v, s[k]); if (nb > 1) { u[k] = _mm512_fmadd_ps(g1, v, u[k]); } }
+#define NN__LST(k) if ((k) >= k0 && (k) < k1) { \
+        _mm512_storeu_ps(ac + (k) * 16, s[k]); if (nb > 1) { _mm512_storeu_ps(ac + (25 + (k)) * 16, u[k]); } }
+    NN__LTAPS(NN__LLD)
+    for (oh = 0; oh < OH; oh++)
+        for (ow = 0; ow < OW; ow++) {
+            const __m512 g0 = _mm512_loadu_ps(gt + (oh * OW + ow) * 16 * nb);
+            const __m512 g1 = nb > 1 ? _mm512_loadu_ps(gt + (oh * OW + ow) * 16 * nb + 16) : g0;
+            const float *xr = xc + oh * Wp + ow;
+#if defined(__GNUC__) /* broadcast loads: GCC would carry the inputs the next pixel shares, and spill them */
+            __asm__("" : "+r"(xr));
+#endif
+            NN__LTAPS(NN__LFMA)
+        }
+    NN__LTAPS(NN__LST)
+#undef NN__LTAPS
+#undef NN__LLD
+#undef NN__LFMA
+#undef NN__LST
+}
+
 NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, int64_t n0, int64_t cn, float *dw,
                                           float *db, const float *dy, const float *xp, float *ws) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
-    const int64_t P = d->OH * d->OW, OC = d->OC, blocks = OC / 16;
-    const int nth = nn__conv_threads(d, blocks * d->C, cn * OC * P * d->C * 25);
-    /* (16-channel block, group of input channels) items, about four per thread: each image's
-       output gradients are transposed once per item, not once per input channel (the CNN's
+    const int64_t P = d->OH * d->OW, OC = d->OC;
+    const int nth = nn__conv_threads(d, OC / 16 * d->C, cn * OC * P * d->C * 25);
+    const int nb = OC % 32 == 0 && OC / 32 * d->C >= 2 * nth ? 2 : 1, W16 = 16 * nb;
+    const int64_t blocks = OC / W16;
+    /* (block, group of input channels) items, about four per thread: each image's output
+       gradients are transposed once per item, not once per input channel (the CNN's
        32-channel layer transposed each 32 times). The grouping changes no sum's order. */
     const int64_t want = (4 * nth + blocks - 1) / blocks, groups = want < d->C ? want : d->C;
     const int64_t gs0 = (d->C + groups - 1) / groups, gs = gs0 < NN__DW_GROUP ? gs0 : NN__DW_GROUP;
@@ -2400,51 +2438,43 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
     for (t = 0; t < items; t++) {
-        const int64_t o0 = t / ng * 16, c0 = t % ng * gs, c1 = c0 + gs < d->C ? c0 + gs : d->C;
-        float *gt = nn__conv_my_slot(d, ws, N), *acc = gt + 16 * P, r[16];
-        __m512 bs = _mm512_setzero_ps();
+        const int64_t o0 = t / ng * W16, c0 = t % ng * gs, c1 = c0 + gs < d->C ? c0 + gs : d->C;
+        float *gt = nn__conv_my_slot(d, ws, N), *acc = gt + W16 * P, r[16];
+        __m512 bs0 = _mm512_setzero_ps(), bs1 = bs0;
         int64_t i, q, k, j, c;
-        nn__zero_range(acc, 0, (c1 - c0) * 25 * 16);
+        nn__zero_range(acc, 0, (c1 - c0) * 25 * W16);
         for (i = 0; i < cn; i++) {
             const float *g = dy + ((n0 + i) * OC + o0) * P;
-            for (k = 0; k < 16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
-                for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * 16 + k, 16, g + k * P + q, P);
-                for (; q < P; q++) for (j = 0; j < 8; j++) gt[q * 16 + k + j] = g[(k + j) * P + q];
+            for (k = 0; k < W16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
+                for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * W16 + k, W16, g + k * P + q, P);
+                for (; q < P; q++) for (j = 0; j < 8; j++) gt[q * W16 + k + j] = g[(k + j) * P + q];
             }
-            if (db && c0 == 0) for (q = 0; q < P; q++) bs = _mm512_add_ps(bs, _mm512_loadu_ps(gt + q * 16));
-            for (c = c0; c < c1; c++) { /* the channel's 25 sums in registers over this image */
+            if (db && c0 == 0)
+                for (q = 0; q < P; q++) {
+                    bs0 = _mm512_add_ps(bs0, _mm512_loadu_ps(gt + q * W16));
+                    if (nb > 1) bs1 = _mm512_add_ps(bs1, _mm512_loadu_ps(gt + q * W16 + 16));
+                }
+            for (c = c0; c < c1; c++) { /* the channel's sums in registers over this image */
                 const float *xc = xp + i * plane + c * Hp * Wp;
-                float *ac = acc + (c - c0) * 25 * 16;
-                __m512 s[25];
-                int64_t oh, ow;
-                for (k = 0; k < 25; k++) s[k] = _mm512_loadu_ps(ac + k * 16);
-                for (oh = 0; oh < d->OH; oh++)
-                    for (ow = 0; ow < d->OW; ow++) {
-                        const __m512 gv = _mm512_loadu_ps(gt + (oh * d->OW + ow) * 16);
-                        const float *xr = xc + oh * Wp + ow;
-#if defined(__GNUC__) /* 25 broadcast loads: GCC would carry the inputs the next pixel shares, and spill them */
-                        __asm__("" : "+r"(xr));
-#endif
-#define NN__TAP(k) s[k] = _mm512_fmadd_ps(gv, _mm512_set1_ps(xr[(k) / 5 * Wp + (k) % 5]), s[k])
-#define NN__TAPS5(k) NN__TAP(k); NN__TAP(k + 1); NN__TAP(k + 2); NN__TAP(k + 3); NN__TAP(k + 4)
-                        NN__TAPS5(0); NN__TAPS5(5); NN__TAPS5(10); NN__TAPS5(15); NN__TAPS5(20);
-#undef NN__TAPS5
-#undef NN__TAP
-                    }
-                for (k = 0; k < 25; k++) _mm512_storeu_ps(ac + k * 16, s[k]);
+                float *ac = acc + (c - c0) * 25 * W16;
+                if (nb > 1) {
+                    nn__conv_dw_lanes_taps(2, 0, 13, gt, xc, d->OH, d->OW, Wp, ac);
+                    nn__conv_dw_lanes_taps(2, 13, 25, gt, xc, d->OH, d->OW, Wp, ac);
+                } else nn__conv_dw_lanes_taps(1, 0, 25, gt, xc, d->OH, d->OW, Wp, ac);
             }
         }
         for (c = c0; c < c1; c++)
             for (k = 0; k < 25; k++)
-                for (j = 0; j < 16; j++) {
-                    const float v = acc[((c - c0) * 25 + k) * 16 + j];
+                for (j = 0; j < W16; j++) {
+                    const float v = acc[((c - c0) * 25 * nb + (j >= 16) * 25 + k) * 16 + j % 16];
                     float *dst = dw + ((o0 + j) * d->C + c) * 25 + k;
                     *dst = n0 ? *dst + v : v;
                 }
-        if (db && c0 == 0) {
-            _mm512_storeu_ps(r, bs);
-            for (j = 0; j < 16; j++) db[o0 + j] = n0 ? db[o0 + j] + r[j] : r[j];
-        }
+        if (db && c0 == 0)
+            for (k = 0; k < nb; k++) {
+                _mm512_storeu_ps(r, k ? bs1 : bs0);
+                for (j = 0; j < 16; j++) db[o0 + 16 * k + j] = n0 ? db[o0 + 16 * k + j] + r[j] : r[j];
+            }
     }
 }
 
