@@ -1833,7 +1833,7 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
 NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 && d->KW == 5 && d->OC % 16 == 0; }
-#define NN__DW_GROUP 8 /* input channels per item of that kernel at most: their sums in the slot */
+#define NN__DW_GROUP 32 /* input channels per item of that kernel at most: their sums in the slot */
 /* Output channels in the vector lanes where they fill them and rows of outputs leave a quarter
    or more of the lanes idle (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide
    rows, used 10 of 16 lanes (forward 452 -> 358 us). Not for fuller rows: the outputs' transposition
@@ -2427,13 +2427,21 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
     const int nth = nn__conv_threads(d, OC / 16 * d->C, cn * OC * P * d->C * 25);
     const int nb = OC % 32 == 0 && OC / 32 * d->C >= 2 * nth ? 2 : 1, W16 = 16 * nb;
     const int64_t blocks = OC / W16;
-    /* (block, group of input channels) items, about four per thread: each image's output
-       gradients are transposed once per item, not once per input channel (the CNN's
-       32-channel layer transposed each 32 times). The grouping changes no sum's order. */
-    const int64_t want = (4 * nth + blocks - 1) / blocks, groups = want < d->C ? want : d->C;
-    const int64_t gs0 = (d->C + groups - 1) / groups, gs = gs0 < NN__DW_GROUP ? gs0 : NN__DW_GROUP;
-    const int64_t ng = (d->C + gs - 1) / gs, items = blocks * ng;
-    int64_t t;
+    /* (block, group of input channels) items: each image's output gradients are transposed
+       once per item (the CNN's 32-channel layer once per input channel transposed 32 times).
+       As few groups as give every thread the same number of equal items (the CNN's: one per
+       pair of blocks at 2 threads, where groups of 8 transposed 4 times); else about four per
+       thread. The grouping changes no sum's order. */
+    int64_t want = (4 * nth + blocks - 1) / blocks, g, groups, gs0, gs, ng, items, t;
+    for (g = (nth + blocks - 1) / blocks; g <= d->C; g++) {
+        const int64_t s = (d->C + g - 1) / g;
+        if (s <= NN__DW_GROUP && d->C % s == 0 && blocks * (d->C / s) % nth == 0) { want = g; break; }
+    }
+    groups = want < d->C ? want : d->C;
+    gs0 = (d->C + groups - 1) / groups;
+    gs = gs0 < NN__DW_GROUP ? gs0 : NN__DW_GROUP;
+    ng = (d->C + gs - 1) / gs;
+    items = blocks * ng;
 #if NN__OMP
 #pragma omp parallel for schedule(static) num_threads(nth)
 #endif
