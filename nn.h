@@ -1892,7 +1892,8 @@ NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
    channels equal on 60x60, 1.7x slower on 8x8, and 32->16 equal: those stay direct. The input
    gradient is such a pass with the channels swapped (nn__wino_dx_desc). */
 NN__PRIVATE int nn__conv_wino(const nn_conv2d_desc *d) {
-    return d->KH == 5 && d->KW == 5 && nn__conv_direct_geometry(d) && d->C % 16 == 0 && d->OC % 16 == 0 && d->OC >= 32;
+    return d->KH == 5 && d->KW == 5 && nn__conv_direct_geometry(d) && d->C % 16 == 0 && d->OC % 16 == 0 && d->OC >= 32 &&
+           d->C < ((int64_t)1 << 24); /* (the weight transform gathers with 32-bit offsets) */
 }
 #define NN__WINO_TB 14   /* tiles per block: two rows of the GEMM's register tile */
 /* the input gradient as a Winograd forward pass: dy padded by 4 - P, channels swapped */
