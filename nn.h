@@ -2657,8 +2657,8 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
 
 /* Winograd F(2x2, 5x5) with the points 0, 1, -1, 2, -1/2 and infinity: Y = A^T [(G g G^T) . (B^T d B)] A
    for a 6x6 input tile d, a 5x5 kernel g and 2x2 outputs Y. These points measured 35% less
-   rounding error (rms, float32, 32 channels) than 0, +-1, +-2; the error is still 2-4x the direct
-   sum's (test_conv's cases). Transforms run on 16 channels at a time (the images are copied
+   rounding error (rms, float32, 32 channels) than 0, +-1, +-2; the error is still 1.1-2x the
+   direct sum's (test_conv's cases). Transforms run on 16 channels at a time (the images are copied
    with their channels innermost); the 36 points' products are small GEMMs over a block of tiles.
    Images are independent, so results do not depend on the thread count. The weight gradient
    stays direct: by Winograd it measured no faster than the lanes kernel (3.86 vs 3.87 ms on the
