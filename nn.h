@@ -2671,39 +2671,32 @@ static const double nn__wino_g[6][5] = {
     {-16.0 / 15, 8.0 / 15, -4.0 / 15, 2.0 / 15, -1.0 / 15},
     {0, 0, 0, 0, 1}};
 
-/* c (R x 16*NV, rows ldc apart) (+)= a . b, a's element (r, k) at a[r*ars + k*aks], b (K x 16*NV,
-   rows ldb apart); R <= 8 and NV <= 4 are constants where this is inlined */
-NN__PRIVATE NN__INLINE void nn__wino_mm(const int R, const int NV, int64_t K, const float *a, int64_t ars, int64_t aks,
-                                        const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+/* c (7 x 16*NV, rows ldc apart) = a (7 x K, rows lda apart) . b (K x 16*NV, rows ldb apart): one
+   register tile of a point's product; NV <= 4 is a constant where this is inlined */
+NN__PRIVATE NN__INLINE void nn__wino_mm(const int NV, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                                        float *c, int64_t ldc) {
     const __m512 z = _mm512_setzero_ps();
     __m512 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
     __m512 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
-    __m512 c60 = z, c61 = z, c62 = z, c63 = z, c70 = z, c71 = z, c72 = z, c73 = z;
+    __m512 c60 = z, c61 = z, c62 = z, c63 = z;
     int64_t k;
-#define NN__WMM_LD(r, x0, x1, x2, x3) if (R > r && accumulate) { const float *cr = c + r * ldc; \
-        x0 = _mm512_loadu_ps(cr); if (NV > 1) { x1 = _mm512_loadu_ps(cr + 16); } \
-        if (NV > 2) { x2 = _mm512_loadu_ps(cr + 32); } if (NV > 3) { x3 = _mm512_loadu_ps(cr + 48); } }
-#define NN__WMM_FMA(r, x0, x1, x2, x3) if (R > r) { const __m512 s = _mm512_set1_ps(ak[r * ars]); \
+#define NN__WMM_FMA(r, x0, x1, x2, x3) { const __m512 s = _mm512_set1_ps(a[r * lda + k]); \
         x0 = _mm512_fmadd_ps(s, b0, x0); if (NV > 1) { x1 = _mm512_fmadd_ps(s, b1, x1); } \
         if (NV > 2) { x2 = _mm512_fmadd_ps(s, b2, x2); } if (NV > 3) { x3 = _mm512_fmadd_ps(s, b3, x3); } }
-#define NN__WMM_ST(r, x0, x1, x2, x3) if (R > r) { float *cr = c + r * ldc; \
+#define NN__WMM_ST(r, x0, x1, x2, x3) { float *cr = c + r * ldc; \
         _mm512_storeu_ps(cr, x0); if (NV > 1) { _mm512_storeu_ps(cr + 16, x1); } \
         if (NV > 2) { _mm512_storeu_ps(cr + 32, x2); } if (NV > 3) { _mm512_storeu_ps(cr + 48, x3); } }
-    NN__WMM_LD(0, c00, c01, c02, c03) NN__WMM_LD(1, c10, c11, c12, c13) NN__WMM_LD(2, c20, c21, c22, c23)
-    NN__WMM_LD(3, c30, c31, c32, c33) NN__WMM_LD(4, c40, c41, c42, c43) NN__WMM_LD(5, c50, c51, c52, c53)
-    NN__WMM_LD(6, c60, c61, c62, c63) NN__WMM_LD(7, c70, c71, c72, c73)
     for (k = 0; k < K; k++) {
-        const float *bk = b + k * ldb, *ak = a + k * aks;
+        const float *bk = b + k * ldb;
         const __m512 b0 = _mm512_loadu_ps(bk), b1 = NV > 1 ? _mm512_loadu_ps(bk + 16) : z;
         const __m512 b2 = NV > 2 ? _mm512_loadu_ps(bk + 32) : z, b3 = NV > 3 ? _mm512_loadu_ps(bk + 48) : z;
         NN__WMM_FMA(0, c00, c01, c02, c03) NN__WMM_FMA(1, c10, c11, c12, c13) NN__WMM_FMA(2, c20, c21, c22, c23)
         NN__WMM_FMA(3, c30, c31, c32, c33) NN__WMM_FMA(4, c40, c41, c42, c43) NN__WMM_FMA(5, c50, c51, c52, c53)
-        NN__WMM_FMA(6, c60, c61, c62, c63) NN__WMM_FMA(7, c70, c71, c72, c73)
+        NN__WMM_FMA(6, c60, c61, c62, c63)
     }
     NN__WMM_ST(0, c00, c01, c02, c03) NN__WMM_ST(1, c10, c11, c12, c13) NN__WMM_ST(2, c20, c21, c22, c23)
     NN__WMM_ST(3, c30, c31, c32, c33) NN__WMM_ST(4, c40, c41, c42, c43) NN__WMM_ST(5, c50, c51, c52, c53)
-    NN__WMM_ST(6, c60, c61, c62, c63) NN__WMM_ST(7, c70, c71, c72, c73)
-#undef NN__WMM_LD
+    NN__WMM_ST(6, c60, c61, c62, c63)
 #undef NN__WMM_FMA
 #undef NN__WMM_ST
 }
@@ -2738,7 +2731,10 @@ NN__PRIVATE NN__INLINE void nn__wino_bt(__m512 *o, int os, __m512 s0, __m512 s1,
     o[5 * os] = _mm512_fnmadd_ps(one5, f, _mm512_fnmadd_ps(two, s3, _mm512_add_ps(s1, s5)));
 }
 
-/* A^T's second row: m1 - m2 + 2 m3 - m4/2 + m5 (the first sums m0 .. m4) */
+/* A^T's rows: m0 + m1 + m2 + m3 + m4, and m1 - m2 + 2 m3 - m4/2 + m5 */
+NN__PRIVATE NN__INLINE __m512 nn__wino_at0(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4) {
+    return _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
+}
 NN__PRIVATE NN__INLINE __m512 nn__wino_at1(__m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5) {
     return _mm512_add_ps(_mm512_sub_ps(m1, m2), _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m4, _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m3, m5)));
 }
@@ -2838,10 +2834,10 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                         for (v0 = 0; v0 < nv; v0 += 4) {
                             const float *a = v + (k * NN__WINO_TB + r0) * C, *bk = u + k * C * OC + v0 * 16;
                             float *c = m + (k * NN__WINO_TB + r0) * OC + v0 * 16;
-                            if (nv - v0 >= 4) nn__wino_mm(7, 4, C, a, C, 1, bk, OC, c, OC, 0);
-                            else if (nv - v0 == 3) nn__wino_mm(7, 3, C, a, C, 1, bk, OC, c, OC, 0);
-                            else if (nv - v0 == 2) nn__wino_mm(7, 2, C, a, C, 1, bk, OC, c, OC, 0);
-                            else nn__wino_mm(7, 1, C, a, C, 1, bk, OC, c, OC, 0);
+                            if (nv - v0 >= 4) nn__wino_mm(4, C, a, C, bk, OC, c, OC);
+                            else if (nv - v0 == 3) nn__wino_mm(3, C, a, C, bk, OC, c, OC);
+                            else if (nv - v0 == 2) nn__wino_mm(2, C, a, C, bk, OC, c, OC);
+                            else nn__wino_mm(1, C, a, C, bk, OC, c, OC);
                         }
                 for (t = 0; t < nb; t++) { /* Y = A^T M A into the image's output tiles */
                     const int64_t th = (t0 + t) / TW, tw = (t0 + t) % TW;
@@ -2856,13 +2852,13 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                             const __m512 m3 = _mm512_loadu_ps(mt + (18 + j) * NN__WINO_TB * OC);
                             const __m512 m4 = _mm512_loadu_ps(mt + (24 + j) * NN__WINO_TB * OC);
                             const __m512 m5 = _mm512_loadu_ps(mt + (30 + j) * NN__WINO_TB * OC);
-                            f0[j] = _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
+                            f0[j] = nn__wino_at0(m0, m1, m2, m3, m4);
                             f1[j] = nn__wino_at1(m1, m2, m3, m4, m5);
                         }
                         for (j = 0; j < 2; j++) { /* rows: Y[j] = f[j] A */
                             const __m512 *f = j ? f1 : f0;
                             float *yo = yt + ((2 * th + j) * 2 * TW + 2 * tw) * OC + ob;
-                            _mm512_storeu_ps(yo, _mm512_add_ps(_mm512_add_ps(f[0], _mm512_add_ps(f[1], f[2])), _mm512_add_ps(f[3], f[4])));
+                            _mm512_storeu_ps(yo, nn__wino_at0(f[0], f[1], f[2], f[3], f[4]));
                             _mm512_storeu_ps(yo + OC, nn__wino_at1(f[1], f[2], f[3], f[4], f[5]));
                         }
                     }
