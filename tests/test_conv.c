@@ -231,48 +231,60 @@ static void finish(nn_model *m, int h, const char *name) {
 
 /* A ReLU read only by a max pooling is computed by the pooling (nn__plan_fuse): outputs, loss,
    every gradient and the ReLU's activation equal a twin whose leaky ReLU of slope 0 is not fused
-   (== : a slope of 0 gives -0 where the ReLU gives 0). 2x2 pooling of an odd side and a 3x3
-   stride-2 padded one (the generic kernel), batch 3. */
-static void build_fused(nn_model *m, int leaky) {
-    int h;
+   (== : a slope of 0 gives -0 where the ReLU gives 0). Variant 0: 2x2 pooling of an odd side and
+   a 3x3 stride-2 padded one (the generic kernel), batch 3. Variant 1: 2x2 pooling of even sides
+   wider than a vector (36x34: 17 outputs a row), of a convolution that a second branch also
+   reads, so that the pooling adds to its gradient. */
+static void build_fused(nn_model *m, int leaky, int variant) {
+    int h, c;
     nn_compile_config cc = nn_compile_defaults();
     nn_model_init(m, NULL);
-    h = nn_input_image(m, 2, 9, 9);
-    h = nn_conv2d(m, h, 4, 3, 1, 1);
-    h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-    h = nn_maxpool2d(m, h, 2, 2, 0);
-    h = nn_conv2d(m, h, 3, 3, 1, 1);
-    h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-    h = nn_maxpool2d(m, h, 3, 2, 1);
-    nn_dense(m, nn_flatten(m, h), 5);
+    if (variant == 1) {
+        h = nn_input_image(m, 2, 36, 34);
+        c = nn_conv2d(m, h, 3, 3, 1, 1);
+        h = leaky ? nn_leaky_relu(m, c, 0.0f) : nn_relu(m, c);
+        h = nn_maxpool2d(m, h, 2, 2, 0);
+        h = nn_concat(m, nn_flatten(m, h), nn_flatten(m, c));
+    } else {
+        h = nn_input_image(m, 2, 9, 9);
+        h = nn_conv2d(m, h, 4, 3, 1, 1);
+        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+        h = nn_maxpool2d(m, h, 2, 2, 0);
+        h = nn_conv2d(m, h, 3, 3, 1, 1);
+        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+        h = nn_flatten(m, nn_maxpool2d(m, h, 3, 2, 1));
+    }
+    nn_dense(m, h, 5);
     cc.max_batch = 3;
     CHECK_OK(nn_model_compile(m, &cc));
 }
-static void fused_relu_pool(void) {
+static void fused_relu_pool(int variant) {
     nn_model a, b;
     nn_tensor ta, tb;
-    float x[3 * 2 * 9 * 9], la, lb;
+    float x[3 * 2 * 36 * 34], la, lb;
     int32_t lab[3] = {0, 3, 4};
     int64_t i, bad = 0;
     int layer;
-    for (i = 0; i < 3 * 2 * 9 * 9; i++) x[i] = frand();
-    build_fused(&a, 0);
-    build_fused(&b, 1);
-    CHECK(a.layers[2].fused && a.layers[5].fused && !b.layers[2].fused && !b.layers[5].fused);
+    for (i = 0; i < 3 * 2 * 36 * 34; i++) x[i] = frand();
+    build_fused(&a, 0, variant);
+    build_fused(&b, 1, variant);
+    CHECK(a.layers[2].fused && !b.layers[2].fused);
+    CHECK(variant == 1 || (a.layers[5].fused && !b.layers[5].fused));
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la)); /* twice: nothing may build on the first */
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la));
     CHECK_OK(nn_model_backward(&b, x, lab, NULL, 3, &lb));
-    CHECK_MSG(la == lb, "fused loss %.9g, unfused %.9g", la, lb);
+    CHECK_MSG(la == lb, "variant %d: fused loss %.9g, unfused %.9g", variant, la, lb);
     CHECK(a.n_train == b.n_train && a.n_train > 0);
     for (i = 0; i < a.n_train; i++) bad += a.grads[i] != b.grads[i];
-    CHECK_MSG(bad == 0, "%lld of %lld gradients differ fused", (long long)bad, (long long)a.n_train);
+    CHECK_MSG(bad == 0, "variant %d: %lld of %lld gradients differ fused", variant, (long long)bad, (long long)a.n_train);
     for (layer = 1; layer < a.n_layers; layer++) {
         int64_t n = 3 * a.layers[layer].size;
         bad = 0;
         CHECK_OK(nn_model_activation(&a, layer, 3, &ta));
         CHECK_OK(nn_model_activation(&b, layer, 3, &tb));
         for (i = 0; i < n; i++) bad += ta.data[i] != tb.data[i];
-        CHECK_MSG(bad == 0, "layer %d: %lld of %lld activations differ fused", layer, (long long)bad, (long long)n);
+        CHECK_MSG(bad == 0, "variant %d, layer %d: %lld of %lld activations differ fused", variant, layer,
+                  (long long)bad, (long long)n);
     }
     nn_model_free(&a);
     nn_model_free(&b);
@@ -345,7 +357,8 @@ int main(void) {
     pool_case(NN_POOL_AVG, 3, 2, 5, 6, 3, 1, 1);
     pool_case(NN_POOL_MAX, 1, 1, 4, 4, 4, 1, 0);
 
-    fused_relu_pool();
+    fused_relu_pool(0);
+    fused_relu_pool(1);
     /* layers, gradient-checked through a model (batch 3, odd sizes) */
     printf("gradient checks (central differences, relative error < 1e-3)\n");
     h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
