@@ -460,6 +460,12 @@ typedef struct nn_backend {
                                     const float *x);
     void (*maxpool2x2_relu_backward)(void *ctx, int accumulate, const nn_pool2d_desc *d, int64_t N, float *dx,
                                      const uint8_t *idx, const float *dy);
+    /* optional: conv2d_backward's dw and db, no dx, where its output's gradient is that of such a
+       pooling p of its ReLU: dyp and idx as maxpool2x2_relu_forward left them. dy: room for the
+       output's gradient, which the backend may rebuild there */
+    void (*conv2d_backward_pooled)(void *ctx, const nn_conv2d_desc *d, const nn_pool2d_desc *p, int64_t N, float *dw,
+                                   float *db, const uint8_t *idx, const float *dyp, float *dy, const float *x,
+                                   float *ws);
 } nn_backend;
 NNDEF const nn_backend *nn_backend_cpu(void);
 
@@ -1804,6 +1810,20 @@ NNDEF float nn_loss_compute(nn_loss loss, const float *out, const int32_t *label
    convolution (G == C) runs direct loops. The weight gradient accumulates over chunks in
    order, and the chunk size depends on the geometry only, so it does not depend on the
    thread count. */
+/* The output gradient given as a 2x2 max pooling's (N, OC, OH/2, OW/2) gradient g and record idx
+   (nn__pool2x2_forward's): a convolution whose output only a ReLU fused into that pooling reads
+   rebuilds each image's planes in its slot as it needs them (the CNN's first layer: 6.4 MB less
+   written and read back per step) */
+typedef struct nn__unpool {
+    const nn_pool2d_desc *d;
+    const uint8_t *idx;
+    const float *g;
+} nn__unpool;
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
+                                        const uint8_t *ic, const float *g);
+#endif
+
 NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
     int64_t eh, ew;
     if (d->C < 1 || d->H < 1 || d->W < 1 || d->OC < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 ||
@@ -1885,7 +1905,7 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
    padded output-gradient planes and flipped weights, or the weight gradient's sums */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
     const int64_t CKK = d->C * d->OC * d->KH * d->KW;
-    const int64_t p16 = nn__conv_dw_lanes(d) ? 32 * d->OH * d->OW + NN__DW_GROUP * 25 * 32 : 0;
+    const int64_t p16 = nn__conv_dw_lanes(d) ? 64 * d->OH * d->OW + NN__DW_GROUP * 25 * 32 : 0;
     const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ? CKK + 16 * d->OH * d->OW : 0);
     const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + CKK +
@@ -2431,7 +2451,8 @@ NN__PRIVATE NN__INLINE void nn__conv_dw_lanes_taps(const int nb, const int k0, c
 }
 
 NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, int64_t n0, int64_t cn, float *dw,
-                                          float *db, const float *dy, const float *xp, float *ws) {
+                                          float *db, const float *dy, const nn__unpool *up, const float *xp,
+                                          float *ws) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t P = d->OH * d->OW, OC = d->OC;
     const int nth = nn__conv_threads(d, OC / 16 * d->C, cn * OC * P * d->C * 25);
@@ -2462,7 +2483,13 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
         int64_t i, q, k, j, c;
         nn__zero_range(acc, 0, (c1 - c0) * 25 * W16);
         for (i = 0; i < cn; i++) {
-            const float *g = dy + ((n0 + i) * OC + o0) * P;
+            float *gu = acc + NN__DW_GROUP * 25 * 32; /* (the rebuilt planes) */
+            const float *g = up ? gu : dy + ((n0 + i) * OC + o0) * P;
+            if (up) {
+                const int64_t P2 = up->d->OH * up->d->OW, o = ((n0 + i) * OC + o0) * P2;
+                for (k = 0; k < W16; k++)
+                    nn__pool2x2_back_plane(0, up->d, gu + k * P, NULL, up->idx + o + k * P2, up->g + o + k * P2);
+            }
             for (k = 0; k < W16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
                 for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * W16 + k, W16, g + k * P + q, P);
                 for (; q < P; q++) for (j = 0; j < 8; j++) gt[q * W16 + k + j] = g[(k + j) * P + q];
@@ -2587,7 +2614,7 @@ NN__PRIVATE void nn__conv_dw_row5(int64_t ob, const nn_conv2d_desc *d, int64_t n
    every tap of the (channel block, input channel) pair reads them. 5-wide kernels take items of
    (3-channel block, input channel, kernel row) instead (nn__conv_dw_row5), in the same order. */
 NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *dw, float *db, const float *dy,
-                                    const float *x, float *ws, float *xp) {
+                                    const nn__unpool *up, const float *x, float *ws, float *xp) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t KK = d->KH * d->KW, P = d->OH * d->OW, chunk = nn__conv_direct_chunk(d, N);
     const int64_t nob = (d->OC + 7) / 8, items = nob * d->C * KK; /* enough items to balance two threads */
@@ -2604,7 +2631,7 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
         for (n = 0; n < cn; n++)
             nn__conv_pad(xp + n * plane, x + (n0 + n) * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
         if (nn__conv_dw_lanes(d)) {
-            nn__conv_direct_dw_lanes(d, N, n0, cn, dw, db, dy, xp, ws);
+            nn__conv_direct_dw_lanes(d, N, n0, cn, dw, db, dy, up, xp, ws);
             continue;
         }
 #if NN__OMP
@@ -2957,8 +2984,9 @@ NN__PRIVATE const float *nn__conv_dy(const nn_conv2d_desc *d, const float *dy, i
     return dyt;
 }
 
-NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
-                              const float *dy, const float *x, const float *w, float *ws) {
+/* up: dy given by a pooling instead (nn__unpool), where nn__conv_unpool_ok */
+NN__PRIVATE void nn__conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                                     const float *dy, const nn__unpool *up, const float *x, const float *w, float *ws) {
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     const int64_t chunk = nn__conv_chunk(d, N), nchunks = (N + chunk - 1) / chunk;
     const int nth = nn__conv_threads(d, nchunks, N * d->OC * P * kg);
@@ -2967,6 +2995,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     float *gws_all = dwdy + ocg * cdw * P;
     int64_t c, o;
     (void)nth;
+    (void)up; /* (only the direct kernels take it: nn__conv_unpool_ok) */
     if (nn__conv_is_depthwise(d)) { nn__dw_backward(d, N, dx, dw, db, dy, x, w); return; }
 #ifdef NN__CONV_DIRECT
     if (nn__conv_direct_dw_ok(d) && nn__conv_dw_lanes(d)) c = 1; /* its weight gradient sums db */
@@ -2984,7 +3013,7 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
     }
     /* weight gradient: a sum over images, so chunks in order with the GEMM threaded inside */
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_direct_dw_ok(d)) nn__conv_direct_dw(d, N, dw, db, dy, x, ws, dwcol);
+    if (nn__conv_direct_dw_ok(d)) nn__conv_direct_dw(d, N, dw, db, dy, up, x, ws, dwcol);
     else
 #endif
     for (c = 0; c < ndw; c++) {
@@ -3025,6 +3054,19 @@ NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, flo
             nn__col2im(d, dcol, g, n0, cn, dx, ld);
         }
     }
+}
+NNDEF void nn_conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *dx, float *dw, float *db,
+                              const float *dy, const float *x, const float *w, float *ws) {
+    nn__conv2d_backward(d, N, dx, dw, db, dy, NULL, x, w, ws);
+}
+/* the weight gradient's lanes kernel rebuilds dy from a pooling's gradient (no input gradient) */
+NN__PRIVATE int nn__conv_unpool_ok(const nn_conv2d_desc *d) {
+#ifdef NN__CONV_DIRECT
+    return !nn__conv_is_depthwise(d) && nn__conv_direct_dw_ok(d) && nn__conv_dw_lanes(d);
+#else
+    (void)d;
+    return 0;
+#endif
 }
 #endif /* NN_NO_TRAINING */
 
@@ -3217,65 +3259,70 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 }
 
 #ifndef NN_NO_TRAINING
-/* acc 0: dx is assigned, each plane cleared where it is scattered into (in cache). The 2x2
-   pooling's windows found again in x, or read from idx (nn__pool2x2_forward's; x NULL). */
+/* one plane of the 2x2 pooling's gradient: dxc (H, W) (+)= g (OH, OW) at the windows' maxima,
+   found again in xc, or read from ic (nn__pool2x2_forward's record; xc NULL). acc 0: dxc is
+   assigned, cleared first only where windows do not cover it (an odd side). */
+NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
+                                        const uint8_t *ic, const float *g) {
+    int64_t oh, ow;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    const int clear = !acc && (d->H % 2 || d->W % 2);
+    if (clear) nn__zero_range(dxc, 0, d->H * d->W);
+#else
+    if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
+#endif
+    for (oh = 0; oh < d->OH; oh++) {
+        const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+        for (ow = 0; ow < d->OW; ow += 16) {
+            const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
+            __mmask16 sel[4];
+            __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g + oh * d->OW + ow);
+            if (xc) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+            else {
+                const uint8_t *src = ic + oh * d->OW + ow;
+                uint8_t b[16] = {0};
+                __m512i q;
+                /* (lanes past n read bytes of this plane, which select nothing: gv is 0 there; a copy
+                   only at its end, whose small stores the wide load would wait for) */
+                if (oh * d->OW + ow + 16 > d->OH * d->OW) { memcpy(b, src, (size_t)n); src = b; }
+                q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)src));
+                /* a zero (+0.0) at the maximum where the output was not positive, as the unfused
+                   ReLU's gradient */
+                gv = _mm512_mask_mov_ps(gv, _mm512_cmpge_epi32_mask(q, _mm512_set1_epi32(4)), _mm512_setzero_ps());
+                q = _mm512_and_si512(q, _mm512_set1_epi32(3));
+                sel[0] = _mm512_cmpeq_epi32_mask(q, _mm512_setzero_si512());
+                sel[1] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(1));
+                sel[2] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(2));
+                sel[3] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(3));
+            }
+            /* spilling is safe where a row is one chunk, assigned, and the lanes stay in rows of
+               this plane that are written after */
+            nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, n, sel,
+                                 acc || clear,
+                                 !acc && !clear && d->OW <= 16 && (2 * oh + 1) * d->W + (n > 8 ? 32 : 16) <= d->H * d->W);
+        }
+#else
+        for (ow = 0; ow < d->OW; ow++) {
+            float v[4];
+            int q;
+            if (xc) {
+                v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
+                q = nn__max_arg4(v);
+            } else q = ic[oh * d->OW + ow];
+            dxc[(2 * oh + q % 4 / 2) * d->W + 2 * ow + q % 2] += q < 4 ? g[oh * d->OW + ow] : 0.0f;
+        }
+#endif
+    }
+}
+/* the planes of N images (x NULL: from idx) */
 NN__PRIVATE void nn__pool2x2_backward(int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
                                       const uint8_t *idx, const float *dy) {
     int64_t t;
     NN__OMP_FOR_IF(N * d->C * d->H * d->W >= NN_OMP_MIN_WORK)
-    for (t = 0; t < N * d->C; t++) {
-        const float *g = dy + t * d->OH * d->OW;
-        float *dxc = dx + t * d->H * d->W;
-        int64_t oh, ow;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-        /* assigning: windows cover the plane unless a side is odd; then it is cleared first */
-        const int clear = !acc && (d->H % 2 || d->W % 2);
-        if (clear) nn__zero_range(dxc, 0, d->H * d->W);
-#else
-        if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
-#endif
-        for (oh = 0; oh < d->OH; oh++) {
-            const int64_t o = t * d->OH * d->OW + oh * d->OW;
-            const float *r0 = x ? x + t * d->H * d->W + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-            for (ow = 0; ow < d->OW; ow += 16) {
-                const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
-                __mmask16 sel[4];
-                __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g + oh * d->OW + ow);
-                if (x) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
-                else {
-                    uint8_t b[16] = {0};
-                    __m512i q;
-                    memcpy(b, idx + o + ow, (size_t)n);
-                    q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)b));
-                    /* a zero (+0.0) at the maximum where the output was not positive, as the
-                       unfused ReLU's gradient */
-                    gv = _mm512_mask_mov_ps(gv, _mm512_cmpge_epi32_mask(q, _mm512_set1_epi32(4)), _mm512_setzero_ps());
-                    q = _mm512_and_si512(q, _mm512_set1_epi32(3));
-                    sel[0] = _mm512_cmpeq_epi32_mask(q, _mm512_setzero_si512());
-                    sel[1] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(1));
-                    sel[2] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(2));
-                    sel[3] = _mm512_cmpeq_epi32_mask(q, _mm512_set1_epi32(3));
-                }
-                /* spilling is safe where a row is one chunk, assigned, and the lanes stay in rows
-                   of this plane that are written after */
-                nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, n, sel,
-                                     acc || clear,
-                                     !acc && !clear && d->OW <= 16 && (2 * oh + 1) * d->W + (n > 8 ? 32 : 16) <= d->H * d->W);
-            }
-#else
-            for (ow = 0; ow < d->OW; ow++) {
-                float v[4];
-                int q;
-                if (x) {
-                    v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
-                    q = nn__max_arg4(v);
-                } else q = idx[o + ow];
-                dxc[(2 * oh + q % 4 / 2) * d->W + 2 * ow + q % 2] += q < 4 ? g[oh * d->OW + ow] : 0.0f;
-            }
-#endif
-        }
-    }
+    for (t = 0; t < N * d->C; t++)
+        nn__pool2x2_back_plane(acc, d, dx + t * d->H * d->W, x ? x + t * d->H * d->W : NULL,
+                               idx ? idx + t * d->OH * d->OW : NULL, dy + t * d->OH * d->OW);
 }
 NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
                                      const float *dy) {
@@ -3414,6 +3461,19 @@ NN__PRIVATE void nn__cpu_maxpool2x2_relu_backward(void *ctx, int acc, const nn_p
     (void)ctx;
     nn__pool2x2_backward(acc, d, N, dx, NULL, idx, dy);
 }
+NN__PRIVATE void nn__cpu_conv2d_backward_pooled(void *ctx, const nn_conv2d_desc *d, const nn_pool2d_desc *p,
+                                                int64_t N, float *dw, float *db, const uint8_t *idx, const float *dyp,
+                                                float *dy, const float *x, float *ws) {
+    (void)ctx;
+    if (nn__conv_unpool_ok(d)) {
+        nn__unpool u;
+        u.d = p; u.idx = idx; u.g = dyp;
+        nn__conv2d_backward(d, N, NULL, dw, db, NULL, &u, x, NULL, ws);
+        return;
+    }
+    nn__pool2x2_backward(0, p, N, dy, NULL, idx, dyp);
+    nn_conv2d_backward(d, N, NULL, dw, db, dy, x, NULL, ws);
+}
 #endif /* NN_NO_TRAINING */
 NN__PRIVATE void nn__cpu_bn_forward(void *ctx, int64_t N, int64_t C, int64_t HW, float *y, const float *x,
                                     const float *gamma, const float *beta, float *rm, float *rv, float *saved,
@@ -3537,13 +3597,13 @@ static const nn_backend nn__backend_cpu = {
     nn__cpu_pool2d_backward, nn__cpu_bn_forward, nn__cpu_bn_backward, nn__cpu_act_forward, nn__cpu_act_backward,
     nn__cpu_softmax_forward, nn__cpu_softmax_backward, nn__cpu_dropout, nn__cpu_copy2d, nn__cpu_zero, nn__cpu_sum_rows,
     nn__cpu_loss, nn__cpu_optimizer_step, NULL, NULL, NULL, NULL, NULL, NULL, nn__cpu_maxpool2x2_relu_forward,
-    nn__cpu_maxpool2x2_relu_backward
+    nn__cpu_maxpool2x2_relu_backward, nn__cpu_conv2d_backward_pooled
 };
 #else /* inference only: no backward entries */
 static const nn_backend nn__backend_cpu = {
     "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, NULL, nn__cpu_pool2d_forward, NULL, nn__cpu_bn_forward, NULL,
     nn__cpu_act_forward, NULL, nn__cpu_softmax_forward, NULL, nn__cpu_dropout, nn__cpu_copy2d, nn__cpu_zero, NULL,
-    nn__cpu_loss, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    nn__cpu_loss, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 #endif
 NNDEF const nn_backend *nn_backend_cpu(void) { return &nn__backend_cpu; }
@@ -3716,6 +3776,14 @@ NN__PRIVATE int nn__owner(const nn_model *m, int i) {
 NN__PRIVATE int nn__in_assign(const nn_model *m, const nn_layer *l) { return m->layers[nn__owner(m, l->inputs[0])].assign_dy; }
 #endif
 NN__PRIVATE int nn__index(const nn_model *m, const nn_layer *l) { return (int)(l - m->layers); }
+/* the layers that read layer r's output (an input twice counts twice); *last: the last of them */
+NN__PRIVATE int nn__readers(const nn_model *m, int r, int *last) {
+    int j, k, n = 0;
+    for (j = r + 1; j < m->n_layers; j++)
+        for (k = 0; k < m->layers[j].n_inputs; k++)
+            if (m->layers[j].inputs[k] == r) { n++; if (last) *last = j; }
+    return n;
+}
 
 NN__PRIVATE void nn__set_flat(nn_layer *l, int64_t n) { l->ndim = 1; l->shape[0] = n; l->size = n; }
 NN__PRIVATE void nn__copy_shape(nn_layer *l, const nn_layer *src) {
@@ -3907,6 +3975,21 @@ NN__PRIVATE uint8_t *nn__pool_idx(const nn_model *m, const nn_layer *relu, const
     if (!be->maxpool2x2_relu_forward || !be->maxpool2x2_relu_backward || !relu->dy) return NULL;
     return nn__pool_is_2x2(&pool->cfg.pool.d) ? (uint8_t *)(void *)relu->dy : NULL;
 }
+#ifndef NN_NO_TRAINING
+/* The pooling of such a ReLU of convolution conv, when the backend takes conv's weight gradient
+   from the pooling's gradient (conv2d_backward_pooled): conv's output is read by the ReLU alone
+   and conv needs no input gradient. The pooling's backward is then left to conv, and conv's dy
+   is not written. NULL otherwise. */
+NN__PRIVATE nn_layer *nn__conv_pooled(nn_model *m, const nn_layer *conv) {
+    int r = -1, p = -1;
+    if (conv->type != NN_LAYER_CONV2D || !m->backend->conv2d_backward_pooled || !conv->dy || nn__in(m, conv, 0)->dy)
+        return NULL;
+    if (nn__readers(m, nn__index(m, conv), &r) != 1 || m->layers[r].type != NN_LAYER_ACT || m->layers[r].fused != 1)
+        return NULL;
+    (void)nn__readers(m, r, &p); /* (a fused ReLU has one reader, its pooling) */
+    return nn__pool_idx(m, &m->layers[r], &m->layers[p]) ? &m->layers[p] : NULL;
+}
+#endif
 NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
     nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
@@ -3989,6 +4072,12 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     case NN_LAYER_CONV2D: {
         const nn_conv2d_desc *d = &l->cfg.conv.d;
         const int64_t nw = d->OC * (d->C / d->G) * d->KH * d->KW;
+        const nn_layer *pl = nn__conv_pooled(m, l);
+        if (pl) {
+            be->conv2d_backward_pooled(be->ctx, d, &pl->cfg.pool.d, B, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL,
+                                       nn__pool_idx(m, nn__in(m, pl, 0), pl), pl->dy, l->dy, a->y, m->scratch);
+            break;
+        }
         be->conv2d_backward(be->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy, a->y, l->w,
                             m->scratch);
         break;
@@ -3996,7 +4085,7 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     case NN_LAYER_POOL2D:
         if (a->fused == 1) { /* (nn__plan_fuse): the gradient where the output is positive, into the ReLU's input */
             nn_layer *p = nn__in(m, a, 0);
-            if (!a->dy || !p->dy) break;
+            if (!a->dy || !p->dy || nn__conv_pooled(m, p) == l) break; /* (conv2d_backward_pooled) */
             if (nn__pool_idx(m, a, l)) {
                 be->maxpool2x2_relu_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy,
                                              nn__pool_idx(m, a, l), l->dy);
@@ -4243,14 +4332,6 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
    writes both outputs from each finished tile: a separate ReLU pass on two threads re-read half
    of the GEMM's output from the other core's cache. */
-/* the layers that read layer r's output (an input twice counts twice); *last: the last of them */
-NN__PRIVATE int nn__readers(const nn_model *m, int r, int *last) {
-    int j, k, n = 0;
-    for (j = r + 1; j < m->n_layers; j++)
-        for (k = 0; k < m->layers[j].n_inputs; k++)
-            if (m->layers[j].inputs[k] == r) { n++; if (last) *last = j; }
-    return n;
-}
 NN__PRIVATE void nn__plan_fuse(nn_model *m, int r) {
     nn_layer *l = &m->layers[r], *in;
     int pool = -1;

@@ -234,12 +234,22 @@ static void finish(nn_model *m, int h, const char *name) {
    (== : a slope of 0 gives -0 where the ReLU gives 0). Variant 0: 2x2 pooling of an odd side and
    a 3x3 stride-2 padded one (the generic kernel), batch 3. Variant 1: 2x2 pooling of even sides
    wider than a vector (36x34: 17 outputs a row), of a convolution that a second branch also
-   reads, so that the pooling adds to its gradient. */
+   reads, so that the pooling adds to its gradient. Variant 2: the CNN's kind, 5x5 convolutions
+   of 32 and 16 channels on 13x11 images. The first convolution of variants 0 and 2, needing no
+   input gradient, takes its weight gradient from its pooling's (conv2d_backward_pooled). */
 static void build_fused(nn_model *m, int leaky, int variant) {
     int h, c;
     nn_compile_config cc = nn_compile_defaults();
     nn_model_init(m, NULL);
-    if (variant == 1) {
+    if (variant == 2) {
+        h = nn_input_image(m, 1, 13, 11);
+        h = nn_conv2d(m, h, 32, 5, 1, 2);
+        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+        h = nn_maxpool2d(m, h, 2, 2, 0);
+        h = nn_conv2d(m, h, 16, 5, 1, 2);
+        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+        h = nn_flatten(m, nn_maxpool2d(m, h, 2, 2, 0));
+    } else if (variant == 1) {
         h = nn_input_image(m, 2, 36, 34);
         c = nn_conv2d(m, h, 3, 3, 1, 1);
         h = leaky ? nn_leaky_relu(m, c, 0.0f) : nn_relu(m, c);
@@ -270,6 +280,10 @@ static void fused_relu_pool(int variant) {
     build_fused(&b, 1, variant);
     CHECK(a.layers[2].fused && !b.layers[2].fused);
     CHECK(variant == 1 || (a.layers[5].fused && !b.layers[5].fused));
+    /* variant 0's 3x3 convolution through the entry's fallback (the gradient rebuilt, then the
+       usual kernel); variant 1's output has a second reader */
+    CHECK((nn__conv_pooled(&a, &a.layers[1]) != NULL) == (variant != 1) && !nn__conv_pooled(&b, &b.layers[1]));
+    CHECK(variant != 2 || !nn__conv_pooled(&a, &a.layers[4])); /* (it needs its input's gradient) */
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la)); /* twice: nothing may build on the first */
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la));
     CHECK_OK(nn_model_backward(&b, x, lab, NULL, 3, &lb));
@@ -359,6 +373,7 @@ int main(void) {
 
     fused_relu_pool(0);
     fused_relu_pool(1);
+    fused_relu_pool(2);
     /* layers, gradient-checked through a model (batch 3, odd sizes) */
     printf("gradient checks (central differences, relative error < 1e-3)\n");
     h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
