@@ -3120,18 +3120,43 @@ NN__PRIVATE int nn__pool_is_2x2(const nn_pool2d_desc *d) {
 }
 
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-/* 2x2 stride-2 max pooling of n <= 16 outputs of one row pair (r0, r1): the maxima, and in
-   sel[q] the outputs whose first maximum is candidate q (r0[2i], r0[2i+1], r1[2i], r1[2i+1]),
-   a NaN counting as the largest: the scalar path's nn__max_arg4, sixteen at a time */
-static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __mmask16 *sel) {
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
-    const __mmask16 hi = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
-    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
-    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
-    const __m512 v0 = _mm512_permutex2var_ps(a0, ev, a1), v1 = _mm512_permutex2var_ps(a0, od, a1);
-    const __m512 v2 = _mm512_permutex2var_ps(b0, ev, b1), v3 = _mm512_permutex2var_ps(b0, od, b1);
+/* One vector step of 2x2 stride-2 pooling: n <= 16 outputs whose windows' upper inputs are in
+   the halves [r0, r0 + 16) and [r0 + h1, r0 + h1 + 16) (lanes m0, m1), their lower ones at r1 =
+   r0 + W likewise; ev/od: each output's left and right input in (half 0, half 1); shift: the
+   first output whose inputs are in half 1 is output shift's pair. One row of up to 16 outputs:
+   h1 = 16, shift 8. Rows of 8 or fewer outputs go two at a time (pool2 of the CNN, 7 wide: 14
+   lanes of 16 instead of 7): h1 = 2W, the next row pair, shift = OW. */
+typedef struct nn__p2 {
+    int n, shift, rows;
+    int64_t h1;
+    __mmask16 m0, m1;
+    __m512i ev, od;
+} nn__p2;
+static inline nn__p2 nn__p2_step(const nn_pool2d_desc *d, int64_t oh, int64_t ow) {
+    const __m512i j2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    nn__p2 s;
+    if (d->OW <= 8 && oh + 1 < d->OH) {
+        s.n = 2 * (int)d->OW; s.shift = (int)d->OW; s.rows = 2; s.h1 = 2 * d->W;
+        s.m0 = s.m1 = (__mmask16)((1u << s.n) - 1u);
+        s.ev = _mm512_mask_add_epi32(j2, _mm512_cmpge_epi32_mask(j2, _mm512_set1_epi32(s.n)), j2,
+                                     _mm512_set1_epi32(16 - s.n));
+    } else {
+        s.n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16; s.shift = 8; s.rows = 1; s.h1 = 16;
+        s.m0 = (__mmask16)(s.n >= 8 ? 0xffffu : (1u << (2 * s.n)) - 1u);
+        s.m1 = (__mmask16)(s.n > 8 ? (1u << (2 * s.n - 16)) - 1u : 0u);
+        s.ev = j2;
+    }
+    s.od = _mm512_add_epi32(s.ev, _mm512_set1_epi32(1));
+    return s;
+}
+/* the maxima of a step's windows, and in sel[q] the outputs whose first maximum is candidate q
+   (upper left, upper right, lower left, lower right), a NaN counting as the largest: the scalar
+   path's nn__max_arg4, sixteen at a time */
+static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, const nn__p2 *s, __mmask16 *sel) {
+    const __m512 a0 = _mm512_maskz_loadu_ps(s->m0, r0), a1 = _mm512_maskz_loadu_ps(s->m1, r0 + s->h1);
+    const __m512 b0 = _mm512_maskz_loadu_ps(s->m0, r1), b1 = _mm512_maskz_loadu_ps(s->m1, r1 + s->h1);
+    const __m512 v0 = _mm512_permutex2var_ps(a0, s->ev, a1), v1 = _mm512_permutex2var_ps(a0, s->od, a1);
+    const __m512 v2 = _mm512_permutex2var_ps(b0, s->ev, b1), v3 = _mm512_permutex2var_ps(b0, s->od, b1);
     const __m512 mx = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
     const __mmask16 n0 = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q), n1 = _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
     const __mmask16 n2 = _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q), n3 = _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
@@ -3149,34 +3174,35 @@ static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, int n, __
     return _mm512_mask_mov_ps(_mm512_mask_mov_ps(_mm512_mask_mov_ps(v3, sel[2], v2), sel[1], v1), c0, v0);
 }
 #ifndef NN_NO_TRAINING
-/* dx rows (d0, d1) += each of n outputs' gradient gv at its window's first maximum (acc), or
-   = (the other positions get +0.0). Adding -0.0 elsewhere leaves every value (signed zeros
-   included) as it was. spill: full-width stores, whose lanes past the row land in rows that
-   are written after (masked loads right after stores to the same lines stall this core). */
-static inline void nn__pool2x2_back_v16(float *d0, float *d1, __m512 gv, int n, const __mmask16 *sel, int acc,
+/* dx rows (d0, d1) (and their halves h1 on) += each of a step's outputs' gradient gv at its
+   window's first maximum (acc), or = (the other positions get +0.0). Adding -0.0 elsewhere
+   leaves every value (signed zeros included) as it was. spill: full-width stores, in address
+   order, whose lanes past the row land in rows that are written after (masked loads right
+   after stores to the same lines stall this core). */
+static inline void nn__pool2x2_back_v16(float *d0, float *d1, __m512 gv, const nn__p2 *s, const __mmask16 *sel, int acc,
                                         int spill) {
     const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1u);
-    const __mmask16 hi = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1u : 0u);
-    const __m512 nz = _mm512_set1_ps(-0.0f);
+    const __m512i ih = _mm512_add_epi32(il, _mm512_set1_epi32(s->shift));
+    const __m512 nz = _mm512_set1_ps(-0.0f), z = _mm512_setzero_ps();
     const __m512 c0 = _mm512_mask_mov_ps(nz, sel[0], gv), c1 = _mm512_mask_mov_ps(nz, sel[1], gv);
     const __m512 c2 = _mm512_mask_mov_ps(nz, sel[2], gv), c3 = _mm512_mask_mov_ps(nz, sel[3], gv);
-    const __m512 z = _mm512_setzero_ps();
-    const __m512 e0 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(lo, d0) : z, _mm512_permutex2var_ps(c0, il, c1));
-    const __m512 e1 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(lo, d1) : z, _mm512_permutex2var_ps(c2, il, c3));
-    const __m512 e2 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(hi, d0 + 16) : z, _mm512_permutex2var_ps(c0, ih, c1));
-    const __m512 e3 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(hi, d1 + 16) : z, _mm512_permutex2var_ps(c2, ih, c3));
-    if (spill) { /* in address order: a store's spilled lanes are overwritten by the next */
-        _mm512_storeu_ps(d0, e0);
-        if (hi) _mm512_storeu_ps(d0 + 16, e2);
-        _mm512_storeu_ps(d1, e1);
-        if (hi) _mm512_storeu_ps(d1 + 16, e3);
+    const int hi = s->m1 != 0;
+    float *e0 = d0 + s->h1, *e1 = d1 + s->h1;
+    const __m512 v0 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(s->m0, d0) : z, _mm512_permutex2var_ps(c0, il, c1));
+    const __m512 v1 = _mm512_add_ps(acc ? _mm512_maskz_loadu_ps(s->m0, d1) : z, _mm512_permutex2var_ps(c2, il, c3));
+    const __m512 v2 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(s->m1, e0) : z, _mm512_permutex2var_ps(c0, ih, c1));
+    const __m512 v3 = _mm512_add_ps(acc && hi ? _mm512_maskz_loadu_ps(s->m1, e1) : z, _mm512_permutex2var_ps(c2, ih, c3));
+    if (spill) { /* a store's spilled lanes are overwritten by the next */
+        _mm512_storeu_ps(d0, v0);
+        if (hi && e0 < d1) _mm512_storeu_ps(e0, v2);
+        _mm512_storeu_ps(d1, v1);
+        if (hi && e0 > d1) _mm512_storeu_ps(e0, v2);
+        if (hi) _mm512_storeu_ps(e1, v3);
         return;
     }
-    _mm512_mask_storeu_ps(d0, lo, e0);
-    _mm512_mask_storeu_ps(d1, lo, e1);
-    if (hi) { _mm512_mask_storeu_ps(d0 + 16, hi, e2); _mm512_mask_storeu_ps(d1 + 16, hi, e3); }
+    _mm512_mask_storeu_ps(d0, s->m0, v0);
+    _mm512_mask_storeu_ps(d1, s->m0, v1);
+    if (hi) { _mm512_mask_storeu_ps(e0, s->m1, v2); _mm512_mask_storeu_ps(e1, s->m1, v3); }
 }
 #endif /* NN_NO_TRAINING */
 #else
@@ -3198,15 +3224,16 @@ NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *
         const float *xc = x + t * d->H * d->W;
         float *yc = y + t * d->OH * d->OW;
         uint8_t *ic = idx ? idx + t * d->OH * d->OW : NULL;
-        int64_t oh, ow;
-        for (oh = 0; oh < d->OH; oh++) {
+        int64_t oh, ow, step = 1;
+        for (oh = 0; oh < d->OH; oh += step) {
             const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
             for (ow = 0; ow < d->OW; ow += 16) {
-                const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
-                const __mmask16 nm = (__mmask16)((1u << n) - 1u);
+                const nn__p2 s = nn__p2_step(d, oh, ow);
+                const __mmask16 nm = (__mmask16)((1u << s.n) - 1u);
                 __mmask16 sel[4];
-                __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+                __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, &s, sel);
+                step = s.rows;
                 if (ic) { /* (x > 0 ? x : 0, as nn__relu_range) */
                     const __mmask16 pos = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ);
                     __m512i q = _mm512_maskz_mov_epi32(sel[1], _mm512_set1_epi32(1));
@@ -3273,14 +3300,17 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
 #endif
-    for (oh = 0; oh < d->OH; oh++) {
+    int64_t step = 1;
+    for (oh = 0; oh < d->OH; oh += step) {
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
         for (ow = 0; ow < d->OW; ow += 16) {
-            const int n = d->OW - ow < 16 ? (int)(d->OW - ow) : 16;
+            const nn__p2 s = nn__p2_step(d, oh, ow);
+            const int n = s.n;
             __mmask16 sel[4];
             __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g + oh * d->OW + ow);
-            if (xc) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, n, sel);
+            step = s.rows;
+            if (xc) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, &s, sel);
             else {
                 const uint8_t *src = ic + oh * d->OW + ow;
                 uint8_t b[16] = {0};
@@ -3300,9 +3330,10 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
             }
             /* spilling is safe where a row is one chunk, assigned, and the lanes stay in rows of
                this plane that are written after */
-            nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, n, sel,
+            nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, &s, sel,
                                  acc || clear,
-                                 !acc && !clear && d->OW <= 16 && (2 * oh + 1) * d->W + (n > 8 ? 32 : 16) <= d->H * d->W);
+                                 !acc && !clear && d->OW <= 16 &&
+                                     (2 * oh + 1) * d->W + (s.m1 ? s.h1 : 0) + 16 <= d->H * d->W);
         }
 #else
         for (ow = 0; ow < d->OW; ow++) {

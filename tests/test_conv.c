@@ -132,9 +132,11 @@ static void pool_case(nn_pool_kind kind, int64_t N, int64_t C, int64_t H, int64_
 }
 
 /* 2x2 stride-2 max pooling (its own fast path) bit for bit against a plain loop, on rows of
-   several 16-output blocks plus tails, odd widths, many ties, signed zeros and NaNs: the
-   first maximum wins, a NaN counts as the largest, gradients land only there. The gradient
-   both added to dx and assigned over garbage (the model's path when dx has one writer). */
+   several 16-output blocks plus tails, rows of 8 or fewer outputs (two to a vector), odd sides,
+   many ties, signed zeros and NaNs: the first maximum wins, a NaN counts as the largest,
+   gradients land only there. The gradient both added to dx and assigned over garbage (the
+   model's path when dx has one writer). And the pooling of relu(x) that keeps a record of its
+   windows for a backward pass that reads neither x nor y (a fused ReLU's). */
 static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
 static void pool2x2_exact(int64_t H, int64_t W) {
     const int64_t N = 2, C = 3, OH = H / 2, OW = W / 2, nx = N * C * H * W, ny = N * C * OH * OW;
@@ -142,11 +144,15 @@ static void pool2x2_exact(int64_t H, int64_t W) {
     float *x = rnd(nx), *dy = rnd(ny), *y = (float *)calloc((size_t)ny, sizeof(float));
     float *dx = (float *)calloc((size_t)nx, sizeof(float)), *rdx = (float *)calloc((size_t)nx, sizeof(float));
     float *adx = (float *)calloc((size_t)nx, sizeof(float)), *ardx = (float *)calloc((size_t)nx, sizeof(float));
+    float *ry = (float *)calloc((size_t)ny, sizeof(float)), *rrdx = (float *)calloc((size_t)nx, sizeof(float));
+    float *rdx2 = (float *)calloc((size_t)nx, sizeof(float)), *radx = (float *)calloc((size_t)nx, sizeof(float));
+    float *rardx = (float *)calloc((size_t)nx, sizeof(float));
+    uint8_t *rec = (uint8_t *)calloc((size_t)ny, 1);
     const float levels[5] = {-1.0f, 0.0f, -0.0f, 0.5f, 0.5f};
-    int64_t i, t, oh, ow, bad_y = 0, bad_dx = 0, bad_adx = 0;
+    int64_t i, t, oh, ow, bad_y = 0, bad_dx = 0, bad_adx = 0, bad_ry = 0, bad_rdx = 0;
     volatile float zero = 0.0f;
     for (i = 0; i < nx; i++) x[i] = i % 97 == 5 ? zero / zero : levels[(i * 7 + i / 3) % 5];
-    for (i = 0; i < nx; i++) dx[i] = rdx[i] = i % 11 == 0 ? -0.0f : 0.25f;
+    for (i = 0; i < nx; i++) dx[i] = rdx[i] = rdx2[i] = rrdx[i] = i % 11 == 0 ? -0.0f : 0.25f;
     memset(&d, 0, sizeof d);
     d.kind = NN_POOL_MAX; d.C = C; d.H = H; d.W = W; d.KH = d.KW = 2; d.SH = d.SW = 2;
     CHECK_OK(nn_pool2d_desc_init(&d));
@@ -154,6 +160,11 @@ static void pool2x2_exact(int64_t H, int64_t W) {
     nn_pool2d_backward(&d, N, dx, x, dy);
     for (i = 0; i < nx; i++) adx[i] = zero / zero;
     nn__pool2d_backward(0, &d, N, adx, x, dy);
+    /* the pooling of relu(x) keeping its record, and the gradients from the record alone */
+    nn__pool2x2_forward(&d, N, ry, rec, x);
+    nn__pool2x2_backward(1, &d, N, rdx2, NULL, rec, dy);
+    for (i = 0; i < nx; i++) radx[i] = zero / zero;
+    nn__pool2x2_backward(0, &d, N, radx, NULL, rec, dy);
     for (t = 0; t < N * C; t++)
         for (oh = 0; oh < OH; oh++)
             for (ow = 0; ow < OW; ow++) {
@@ -162,16 +173,24 @@ static void pool2x2_exact(int64_t H, int64_t W) {
                 int q, best = 0;
                 for (q = 1; q < 4; q++)
                     if (x[at[q]] > x[at[best]] || (x[at[q]] != x[at[q]] && x[at[best]] == x[at[best]])) best = q;
+                const int pos = x[at[best]] > 0.0f; /* (the ReLU's gradient: 0 where not positive) */
                 bad_y += !same_bits(y[(t * OH + oh) * OW + ow], x[at[best]]);
+                bad_ry += !same_bits(ry[(t * OH + oh) * OW + ow], pos ? x[at[best]] : 0.0f);
                 rdx[at[best]] += dy[(t * OH + oh) * OW + ow];
                 ardx[at[best]] += dy[(t * OH + oh) * OW + ow];
+                rrdx[at[best]] += pos ? dy[(t * OH + oh) * OW + ow] : 0.0f;
+                rardx[at[best]] += pos ? dy[(t * OH + oh) * OW + ow] : 0.0f;
             }
     for (i = 0; i < nx; i++) bad_dx += !same_bits(dx[i], rdx[i]);
     for (i = 0; i < nx; i++) bad_adx += !same_bits(adx[i], ardx[i]);
+    for (i = 0; i < nx; i++) bad_rdx += !same_bits(rdx2[i], rrdx[i]) + !same_bits(radx[i], rardx[i]);
     CHECK_MSG(bad_y == 0 && bad_dx == 0 && bad_adx == 0,
               "maxpool 2x2 on %lldx%lld: %lld outputs, %lld added and %lld assigned gradients differ", (long long)H,
               (long long)W, (long long)bad_y, (long long)bad_dx, (long long)bad_adx);
+    CHECK_MSG(bad_ry == 0 && bad_rdx == 0, "maxpool 2x2 of relu on %lldx%lld with its record: %lld outputs, %lld gradients differ",
+              (long long)H, (long long)W, (long long)bad_ry, (long long)bad_rdx);
     free(x); free(dy); free(y); free(dx); free(rdx); free(adx); free(ardx);
+    free(ry); free(rrdx); free(rdx2); free(radx); free(rardx); free(rec);
 }
 
 /* gradient check of a whole model on random inputs; biases get nonzero values first */
@@ -365,6 +384,8 @@ int main(void) {
     pool2x2_exact(8, 4);
     pool2x2_exact(2, 2);
     pool2x2_exact(6, 34);
+    pool2x2_exact(7, 13);
+    pool2x2_exact(9, 17);
     pool_case(NN_POOL_MAX, 2, 3, 9, 7, 3, 2, 1);
     pool_case(NN_POOL_AVG, 2, 3, 8, 8, 2, 2, 0);
     pool_case(NN_POOL_AVG, 2, 3, 9, 7, 3, 2, 1);
