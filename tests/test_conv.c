@@ -256,32 +256,28 @@ static void finish(nn_model *m, int h, const char *name) {
    reads, so that the pooling adds to its gradient. Variant 2: the CNN's kind, 5x5 convolutions
    of 32 and 16 channels on 13x11 images. The first convolution of variants 0 and 2, needing no
    input gradient, takes its weight gradient from its pooling's (conv2d_backward_pooled). */
+static int conv_relu_pool(nn_model *m, int h, int leaky, int64_t oc, int64_t k, int64_t pad, int64_t pk, int64_t ps,
+                          int64_t pp) {
+    h = nn_conv2d(m, h, oc, k, 1, pad);
+    h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
+    return nn_maxpool2d(m, h, pk, ps, pp);
+}
 static void build_fused(nn_model *m, int leaky, int variant) {
     int h, c;
     nn_compile_config cc = nn_compile_defaults();
     nn_model_init(m, NULL);
-    if (variant == 2) {
-        h = nn_input_image(m, 1, 13, 11);
-        h = nn_conv2d(m, h, 32, 5, 1, 2);
-        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-        h = nn_maxpool2d(m, h, 2, 2, 0);
-        h = nn_conv2d(m, h, 16, 5, 1, 2);
-        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-        h = nn_flatten(m, nn_maxpool2d(m, h, 2, 2, 0));
-    } else if (variant == 1) {
+    if (variant == 1) {
         h = nn_input_image(m, 2, 36, 34);
         c = nn_conv2d(m, h, 3, 3, 1, 1);
         h = leaky ? nn_leaky_relu(m, c, 0.0f) : nn_relu(m, c);
         h = nn_maxpool2d(m, h, 2, 2, 0);
         h = nn_concat(m, nn_flatten(m, h), nn_flatten(m, c));
+    } else if (variant == 2) {
+        h = conv_relu_pool(m, nn_input_image(m, 1, 13, 11), leaky, 32, 5, 2, 2, 2, 0);
+        h = nn_flatten(m, conv_relu_pool(m, h, leaky, 16, 5, 2, 2, 2, 0));
     } else {
-        h = nn_input_image(m, 2, 9, 9);
-        h = nn_conv2d(m, h, 4, 3, 1, 1);
-        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-        h = nn_maxpool2d(m, h, 2, 2, 0);
-        h = nn_conv2d(m, h, 3, 3, 1, 1);
-        h = leaky ? nn_leaky_relu(m, h, 0.0f) : nn_relu(m, h);
-        h = nn_flatten(m, nn_maxpool2d(m, h, 3, 2, 1));
+        h = conv_relu_pool(m, nn_input_image(m, 2, 9, 9), leaky, 4, 3, 1, 2, 2, 0);
+        h = nn_flatten(m, conv_relu_pool(m, h, leaky, 3, 3, 1, 3, 2, 1));
     }
     nn_dense(m, h, 5);
     cc.max_batch = 3;
