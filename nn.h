@@ -1904,7 +1904,8 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
     return d->C * (d->H + 2 * d->PH) * nn__conv_direct_row(d->OW, d->KW);
 }
 /* floats of one thread's buffers: the forward's padded input planes, the input gradient's
-   padded output-gradient planes and flipped weights, or the weight gradient's sums */
+   padded output-gradient planes and flipped weights, or the weight gradient's sums (the lanes
+   kernel's: its transposed output gradients, sums, and the planes it rebuilds from a pooling) */
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
     const int64_t CKK = d->C * d->OC * d->KH * d->KW;
     const int64_t p16 = nn__conv_dw_lanes(d) ? 64 * d->OH * d->OW + NN__DW_GROUP * 25 * 32 : 0;
@@ -3293,14 +3294,13 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
    assigned, cleared first only where windows do not cover it (an odd side). */
 NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
                                         const uint8_t *ic, const float *g) {
-    int64_t oh, ow;
+    int64_t oh, ow, step = 1;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
     const int clear = !acc && (d->H % 2 || d->W % 2);
     if (clear) nn__zero_range(dxc, 0, d->H * d->W);
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
 #endif
-    int64_t step = 1;
     for (oh = 0; oh < d->OH; oh += step) {
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
@@ -4055,14 +4055,15 @@ NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
                            l->cfg.conv.bias ? l->w + d->OC * (d->C / d->G) * d->KH * d->KW : NULL, m->scratch);
         break;
     }
-    case NN_LAYER_POOL2D:
-        if (a->fused == 1 && nn__pool_idx(m, a, l))
-            be->maxpool2x2_relu_forward(be->ctx, &l->cfg.pool.d, B, l->y, nn__pool_idx(m, a, l), nn__in(m, a, 0)->y);
+    case NN_LAYER_POOL2D: {
+        uint8_t *rec = a->fused == 1 ? nn__pool_idx(m, a, l) : NULL;
+        if (rec) be->maxpool2x2_relu_forward(be->ctx, &l->cfg.pool.d, B, l->y, rec, nn__in(m, a, 0)->y);
         else if (a->fused == 1) { /* (nn__plan_fuse) */
             be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, a->y, nn__in(m, a, 0)->y);
             be->act_forward(be->ctx, NN_ACT_RELU, 0.0f, l->y, a->y, n);
         } else be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, l->y, a->y);
         break;
+    }
     case NN_LAYER_BATCHNORM: {
         const int64_t C = a->shape[0];
         be->batchnorm_forward(be->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
@@ -4118,10 +4119,10 @@ NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
     case NN_LAYER_POOL2D:
         if (a->fused == 1) { /* (nn__plan_fuse): the gradient where the output is positive, into the ReLU's input */
             nn_layer *p = nn__in(m, a, 0);
+            const uint8_t *rec = nn__pool_idx(m, a, l);
             if (!a->dy || !p->dy || nn__conv_pooled(m, p) == l) break; /* (conv2d_backward_pooled) */
-            if (nn__pool_idx(m, a, l)) {
-                be->maxpool2x2_relu_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy,
-                                             nn__pool_idx(m, a, l), l->dy);
+            if (rec) {
+                be->maxpool2x2_relu_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy, rec, l->dy);
                 break;
             }
             be->act_backward(be->ctx, 0, NN_ACT_RELU, 0.0f, a->dy, l->y, l->y, l->dy, n);
