@@ -102,7 +102,9 @@ static void relu_epilogue(int64_t M, int64_t N, int64_t K, int threads) {
 int main(void) {
     static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
                                        {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29},
-                                       {301, 70, 40}, {263, 37, 403}};
+                                       {301, 70, 40}, {263, 37, 403},
+                                       /* batch 1 and 2 (unpacked rows): N = 8 S + 3 rows, K with a tail */
+                                       {1, 75, 50}, {2, 131, 801}};
     int ta, tb;
     size_t s;
     for (ta = 0; ta < 2; ta++)
