@@ -1503,18 +1503,22 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
                     if (own && ir == 0) nn__pack_b(my_b, tb, B, ldb, pc, jc + jr * NN__NR, kc, nc - jr * NN__NR, 0);
-                    if (own && tb) {
-                        /* the next panel's rows of B (from memory: the CNN's dense weights, just
-                           updated by the optimizer), a share per tile, towards L2 while this one
-                           computes: 1.48 -> 1.35 ms median for 64 x 1024 x 3136 with B out of cache */
-                        const int last = (jr + 1) * nq == t_hi;
+                    if (own ? tb : !pack && !rows && !packa && nq <= NN__GQ) {
+                        /* the next panel of B (from memory: the CNN's dense weights, just updated
+                           by the optimizer), a share per tile, towards L2 while this one computes:
+                           64 x 1024 x 3136 with B^T out of cache, median 1.48 -> 1.35 ms */
+                        const int last = (jr + 1) * nq >= t_hi;
                         const int64_t k1 = last ? pc + kb : pc, j1 = jc + (last ? t_lo / nq : jr + 1) * NN__NR;
-                        const int64_t w1 = nc + jc - j1 < NN__NR ? nc + jc - j1 : NN__NR;
-                        const int64_t kc1 = K - k1 < kb ? K - k1 : kb, r0 = w1 * ir / nq, r1 = w1 * (ir + 1) / nq;
+                        const int64_t w1 = nc + jc - j1 < NN__NR ? nc + jc - j1 : NN__NR, kc1 = K - k1 < kb ? K - k1 : kb;
                         int64_t r, o;
-                        if (k1 < K)
-                            for (r = r0; r < r1; r++)
+                        if (k1 < K && tb) /* rows j1 + r of B, kc1 long */
+                            for (r = w1 * ir / nq; r < w1 * (ir + 1) / nq; r++)
                                 for (o = 0; o < kc1; o += 16) NN__PREFETCH_L2(B + (j1 + r) * ldb + k1 + o);
+                        else if (k1 < K) /* rows k1 + r of B, w1 wide */
+                            for (r = kc1 * ir / nq; r < kc1 * (ir + 1) / nq; r++) {
+                                NN__PREFETCH_L2(B + (k1 + r) * ldb + j1);
+                                NN__PREFETCH_L2(B + (k1 + r) * ldb + j1 + w1 - 1);
+                            }
                     }
                     if (packa) { /* the whole group, once per k-slice per thread */
                         if (a_group != g) {
