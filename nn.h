@@ -3192,6 +3192,19 @@ static inline nn__p2 nn__p2_step(const nn_pool2d_desc *d, int64_t oh, int64_t ow
     s.od = _mm512_add_epi32(s.ev, _mm512_set1_epi32(1));
     return s;
 }
+/* a plane's steps, made once rather than per vector: a row's first (and middle) chunks, or two
+   rows a vector (sa); the same on the last row (sb); a row's last chunk when it takes several (sc) */
+typedef struct nn__p2s {
+    nn__p2 sa, sb, sc;
+} nn__p2s;
+static inline void nn__p2_plane(const nn_pool2d_desc *d, nn__p2s *p) {
+    p->sa = nn__p2_step(d, 0, 0);
+    p->sb = nn__p2_step(d, d->OH - 1, 0);
+    p->sc = nn__p2_step(d, d->OH - 1, (d->OW - 1) / 16 * 16);
+}
+static inline const nn__p2 *nn__p2_pick(const nn_pool2d_desc *d, const nn__p2s *p, int64_t oh, int64_t ow) {
+    return ow > 0 && ow + 16 >= d->OW ? &p->sc : oh + 1 < d->OH ? &p->sa : &p->sb;
+}
 /* the maxima of a step's windows, and in sel[q] the outputs whose first maximum is candidate q
    (upper left, upper right, lower left, lower right), a NaN counting as the largest: the scalar
    path's nn__max_arg4, sixteen at a time */
@@ -3262,6 +3275,10 @@ NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a 
    output is not positive (its gradient is 0). */
 NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *y, uint8_t *idx, const float *x) {
     int64_t t;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    nn__p2s ps;
+    nn__p2_plane(d, &ps);
+#endif
     NN__OMP_FOR_IF(N * d->C * d->H * d->W >= NN_OMP_MIN_WORK) /* the work is reading x */
     for (t = 0; t < N * d->C; t++) {
         const float *xc = x + t * d->H * d->W;
@@ -3272,18 +3289,22 @@ NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *
             const float *r0 = xc + 2 * oh * d->W, *r1 = r0 + d->W;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
             for (ow = 0; ow < d->OW; ow += 16) {
-                const nn__p2 s = nn__p2_step(d, oh, ow);
-                const __mmask16 nm = (__mmask16)((1u << s.n) - 1u);
+                const nn__p2 *s = nn__p2_pick(d, &ps, oh, ow);
+                const __mmask16 nm = (__mmask16)((1u << s->n) - 1u);
                 __mmask16 sel[4];
-                __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, &s, sel);
-                step = s.rows;
+                __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, s, sel);
+                step = s->rows;
                 if (ic) { /* (x > 0 ? x : 0, as nn__relu_range) */
                     const __mmask16 pos = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ);
                     __m512i q = _mm512_maskz_mov_epi32(sel[1], _mm512_set1_epi32(1));
                     q = _mm512_mask_mov_epi32(q, sel[2], _mm512_set1_epi32(2));
                     q = _mm512_mask_mov_epi32(q, sel[3], _mm512_set1_epi32(3));
                     q = _mm512_mask_add_epi32(q, _mm512_knot(pos), q, _mm512_set1_epi32(4));
-                    _mm512_mask_cvtepi32_storeu_epi8(ic + oh * d->OW + ow, nm, q);
+                    /* a whole 16-byte store where its spill lands on later outputs of the plane (the
+                       masked narrowing store is microcoded on Zen 4/5: pool1 forward 2x slower) */
+                    if (oh * d->OW + ow + 16 <= d->OH * d->OW)
+                        _mm_storeu_si128((__m128i *)(void *)(ic + oh * d->OW + ow), _mm512_cvtepi32_epi8(q));
+                    else _mm512_mask_cvtepi32_storeu_epi8(ic + oh * d->OW + ow, nm, q);
                     m = _mm512_maskz_mov_ps(pos, m);
                 }
                 /* rows of one vector: lanes past the row land in later rows of the plane */
@@ -3339,6 +3360,8 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
     int64_t oh, ow, step = 1;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
     const int clear = !acc && (d->H % 2 || d->W % 2);
+    nn__p2s ps;
+    nn__p2_plane(d, &ps);
     if (clear) nn__zero_range(dxc, 0, d->H * d->W);
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
@@ -3347,12 +3370,12 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
         for (ow = 0; ow < d->OW; ow += 16) {
-            const nn__p2 s = nn__p2_step(d, oh, ow);
-            const int n = s.n;
+            const nn__p2 *s = nn__p2_pick(d, &ps, oh, ow);
+            const int n = s->n;
             __mmask16 sel[4];
             __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g + oh * d->OW + ow);
-            step = s.rows;
-            if (xc) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, &s, sel);
+            step = s->rows;
+            if (xc) (void)nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, s, sel);
             else {
                 const uint8_t *src = ic + oh * d->OW + ow;
                 uint8_t b[16] = {0};
@@ -3372,10 +3395,10 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
             }
             /* spilling is safe where a row is one chunk, assigned, and the lanes stay in rows of
                this plane that are written after */
-            nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, &s, sel,
+            nn__pool2x2_back_v16(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, s, sel,
                                  acc || clear,
                                  !acc && !clear && d->OW <= 16 &&
-                                     (2 * oh + 1) * d->W + (s.m1 ? s.h1 : 0) + 16 <= d->H * d->W);
+                                     (2 * oh + 1) * d->W + (s->m1 ? s->h1 : 0) + 16 <= d->H * d->W);
         }
 #else
         for (ow = 0; ow < d->OW; ow++) {
