@@ -1354,7 +1354,9 @@ NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int6
         const float *src = B + (j + l) * ldb + k0;
         for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
     }
-    for (; l < NN__NR; l++) for (k = 0; k < kc; k++) dst[k * NN__NR + l] = 0.0f;
+    if (w < NN__NR) /* the padding, a row of k at a time (column by column: kc strided stores each) */
+        for (k = 0; k < kc; k++)
+            for (l = w; l < NN__NR; l++) dst[k * NN__NR + l] = 0.0f;
 }
 
 /* Ap[k][0..MR) = A(0..MR, k) for k < kc, where A(r, k) is a[r * rs + k * cs]; zero in rows h.. */
