@@ -3216,15 +3216,24 @@ static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, const nn_
     const __m512 v0 = _mm512_permutex2var_ps(a0, s->ev, a1), v1 = _mm512_permutex2var_ps(a0, s->od, a1);
     const __m512 v2 = _mm512_permutex2var_ps(b0, s->ev, b1), v3 = _mm512_permutex2var_ps(b0, s->od, b1);
     const __m512 mx = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
-    const __mmask16 n0 = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q), n1 = _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
-    const __mmask16 n2 = _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q), n3 = _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
-    const __mmask16 any = _mm512_kor(_mm512_kor(n0, n1), _mm512_kor(n2, n3));
-    /* candidates: the NaNs where a window has one, else the values equal to its maximum; the
-       first candidate wins */
-    const __mmask16 c0 = _mm512_kor(_mm512_kand(any, n0), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v0, mx, _CMP_EQ_OQ));
-    const __mmask16 c1 = _mm512_kor(_mm512_kand(any, n1), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v1, mx, _CMP_EQ_OQ));
-    const __mmask16 c2 = _mm512_kor(_mm512_kand(any, n2), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v2, mx, _CMP_EQ_OQ));
-    const __mmask16 c01 = _mm512_kor(c0, c1), c012 = _mm512_kor(c01, c2);
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(v0, v1), _mm512_add_ps(v2, v3));
+    __mmask16 c0, c1, c2, c01, c012;
+    if (!_mm512_cmp_ps_mask(sum, sum, _CMP_UNORD_Q)) { /* no NaN (inf - inf also goes the long way) */
+        c0 = _mm512_cmp_ps_mask(v0, mx, _CMP_EQ_OQ);
+        c1 = _mm512_cmp_ps_mask(v1, mx, _CMP_EQ_OQ);
+        c2 = _mm512_cmp_ps_mask(v2, mx, _CMP_EQ_OQ);
+    } else {
+        const __mmask16 n0 = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q), n1 = _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+        const __mmask16 n2 = _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q), n3 = _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
+        const __mmask16 any = _mm512_kor(_mm512_kor(n0, n1), _mm512_kor(n2, n3));
+        /* candidates: the NaNs where a window has one, else the values equal to its maximum;
+           the first candidate wins */
+        c0 = _mm512_kor(_mm512_kand(any, n0), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v0, mx, _CMP_EQ_OQ));
+        c1 = _mm512_kor(_mm512_kand(any, n1), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v1, mx, _CMP_EQ_OQ));
+        c2 = _mm512_kor(_mm512_kand(any, n2), _mm512_mask_cmp_ps_mask(_mm512_knot(any), v2, mx, _CMP_EQ_OQ));
+    }
+    c01 = _mm512_kor(c0, c1);
+    c012 = _mm512_kor(c01, c2);
     sel[0] = c0;
     sel[1] = _mm512_kandn(c0, c1);
     sel[2] = _mm512_kandn(c01, c2);
