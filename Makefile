@@ -12,7 +12,7 @@ CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps bench-cuda
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps bench-cuda ab
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -116,6 +116,26 @@ bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer $(B)/bench_quant
 	@for n in $(BENCH_NETS); do $(BENCH_ENV) ./$(B)/bench_train $$n; done | tee $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 cnn-32-64; do ./$(B)/bench_infer $$n; done | tee -a $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 mlp-784-256-128-10 lenet5; do ./$(B)/bench_quant $$n; done | tee -a $(B)/bench_nn.txt
+
+# Two versions of nn.h in one process, a training step of each in turn (bench/ab.c): nn.h at git
+# revision REV against the working tree's, both ways round; tree/rev is the geometric mean of the
+# two runs' ratios (below 1: the tree is faster). make ab REV=HEAD~3 AB_NET=lenet5 AB_STEPS=2000
+REV ?= HEAD
+AB_NET ?= cnn-32-64
+AB_STEPS ?= 300
+AB_CC = $(CC) -std=c99 $(CFLAGS) $(OMP)
+ab: bench/ab.c bench/ab_side.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
+	@mkdir -p $(B)
+	git show $(REV):nn.h > $(B)/ab_rev.h
+	$(AB_CC) -DNN_H='"$(CURDIR)/$(B)/ab_rev.h"' -DAB_SIDE=a -c bench/ab_side.c -o $(B)/ab_rev_a.o
+	$(AB_CC) -DNN_H='"$(CURDIR)/$(B)/ab_rev.h"' -DAB_SIDE=b -c bench/ab_side.c -o $(B)/ab_rev_b.o
+	$(AB_CC) -DNN_H='"$(CURDIR)/nn.h"' -DAB_SIDE=a -c bench/ab_side.c -o $(B)/ab_tree_a.o
+	$(AB_CC) -DNN_H='"$(CURDIR)/nn.h"' -DAB_SIDE=b -c bench/ab_side.c -o $(B)/ab_tree_b.o
+	$(AB_CC) bench/ab.c $(B)/ab_rev_a.o $(B)/ab_tree_b.o -o $(B)/ab_rev_tree -lm
+	$(AB_CC) bench/ab.c $(B)/ab_tree_a.o $(B)/ab_rev_b.o -o $(B)/ab_tree_rev -lm
+	@r1=$$(./$(B)/ab_rev_tree $(AB_NET) $(AB_STEPS) | tee /dev/stderr | sed 's/.*b_over_a=//'); \
+	r2=$$(./$(B)/ab_tree_rev $(AB_NET) $(AB_STEPS) | tee /dev/stderr | sed 's/.*b_over_a=//'); \
+	awk -v a=$$r1 -v b=$$r2 'BEGIN { printf "ab $(AB_NET) tree/rev(%s)=%.3f\n", "$(REV)", sqrt(a / b) }'
 
 # the GPU (nn_cuda.h): Fashion-MNIST MLP and CNN at batch 64 and 512, GEMM against plain
 # cuBLAS; then PyTorch on the same GPU where it has CUDA (Debian's python3-torch has not)

@@ -4577,6 +4577,7 @@ NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, 
     nn__plan p;
     nn_result r;
     if (!bytes) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_arena_bytes: bytes is NULL");
+    memset(&p, 0, sizeof p); /* (as in nn__compile) */
     if ((r = nn__plan_model(m, cfg, 0, &p)) != NN_OK) return r;
     *bytes = p.bytes;
     return NN_OK;
@@ -4589,6 +4590,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     int i, train;
     char *base;
     nn_result r;
+    memset(&p, 0, sizeof p); /* (filled when it returns NN_OK; compilers that inline it cannot tell) */
     if ((r = nn__plan_model(m, cfg, borrow, &p)) != NN_OK) return r;
     c = cfg ? *cfg : nn_compile_defaults();
 #ifdef NN_NO_TRAINING

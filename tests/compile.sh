@@ -19,6 +19,7 @@ for c in gcc clang; do
     command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
     link2 "$c c99" $c -std=c99
     TU2_FLAGS="-DUSE_IMPL" link2 "$c c99 NN_STATIC in two files" $c -std=c99 -DNN_STATIC
+    TU2_FLAGS="-DUSE_IMPL" link2 "$c c99 -O2 NN_STATIC in two files" $c -std=c99 -O2 -DNN_STATIC
     try "$c c99 NN_NO_STDIO" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
