@@ -1168,12 +1168,11 @@ NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64
            S apart: each of the eight weight streams runs S rows on in memory, which the hardware
            prefetcher follows; eight adjacent rows are eight streams of one row each that it does
            not (128 x 784 from L2 on Zen 5: 3.3 -> 2.0 us). Rows 8S.. are left to the loop below. */
-        const int64_t S = N / 8;
+        const int64_t S = N / 8, st = S * ldb;
         const float *a = A + i * lda;
         int64_t jj;
         for (jj = 0; jj < S; jj++) {
             const float *b0 = B + jj * ldb;
-            const int64_t st = S * ldb;
             __m512 s[8];
             int64_t kk = 0;
             int q;
@@ -1479,7 +1478,8 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                one at a time into its own panel buffer just before its tiles: the panel is read
                from L1/L2 rather than from a slice that outgrew them (the CNN's 1024 x 3136 layer:
                1.6 MB a thread), and no thread waits for another's packing */
-            const int own = pack && !rows && !packa && nq <= NN__GQ && (np % nt == 0 || np >= 4 * nt);
+            const int one = !rows && !packa && nq <= NN__GQ; /* one group: tiles go panel by panel */
+            const int own = pack && one && (np % nt == 0 || np >= 4 * nt);
             const int64_t t_lo = rows ? 0 : own ? np * th / nt * nq : np * nq * th / nt;
             const int64_t t_hi = rows ? np * nr : own ? np * (th + 1) / nt * nq : np * nq * (th + 1) / nt;
             for (pc = 0; pc < K; pc += kb) {
@@ -1505,7 +1505,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
                     if (own && ir == 0) nn__pack_b(my_b, tb, B, ldb, pc, jc + jr * NN__NR, kc, nc - jr * NN__NR, 0);
-                    if (own ? tb : !pack && !rows && !packa && nq <= NN__GQ) {
+                    if (one && (own ? tb : !pack)) {
                         /* the next panel of B (from memory: the CNN's dense weights, just updated
                            by the optimizer), a share per tile, towards L2 while this one computes:
                            64 x 1024 x 3136 with B^T out of cache, median 1.48 -> 1.35 ms */
@@ -4472,6 +4472,9 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
     size_t off = 0;
     int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
     int i, train;
+    /* set on every path, failures too: callers that the compiler inlines this into cannot tell
+       that they read it only after NN_OK */
+    memset(p, 0, sizeof *p);
     if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: model is NULL");
     if (m->status != NN_OK) return m->status; /* the message of the first build error stands */
     if (m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_compile: already compiled");
@@ -4577,7 +4580,6 @@ NNDEF nn_result nn_model_arena_bytes(nn_model *m, const nn_compile_config *cfg, 
     nn__plan p;
     nn_result r;
     if (!bytes) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_arena_bytes: bytes is NULL");
-    memset(&p, 0, sizeof p); /* (as in nn__compile) */
     if ((r = nn__plan_model(m, cfg, 0, &p)) != NN_OK) return r;
     *bytes = p.bytes;
     return NN_OK;
@@ -4590,7 +4592,6 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     int i, train;
     char *base;
     nn_result r;
-    memset(&p, 0, sizeof p); /* (filled when it returns NN_OK; compilers that inline it cannot tell) */
     if ((r = nn__plan_model(m, cfg, borrow, &p)) != NN_OK) return r;
     c = cfg ? *cfg : nn_compile_defaults();
 #ifdef NN_NO_TRAINING
