@@ -1092,6 +1092,31 @@ NN__PRIVATE nn_result nn__allocator_or_default(const nn_allocator *in, nn_alloca
 
 NN__PRIVATE size_t nn__align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
+/* A model's zeroed block: the caller's arena, or the allocator's. From the default allocator it
+   comes from calloc, whose fresh pages are zero untouched, so buffers a run never writes (e.g.
+   outputs that fused kernels skip) stay out of the resident set. */
+NN__PRIVATE nn_result nn__take_zeroed(const nn_allocator *al, void *arena, size_t arena_bytes, size_t bytes,
+                                      void **mem, int *own, const char *what, const char *hint) {
+    if (arena) {
+        if (arena_bytes < bytes)
+            return nn__fail(NN_ERR_OUT_OF_MEMORY, "%s: the arena has %l bytes; this model needs %l%s", what,
+                            (int64_t)arena_bytes, (int64_t)bytes, hint);
+        *mem = arena; *own = 0;
+        memset(arena, 0, bytes);
+        return NN_OK;
+    }
+#ifndef NN_NO_MALLOC
+    if (al->alloc == nn__malloc_cb) *mem = calloc(1, bytes);
+    else
+#endif
+    if ((*mem = al->alloc(bytes, al->user)) != NULL) memset(*mem, 0, bytes);
+    if (!*mem)
+        return nn__fail(NN_ERR_OUT_OF_MEMORY, "%s: could not allocate %l bytes%s", what, (int64_t)bytes,
+                        al->alloc == nn__no_alloc ? " (no allocator: give nn_model_init one, or the config an arena)" : "");
+    *own = 1;
+    return NN_OK;
+}
+
 /* >>tensor ----------------------------------------------------------------------------------- */
 NNDEF nn_tensor nn_tensor_view(float *data, int ndim, const int64_t *shape) {
     nn_tensor t;
@@ -4599,20 +4624,10 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
 #endif
     train = p.train;
     B = c.max_batch;
-    if (c.arena) { /* the caller's memory: no allocation at all */
-        if (c.arena_bytes < p.bytes)
-            return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: the arena has %l bytes; this model needs %l (nn_model_arena_bytes)",
-                            (int64_t)c.arena_bytes, (int64_t)p.bytes);
-        m->mem = c.arena;
-        m->own_mem = 0;
-    } else {
-        if (!(m->mem = m->allocator.alloc(p.bytes, m->allocator.user)))
-            return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_model_compile: could not allocate %l bytes%s", (int64_t)p.bytes,
-                            m->allocator.alloc == nn__no_alloc ? " (no allocator: give nn_model_init one, or the config an arena)" : "");
-        m->own_mem = 1;
-    }
+    /* c.arena: the caller's memory, no allocation at all */
+    if ((r = nn__take_zeroed(&m->allocator, c.arena, c.arena_bytes, p.bytes, &m->mem, &m->own_mem,
+                             "nn_model_compile", " (nn_model_arena_bytes)")) != NN_OK) return r;
     m->mem_bytes = p.bytes;
-    memset(m->mem, 0, p.bytes);
     base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
     m->params = borrow ? NULL : (float *)(void *)(base + p.params);
     m->buffers = borrow ? NULL : (float *)(void *)(base + p.bufs);
@@ -7084,19 +7099,10 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
 NN__PRIVATE char *nn__qbase(const nn_qmodel *q) { return (char *)q->mem + (16 - (size_t)((uintptr_t)q->mem % 16)) % 16; }
 NN__PRIVATE nn_result nn__qalloc(nn_qmodel *q, const nn_allocator *al, void *arena, size_t arena_bytes, int borrow) {
     const size_t bytes = nn__qlayout(q, NULL, borrow, NULL);
-    if (arena) {
-        if (arena_bytes < bytes)
-            return nn__fail(NN_ERR_OUT_OF_MEMORY, "int8 model: the arena has %l bytes; this model needs %l",
-                            (int64_t)arena_bytes, (int64_t)bytes);
-        q->mem = arena; q->own_mem = 0;
-    } else {
-        if (!(q->mem = al->alloc(bytes, al->user)))
-            return nn__fail(NN_ERR_OUT_OF_MEMORY, "int8 model: could not allocate %l bytes", (int64_t)bytes);
-        q->own_mem = 1;
-    }
+    nn_result r;
+    if ((r = nn__take_zeroed(al, arena, arena_bytes, bytes, &q->mem, &q->own_mem, "int8 model", "")) != NN_OK) return r;
     q->allocator = *al;
     q->mem_bytes = bytes;
-    memset(q->mem, 0, bytes);
     nn__qlayout(q, nn__qbase(q), borrow, NULL);
     return NN_OK;
 }

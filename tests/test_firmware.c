@@ -91,6 +91,7 @@ static void arena_training(void) {
     b.allocator = counting;
     CHECK_OK(nn_model_arena_bytes(&b, &cc, &need));
     block = (unsigned char *)malloc(need + 1);
+    memset(block, 0xff, need + 1); /* compile zeroes the caller's arena; calloc's pages came zero for a */
     cc.arena = block + 1;
     cc.arena_bytes = need - 1;
     CHECK_ERR(nn_model_compile(&b, &cc), NN_ERR_OUT_OF_MEMORY, "needs");
