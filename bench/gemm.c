@@ -1,6 +1,7 @@
 /* bench/gemm: SGEMM GFLOP/s of nn.h against OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm)
    in the same process, for square sizes and the shapes of the benchmark networks, with 1 and
-   2 threads. Each figure is the median of repeats after a warm-up. Built by `make bench`. */
+   2 threads. The libraries take turns (measure): each figure is a median over rounds of
+   medians of repeats after a warm-up, each ratio the median of the rounds'. Built by `make bench`. */
 #include "common.h" /* first: it sets _POSIX_C_SOURCE */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
@@ -32,24 +33,52 @@ static void run_dnnl(const shape *s, const float *A, const float *B, float *C) {
 }
 #endif
 
-/* median GFLOP/s over repeats filling about 0.3 s */
-static double measure(void (*f)(const shape *, const float *, const float *, float *), const shape *s,
-                      const float *A, const float *B, float *C) {
-    double t[41], flop = 2.0 * (double)s->M * (double)s->N * (double)s->K, t0;
+typedef void (*gemm_fn)(const shape *, const float *, const float *, float *);
+
+/* Seconds per call, the median of repeats filling about 40 ms, after a warm-up call. */
+static double block(gemm_fn f, const shape *s, const float *A, const float *B, float *C) {
+    double t[41], t0;
     int reps, r, inner, i;
-    f(s, A, B, C); /* warm-up */
+    f(s, A, B, C); /* warm-up: caches, thread pools */
     t0 = now_s();
     f(s, A, B, C);
     t0 = now_s() - t0;
     inner = t0 < 1e-3 ? (int)(1e-3 / (t0 + 1e-9)) + 1 : 1;
-    reps = (int)(0.3 / (t0 * inner + 1e-9));
-    reps = reps < 5 ? 5 : reps > 41 ? 41 : reps;
+    reps = (int)(0.04 / (t0 * inner + 1e-9));
+    reps = reps < 3 ? 3 : reps > 41 ? 41 : reps;
     for (r = 0; r < reps; r++) {
         double a = now_s();
         for (i = 0; i < inner; i++) f(s, A, B, C);
         t[r] = (now_s() - a) / inner;
     }
-    return flop / median(t, reps) / 1e9;
+    return median(t, reps);
+}
+
+/* The libraries in turn, ROUNDS rounds of one block each (the order rotating), so that every
+   ratio compares blocks taken within a second of each other: this host's speed drifts by a
+   fifth over minutes, more than the differences measured. gflops[l]: the median over rounds;
+   ratio[l]: the median of the rounds' nn / library ratios. */
+#define ROUNDS 7
+static void measure(const gemm_fn *fns, const double *settle, int nlib, const shape *s, const float *A, const float *B,
+                    float *C, double *gflops, double *ratio) {
+    double t[4][ROUNDS], r[ROUNDS];
+    const double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
+    int k, l;
+    for (k = 0; k < ROUNDS; k++)
+        for (l = 0; l < nlib; l++) {
+            const int w = (l + k) % nlib;
+            t[w][k] = block(fns[w], s, A, B, C);
+            if (settle[w] > 0) { /* until its idle threads stop spinning on the cores */
+                struct timespec z;
+                z.tv_sec = 0; z.tv_nsec = (long)(settle[w] * 1e9);
+                nanosleep(&z, NULL);
+            }
+        }
+    for (l = 0; l < nlib; l++) {
+        for (k = 0; k < ROUNDS; k++) r[k] = t[l][k] / t[0][k];
+        ratio[l] = median(r, ROUNDS);
+    }
+    for (l = 0; l < nlib; l++) gflops[l] = flop / median(t[l], ROUNDS) / 1e9; /* (median sorts: ratios first) */
 }
 
 int main(void) {
@@ -71,7 +100,7 @@ int main(void) {
     for (i = 0; i < 2048 * 4096; i++) { A[i] = (float)(i % 17) / 17.0f - 0.5f; B[i] = (float)(i % 13) / 13.0f - 0.5f; }
     ws = (float *)malloc(sizeof(float) * (size_t)nn_gemm_workspace_floats());
     note_env("bench/gemm");
-    printf("# GFLOP/s, median of repeats; ratio = nn / reference\n");
+    printf("# GFLOP/s, median of %d rounds (libraries in turn); ratio = nn / reference, median of the rounds' ratios\n", ROUNDS);
     for (th = 1; th <= 2; th++) {
         omp_set_num_threads(th);
 #ifdef HAVE_OPENBLAS
@@ -79,19 +108,25 @@ int main(void) {
 #endif
         for (i = 0; i < nshapes; i++) {
             const shape *s = &shapes[i];
-            double g = measure(run_nn, s, A, B, C), ob = 0, dn = 0;
+            gemm_fn fns[3];
+            double g[3], ratio[3], settle[3] = {0, 0, 0};
+            int nlib = 0, ob = 0, dn = 0;
+            fns[nlib++] = run_nn;
 #ifdef HAVE_OPENBLAS
-            ob = measure(run_openblas, s, A, B, C);
+            /* OpenBLAS's threads spin about 2^28 cycles after a call (its THREAD_TIMEOUT), which
+               took the cores from the next library's block (oneDNN 4 GFLOP/s at 256^3) */
+            ob = nlib; settle[nlib] = th > 1 ? 0.25 : 0; fns[nlib++] = run_openblas;
 #endif
 #ifdef HAVE_DNNL
-            dn = measure(run_dnnl, s, A, B, C);
+            dn = nlib; fns[nlib++] = run_dnnl;
 #endif
+            measure(fns, settle, nlib, s, A, B, C, g, ratio);
             printf("gemm %-14s M=%-4lld N=%-4lld K=%-4lld ta=%d tb=%d threads=%d nn=%.1f", s->what, (long long)s->M,
-                   (long long)s->N, (long long)s->K, s->ta, s->tb, th, g);
-            if (ob > 0) printf(" openblas=%.1f", ob);
-            if (dn > 0) printf(" onednn=%.1f", dn);
-            if (ob > 0) printf(" vs_openblas=%.2f", g / ob);
-            if (dn > 0) printf(" vs_onednn=%.2f", g / dn);
+                   (long long)s->N, (long long)s->K, s->ta, s->tb, th, g[0]);
+            if (ob) printf(" openblas=%.1f", g[ob]);
+            if (dn) printf(" onednn=%.1f", g[dn]);
+            if (ob) printf(" vs_openblas=%.2f", ratio[ob]);
+            if (dn) printf(" vs_onednn=%.2f", ratio[dn]);
             printf("\n");
             fflush(stdout);
         }
