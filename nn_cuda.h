@@ -963,6 +963,7 @@ NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
     c->table.maxpool2x2_relu_forward = NULL; /* (the CPU's: the two entries above instead) */
     c->table.maxpool2x2_relu_backward = NULL;
     c->table.conv2d_backward_pooled = NULL;
+    c->table.conv2d_maxpool2x2_relu_forward = NULL;
     c->table.batchnorm_forward = nn__cu_bn_forward;
     c->table.batchnorm_backward = nn__cu_bn_backward;
     c->table.act_forward = nn__cu_act_forward;

@@ -254,8 +254,11 @@ static void finish(nn_model *m, int h, const char *name) {
    a 3x3 stride-2 padded one (the generic kernel), batch 3. Variant 1: 2x2 pooling of even sides
    wider than a vector (36x34: 17 outputs a row), of a convolution that a second branch also
    reads, so that the pooling adds to its gradient. Variant 2: the CNN's kind, 5x5 convolutions
-   of 32 and 16 channels on 13x11 images. The first convolution of variants 0 and 2, needing no
-   input gradient, takes its weight gradient from its pooling's (conv2d_backward_pooled). */
+   of 32 and 16 channels on 13x11 images. The first convolution of variants 0 and 2-4, needing no
+   input gradient, takes its weight gradient from its pooling's (conv2d_backward_pooled), and its
+   pooling computes it (conv2d_maxpool2x2_relu_forward): variants 3 and 4 (12 channels 5x5 on 21x40,
+   an odd height and 20 outputs a row; 8 channels 3x3 of 2 on 28x30) through the fused kernel,
+   whose convolution output is never written, the others through the entry's fallback. */
 static int conv_relu_pool(nn_model *m, int h, int leaky, int64_t oc, int64_t k, int64_t pad, int64_t pk, int64_t ps,
                           int64_t pp) {
     h = nn_conv2d(m, h, oc, k, 1, pad);
@@ -275,6 +278,10 @@ static void build_fused(nn_model *m, int leaky, int variant) {
     } else if (variant == 2) {
         h = conv_relu_pool(m, nn_input_image(m, 1, 13, 11), leaky, 32, 5, 2, 2, 2, 0);
         h = nn_flatten(m, conv_relu_pool(m, h, leaky, 16, 5, 2, 2, 2, 0));
+    } else if (variant == 3) {
+        h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 1, 21, 40), leaky, 12, 5, 2, 2, 2, 0));
+    } else if (variant == 4) {
+        h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 2, 28, 30), leaky, 8, 3, 1, 2, 2, 0));
     } else {
         h = conv_relu_pool(m, nn_input_image(m, 2, 9, 9), leaky, 4, 3, 1, 2, 2, 0);
         h = nn_flatten(m, conv_relu_pool(m, h, leaky, 3, 3, 1, 3, 2, 1));
@@ -294,11 +301,16 @@ static void fused_relu_pool(int variant) {
     build_fused(&a, 0, variant);
     build_fused(&b, 1, variant);
     CHECK(a.layers[2].fused && !b.layers[2].fused);
-    CHECK(variant == 1 || (a.layers[5].fused && !b.layers[5].fused));
+    CHECK(variant == 1 || variant >= 3 || (a.layers[5].fused && !b.layers[5].fused));
     /* variant 0's 3x3 convolution through the entry's fallback (the gradient rebuilt, then the
        usual kernel); variant 1's output has a second reader */
     CHECK((nn__conv_pooled(&a, &a.layers[1]) != NULL) == (variant != 1) && !nn__conv_pooled(&b, &b.layers[1]));
     CHECK(variant != 2 || !nn__conv_pooled(&a, &a.layers[4])); /* (it needs its input's gradient) */
+    CHECK((nn__conv_pool_fwd(&a, &a.layers[1]) != NULL) == (variant != 1) && !nn__conv_pool_fwd(&b, &b.layers[1]));
+#ifdef NN__CONV_DIRECT
+    CHECK_MSG(variant == 1 || nn__conv_pool_ok(&a.layers[1].cfg.conv.d, &a.layers[3].cfg.pool.d) == (variant >= 3),
+              "variant %d", variant);
+#endif
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la)); /* twice: nothing may build on the first */
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la));
     CHECK_OK(nn_model_backward(&b, x, lab, NULL, 3, &lb));
@@ -391,6 +403,8 @@ int main(void) {
     fused_relu_pool(0);
     fused_relu_pool(1);
     fused_relu_pool(2);
+    fused_relu_pool(3);
+    fused_relu_pool(4);
     /* layers, gradient-checked through a model (batch 3, odd sizes) */
     printf("gradient checks (central differences, relative error < 1e-3)\n");
     h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
