@@ -2919,8 +2919,15 @@ NN__PRIVATE void nn__wino_in_block(const float *xt, int64_t Wp, int64_t C, int64
 /* y (N, OC, OH, OW) (+)= the 5x5 convolution of x with w (or the flipped, transposed weights: the
    input gradient) plus b, by Winograd F(2x2, 5x5); slots: per thread, slot floats apart; u: the
    transformed weights */
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__wino_pool_image(const nn_pool2d_desc *p, int64_t OC, int64_t TW, const float *yt, const float *b,
+                                     float *buf, float *y, uint8_t *idx);
+#endif
+/* pool: y is instead that 2x2 max pooling of the ReLU of the output, and idx its record
+   (nn__conv_pool_forward) */
 NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, int flip,
-                                  const float *b, float *slots, int64_t slot, float *u, int accumulate) {
+                                  const float *b, float *slots, int64_t slot, float *u, int accumulate,
+                                  const nn_pool2d_desc *pool, uint8_t *idx) {
     const int64_t C = d->C, OC = d->OC, TH = (d->OH + 1) / 2, TW = (d->OW + 1) / 2, TT = TH * TW;
     const int64_t Hp = 2 * TH + 4, Wp = 2 * TW + 4, P = d->OH * d->OW, nv = OC / 16;
     const int nth = nn__conv_threads(d, N, N * OC * P * C * 25);
@@ -2983,6 +2990,15 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                     }
                 }
             }
+#ifndef NN_NO_TRAINING
+            if (pool) { /* (the image's transformed tiles in m are used: its room holds the pooling's) */
+                nn__wino_pool_image(pool, OC, TW, yt, b, m, y + n * OC * pool->OH * pool->OW,
+                                    idx + n * OC * pool->OH * pool->OW);
+                continue;
+            }
+#else
+            (void)pool; (void)idx;
+#endif
             for (o = 0; o < OC; o += 8) /* (pixels, OC) tiles to the image's planes, with the bias */
                 for (oh = 0; oh < d->OH; oh++) {
                     const float *src = yt + oh * 2 * TW * OC + o;
@@ -3019,7 +3035,7 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
 #ifdef NN__CONV_DIRECT
     if (nn__conv_wino(d)) {
         const int64_t slot = nn__conv_slot(d, N);
-        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0);
+        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, NULL, NULL);
         return;
     }
     if (nn__conv_is_direct(d)) { nn__conv_direct_forward(d, N, y, x, w, b, ws); return; }
@@ -3115,7 +3131,7 @@ NN__PRIVATE void nn__conv2d_backward(const nn_conv2d_desc *d, int64_t N, float *
         const nn_conv2d_desc t = nn__wino_dx_desc(d);
         if (nn__conv_wino(&t)) {
             const int64_t slot = nn__conv_slot(d, N);
-            nn__wino_forward(&t, N, dx, dy, w, 1, NULL, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 1);
+            nn__wino_forward(&t, N, dx, dy, w, 1, NULL, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 1, NULL, NULL);
             return;
         }
     }
@@ -3243,14 +3259,11 @@ static inline void nn__p2_plane(const nn_pool2d_desc *d, nn__p2s *p) {
 static inline const nn__p2 *nn__p2_pick(const nn_pool2d_desc *d, const nn__p2s *p, int64_t oh, int64_t ow) {
     return ow > 0 && ow + 16 >= d->OW ? &p->sc : oh + 1 < d->OH ? &p->sa : &p->sb;
 }
-/* the maxima of a step's windows, and in sel[q] the outputs whose first maximum is candidate q
-   (upper left, upper right, lower left, lower right), a NaN counting as the largest: the scalar
-   path's nn__max_arg4, sixteen at a time */
-static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, const nn__p2 *s, __mmask16 *sel) {
-    const __m512 a0 = _mm512_maskz_loadu_ps(s->m0, r0), a1 = _mm512_maskz_loadu_ps(s->m1, r0 + s->h1);
-    const __m512 b0 = _mm512_maskz_loadu_ps(s->m0, r1), b1 = _mm512_maskz_loadu_ps(s->m1, r1 + s->h1);
-    const __m512 v0 = _mm512_permutex2var_ps(a0, s->ev, a1), v1 = _mm512_permutex2var_ps(a0, s->od, a1);
-    const __m512 v2 = _mm512_permutex2var_ps(b0, s->ev, b1), v3 = _mm512_permutex2var_ps(b0, s->od, b1);
+/* the maxima of sixteen windows' candidates v0..v3 (upper left, upper right, lower left, lower
+   right), and in sel[q] the windows whose first maximum is candidate q, a NaN counting as the
+   largest: the scalar path's nn__max_arg4, sixteen at a time; nn__pool2x2_v16: those of a step's
+   windows */
+static inline __m512 nn__max4_v16(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __mmask16 *sel) {
     const __m512 mx = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
     const __m512 sum = _mm512_add_ps(_mm512_add_ps(v0, v1), _mm512_add_ps(v2, v3));
     __mmask16 c0, c1, c2, c01, c012;
@@ -3275,6 +3288,21 @@ static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, const nn_
     sel[2] = _mm512_kandn(c01, c2);
     sel[3] = _mm512_knot(c012);
     return _mm512_mask_mov_ps(_mm512_mask_mov_ps(_mm512_mask_mov_ps(v3, sel[2], v2), sel[1], v1), c0, v0);
+}
+static inline __m512 nn__pool2x2_v16(const float *r0, const float *r1, const nn__p2 *s, __mmask16 *sel) {
+    const __m512 a0 = _mm512_maskz_loadu_ps(s->m0, r0), a1 = _mm512_maskz_loadu_ps(s->m1, r0 + s->h1);
+    const __m512 b0 = _mm512_maskz_loadu_ps(s->m0, r1), b1 = _mm512_maskz_loadu_ps(s->m1, r1 + s->h1);
+    return nn__max4_v16(_mm512_permutex2var_ps(a0, s->ev, a1), _mm512_permutex2var_ps(a0, s->od, a1),
+                        _mm512_permutex2var_ps(b0, s->ev, b1), _mm512_permutex2var_ps(b0, s->od, b1), sel);
+}
+/* the ReLU of maxima m, and in q their record bytes (nn__pool2x2_forward) */
+static inline __m512 nn__pool_rec16(__m512 m, const __mmask16 *sel, __m512i *q) {
+    const __mmask16 pos = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ); /* (x > 0 ? x : 0, as nn__relu_range) */
+    __m512i r = _mm512_maskz_mov_epi32(sel[1], _mm512_set1_epi32(1));
+    r = _mm512_mask_mov_epi32(r, sel[2], _mm512_set1_epi32(2));
+    r = _mm512_mask_mov_epi32(r, sel[3], _mm512_set1_epi32(3));
+    *q = _mm512_mask_add_epi32(r, _mm512_knot(pos), r, _mm512_set1_epi32(4));
+    return _mm512_maskz_mov_ps(pos, m);
 }
 #ifndef NN_NO_TRAINING
 /* dx rows (d0, d1) (and their halves h1 on) += each of a step's outputs' gradient gv at its
@@ -3345,18 +3373,14 @@ NN__PRIVATE int64_t nn__pool2x2_row(const nn_pool2d_desc *d, const nn__p2plan *p
         __mmask16 sel[4];
         __m512 m = nn__pool2x2_v16(r0 + 2 * ow, r1 + 2 * ow, s, sel);
         step = s->rows;
-        if (ic) { /* (x > 0 ? x : 0, as nn__relu_range) */
-            const __mmask16 pos = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ);
-            __m512i q = _mm512_maskz_mov_epi32(sel[1], _mm512_set1_epi32(1));
-            q = _mm512_mask_mov_epi32(q, sel[2], _mm512_set1_epi32(2));
-            q = _mm512_mask_mov_epi32(q, sel[3], _mm512_set1_epi32(3));
-            q = _mm512_mask_add_epi32(q, _mm512_knot(pos), q, _mm512_set1_epi32(4));
+        if (ic) {
+            __m512i q;
+            m = nn__pool_rec16(m, sel, &q);
             /* a whole 16-byte store where its spill lands on later outputs of the plane (the
                masked narrowing store is microcoded on Zen 4/5: pool1 forward 2x slower) */
             if (oh * d->OW + ow + 16 <= d->OH * d->OW)
                 _mm_storeu_si128((__m128i *)(void *)(ic + oh * d->OW + ow), _mm512_cvtepi32_epi8(q));
             else _mm512_mask_cvtepi32_storeu_epi8(ic + oh * d->OW + ow, nm, q);
-            m = _mm512_maskz_mov_ps(pos, m);
         }
         /* rows of one vector: lanes past the row land in later rows of the plane */
         if (d->OW <= 16 && oh * d->OW + 16 <= d->OH * d->OW) _mm512_storeu_ps(yc + oh * d->OW, m);
@@ -3397,9 +3421,55 @@ NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *
    kernel's, and each pooled row the pooling's, so the results are the same bits. p: the pooling
    of (OC, OH, OW); more than 8 outputs a row (one row a vector step). */
 #ifdef NN__CONV_DIRECT
+/* 1: the row kernel's tiles; 2: Winograd's 2x2 output tiles, which are the pooling's windows,
+   pooled (nn__wino_pool_image) in the room of the image's transformed tiles; 0: neither */
 NN__PRIVATE int nn__conv_pool_ok(const nn_conv2d_desc *d, const nn_pool2d_desc *p) {
-    return !nn__conv_is_depthwise(d) && !nn__conv_wino(d) && nn__conv_is_direct(d) && !nn__conv_lanes(d->OC, d->OW) &&
-           nn__pool_is_2x2(p) && p->C == d->OC && p->H == d->OH && p->W == d->OW && p->OW > 8;
+    if (!nn__pool_is_2x2(p) || p->C != d->OC || p->H != d->OH || p->W != d->OW || nn__conv_is_depthwise(d)) return 0;
+    if (nn__conv_wino(d)) return (p->OH * p->OW + 8) * 2 <= 36 * NN__WINO_TB ? 2 : 0;
+    return nn__conv_is_direct(d) && !nn__conv_lanes(d->OC, d->OW) && p->OW > 8;
+}
+/* An image's Winograd output yt (pixels of 2TW a row, OC channels each; the bias not added) into
+   y (OC, OH/2, OW/2) and idx by the 2x2 pooling of its ReLU, 16 channels of a window at a time
+   with the pooling's comparisons (nn__max4_v16), then transposed to planes through buf: the
+   outputs, and the records as int32 (the bias is added as the unpooled path adds it, +0 where
+   there is none, so the values are the same bits). */
+NN__PRIVATE void nn__wino_pool_image(const nn_pool2d_desc *p, int64_t OC, int64_t TW, const float *yt, const float *b,
+                                     float *buf, float *y, uint8_t *idx) {
+    const int64_t PP = p->OH * p->OW, rs = 2 * TW * OC;
+    float *qb = buf + (PP + 8) * OC; /* (a spare row of pixels after each: the last block reads it) */
+    int64_t ph, pw, o, q, j;
+    for (ph = 0; ph < p->OH; ph++)
+        for (pw = 0; pw < p->OW; pw++)
+            for (o = 0; o < OC; o += 16) {
+                const float *s0 = yt + 2 * ph * rs + 2 * pw * OC + o;
+                const __m512 bv = b ? _mm512_loadu_ps(b + o) : _mm512_setzero_ps();
+                __mmask16 sel[4];
+                __m512i r;
+                __m512 mx = nn__max4_v16(_mm512_add_ps(_mm512_loadu_ps(s0), bv), _mm512_add_ps(_mm512_loadu_ps(s0 + OC), bv),
+                                         _mm512_add_ps(_mm512_loadu_ps(s0 + rs), bv),
+                                         _mm512_add_ps(_mm512_loadu_ps(s0 + rs + OC), bv), sel);
+                mx = nn__pool_rec16(mx, sel, &r);
+                _mm512_storeu_ps(buf + (ph * p->OW + pw) * OC + o, mx);
+                _mm512_storeu_si512((void *)(qb + (ph * p->OW + pw) * OC + o), r);
+            }
+    for (o = 0; o < OC; o += 8)
+        for (q = 0; q < PP; q += 8) {
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(PP - q)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            float blk[64];
+            nn__transpose8(blk, 8, buf + q * OC + o, OC);
+            for (j = 0; j < 8; j++) _mm256_maskstore_ps(y + (o + j) * PP + q, m, _mm256_loadu_ps(blk + 8 * j));
+            nn__transpose8(blk, 8, qb + q * OC + o, OC);
+            for (j = 0; j < 8; j++) {
+                const __m128i v = _mm512_cvtepi32_epi8(_mm512_castsi256_si512(_mm256_castps_si256(_mm256_loadu_ps(blk + 8 * j))));
+                uint8_t *dst = idx + (o + j) * PP + q;
+                if (PP - q >= 8) _mm_storel_epi64((__m128i *)(void *)dst, v);
+                else {
+                    uint8_t t[16];
+                    _mm_storeu_si128((__m128i *)(void *)t, v);
+                    memcpy(dst, t, (size_t)(PP - q));
+                }
+            }
+        }
 }
 NN__PRIVATE void nn__conv_pool_forward(const nn_conv2d_desc *d, const nn_pool2d_desc *p, int64_t N, float *y,
                                        uint8_t *idx, const float *x, const float *w, const float *b, float *ws) {
@@ -3672,7 +3742,12 @@ NN__PRIVATE void nn__cpu_conv2d_maxpool2x2_relu_forward(void *ctx, const nn_conv
                                                         const float *w, const float *b, float *ws) {
     (void)ctx;
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_pool_ok(d, p)) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; }
+    if (nn__conv_pool_ok(d, p) == 1) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; }
+    if (nn__conv_pool_ok(d, p) == 2) {
+        const int64_t slot = nn__conv_slot(d, N);
+        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, p, idx);
+        return;
+    }
 #endif
     nn_conv2d_forward(d, N, yc, x, w, b, ws);
     nn__pool2x2_forward(p, N, y, idx, yc);
@@ -4567,9 +4642,10 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    positive: backward then reads that and the gradient, not the 4x larger input and the output
    (CNN: pooling backward 1.0 -> 0.4 ms, 0.56 -> 0.2), and a convolution before it that needs no
    input gradient rebuilds its output gradient image by image in cache (nn__conv_pooled). A
-   convolution that only the ReLU reads is computed by the pooling too (nn__conv_pool_fwd), two
-   rows at a time into a tile that is pooled from L1: the CNN's first layer writes and re-reads
-   no 6.4 MB output (paired steps 0.958 / 0.966, resident arena -6.4 MB). The
+   convolution that only the ReLU reads is computed by the pooling too (nn__conv_pool_fwd): by
+   the row kernel two rows at a time into a tile pooled from L1, by Winograd pooling its 2x2
+   output tiles, so that the CNN's convolutions write and re-read no output (6.4 and 3.2 MB;
+   the first alone: paired steps 0.958 / 0.966). The
    results are the same as unfused, bit for bit, except a window holding NaN and a positive value
    (0 here, the value unfused).
    A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
