@@ -156,7 +156,10 @@ bench-torch:
 	$(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2 | tee $(B)/bench_torch2.txt
 
 # The host's load drifts over minutes: run each network through nn.h and both PyTorch
-# settings back to back, so that the three figures of a row are taken under the same load.
+# settings back to back, so that the three figures of a row are taken under the same load, and
+# the short runs (all but the CNN's minutes) COMPARE_ROUNDS times: compare.py prints the medians
+# and the median of the rounds' ratios.
+COMPARE_ROUNDS ?= 3
 TORCH1 := $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
 TORCH2 := $(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
 bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
@@ -164,14 +167,20 @@ bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
 	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
 	@for n in $(BENCH_NETS); do \
-	    $(BENCH_ENV) ./$(B)/bench_train $$n | tee -a $(B)/bench_nn.txt; \
-	    $(TORCH1) --only train $$n | tee -a $(B)/bench_torch1.txt; \
-	    $(TORCH2) --only train $$n | tee -a $(B)/bench_torch2.txt; \
+	    r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac; \
+	    for i in $$(seq $$r); do \
+	        $(BENCH_ENV) ./$(B)/bench_train $$n | tee -a $(B)/bench_nn.txt; \
+	        $(TORCH1) --only train $$n | tee -a $(B)/bench_torch1.txt; \
+	        $(TORCH2) --only train $$n | tee -a $(B)/bench_torch2.txt; \
+	    done; \
 	done
 	@for n in mlp-784-128-10 cnn-32-64; do \
-	    ./$(B)/bench_infer $$n | tee -a $(B)/bench_nn.txt; \
-	    $(TORCH1) --only infer $$n | tee -a $(B)/bench_torch1.txt; \
-	    $(TORCH2) --only infer $$n | tee -a $(B)/bench_torch2.txt; \
+	    r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac; \
+	    for i in $$(seq $$r); do \
+	        ./$(B)/bench_infer $$n | tee -a $(B)/bench_nn.txt; \
+	        $(TORCH1) --only infer $$n | tee -a $(B)/bench_torch1.txt; \
+	        $(TORCH2) --only infer $$n | tee -a $(B)/bench_torch2.txt; \
+	    done; \
 	done
 	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt $(B)/bench_gemm.txt
 
