@@ -1988,8 +1988,10 @@ NN__PRIVATE int64_t nn__conv_direct_plane(const nn_conv2d_desc *d) {
 NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
     const int64_t CKK = d->C * d->OC * d->KH * d->KW;
     const int64_t p16 = nn__conv_dw_lanes(d) ? 64 * d->OH * d->OW + NN__DW_GROUP * 25 * 32 : 0;
-    /* after the planes: the lanes kernel's weights and outputs, or nn__conv_pool_forward's tile */
-    const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ? CKK + 16 * d->OH * d->OW : d->OC * 2 * d->OW);
+    /* after the planes: the lanes kernel's weights, outputs and their pooling's room
+       (nn__conv_pool_forward), or the row kernel's tile there */
+    const int64_t fwd = nn__conv_direct_plane(d) + (nn__conv_lanes(d->OC, d->OW) ?
+                        CKK + 16 * d->OH * d->OW + 2 * (d->OH / 2 * (d->OW / 2) + 8) * 16 : d->OC * 2 * d->OW);
     const int64_t dws = d->KH * d->KW * 128 > p16 ? d->KH * d->KW * 128 : p16; /* the weight gradient's */
     const int64_t bwd = d->OC * (d->H + d->KH - 1) * nn__conv_direct_row(d->W, d->KW) + CKK +
                         (nn__conv_lanes(d->C, d->W) ? CKK + 16 * d->H * d->W : 0);
@@ -2388,9 +2390,16 @@ NN__PRIVATE void nn__conv_lanes_out(float *y, const float *t, int64_t P, int acc
    most 12 pixels (even runs: 21 = 11 + 10), every tap one weight load for the run; the
    block's outputs are transposed into y once complete. wl as nn__conv_lanes_weights makes it,
    t: OH * OW * 16 floats. */
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
+                              float *buf, float *y, uint8_t *idx);
+#endif
+/* pool: each block's outputs go instead to y and idx by that 2x2 max pooling of their ReLU
+   (nn__pool_hwc, through pbuf: nn__conv_pool_forward) */
 NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                                  const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
-                                                 const float *wl, float *t, const float *b, float *y, int accumulate) {
+                                                 const float *wl, float *t, const float *b, float *y, int accumulate,
+                                                 const nn_pool2d_desc *pool, float *pbuf, uint8_t *idx) {
     const int64_t run = (OW + (OW + 11) / 12 - 1) / ((OW + 11) / 12);
     int64_t o0, oh, ow;
     for (o0 = 0; o0 < OC; o0 += 16) {
@@ -2409,6 +2418,15 @@ NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t 
                 else nn__conv_lanes_px(4, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
             }
         }
+#ifndef NN_NO_TRAINING
+        if (pool) { /* (t holds the bias already: none added) */
+            const int64_t PP = pool->OH * pool->OW;
+            nn__pool_hwc(pool, 16, OW, t, NULL, pbuf, y + o0 * PP, idx + o0 * PP);
+            continue;
+        }
+#else
+        (void)pool; (void)pbuf; (void)idx;
+#endif
         nn__conv_lanes_out(y + o0 * OH * OW, t, OH * OW, accumulate);
     }
 }
@@ -2433,7 +2451,8 @@ NN__PRIVATE NN__NOINLINE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH,
 NN__PRIVATE void nn__conv_direct_any(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, const float *xp,
                                      int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi, const float *w, const float *wl,
                                      float *t, const float *b, float *y, int accumulate) {
-    if (nn__conv_lanes(OC, OW)) nn__conv_lanes_blk(C, OC, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wl, t, b, y, accumulate);
+    if (nn__conv_lanes(OC, OW))
+        nn__conv_lanes_blk(C, OC, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wl, t, b, y, accumulate, NULL, NULL, NULL);
     else nn__conv_direct(C, OC, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, w, b, y, accumulate);
 }
 
@@ -2920,8 +2939,8 @@ NN__PRIVATE void nn__wino_in_block(const float *xt, int64_t Wp, int64_t C, int64
    input gradient) plus b, by Winograd F(2x2, 5x5); slots: per thread, slot floats apart; u: the
    transformed weights */
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__wino_pool_image(const nn_pool2d_desc *p, int64_t OC, int64_t TW, const float *yt, const float *b,
-                                     float *buf, float *y, uint8_t *idx);
+NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
+                              float *buf, float *y, uint8_t *idx);
 #endif
 /* pool: y is instead that 2x2 max pooling of the ReLU of the output, and idx its record
    (nn__conv_pool_forward) */
@@ -2992,8 +3011,8 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
             }
 #ifndef NN_NO_TRAINING
             if (pool) { /* (the image's transformed tiles in m are used: its room holds the pooling's) */
-                nn__wino_pool_image(pool, OC, TW, yt, b, m, y + n * OC * pool->OH * pool->OW,
-                                    idx + n * OC * pool->OH * pool->OW);
+                nn__pool_hwc(pool, OC, 2 * TW, yt, b, m, y + n * OC * pool->OH * pool->OW,
+                             idx + n * OC * pool->OH * pool->OW);
                 continue;
             }
 #else
@@ -3414,28 +3433,32 @@ NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *
 }
 
 #ifndef NN_NO_TRAINING
-/* A first convolution, its ReLU and their 2x2 max pooling in one pass (nn__conv_pool_fwd), where
-   the convolution takes the row kernel: two rows of outputs at a time into a tile in the thread's
+/* A convolution, its ReLU and their 2x2 max pooling in one pass (nn__conv_pool_fwd), where the
+   convolution takes the row kernel: two rows of outputs at a time into a tile in the thread's
    slot (after the padded planes), pooled from there with its record, so that the convolution's
    output (the CNN's 6.4 MB at batch 64) is neither written nor read back. Each output is the row
    kernel's, and each pooled row the pooling's, so the results are the same bits. p: the pooling
-   of (OC, OH, OW); more than 8 outputs a row (one row a vector step). */
+   of (OC, OH, OW); more than 8 outputs a row (one row a vector step). Where it takes the lanes
+   kernel (LeNet-5's second layer), each block of 16 channels is pooled from the kernel's outputs
+   in the slot (nn__pool_hwc) instead of transposed to planes. */
 #ifdef NN__CONV_DIRECT
 /* 1: the row kernel's tiles; 2: Winograd's 2x2 output tiles, which are the pooling's windows,
-   pooled (nn__wino_pool_image) in the room of the image's transformed tiles; 0: neither */
+   pooled (nn__pool_hwc) in the room of the image's transformed tiles; 3: the lanes kernel's
+   outputs, 16 channels a pixel, pooled likewise (room: nn__conv_direct_ws); 0: none */
 NN__PRIVATE int nn__conv_pool_ok(const nn_conv2d_desc *d, const nn_pool2d_desc *p) {
     if (!nn__pool_is_2x2(p) || p->C != d->OC || p->H != d->OH || p->W != d->OW || nn__conv_is_depthwise(d)) return 0;
     if (nn__conv_wino(d)) return (p->OH * p->OW + 8) * 2 <= 36 * NN__WINO_TB ? 2 : 0;
-    return nn__conv_is_direct(d) && !nn__conv_lanes(d->OC, d->OW) && p->OW > 8;
+    if (!nn__conv_is_direct(d)) return 0;
+    return nn__conv_lanes(d->OC, d->OW) ? 3 : p->OW > 8;
 }
-/* An image's Winograd output yt (pixels of 2TW a row, OC channels each; the bias not added) into
-   y (OC, OH/2, OW/2) and idx by the 2x2 pooling of its ReLU, 16 channels of a window at a time
-   with the pooling's comparisons (nn__max4_v16), then transposed to planes through buf: the
-   outputs, and the records as int32 (the bias is added as the unpooled path adds it, +0 where
-   there is none, so the values are the same bits). */
-NN__PRIVATE void nn__wino_pool_image(const nn_pool2d_desc *p, int64_t OC, int64_t TW, const float *yt, const float *b,
-                                     float *buf, float *y, uint8_t *idx) {
-    const int64_t PP = p->OH * p->OW, rs = 2 * TW * OC;
+/* Outputs yt (pixels of rowpix a row, OC channels each) into y (OC, OH/2, OW/2) and idx by the
+   2x2 pooling of their ReLU (plus b, or +0 where b is NULL: Winograd's unpooled path adds it so;
+   after the ReLU a +0 changes nothing), 16 channels of a window at a time with the pooling's
+   comparisons (nn__max4_v16), then transposed to planes through buf ((PP + 8) * OC floats twice):
+   the outputs, and the records as int32. The same bits as pooling the unpooled path's planes. */
+NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
+                              float *buf, float *y, uint8_t *idx) {
+    const int64_t PP = p->OH * p->OW, rs = rowpix * OC;
     float *qb = buf + (PP + 8) * OC; /* (a spare row of pixels after each: the last block reads it) */
     int64_t ph, pw, o, q, j;
     for (ph = 0; ph < p->OH; ph++)
@@ -3484,12 +3507,20 @@ NN__PRIVATE void nn__conv_pool_forward(const nn_conv2d_desc *d, const nn_pool2d_
 #endif
     {
         float *xp = nn__conv_my_slot(d, ws, N), *tile = xp + nn__conv_direct_plane(d);
+        const int lanes = nn__conv_lanes(d->OC, d->OW); /* (the slot's room as nn__conv_direct_forward's) */
+        float *t = tile + d->OC * d->C * KK, *pbuf = t + 16 * d->OH * d->OW;
         int64_t n, oh, o;
+        if (lanes) nn__conv_lanes_weights(tile, w, d->OC, d->C, KK);
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
         for (n = 0; n < N; n++) {
             nn__conv_pad(xp, x + n * d->C * d->H * d->W, d->C, d->H, d->W, Hp, Wp, d->PH, d->PW);
+            if (lanes) { /* blocks of 16 channels, each pooled from its outputs in the slot */
+                nn__conv_lanes_blk(d->C, d->OC, d->KH, d->KW, d->OH, d->OW, xp, Hp, Wp, d->PH, d->PH + d->H, tile, t, b,
+                                   y + n * d->OC * PP, 0, p, pbuf, idx + n * d->OC * PP);
+                continue;
+            }
             for (oh = 0; oh < p->OH; oh++) { /* conv rows 2oh, 2oh + 1: a tile (OC, 2, OW) */
                 nn__conv_direct(d->C, d->OC, d->KH, d->KW, 2, d->OW, xp + 2 * oh * Wp, Hp, Wp, d->PH - 2 * oh,
                                 d->PH + d->H - 2 * oh, w, b, tile, 0);
@@ -3742,7 +3773,7 @@ NN__PRIVATE void nn__cpu_conv2d_maxpool2x2_relu_forward(void *ctx, const nn_conv
                                                         const float *w, const float *b, float *ws) {
     (void)ctx;
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_pool_ok(d, p) == 1) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; }
+    if (nn__conv_pool_ok(d, p) & 1) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; } /* (1, 3) */
     if (nn__conv_pool_ok(d, p) == 2) {
         const int64_t slot = nn__conv_slot(d, N);
         nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, p, idx);
@@ -4643,9 +4674,10 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
    (CNN: pooling backward 1.0 -> 0.4 ms, 0.56 -> 0.2), and a convolution before it that needs no
    input gradient rebuilds its output gradient image by image in cache (nn__conv_pooled). A
    convolution that only the ReLU reads is computed by the pooling too (nn__conv_pool_fwd): by
-   the row kernel two rows at a time into a tile pooled from L1, by Winograd pooling its 2x2
-   output tiles, so that the CNN's convolutions write and re-read no output (6.4 and 3.2 MB;
-   the first alone: paired steps 0.958 / 0.966). The
+   the row kernel two rows at a time into a tile pooled from L1, by Winograd and the lanes kernel
+   pooling their outputs in the slot, so that the CNN's convolutions write and re-read no output
+   (6.4 and 3.2 MB; paired steps 0.958 / 0.966 for the first, 0.967 for the second; LeNet-5's
+   second 0.986 / 0.981). The
    results are the same as unfused, bit for bit, except a window holding NaN and a positive value
    (0 here, the value unfused).
    A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which

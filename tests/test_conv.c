@@ -254,12 +254,14 @@ static void finish(nn_model *m, int h, const char *name) {
    a 3x3 stride-2 padded one (the generic kernel), batch 3. Variant 1: 2x2 pooling of even sides
    wider than a vector (36x34: 17 outputs a row), of a convolution that a second branch also
    reads, so that the pooling adds to its gradient. Variant 2: the CNN's kind, 5x5 convolutions
-   of 32 and 16 channels on 13x11 images. The first convolution of variants 0 and 2-4, needing no
+   of 32 and 16 channels on 13x11 images. The first convolution of every variant but 1, needing no
    input gradient, takes its weight gradient from its pooling's (conv2d_backward_pooled), and its
-   pooling computes it (conv2d_maxpool2x2_relu_forward): variants 3 and 4 (12 channels 5x5 on 21x40,
-   an odd height and 20 outputs a row; 8 channels 3x3 of 2 on 28x30) through the row kernel's
-   tiles, variant 5 (32 channels 5x5 of 16 on 11x14) through Winograd's, the convolution's output
-   never written; the others through the entry's fallback. */
+   pooling computes it (conv2d_maxpool2x2_relu_forward), the convolution's output never written:
+   through the row kernel's tiles in variants 3 (12 channels 5x5 on 21x40: an odd height, 20
+   outputs a row) and 4 (8 channels 3x3 of 2 on 28x30), through Winograd's in variant 5 (32
+   channels 5x5 of 16 on 11x14), through the lanes kernel's outputs in variants 2, 6 (LeNet-5's
+   second layer) and 7 (32 channels 3x3 on 11x12, an odd height); variant 0's through the
+   entry's fallback. */
 static int conv_relu_pool(nn_model *m, int h, int leaky, int64_t oc, int64_t k, int64_t pad, int64_t pk, int64_t ps,
                           int64_t pp) {
     h = nn_conv2d(m, h, oc, k, 1, pad);
@@ -285,6 +287,10 @@ static void build_fused(nn_model *m, int leaky, int variant) {
         h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 2, 28, 30), leaky, 8, 3, 1, 2, 2, 0));
     } else if (variant == 5) {
         h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 16, 11, 14), leaky, 32, 5, 2, 2, 2, 0));
+    } else if (variant == 6) {
+        h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 6, 14, 14), leaky, 16, 5, 0, 2, 2, 0));
+    } else if (variant == 7) {
+        h = nn_flatten(m, conv_relu_pool(m, nn_input_image(m, 3, 11, 12), leaky, 32, 3, 0, 2, 2, 0));
     } else {
         h = conv_relu_pool(m, nn_input_image(m, 2, 9, 9), leaky, 4, 3, 1, 2, 2, 0);
         h = nn_flatten(m, conv_relu_pool(m, h, leaky, 3, 3, 1, 3, 2, 1));
@@ -318,7 +324,7 @@ static void fused_relu_pool(int variant) {
     CHECK((nn__conv_pool_fwd(&a, &a.layers[1]) != NULL) == (variant != 1) && !nn__conv_pool_fwd(&b, &b.layers[1]));
 #ifdef NN__CONV_DIRECT
     CHECK_MSG(variant == 1 || nn__conv_pool_ok(&a.layers[1].cfg.conv.d, &a.layers[3].cfg.pool.d) ==
-                                  (variant == 5 ? 2 : variant >= 3), "variant %d", variant);
+                                  (variant >= 6 || variant == 2 ? 3 : variant == 5 ? 2 : variant >= 3), "variant %d", variant);
 #endif
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la)); /* twice: nothing may build on the first */
     CHECK_OK(nn_model_backward(&a, x, lab, NULL, 3, &la));
@@ -415,6 +421,8 @@ int main(void) {
     fused_relu_pool(3);
     fused_relu_pool(4);
     fused_relu_pool(5);
+    fused_relu_pool(6);
+    fused_relu_pool(7);
     /* layers, gradient-checked through a model (batch 3, odd sizes) */
     printf("gradient checks (central differences, relative error < 1e-3)\n");
     h = nn_conv2d(start(&m, 2, 7, 7), 0, 3, 3, 1, 1); finish(&m, nn_tanh(&m, h), "conv2d 3x3 pad 1");
