@@ -160,6 +160,7 @@ bench-torch:
 # the short runs (all but the CNN's minutes) COMPARE_ROUNDS times: compare.py prints the medians
 # and the median of the rounds' ratios.
 COMPARE_ROUNDS ?= 3
+ROUNDS_OF_N = r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac
 TORCH1 := $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
 TORCH2 := $(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
 bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
@@ -167,7 +168,7 @@ bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
 	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
 	@for n in $(BENCH_NETS); do \
-	    r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac; \
+	    $(ROUNDS_OF_N); \
 	    for i in $$(seq $$r); do \
 	        $(BENCH_ENV) ./$(B)/bench_train $$n | tee -a $(B)/bench_nn.txt; \
 	        $(TORCH1) --only train $$n | tee -a $(B)/bench_torch1.txt; \
@@ -175,7 +176,7 @@ bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
 	    done; \
 	done
 	@for n in mlp-784-128-10 cnn-32-64; do \
-	    r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac; \
+	    $(ROUNDS_OF_N); \
 	    for i in $$(seq $$r); do \
 	        ./$(B)/bench_infer $$n | tee -a $(B)/bench_nn.txt; \
 	        $(TORCH1) --only infer $$n | tee -a $(B)/bench_torch1.txt; \

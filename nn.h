@@ -2938,10 +2938,6 @@ NN__PRIVATE void nn__wino_in_block(const float *xt, int64_t Wp, int64_t C, int64
 /* y (N, OC, OH, OW) (+)= the 5x5 convolution of x with w (or the flipped, transposed weights: the
    input gradient) plus b, by Winograd F(2x2, 5x5); slots: per thread, slot floats apart; u: the
    transformed weights */
-#ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
-                              float *buf, float *y, uint8_t *idx);
-#endif
 /* pool: y is instead that 2x2 max pooling of the ReLU of the output, and idx its record
    (nn__conv_pool_forward) */
 NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, int flip,
@@ -3039,6 +3035,12 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
     }
 }
 
+/* the forward pass by Winograd in the workspace's slots (pool, idx: nn__wino_forward's) */
+NN__PRIVATE void nn__wino_conv(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
+                               const float *b, float *ws, const nn_pool2d_desc *pool, uint8_t *idx) {
+    const int64_t slot = nn__conv_slot(d, N);
+    nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, pool, idx);
+}
 #endif /* NN__CONV_DIRECT */
 
 /* Forward and input gradient are independent per image: each thread takes whole chunks with
@@ -3052,11 +3054,7 @@ NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const
     (void)nth;
     if (nn__conv_is_depthwise(d)) { nn__dw_forward(d, N, y, x, w, b); return; }
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_wino(d)) {
-        const int64_t slot = nn__conv_slot(d, N);
-        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, NULL, NULL);
-        return;
-    }
+    if (nn__conv_wino(d)) { nn__wino_conv(d, N, y, x, w, b, ws, NULL, NULL); return; }
     if (nn__conv_is_direct(d)) { nn__conv_direct_forward(d, N, y, x, w, b, ws); return; }
 #endif
 #if NN__OMP
@@ -3439,12 +3437,13 @@ NN__PRIVATE void nn__pool2x2_forward(const nn_pool2d_desc *d, int64_t N, float *
    output (the CNN's 6.4 MB at batch 64) is neither written nor read back. Each output is the row
    kernel's, and each pooled row the pooling's, so the results are the same bits. p: the pooling
    of (OC, OH, OW); more than 8 outputs a row (one row a vector step). Where it takes the lanes
-   kernel (LeNet-5's second layer), each block of 16 channels is pooled from the kernel's outputs
-   in the slot (nn__pool_hwc) instead of transposed to planes. */
+   kernel (LeNet-5's second layer) or Winograd (the CNN's second), each block of outputs is pooled
+   from the kernel's in the slot (nn__pool_hwc) instead of transposed to planes. */
 #ifdef NN__CONV_DIRECT
-/* 1: the row kernel's tiles; 2: Winograd's 2x2 output tiles, which are the pooling's windows,
-   pooled (nn__pool_hwc) in the room of the image's transformed tiles; 3: the lanes kernel's
-   outputs, 16 channels a pixel, pooled likewise (room: nn__conv_direct_ws); 0: none */
+/* Whether nn__conv_pool_forward takes this pair, and how: 1 the row kernel's tiles; 2 Winograd's
+   2x2 output tiles, which are the pooling's windows, pooled (nn__pool_hwc) in the room of the
+   image's transformed tiles; 3 the lanes kernel's outputs, 16 channels a pixel, pooled likewise
+   (room: nn__conv_direct_ws); 0 none */
 NN__PRIVATE int nn__conv_pool_ok(const nn_conv2d_desc *d, const nn_pool2d_desc *p) {
     if (!nn__pool_is_2x2(p) || p->C != d->OC || p->H != d->OH || p->W != d->OW || nn__conv_is_depthwise(d)) return 0;
     if (nn__conv_wino(d)) return (p->OH * p->OW + 8) * 2 <= 36 * NN__WINO_TB ? 2 : 0;
@@ -3501,6 +3500,7 @@ NN__PRIVATE void nn__conv_pool_forward(const nn_conv2d_desc *d, const nn_pool2d_
     const int nth = nn__conv_threads(d, N, N * d->OC * d->OH * d->OW * d->C * KK);
     nn__p2plan ps;
     (void)nth;
+    if (nn__conv_wino(d)) { nn__wino_conv(d, N, y, x, w, b, ws, p, idx); return; }
     nn__pool2x2_plan(p, &ps);
 #if NN__OMP
 #pragma omp parallel num_threads(nth)
@@ -3773,12 +3773,7 @@ NN__PRIVATE void nn__cpu_conv2d_maxpool2x2_relu_forward(void *ctx, const nn_conv
                                                         const float *w, const float *b, float *ws) {
     (void)ctx;
 #ifdef NN__CONV_DIRECT
-    if (nn__conv_pool_ok(d, p) & 1) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; } /* (1, 3) */
-    if (nn__conv_pool_ok(d, p) == 2) {
-        const int64_t slot = nn__conv_slot(d, N);
-        nn__wino_forward(d, N, y, x, w, 0, b, ws, slot, ws + (d->T > 0 ? d->T : 1) * slot, 0, p, idx);
-        return;
-    }
+    if (nn__conv_pool_ok(d, p)) { nn__conv_pool_forward(d, p, N, y, idx, x, w, b, ws); return; }
 #endif
     nn_conv2d_forward(d, N, yc, x, w, b, ws);
     nn__pool2x2_forward(p, N, y, idx, yc);
