@@ -1455,6 +1455,52 @@ NN__PRIVATE void nn__ukernel(int64_t kc, const float *a, int64_t rs, int64_t cs,
         float t[8 * 32];
         int64_t r, j;
         for (r = 0; r < 16; r++) _mm512_storeu_ps(t + 16 * r, acc[r]);
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(NN_NO_SIMD)
+    /* 6 x 16: twelve accumulators, two B vectors and a broadcast fill the 16 ymm registers */
+    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    __m256 c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
+    __m256 acc[12];
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    int64_t k, o;
+    if (beta != 0.0f)
+        for (k = 0; k < h; k++) {
+            _mm_prefetch((const char *)(C + k * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + k * ldc + w - 1), _MM_HINT_T0);
+        }
+#define NN__ROW(r) x = _mm256_broadcast_ss(a##r + o); c##r##a = _mm256_fmadd_ps(x, b0, c##r##a); c##r##b = _mm256_fmadd_ps(x, b1, c##r##b)
+#define NN__ROW1(r) c##r##a = _mm256_fmadd_ps(_mm256_broadcast_ss(a##r + o), b0, c##r##a)
+    if (w <= 8)
+        for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
+            const __m256 b0 = _mm256_loadu_ps(b);
+            NN__ROW1(0); NN__ROW1(1); NN__ROW1(2); NN__ROW1(3); NN__ROW1(4); NN__ROW1(5);
+        }
+    else
+        for (k = 0, o = 0; k < kc; k++, o += cs, b += bs) {
+            const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+            __m256 x;
+            NN__ROW(0); NN__ROW(1); NN__ROW(2); NN__ROW(3); NN__ROW(4); NN__ROW(5);
+        }
+#undef NN__ROW
+#undef NN__ROW1
+    acc[0] = c0a; acc[1] = c0b; acc[2] = c1a; acc[3] = c1b; acc[4] = c2a; acc[5] = c2b;
+    acc[6] = c3a; acc[7] = c3b; acc[8] = c4a; acc[9] = c4b; acc[10] = c5a; acc[11] = c5b;
+    if (w == 16) {
+        int64_t r;
+        const __m256 vb = _mm256_set1_ps(beta), va = _mm256_set1_ps(alpha);
+        for (r = 0; r < h; r++) {
+            float *c = C + r * ldc;
+            __m256 v0 = _mm256_mul_ps(va, acc[2 * r]), v1 = _mm256_mul_ps(va, acc[2 * r + 1]);
+            if (beta != 0.0f) { v0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), v0); v1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), v1); }
+            if (bias) { v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bias)); v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bias + 8)); }
+            _mm256_storeu_ps(c, v0);
+            _mm256_storeu_ps(c + 8, v1);
+        }
+        return;
+    }
+    {
+        float t[6 * 16];
+        int64_t r, j;
+        for (r = 0; r < 12; r++) _mm256_storeu_ps(t + 8 * r, acc[r]);
 #else
     float t[NN__MR * NN__NR];
     int64_t k, r, j, o;
