@@ -928,6 +928,30 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #else
 #define NN__PREFETCH_L2(p) ((void)(p))
 #endif
+/* One vector of floats for element-wise loops compilers leave scalar (sqrtf and division may
+   set errno): 16 lanes with AVX-512, 8 with AVX2; NN__VF undefined elsewhere. Written once
+   over these, a loop keeps the scalar loop's operations and order, so its bits. */
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#define NN__VF 16
+#define NN__V __m512
+#define NN__VLD _mm512_loadu_ps
+#define NN__VST _mm512_storeu_ps
+#define NN__VSET _mm512_set1_ps
+#define NN__VADD _mm512_add_ps
+#define NN__VMUL _mm512_mul_ps
+#define NN__VDIV _mm512_div_ps
+#define NN__VSQRT _mm512_sqrt_ps
+#elif defined(__AVX2__) && !defined(NN_NO_SIMD)
+#define NN__VF 8
+#define NN__V __m256
+#define NN__VLD _mm256_loadu_ps
+#define NN__VST _mm256_storeu_ps
+#define NN__VSET _mm256_set1_ps
+#define NN__VADD _mm256_add_ps
+#define NN__VMUL _mm256_mul_ps
+#define NN__VDIV _mm256_div_ps
+#define NN__VSQRT _mm256_sqrt_ps
+#endif
 
 #if defined(NN_NO_TLS) || (defined(__arm__) && !defined(__linux__) && !defined(__APPLE__))
 #define NN__TLS /* bare metal: one thread and no thread pointer (the error message is global) */
@@ -4032,19 +4056,18 @@ NN__PRIVATE NN__NOINLINE void nn__sgd_range(float *NN__RESTRICT p, const float *
 NN__PRIVATE NN__NOINLINE void nn__adam_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
                                              float *NN__RESTRICT s2, int64_t lo, int64_t hi, float l2, float decay,
                                              float b1, float b2, float step_size, float bc2_sqrt, float eps) {
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-    /* sqrtf may set errno, which keeps compilers from vectorizing it: spell the vector body out */
-    const __m512 vl2 = _mm512_set1_ps(l2), vdec = _mm512_set1_ps(decay), vb1 = _mm512_set1_ps(b1);
-    const __m512 vb2 = _mm512_set1_ps(b2), v1b1 = _mm512_set1_ps(1.0f - b1), v1b2 = _mm512_set1_ps(1.0f - b2);
-    const __m512 vss = _mm512_set1_ps(-step_size), vbc = _mm512_set1_ps(bc2_sqrt), veps = _mm512_set1_ps(eps);
-    for (; lo + 16 <= hi; lo += 16) {
-        const __m512 P = _mm512_loadu_ps(p + lo), d = _mm512_add_ps(_mm512_loadu_ps(g + lo), _mm512_mul_ps(vl2, P));
-        const __m512 m = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s1 + lo), vb1), _mm512_mul_ps(v1b1, d));
-        const __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s2 + lo), vb2), _mm512_mul_ps(_mm512_mul_ps(v1b2, d), d));
-        const __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(v), vbc), veps);
-        _mm512_storeu_ps(s1 + lo, m);
-        _mm512_storeu_ps(s2 + lo, v);
-        _mm512_storeu_ps(p + lo, _mm512_add_ps(_mm512_mul_ps(P, vdec), _mm512_mul_ps(vss, _mm512_div_ps(m, den))));
+#ifdef NN__VF
+    const NN__V vl2 = NN__VSET(l2), vdec = NN__VSET(decay), vb1 = NN__VSET(b1), vb2 = NN__VSET(b2);
+    const NN__V v1b1 = NN__VSET(1.0f - b1), v1b2 = NN__VSET(1.0f - b2), vss = NN__VSET(-step_size);
+    const NN__V vbc = NN__VSET(bc2_sqrt), veps = NN__VSET(eps);
+    for (; lo + NN__VF <= hi; lo += NN__VF) {
+        const NN__V P = NN__VLD(p + lo), d = NN__VADD(NN__VLD(g + lo), NN__VMUL(vl2, P));
+        const NN__V m = NN__VADD(NN__VMUL(NN__VLD(s1 + lo), vb1), NN__VMUL(v1b1, d));
+        const NN__V v = NN__VADD(NN__VMUL(NN__VLD(s2 + lo), vb2), NN__VMUL(NN__VMUL(v1b2, d), d));
+        const NN__V den = NN__VADD(NN__VDIV(NN__VSQRT(v), vbc), veps);
+        NN__VST(s1 + lo, m);
+        NN__VST(s2 + lo, v);
+        NN__VST(p + lo, NN__VADD(NN__VMUL(P, vdec), NN__VMUL(vss, NN__VDIV(m, den))));
     }
 #endif
     NN__VLOOP(i, lo, hi,
@@ -4058,6 +4081,18 @@ NN__PRIVATE NN__NOINLINE void nn__adam_range(float *NN__RESTRICT p, const float 
 NN__PRIVATE NN__NOINLINE void nn__rmsprop_range(float *NN__RESTRICT p, const float *NN__RESTRICT g, float *NN__RESTRICT s1,
                                                 float *NN__RESTRICT s2, int64_t lo, int64_t hi, float lr, float wd,
                                                 float a, float eps, float mom) {
+#ifdef NN__VF
+    const NN__V vwd = NN__VSET(wd), va = NN__VSET(a), v1a = NN__VSET(1.0f - a), veps = NN__VSET(eps);
+    const NN__V vlr = NN__VSET(-lr), vmom = NN__VSET(mom);
+    for (; lo + NN__VF <= hi; lo += NN__VF) {
+        const NN__V P = NN__VLD(p + lo), d = NN__VADD(NN__VLD(g + lo), NN__VMUL(vwd, P));
+        const NN__V v = NN__VADD(NN__VMUL(NN__VLD(s2 + lo), va), NN__VMUL(NN__VMUL(v1a, d), d));
+        NN__V u = NN__VDIV(d, NN__VADD(NN__VSQRT(v), veps));
+        NN__VST(s2 + lo, v);
+        if (mom > 0.0f) { u = NN__VADD(NN__VMUL(NN__VLD(s1 + lo), vmom), u); NN__VST(s1 + lo, u); }
+        NN__VST(p + lo, NN__VADD(P, NN__VMUL(vlr, u)));
+    }
+#endif
     if (mom > 0.0f)
         NN__VLOOP(i, lo, hi,
                   const float d = g[i] + wd * p[i];
