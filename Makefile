@@ -106,13 +106,19 @@ GEMM_LIBS := $(if $(HAVE_OPENBLAS),-lopenblas) $(if $(HAVE_DNNL),-ldnnl)
 $(B)/bench_gemm: bench/gemm.c bench/common.h nn.h
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) $(OMP) $(GEMM_REF) $< -o $@ $(GEMM_LIBS) -lm
+# the same with AVX2+FMA only, compared with OpenBLAS's and oneDNN's AVX2 kernels (AVX2_REF)
+$(B)/bench_gemm_avx2: bench/gemm.c bench/common.h nn.h
+	@mkdir -p $(B)
+	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $(GEMM_REF) $< -o $@ $(GEMM_LIBS) -lm
+AVX2_REF := env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2
 $(B)/bench_%: bench/%.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(CFLAGS) $(OMP) $< -o $@ -lm
 
-bench: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer $(B)/bench_quant
+bench: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_infer $(B)/bench_quant
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
+	$(AVX2_REF) ./$(B)/bench_gemm_avx2 squares | tee $(B)/bench_gemm_avx2.txt
 	@for n in $(BENCH_NETS); do $(BENCH_ENV) ./$(B)/bench_train $$n; done | tee $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 cnn-32-64; do ./$(B)/bench_infer $$n; done | tee -a $(B)/bench_nn.txt
 	@for n in mlp-784-128-10 mlp-784-256-128-10 lenet5; do ./$(B)/bench_quant $$n; done | tee -a $(B)/bench_nn.txt
@@ -163,9 +169,10 @@ COMPARE_ROUNDS ?= 3
 ROUNDS_OF_N = r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac
 TORCH1 := $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
 TORCH2 := $(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
-bench-compare: $(B)/bench_gemm $(B)/bench_train $(B)/bench_infer
+bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_infer
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
+	$(AVX2_REF) ./$(B)/bench_gemm_avx2 squares | tee $(B)/bench_gemm_avx2.txt
 	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
 	@for n in $(BENCH_NETS); do \
 	    $(ROUNDS_OF_N); \

@@ -36,7 +36,13 @@ static double peak_rss_mb(void) {
 static void note_env(const char *who) __attribute__((unused));
 static void note_env(const char *who) {
     const char *a = getenv("OPENBLAS_CORETYPE"), *b = getenv("OPENBLAS_L2_SIZE");
+#ifdef __AVX512F__
     printf("# %s: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s%s\n", who, a ? a : "(unset)", b ? b : "(unset)",
            a || b ? "  WARNING: OpenBLAS is held to its AVX2 kernels" : "");
+#else /* make bench's AVX2 build holds the references to AVX2 on purpose */
+    const char *c = getenv("ONEDNN_MAX_CPU_ISA");
+    printf("# %s: nn.h built without AVX-512; OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s ONEDNN_MAX_CPU_ISA=%s\n", who,
+           a ? a : "(unset)", b ? b : "(unset)", c ? c : "(unset)");
+#endif
 }
 #endif

@@ -81,7 +81,7 @@ static void measure(const gemm_fn *fns, const double *settle, int nlib, const sh
     for (l = 0; l < nlib; l++) gflops[l] = flop / median(t[l], ROUNDS) / 1e9; /* (median sorts: ratios first) */
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     static const shape shapes[] = {
         {0, 0, 64, 64, 64, "square"}, {0, 0, 128, 128, 128, "square"}, {0, 0, 256, 256, 256, "square"},
         {0, 0, 512, 512, 512, "square"}, {0, 0, 1024, 1024, 1024, "square"}, {0, 0, 2048, 2048, 2048, "square"},
@@ -93,7 +93,8 @@ int main(void) {
         {0, 1, 64, 1024, 3136, "cnn fc1 fwd"},
         /* conv as GEMM per image (im2col): W (K_out x C*k*k) . col (C*k*k x H*W) */
         {0, 0, 32, 784, 25, "cnn conv1"}, {0, 0, 64, 196, 800, "cnn conv2"}, {1, 0, 800, 196, 64, "cnn conv2 dcol"}};
-    const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+    /* "bench_gemm squares": the square sizes only (make bench's AVX2 build) */
+    const int nshapes = argc > 1 && !strcmp(argv[1], "squares") ? 6 : (int)(sizeof shapes / sizeof shapes[0]);
     float *A = (float *)malloc(sizeof(float) * 2048 * 4096), *B = (float *)malloc(sizeof(float) * 2048 * 4096);
     float *C = (float *)malloc(sizeof(float) * 2048 * 2048);
     int i, th;
