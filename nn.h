@@ -981,6 +981,67 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #define NN__INLINE
 #endif
 
+/* Sixteen floats: the convolution kernels' vector (their padded rows, channel blocks and tiles
+   are laid out by sixteens). One zmm with AVX-512; with AVX2+FMA a pair of ymm taking the same
+   operations lane for lane, so one kernel source serves both (NN__V16 undefined elsewhere).
+   nn__m16: the first n lanes, for the loads and stores at a row's end. */
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#define NN__V16 1
+typedef __m512 nn__v16;
+typedef __mmask16 nn__m16;
+static NN__INLINE nn__v16 nn__v16_ld(const float *p) { return _mm512_loadu_ps(p); }
+static NN__INLINE void nn__v16_st(float *p, nn__v16 v) { _mm512_storeu_ps(p, v); }
+static NN__INLINE nn__v16 nn__v16_set(float x) { return _mm512_set1_ps(x); }
+static NN__INLINE nn__v16 nn__v16_zero(void) { return _mm512_setzero_ps(); }
+static NN__INLINE nn__v16 nn__v16_add(nn__v16 a, nn__v16 b) { return _mm512_add_ps(a, b); }
+static NN__INLINE nn__v16 nn__v16_sub(nn__v16 a, nn__v16 b) { return _mm512_sub_ps(a, b); }
+static NN__INLINE nn__v16 nn__v16_fma(nn__v16 a, nn__v16 b, nn__v16 c) { return _mm512_fmadd_ps(a, b, c); }
+static NN__INLINE nn__v16 nn__v16_fnma(nn__v16 a, nn__v16 b, nn__v16 c) { return _mm512_fnmadd_ps(a, b, c); }
+static NN__INLINE float nn__v16_sum(nn__v16 a) { return _mm512_reduce_add_ps(a); }
+static NN__INLINE nn__m16 nn__m16_first(int64_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
+static NN__INLINE nn__v16 nn__v16_ldm(nn__m16 m, const float *p) { return _mm512_maskz_loadu_ps(m, p); }
+static NN__INLINE void nn__v16_stm(float *p, nn__m16 m, nn__v16 v) { _mm512_mask_storeu_ps(p, m, v); }
+#define NN__V16_KEEP(v) __asm__("" : "+v"(v)) /* (GCC: keep v in a register) */
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(NN_NO_SIMD)
+#define NN__V16 1
+typedef struct nn__v16 { __m256 lo, hi; } nn__v16;
+typedef struct nn__m16 { __m256i lo, hi; } nn__m16;
+static NN__INLINE nn__v16 nn__v16_2(__m256 lo, __m256 hi) { nn__v16 r; r.lo = lo; r.hi = hi; return r; }
+static NN__INLINE nn__v16 nn__v16_ld(const float *p) { return nn__v16_2(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)); }
+static NN__INLINE void nn__v16_st(float *p, nn__v16 v) { _mm256_storeu_ps(p, v.lo); _mm256_storeu_ps(p + 8, v.hi); }
+static NN__INLINE nn__v16 nn__v16_set(float x) { return nn__v16_2(_mm256_set1_ps(x), _mm256_set1_ps(x)); }
+static NN__INLINE nn__v16 nn__v16_zero(void) { return nn__v16_2(_mm256_setzero_ps(), _mm256_setzero_ps()); }
+static NN__INLINE nn__v16 nn__v16_add(nn__v16 a, nn__v16 b) { return nn__v16_2(_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)); }
+static NN__INLINE nn__v16 nn__v16_sub(nn__v16 a, nn__v16 b) { return nn__v16_2(_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)); }
+static NN__INLINE nn__v16 nn__v16_fma(nn__v16 a, nn__v16 b, nn__v16 c) {
+    return nn__v16_2(_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi));
+}
+static NN__INLINE nn__v16 nn__v16_fnma(nn__v16 a, nn__v16 b, nn__v16 c) {
+    return nn__v16_2(_mm256_fnmadd_ps(a.lo, b.lo, c.lo), _mm256_fnmadd_ps(a.hi, b.hi, c.hi));
+}
+static NN__INLINE float nn__v16_sum(nn__v16 a) {
+    const __m256 s = _mm256_add_ps(a.lo, a.hi);
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+static NN__INLINE nn__m16 nn__m16_first(int64_t n) {
+    const __m256i v = _mm256_set1_epi32((int)(n >= 16 ? 16 : n));
+    nn__m16 m;
+    m.lo = _mm256_cmpgt_epi32(v, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    m.hi = _mm256_cmpgt_epi32(v, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15));
+    return m;
+}
+static NN__INLINE nn__v16 nn__v16_ldm(nn__m16 m, const float *p) {
+    return nn__v16_2(_mm256_maskload_ps(p, m.lo), _mm256_maskload_ps(p + 8, m.hi));
+}
+static NN__INLINE void nn__v16_stm(float *p, nn__m16 m, nn__v16 v) {
+    _mm256_maskstore_ps(p, m.lo, v.lo);
+    _mm256_maskstore_ps(p + 8, m.hi, v.hi);
+}
+#define NN__V16_KEEP(v) __asm__("" : "+v"((v).lo), "+v"((v).hi))
+#endif
+
 /* for (i = lo; i < hi; i++) body, in blocks of 16 with a constant trip count: GCC's -O2 cost
    model vectorizes those, but no loop that needs a scalar epilogue. Use it in functions whose
    array parameters are restrict (an OpenMP-outlined body loses that, hence NN__SPLIT). */
@@ -2008,7 +2069,7 @@ NN__PRIVATE int64_t nn__conv_chunk(const nn_conv2d_desc *d, int64_t N) {
 /* Per thread: columns (Kg x chunk*P), the chunk's output or output gradient in GEMM layout
    (OCg x chunk*P) and a single-threaded GEMM's edge buffers; then one shared multi-threaded
    GEMM workspace for the weight gradient. */
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#ifdef NN__V16
 #define NN__CONV_DIRECT 1
 /* 5x5 kernels with a multiple of 16 output channels take their weight gradient with the
    output channels in the vector lanes (nn__conv_direct_dw_lanes) */
@@ -2359,8 +2420,8 @@ NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_
     int64_t oh, ow, c, kh, kw;
     for (oh = 0; oh < OH; oh++)
         for (ow = 0; ow < OW; ow += 16) {
-            const __mmask16 m = (__mmask16)(OW - ow >= 16 ? 0xffffu : (1u << (OW - ow)) - 1u);
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            const nn__m16 m = nn__m16_first(OW - ow);
+            nn__v16 a0 = nn__v16_zero(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             float *yr = y + oh * OW + ow;
             const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
             for (c = 0; c < C; c++)
@@ -2368,23 +2429,23 @@ NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_
                     const float *xr = xp + (c * Hp + oh + kh) * Wp + ow;
                     const int64_t wi = c * KK + kh * KW;
                     for (kw = 0; kw < KW; kw++) {
-                        const __m512 xv = _mm512_loadu_ps(xr + kw);
-                        a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[wi + kw]), xv, a0);
-                        if (nb > 1) a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[wi + kw]), xv, a1);
-                        if (nb > 2) a2 = _mm512_fmadd_ps(_mm512_set1_ps(w2[wi + kw]), xv, a2);
-                        if (nb > 3) a3 = _mm512_fmadd_ps(_mm512_set1_ps(w3[wi + kw]), xv, a3);
-                        if (nb > 4) a4 = _mm512_fmadd_ps(_mm512_set1_ps(w4[wi + kw]), xv, a4);
-                        if (nb > 5) a5 = _mm512_fmadd_ps(_mm512_set1_ps(w5[wi + kw]), xv, a5);
-                        if (nb > 6) a6 = _mm512_fmadd_ps(_mm512_set1_ps(w6[wi + kw]), xv, a6);
-                        if (nb > 7) a7 = _mm512_fmadd_ps(_mm512_set1_ps(w7[wi + kw]), xv, a7);
+                        const nn__v16 xv = nn__v16_ld(xr + kw);
+                        a0 = nn__v16_fma(nn__v16_set(w0[wi + kw]), xv, a0);
+                        if (nb > 1) a1 = nn__v16_fma(nn__v16_set(w1[wi + kw]), xv, a1);
+                        if (nb > 2) a2 = nn__v16_fma(nn__v16_set(w2[wi + kw]), xv, a2);
+                        if (nb > 3) a3 = nn__v16_fma(nn__v16_set(w3[wi + kw]), xv, a3);
+                        if (nb > 4) a4 = nn__v16_fma(nn__v16_set(w4[wi + kw]), xv, a4);
+                        if (nb > 5) a5 = nn__v16_fma(nn__v16_set(w5[wi + kw]), xv, a5);
+                        if (nb > 6) a6 = nn__v16_fma(nn__v16_set(w6[wi + kw]), xv, a6);
+                        if (nb > 7) a7 = nn__v16_fma(nn__v16_set(w7[wi + kw]), xv, a7);
                     }
                 }
 #define NN__CONV_OUT(k, a) do { \
         if (ob > k) { \
             float *yk = yr + k * OH * OW; \
-            __m512 v = b ? _mm512_add_ps(a, _mm512_set1_ps(b[k])) : a; \
-            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yk), v); \
-            _mm512_mask_storeu_ps(yk, m, v); \
+            nn__v16 v = b ? nn__v16_add(a, nn__v16_set(b[k])) : a; \
+            if (accumulate) v = nn__v16_add(nn__v16_ldm(m, yk), v); \
+            nn__v16_stm(yk, m, v); \
         } } while (0)
             NN__CONV_OUT(0, a0); NN__CONV_OUT(1, a1); NN__CONV_OUT(2, a2); NN__CONV_OUT(3, a3);
             NN__CONV_OUT(4, a4); NN__CONV_OUT(5, a5); NN__CONV_OUT(6, a6); NN__CONV_OUT(7, a7);
@@ -2397,42 +2458,42 @@ NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_
    (inside the thread's slot, which holds the weights after the planes), and are not stored. */
 NN__PRIVATE NN__INLINE void nn__conv_lanes_px(const int nr, int64_t n, int64_t C, int64_t KH, int64_t KW, const float *xr,
                                               int64_t Hp, int64_t Wp, int64_t kh0, int64_t kh1, const float *wl,
-                                              __m512 bias, float *t) {
-    __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias, a8 = bias, a9 = bias;
-    __m512 a10 = bias, a11 = bias;
+                                              nn__v16 bias, float *t) {
+    nn__v16 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias, a8 = bias, a9 = bias;
+    nn__v16 a10 = bias, a11 = bias;
     int64_t c, kh, kw;
     for (c = 0; c < C; c++)
         for (kh = kh0; kh < kh1; kh++) {
             const float *xk = xr + (c * Hp + kh) * Wp, *wk = wl + (c * KH + kh) * KW * 16;
             for (kw = 0; kw < KW; kw++) {
-                const __m512 wv = _mm512_loadu_ps(wk + kw * 16);
+                const nn__v16 wv = nn__v16_ld(wk + kw * 16);
                 const float *x = xk + kw;
-                a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[0]), wv, a0);
-                a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[1]), wv, a1);
-                a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2]), wv, a2);
-                a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3]), wv, a3);
-                if (nr > 4) a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4]), wv, a4);
-                if (nr > 5) a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5]), wv, a5);
-                if (nr > 6) a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6]), wv, a6);
-                if (nr > 7) a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7]), wv, a7);
-                if (nr > 8) a8 = _mm512_fmadd_ps(_mm512_set1_ps(x[8]), wv, a8);
-                if (nr > 9) a9 = _mm512_fmadd_ps(_mm512_set1_ps(x[9]), wv, a9);
-                if (nr > 10) a10 = _mm512_fmadd_ps(_mm512_set1_ps(x[10]), wv, a10);
-                if (nr > 11) a11 = _mm512_fmadd_ps(_mm512_set1_ps(x[11]), wv, a11);
+                a0 = nn__v16_fma(nn__v16_set(x[0]), wv, a0);
+                a1 = nn__v16_fma(nn__v16_set(x[1]), wv, a1);
+                a2 = nn__v16_fma(nn__v16_set(x[2]), wv, a2);
+                a3 = nn__v16_fma(nn__v16_set(x[3]), wv, a3);
+                if (nr > 4) a4 = nn__v16_fma(nn__v16_set(x[4]), wv, a4);
+                if (nr > 5) a5 = nn__v16_fma(nn__v16_set(x[5]), wv, a5);
+                if (nr > 6) a6 = nn__v16_fma(nn__v16_set(x[6]), wv, a6);
+                if (nr > 7) a7 = nn__v16_fma(nn__v16_set(x[7]), wv, a7);
+                if (nr > 8) a8 = nn__v16_fma(nn__v16_set(x[8]), wv, a8);
+                if (nr > 9) a9 = nn__v16_fma(nn__v16_set(x[9]), wv, a9);
+                if (nr > 10) a10 = nn__v16_fma(nn__v16_set(x[10]), wv, a10);
+                if (nr > 11) a11 = nn__v16_fma(nn__v16_set(x[11]), wv, a11);
             }
         }
-    _mm512_storeu_ps(t, a0);
-    if (n > 1) _mm512_storeu_ps(t + 16, a1);
-    if (n > 2) _mm512_storeu_ps(t + 32, a2);
-    if (n > 3) _mm512_storeu_ps(t + 48, a3);
-    if (nr > 4 && n > 4) _mm512_storeu_ps(t + 64, a4);
-    if (nr > 5 && n > 5) _mm512_storeu_ps(t + 80, a5);
-    if (nr > 6 && n > 6) _mm512_storeu_ps(t + 96, a6);
-    if (nr > 7 && n > 7) _mm512_storeu_ps(t + 112, a7);
-    if (nr > 8 && n > 8) _mm512_storeu_ps(t + 128, a8);
-    if (nr > 9 && n > 9) _mm512_storeu_ps(t + 144, a9);
-    if (nr > 10 && n > 10) _mm512_storeu_ps(t + 160, a10);
-    if (nr > 11 && n > 11) _mm512_storeu_ps(t + 176, a11);
+    nn__v16_st(t, a0);
+    if (n > 1) nn__v16_st(t + 16, a1);
+    if (n > 2) nn__v16_st(t + 32, a2);
+    if (n > 3) nn__v16_st(t + 48, a3);
+    if (nr > 4 && n > 4) nn__v16_st(t + 64, a4);
+    if (nr > 5 && n > 5) nn__v16_st(t + 80, a5);
+    if (nr > 6 && n > 6) nn__v16_st(t + 96, a6);
+    if (nr > 7 && n > 7) nn__v16_st(t + 112, a7);
+    if (nr > 8 && n > 8) nn__v16_st(t + 128, a8);
+    if (nr > 9 && n > 9) nn__v16_st(t + 144, a9);
+    if (nr > 10 && n > 10) nn__v16_st(t + 160, a10);
+    if (nr > 11 && n > 11) nn__v16_st(t + 176, a11);
 }
 /* wl (OC/16, C, KK, 16) = w (OC, C, KK): sixteen channels' weights of one tap side by side */
 NN__PRIVATE void nn__conv_lanes_weights(float *wl, const float *w, int64_t OC, int64_t C, int64_t KK) {
@@ -2473,7 +2534,7 @@ NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t 
     const int64_t run = (OW + (OW + 11) / 12 - 1) / ((OW + 11) / 12);
     int64_t o0, oh, ow;
     for (o0 = 0; o0 < OC; o0 += 16) {
-        const __m512 bv = b ? _mm512_loadu_ps(b + o0) : _mm512_setzero_ps();
+        const nn__v16 bv = b ? nn__v16_ld(b + o0) : nn__v16_zero();
         const float *wb = wl + o0 * C * KH * KW;
         for (oh = 0; oh < OH; oh++) {
             const int64_t kh0 = rlo - oh > 0 ? rlo - oh : 0, kh1 = rhi - oh < KH ? rhi - oh : KH;
@@ -2594,21 +2655,21 @@ NN__PRIVATE NN__INLINE void nn__conv_dw_lanes_taps(const int nb, const int k0, c
                                                    const float *xc, int64_t OH, int64_t OW, int64_t Wp, float *ac) {
     /* the taps k0 .. k1-1 of the first block and of the second, indexed by tap: constant indices
        (every access below is spelled out) keep them in registers */
-    __m512 s[25], u[25];
+    nn__v16 s[25], u[25];
     int64_t oh, ow;
 #define NN__LTAPS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15) M(16) \
     M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24)
 #define NN__LLD(k) if ((k) >= k0 && (k) < k1) { \
-        s[k] = _mm512_loadu_ps(ac + (k) * 16); if (nb > 1) { u[k] = _mm512_loadu_ps(ac + (25 + (k)) * 16); } }
-#define NN__LFMA(k) if ((k) >= k0 && (k) < k1) { const __m512 v = _mm512_set1_ps(xr[(k) / 5 * Wp + (k) % 5]); \
-        s[k] = _mm512_fmadd_ps(g0, v, s[k]); if (nb > 1) { u[k] = _mm512_fmadd_ps(g1, v, u[k]); } }
+        s[k] = nn__v16_ld(ac + (k) * 16); if (nb > 1) { u[k] = nn__v16_ld(ac + (25 + (k)) * 16); } }
+#define NN__LFMA(k) if ((k) >= k0 && (k) < k1) { const nn__v16 v = nn__v16_set(xr[(k) / 5 * Wp + (k) % 5]); \
+        s[k] = nn__v16_fma(g0, v, s[k]); if (nb > 1) { u[k] = nn__v16_fma(g1, v, u[k]); } }
 #define NN__LST(k) if ((k) >= k0 && (k) < k1) { \
-        _mm512_storeu_ps(ac + (k) * 16, s[k]); if (nb > 1) { _mm512_storeu_ps(ac + (25 + (k)) * 16, u[k]); } }
+        nn__v16_st(ac + (k) * 16, s[k]); if (nb > 1) { nn__v16_st(ac + (25 + (k)) * 16, u[k]); } }
     NN__LTAPS(NN__LLD)
     for (oh = 0; oh < OH; oh++)
         for (ow = 0; ow < OW; ow++) {
-            const __m512 g0 = _mm512_loadu_ps(gt + (oh * OW + ow) * 16 * nb);
-            const __m512 g1 = nb > 1 ? _mm512_loadu_ps(gt + (oh * OW + ow) * 16 * nb + 16) : g0;
+            const nn__v16 g0 = nn__v16_ld(gt + (oh * OW + ow) * 16 * nb);
+            const nn__v16 g1 = nb > 1 ? nn__v16_ld(gt + (oh * OW + ow) * 16 * nb + 16) : g0;
             const float *xr = xc + oh * Wp + ow;
 #if defined(__GNUC__) /* broadcast loads: GCC would carry the inputs the next pixel shares, and spill them */
             __asm__("" : "+r"(xr));
@@ -2651,7 +2712,7 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
     for (t = 0; t < items; t++) {
         const int64_t o0 = t / ng * W16, c0 = t % ng * gs, c1 = c0 + gs < d->C ? c0 + gs : d->C;
         float *gt = nn__conv_my_slot(d, ws, N), *acc = gt + W16 * P, r[16];
-        __m512 bs0 = _mm512_setzero_ps(), bs1 = bs0;
+        nn__v16 bs0 = nn__v16_zero(), bs1 = bs0;
         int64_t i, q, k, j, c;
         nn__zero_range(acc, 0, (c1 - c0) * 25 * W16);
         for (i = 0; i < cn; i++) {
@@ -2668,8 +2729,8 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
             }
             if (db && c0 == 0)
                 for (q = 0; q < P; q++) {
-                    bs0 = _mm512_add_ps(bs0, _mm512_loadu_ps(gt + q * W16));
-                    if (nb > 1) bs1 = _mm512_add_ps(bs1, _mm512_loadu_ps(gt + q * W16 + 16));
+                    bs0 = nn__v16_add(bs0, nn__v16_ld(gt + q * W16));
+                    if (nb > 1) bs1 = nn__v16_add(bs1, nn__v16_ld(gt + q * W16 + 16));
                 }
             for (c = c0; c < c1; c++) { /* the channel's sums in registers over this image */
                 const float *xc = xp + i * plane + c * Hp * Wp;
@@ -2689,7 +2750,7 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
                 }
         if (db && c0 == 0)
             for (k = 0; k < nb; k++) {
-                _mm512_storeu_ps(r, k ? bs1 : bs0);
+                nn__v16_st(r, k ? bs1 : bs0);
                 for (j = 0; j < 16; j++) db[o0 + 16 * k + j] = n0 ? db[o0 + 16 * k + j] + r[j] : r[j];
             }
     }
@@ -2710,29 +2771,29 @@ NN__PRIVATE NN__INLINE void nn__conv_dw_taps(const int nb, int64_t ob, const nn_
         for (t = t0; t < t1; t++) {
             const int64_t kh = t / d->KW % d->KH, kw = t % d->KW;
             float *at = acc + (t % KK) * 128;
-            __m512 a0 = _mm512_loadu_ps(at), a1 = _mm512_loadu_ps(at + 16), a2 = _mm512_loadu_ps(at + 32);
-            __m512 a3 = _mm512_loadu_ps(at + 48), a4 = _mm512_loadu_ps(at + 64), a5 = _mm512_loadu_ps(at + 80);
-            __m512 a6 = _mm512_loadu_ps(at + 96), a7 = _mm512_loadu_ps(at + 112);
+            nn__v16 a0 = nn__v16_ld(at), a1 = nn__v16_ld(at + 16), a2 = nn__v16_ld(at + 32);
+            nn__v16 a3 = nn__v16_ld(at + 48), a4 = nn__v16_ld(at + 64), a5 = nn__v16_ld(at + 80);
+            nn__v16 a6 = nn__v16_ld(at + 96), a7 = nn__v16_ld(at + 112);
             for (i = g0; i < cn && i < g0 + group; i++) {
                 const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + c * Hp * Wp;
                 for (oh = 0; oh < d->OH; oh++)
                     for (ow = 0; ow < d->OW; ow += 16) {
-                        const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                        const nn__m16 m = nn__m16_first(d->OW - ow);
                         const float *gr = g + oh * d->OW + ow;
-                        const __m512 xv = _mm512_loadu_ps(xc + (oh + kh) * Wp + ow + kw);
-                        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr), xv, a0);
-                        if (nb > 1) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s1), xv, a1);
-                        if (nb > 2) a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s2), xv, a2);
-                        if (nb > 3) a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s3), xv, a3);
-                        if (nb > 4) a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s4), xv, a4);
-                        if (nb > 5) a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s5), xv, a5);
-                        if (nb > 6) a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s6), xv, a6);
-                        if (nb > 7) a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gr + s7), xv, a7);
+                        const nn__v16 xv = nn__v16_ld(xc + (oh + kh) * Wp + ow + kw);
+                        a0 = nn__v16_fma(nn__v16_ldm(m, gr), xv, a0);
+                        if (nb > 1) a1 = nn__v16_fma(nn__v16_ldm(m, gr + s1), xv, a1);
+                        if (nb > 2) a2 = nn__v16_fma(nn__v16_ldm(m, gr + s2), xv, a2);
+                        if (nb > 3) a3 = nn__v16_fma(nn__v16_ldm(m, gr + s3), xv, a3);
+                        if (nb > 4) a4 = nn__v16_fma(nn__v16_ldm(m, gr + s4), xv, a4);
+                        if (nb > 5) a5 = nn__v16_fma(nn__v16_ldm(m, gr + s5), xv, a5);
+                        if (nb > 6) a6 = nn__v16_fma(nn__v16_ldm(m, gr + s6), xv, a6);
+                        if (nb > 7) a7 = nn__v16_fma(nn__v16_ldm(m, gr + s7), xv, a7);
                     }
             }
-            _mm512_storeu_ps(at, a0); _mm512_storeu_ps(at + 16, a1); _mm512_storeu_ps(at + 32, a2);
-            _mm512_storeu_ps(at + 48, a3); _mm512_storeu_ps(at + 64, a4); _mm512_storeu_ps(at + 80, a5);
-            _mm512_storeu_ps(at + 96, a6); _mm512_storeu_ps(at + 112, a7);
+            nn__v16_st(at, a0); nn__v16_st(at + 16, a1); nn__v16_st(at + 32, a2);
+            nn__v16_st(at + 48, a3); nn__v16_st(at + 64, a4); nn__v16_st(at + 80, a5);
+            nn__v16_st(at + 96, a6); nn__v16_st(at + 112, a7);
         }
 }
 
@@ -2744,38 +2805,38 @@ NN__PRIVATE void nn__conv_dw_row5(int64_t ob, const nn_conv2d_desc *d, int64_t n
                                   int64_t c, int64_t kh, const float *dy, const float *xp, float *acc) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t P = d->OH * d->OW, s1 = (ob > 1) * P, s2 = (ob > 2) * 2 * P;
-    __m512 a00 = _mm512_loadu_ps(acc), a01 = _mm512_loadu_ps(acc + 16), a02 = _mm512_loadu_ps(acc + 32);
-    __m512 a03 = _mm512_loadu_ps(acc + 48), a04 = _mm512_loadu_ps(acc + 64), a10 = _mm512_loadu_ps(acc + 80);
-    __m512 a11 = _mm512_loadu_ps(acc + 96), a12 = _mm512_loadu_ps(acc + 112), a13 = _mm512_loadu_ps(acc + 128);
-    __m512 a14 = _mm512_loadu_ps(acc + 144), a20 = _mm512_loadu_ps(acc + 160), a21 = _mm512_loadu_ps(acc + 176);
-    __m512 a22 = _mm512_loadu_ps(acc + 192), a23 = _mm512_loadu_ps(acc + 208), a24 = _mm512_loadu_ps(acc + 224);
+    nn__v16 a00 = nn__v16_ld(acc), a01 = nn__v16_ld(acc + 16), a02 = nn__v16_ld(acc + 32);
+    nn__v16 a03 = nn__v16_ld(acc + 48), a04 = nn__v16_ld(acc + 64), a10 = nn__v16_ld(acc + 80);
+    nn__v16 a11 = nn__v16_ld(acc + 96), a12 = nn__v16_ld(acc + 112), a13 = nn__v16_ld(acc + 128);
+    nn__v16 a14 = nn__v16_ld(acc + 144), a20 = nn__v16_ld(acc + 160), a21 = nn__v16_ld(acc + 176);
+    nn__v16 a22 = nn__v16_ld(acc + 192), a23 = nn__v16_ld(acc + 208), a24 = nn__v16_ld(acc + 224);
     int64_t i, oh, ow;
     for (i = i0; i < i1; i++) {
         const float *g = dy + ((n0 + i) * d->OC + o0) * P, *xc = xp + i * plane + (c * Hp + kh) * Wp;
         for (oh = 0; oh < d->OH; oh++)
             for (ow = 0; ow < d->OW; ow += 16) {
-                const __mmask16 m = (__mmask16)(d->OW - ow >= 16 ? 0xffffu : (1u << (d->OW - ow)) - 1u);
+                const nn__m16 m = nn__m16_first(d->OW - ow);
                 const float *gr = g + oh * d->OW + ow, *xr = xc + oh * Wp + ow;
-                const __m512 g0 = _mm512_maskz_loadu_ps(m, gr), g1 = _mm512_maskz_loadu_ps(m, gr + s1);
-                const __m512 g2 = _mm512_maskz_loadu_ps(m, gr + s2);
-                __m512 xv;
+                const nn__v16 g0 = nn__v16_ldm(m, gr), g1 = nn__v16_ldm(m, gr + s1);
+                const nn__v16 g2 = nn__v16_ldm(m, gr + s2);
+                nn__v16 xv;
 #if defined(__GNUC__) /* one load for three FMAs: GCC would fold it into each (18 loads for 15 FMAs) */
-#define NN__TAP5(k, a0, a1, a2) xv = _mm512_loadu_ps(xr + k); __asm__("" : "+v"(xv)); \
-    a0 = _mm512_fmadd_ps(g0, xv, a0); a1 = _mm512_fmadd_ps(g1, xv, a1); a2 = _mm512_fmadd_ps(g2, xv, a2)
+#define NN__TAP5(k, a0, a1, a2) xv = nn__v16_ld(xr + k); NN__V16_KEEP(xv); \
+    a0 = nn__v16_fma(g0, xv, a0); a1 = nn__v16_fma(g1, xv, a1); a2 = nn__v16_fma(g2, xv, a2)
 #else
-#define NN__TAP5(k, a0, a1, a2) xv = _mm512_loadu_ps(xr + k); \
-    a0 = _mm512_fmadd_ps(g0, xv, a0); a1 = _mm512_fmadd_ps(g1, xv, a1); a2 = _mm512_fmadd_ps(g2, xv, a2)
+#define NN__TAP5(k, a0, a1, a2) xv = nn__v16_ld(xr + k); \
+    a0 = nn__v16_fma(g0, xv, a0); a1 = nn__v16_fma(g1, xv, a1); a2 = nn__v16_fma(g2, xv, a2)
 #endif
                 NN__TAP5(0, a00, a10, a20); NN__TAP5(1, a01, a11, a21); NN__TAP5(2, a02, a12, a22);
                 NN__TAP5(3, a03, a13, a23); NN__TAP5(4, a04, a14, a24);
 #undef NN__TAP5
             }
     }
-    _mm512_storeu_ps(acc, a00); _mm512_storeu_ps(acc + 16, a01); _mm512_storeu_ps(acc + 32, a02);
-    _mm512_storeu_ps(acc + 48, a03); _mm512_storeu_ps(acc + 64, a04); _mm512_storeu_ps(acc + 80, a10);
-    _mm512_storeu_ps(acc + 96, a11); _mm512_storeu_ps(acc + 112, a12); _mm512_storeu_ps(acc + 128, a13);
-    _mm512_storeu_ps(acc + 144, a14); _mm512_storeu_ps(acc + 160, a20); _mm512_storeu_ps(acc + 176, a21);
-    _mm512_storeu_ps(acc + 192, a22); _mm512_storeu_ps(acc + 208, a23); _mm512_storeu_ps(acc + 224, a24);
+    nn__v16_st(acc, a00); nn__v16_st(acc + 16, a01); nn__v16_st(acc + 32, a02);
+    nn__v16_st(acc + 48, a03); nn__v16_st(acc + 64, a04); nn__v16_st(acc + 80, a10);
+    nn__v16_st(acc + 96, a11); nn__v16_st(acc + 112, a12); nn__v16_st(acc + 128, a13);
+    nn__v16_st(acc + 144, a14); nn__v16_st(acc + 160, a20); nn__v16_st(acc + 176, a21);
+    nn__v16_st(acc + 192, a22); nn__v16_st(acc + 208, a23); nn__v16_st(acc + 224, a24);
 }
 
 /* dw (OC, C, KH, KW) = sum over images and pixels of dy x the shifted input, directly: chunks
@@ -2836,7 +2897,7 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
                         const int64_t o0 = q / (d->C * d->KH) * 3, c = q / d->KH % d->C, ob = d->OC - o0 < 3 ? d->OC - o0 : 3;
                         for (j = 0; j < ob; j++)
                             for (t = 0; t < 5; t++) {
-                                const float r = _mm512_reduce_add_ps(_mm512_loadu_ps(acc + (q - q0) * 240 + (j * 5 + t) * 16));
+                                const float r = nn__v16_sum(nn__v16_ld(acc + (q - q0) * 240 + (j * 5 + t) * 16));
                                 float *dst = dw + ((o0 + j) * d->C + c) * KK + q % d->KH * 5 + t;
                                 *dst = n0 ? *dst + r : r;
                             }
@@ -2853,7 +2914,7 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
                 else nn__conv_dw_taps(4, ob, d, n0, cn, group, o0, c, t0, t1, dy, xp, acc);
                 for (t = t0; t < t1; t++)
                     for (j = 0; j < ob; j++) {
-                        const float r = _mm512_reduce_add_ps(_mm512_loadu_ps(acc + (t % KK) * 128 + 16 * j));
+                        const float r = nn__v16_sum(nn__v16_ld(acc + (t % KK) * 128 + 16 * j));
                         float *dst = dw + ((o0 + j) * d->C + c) * KK + t % KK;
                         *dst = n0 ? *dst + r : r;
                     }
@@ -2883,21 +2944,21 @@ static const double nn__wino_g[6][5] = {
    register tile of a point's product; NV <= 4 is a constant where this is inlined */
 NN__PRIVATE NN__INLINE void nn__wino_mm(const int NV, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                                         float *c, int64_t ldc) {
-    const __m512 z = _mm512_setzero_ps();
-    __m512 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
-    __m512 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
-    __m512 c60 = z, c61 = z, c62 = z, c63 = z;
+    const nn__v16 z = nn__v16_zero();
+    nn__v16 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
+    nn__v16 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+    nn__v16 c60 = z, c61 = z, c62 = z, c63 = z;
     int64_t k;
-#define NN__WMM_FMA(r, x0, x1, x2, x3) { const __m512 s = _mm512_set1_ps(a[r * lda + k]); \
-        x0 = _mm512_fmadd_ps(s, b0, x0); if (NV > 1) { x1 = _mm512_fmadd_ps(s, b1, x1); } \
-        if (NV > 2) { x2 = _mm512_fmadd_ps(s, b2, x2); } if (NV > 3) { x3 = _mm512_fmadd_ps(s, b3, x3); } }
+#define NN__WMM_FMA(r, x0, x1, x2, x3) { const nn__v16 s = nn__v16_set(a[r * lda + k]); \
+        x0 = nn__v16_fma(s, b0, x0); if (NV > 1) { x1 = nn__v16_fma(s, b1, x1); } \
+        if (NV > 2) { x2 = nn__v16_fma(s, b2, x2); } if (NV > 3) { x3 = nn__v16_fma(s, b3, x3); } }
 #define NN__WMM_ST(r, x0, x1, x2, x3) { float *cr = c + r * ldc; \
-        _mm512_storeu_ps(cr, x0); if (NV > 1) { _mm512_storeu_ps(cr + 16, x1); } \
-        if (NV > 2) { _mm512_storeu_ps(cr + 32, x2); } if (NV > 3) { _mm512_storeu_ps(cr + 48, x3); } }
+        nn__v16_st(cr, x0); if (NV > 1) { nn__v16_st(cr + 16, x1); } \
+        if (NV > 2) { nn__v16_st(cr + 32, x2); } if (NV > 3) { nn__v16_st(cr + 48, x3); } }
     for (k = 0; k < K; k++) {
         const float *bk = b + k * ldb;
-        const __m512 b0 = _mm512_loadu_ps(bk), b1 = NV > 1 ? _mm512_loadu_ps(bk + 16) : z;
-        const __m512 b2 = NV > 2 ? _mm512_loadu_ps(bk + 32) : z, b3 = NV > 3 ? _mm512_loadu_ps(bk + 48) : z;
+        const nn__v16 b0 = nn__v16_ld(bk), b1 = NV > 1 ? nn__v16_ld(bk + 16) : z;
+        const nn__v16 b2 = NV > 2 ? nn__v16_ld(bk + 32) : z, b3 = NV > 3 ? nn__v16_ld(bk + 48) : z;
         NN__WMM_FMA(0, c00, c01, c02, c03) NN__WMM_FMA(1, c10, c11, c12, c13) NN__WMM_FMA(2, c20, c21, c22, c23)
         NN__WMM_FMA(3, c30, c31, c32, c33) NN__WMM_FMA(4, c40, c41, c42, c43) NN__WMM_FMA(5, c50, c51, c52, c53)
         NN__WMM_FMA(6, c60, c61, c62, c63)
@@ -2926,71 +2987,96 @@ NN__PRIVATE void nn__wino_hwc(float *xt, const float *x, int64_t C, int64_t H, i
 
 /* o[0..5] (os apart) = B^T s for six vectors s: the rows (1, 3/2, -2, -3/2, 1, 0), (0, -1, -5/2, -1/2, 1, 0),
    (0, 1, 1/2, -5/2, 1, 0), (0, -1/2, -1, 1/2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 1, 3/2, -2, -3/2, 1) */
-NN__PRIVATE NN__INLINE void nn__wino_bt(__m512 *o, int os, __m512 s0, __m512 s1, __m512 s2, __m512 s3, __m512 s4,
-                                        __m512 s5) {
-    const __m512 h = _mm512_set1_ps(0.5f), one5 = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f);
-    const __m512 e = _mm512_sub_ps(s1, s3), f = _mm512_sub_ps(s4, s2);
-    const __m512 X = _mm512_fnmadd_ps(one5, s3, f), Y = _mm512_fmadd_ps(one5, s2, e);
-    o[0] = _mm512_fmadd_ps(one5, e, _mm512_fnmadd_ps(two, s2, _mm512_add_ps(s0, s4)));
-    o[os] = _mm512_sub_ps(X, Y);
-    o[2 * os] = _mm512_add_ps(X, Y);
-    o[3 * os] = _mm512_fnmadd_ps(h, e, f);
-    o[4 * os] = _mm512_fmadd_ps(two, e, f);
-    o[5 * os] = _mm512_fnmadd_ps(one5, f, _mm512_fnmadd_ps(two, s3, _mm512_add_ps(s1, s5)));
+NN__PRIVATE NN__INLINE void nn__wino_bt(nn__v16 *o, int os, nn__v16 s0, nn__v16 s1, nn__v16 s2, nn__v16 s3, nn__v16 s4,
+                                        nn__v16 s5) {
+    const nn__v16 h = nn__v16_set(0.5f), one5 = nn__v16_set(1.5f), two = nn__v16_set(2.0f);
+    const nn__v16 e = nn__v16_sub(s1, s3), f = nn__v16_sub(s4, s2);
+    const nn__v16 X = nn__v16_fnma(one5, s3, f), Y = nn__v16_fma(one5, s2, e);
+    o[0] = nn__v16_fma(one5, e, nn__v16_fnma(two, s2, nn__v16_add(s0, s4)));
+    o[os] = nn__v16_sub(X, Y);
+    o[2 * os] = nn__v16_add(X, Y);
+    o[3 * os] = nn__v16_fnma(h, e, f);
+    o[4 * os] = nn__v16_fma(two, e, f);
+    o[5 * os] = nn__v16_fnma(one5, f, nn__v16_fnma(two, s3, nn__v16_add(s1, s5)));
 }
 
 /* A^T's rows: m0 + m1 + m2 + m3 + m4, and m1 - m2 + 2 m3 - m4/2 + m5 */
-NN__PRIVATE NN__INLINE __m512 nn__wino_at0(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4) {
-    return _mm512_add_ps(_mm512_add_ps(m0, _mm512_add_ps(m1, m2)), _mm512_add_ps(m3, m4));
+NN__PRIVATE NN__INLINE nn__v16 nn__wino_at0(nn__v16 m0, nn__v16 m1, nn__v16 m2, nn__v16 m3, nn__v16 m4) {
+    return nn__v16_add(nn__v16_add(m0, nn__v16_add(m1, m2)), nn__v16_add(m3, m4));
 }
-NN__PRIVATE NN__INLINE __m512 nn__wino_at1(__m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5) {
-    return _mm512_add_ps(_mm512_sub_ps(m1, m2), _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m4, _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m3, m5)));
+NN__PRIVATE NN__INLINE nn__v16 nn__wino_at1(nn__v16 m1, nn__v16 m2, nn__v16 m3, nn__v16 m4, nn__v16 m5) {
+    return nn__v16_add(nn__v16_sub(m1, m2), nn__v16_fnma(nn__v16_set(0.5f), m4, nn__v16_fma(nn__v16_set(2.0f), m3, m5)));
 }
 
 /* v (36 vectors vs floats apart, point k = 6i + j) = B^T d B for the tile whose (i, j) input is at
    d + (i*ldi + j)*C: 16 channels */
 NN__PRIVATE void nn__wino_in(const float *d, int64_t ldi, int64_t C, float *v, int64_t vs) {
-    __m512 t[36], u[36];
+    nn__v16 t[36], u[36];
     int i;
     for (i = 0; i < 6; i++) { /* columns: t[6r + i] = (B^T d)[r][i] */
         const float *di = d + i * C;
-        nn__wino_bt(t + i, 6, _mm512_loadu_ps(di), _mm512_loadu_ps(di + ldi * C), _mm512_loadu_ps(di + 2 * ldi * C),
-                    _mm512_loadu_ps(di + 3 * ldi * C), _mm512_loadu_ps(di + 4 * ldi * C), _mm512_loadu_ps(di + 5 * ldi * C));
+        nn__wino_bt(t + i, 6, nn__v16_ld(di), nn__v16_ld(di + ldi * C), nn__v16_ld(di + 2 * ldi * C),
+                    nn__v16_ld(di + 3 * ldi * C), nn__v16_ld(di + 4 * ldi * C), nn__v16_ld(di + 5 * ldi * C));
     }
     for (i = 0; i < 6; i++) nn__wino_bt(u + 6 * i, 1, t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5]);
-    for (i = 0; i < 36; i++) _mm512_storeu_ps(v + i * vs, u[i]);
+    for (i = 0; i < 36; i++) nn__v16_st(v + i * vs, u[i]);
 }
 
 /* u (36, ci, co layout: point k at u + k*C*OC + ci*OC + co) = G g G^T for every channel pair of the
    weights (OC, C, 5, 5); flip: the input gradient's, g[i][j] = w[ci][co][4-i][4-j] (channels of d
-   already swapped). Eight output channels per vector, in double: G's thirds and fifteenths round
+   already swapped). In double (eight or four output channels a vector): G's thirds and fifteenths round
    once. Over threads by (channel block, input channel): the caller's parallel region. */
 NN__PRIVATE void nn__wino_weights(const nn_conv2d_desc *d, const float *w, int flip, float *u) {
-    const int64_t C = d->C, OC = d->OC;
-    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(flip ? 25 : C * 25)));
+    const int64_t C = d->C, OC = d->OC, st = flip ? 25 : C * 25;
+#ifdef __AVX512F__ /* eight output channels a vector */
+#define NN__WD_N 8
+#define NN__WD __m512d
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)st));
+#define NN__WD_GATHER(p) _mm512_cvtps_pd(_mm256_i32gather_ps((p), idx, 4))
+#define NN__WD_ZERO _mm512_setzero_pd
+#define NN__WD_FMA _mm512_fmadd_pd
+#define NN__WD_SET _mm512_set1_pd
+#define NN__WD_ST(p, s) _mm256_storeu_ps((p), _mm512_cvtpd_ps(s))
+#else /* AVX2: four */
+#define NN__WD_N 4
+#define NN__WD __m256d
+    const __m128i idx = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32((int)st));
+#define NN__WD_GATHER(p) _mm256_cvtps_pd(_mm_i32gather_ps((p), idx, 4))
+#define NN__WD_ZERO _mm256_setzero_pd
+#define NN__WD_FMA _mm256_fmadd_pd
+#define NN__WD_SET _mm256_set1_pd
+#define NN__WD_ST(p, s) _mm_storeu_ps((p), _mm256_cvtpd_ps(s))
+#endif
     int64_t q;
 #if NN__OMP
 #pragma omp for schedule(static)
 #endif
-    for (q = 0; q < OC / 8 * C; q++) {
-        const int64_t co = q / C * 8, ci = q % C;
+    for (q = 0; q < OC / NN__WD_N * C; q++) {
+        const int64_t co = q / C * NN__WD_N, ci = q % C;
         const float *g0 = flip ? w + (ci * OC + co) * 25 : w + (co * C + ci) * 25;
-        __m512d g[25], t[30];
+        NN__WD g[25], t[30];
         int i, j, a;
-        for (i = 0; i < 25; i++) g[flip ? 24 - i : i] = _mm512_cvtps_pd(_mm256_i32gather_ps(g0 + i, idx, 4));
+        for (i = 0; i < 25; i++) g[flip ? 24 - i : i] = NN__WD_GATHER(g0 + i);
         for (a = 0; a < 6; a++)
             for (j = 0; j < 5; j++) {
-                __m512d s = _mm512_setzero_pd();
-                for (i = 0; i < 5; i++) s = _mm512_fmadd_pd(_mm512_set1_pd(nn__wino_g[a][i]), g[i * 5 + j], s);
+                NN__WD s = NN__WD_ZERO();
+                for (i = 0; i < 5; i++) s = NN__WD_FMA(NN__WD_SET(nn__wino_g[a][i]), g[i * 5 + j], s);
                 t[a * 5 + j] = s;
             }
         for (a = 0; a < 6; a++)
             for (i = 0; i < 6; i++) {
-                __m512d s = _mm512_setzero_pd();
-                for (j = 0; j < 5; j++) s = _mm512_fmadd_pd(t[a * 5 + j], _mm512_set1_pd(nn__wino_g[i][j]), s);
-                _mm256_storeu_ps(u + ((a * 6 + i) * C + ci) * OC + co, _mm512_cvtpd_ps(s));
+                NN__WD s = NN__WD_ZERO();
+                for (j = 0; j < 5; j++) s = NN__WD_FMA(t[a * 5 + j], NN__WD_SET(nn__wino_g[i][j]), s);
+                NN__WD_ST(u + ((a * 6 + i) * C + ci) * OC + co, s);
             }
     }
+#undef NN__WD_N
+#undef NN__WD
+#undef NN__WD_GATHER
+#undef NN__WD_ZERO
+#undef NN__WD_FMA
+#undef NN__WD_SET
+#undef NN__WD_ST
 }
 
 /* one block's transformed inputs v (36, TB, C): tiles t0 .. t0+nb-1 of the padded image xt
@@ -3054,23 +3140,23 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                     const int64_t th = (t0 + t) / TW, tw = (t0 + t) % TW;
                     for (ob = 0; ob < OC; ob += 16) {
                         const float *mt = m + t * OC + ob;
-                        __m512 f0[6], f1[6];
+                        nn__v16 f0[6], f1[6];
                         int j;
                         for (j = 0; j < 6; j++) { /* columns: f = A^T M */
-                            const __m512 m0 = _mm512_loadu_ps(mt + j * NN__WINO_TB * OC);
-                            const __m512 m1 = _mm512_loadu_ps(mt + (6 + j) * NN__WINO_TB * OC);
-                            const __m512 m2 = _mm512_loadu_ps(mt + (12 + j) * NN__WINO_TB * OC);
-                            const __m512 m3 = _mm512_loadu_ps(mt + (18 + j) * NN__WINO_TB * OC);
-                            const __m512 m4 = _mm512_loadu_ps(mt + (24 + j) * NN__WINO_TB * OC);
-                            const __m512 m5 = _mm512_loadu_ps(mt + (30 + j) * NN__WINO_TB * OC);
+                            const nn__v16 m0 = nn__v16_ld(mt + j * NN__WINO_TB * OC);
+                            const nn__v16 m1 = nn__v16_ld(mt + (6 + j) * NN__WINO_TB * OC);
+                            const nn__v16 m2 = nn__v16_ld(mt + (12 + j) * NN__WINO_TB * OC);
+                            const nn__v16 m3 = nn__v16_ld(mt + (18 + j) * NN__WINO_TB * OC);
+                            const nn__v16 m4 = nn__v16_ld(mt + (24 + j) * NN__WINO_TB * OC);
+                            const nn__v16 m5 = nn__v16_ld(mt + (30 + j) * NN__WINO_TB * OC);
                             f0[j] = nn__wino_at0(m0, m1, m2, m3, m4);
                             f1[j] = nn__wino_at1(m1, m2, m3, m4, m5);
                         }
                         for (j = 0; j < 2; j++) { /* rows: Y[j] = f[j] A */
-                            const __m512 *f = j ? f1 : f0;
+                            const nn__v16 *f = j ? f1 : f0;
                             float *yo = yt + ((2 * th + j) * 2 * TW + 2 * tw) * OC + ob;
-                            _mm512_storeu_ps(yo, nn__wino_at0(f[0], f[1], f[2], f[3], f[4]));
-                            _mm512_storeu_ps(yo + OC, nn__wino_at1(f[1], f[2], f[3], f[4], f[5]));
+                            nn__v16_st(yo, nn__wino_at0(f[0], f[1], f[2], f[3], f[4]));
+                            nn__v16_st(yo + OC, nn__wino_at1(f[1], f[2], f[3], f[4], f[5]));
                         }
                     }
                 }
@@ -3429,6 +3515,12 @@ NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a 
     for (q = 1; q < 4; q++) if (v[q] > v[best] || (v[q] != v[q] && v[best] == v[best])) best = q;
     return best;
 }
+/* one window's output from its candidates v, and where ic, its ReLU and record byte */
+NN__PRIVATE float nn__pool_win(const float *v, uint8_t *ic) {
+    const int q = nn__max_arg4(v);
+    if (ic) *ic = (uint8_t)(v[q] > 0.0f ? q : q + 4);
+    return !ic || v[q] > 0.0f ? v[q] : 0.0f;
+}
 #endif
 
 /* The 2x2 stride-2 pooling. idx NULL: y = the maxima. Else y = their ReLU (the fused ReLU before
@@ -3477,11 +3569,8 @@ NN__PRIVATE int64_t nn__pool2x2_row(const nn_pool2d_desc *d, const nn__p2plan *p
     (void)ps;
     for (ow = 0; ow < d->OW; ow++) {
         float v[4];
-        int q;
         v[0] = r0[2 * ow]; v[1] = r0[2 * ow + 1]; v[2] = r1[2 * ow]; v[3] = r1[2 * ow + 1];
-        q = nn__max_arg4(v);
-        yc[oh * d->OW + ow] = !ic || v[q] > 0.0f ? v[q] : 0.0f;
-        if (ic) ic[oh * d->OW + ow] = (uint8_t)(v[q] > 0.0f ? q : q + 4);
+        yc[oh * d->OW + ow] = nn__pool_win(v, ic ? ic + oh * d->OW + ow : NULL);
     }
 #endif
     return step;
@@ -3525,6 +3614,7 @@ NN__PRIVATE int nn__conv_pool_ok(const nn_conv2d_desc *d, const nn_pool2d_desc *
    after the ReLU a +0 changes nothing), 16 channels of a window at a time with the pooling's
    comparisons (nn__max4_v16), then transposed to planes through buf ((PP + 8) * OC floats twice):
    the outputs, and the records as int32. The same bits as pooling the unpooled path's planes. */
+#if defined(__AVX512F__)
 NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
                               float *buf, float *y, uint8_t *idx) {
     const int64_t PP = p->OH * p->OW, rs = rowpix * OC;
@@ -3563,6 +3653,24 @@ NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpi
             }
         }
 }
+#else /* AVX2: window by window, as the pooling's own scalar path */
+NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
+                              float *buf, float *y, uint8_t *idx) {
+    const int64_t PP = p->OH * p->OW, rs = rowpix * OC;
+    int64_t ph, pw, o;
+    (void)buf;
+    for (o = 0; o < OC; o++) {
+        const float bo = b ? b[o] : 0.0f;
+        for (ph = 0; ph < p->OH; ph++)
+            for (pw = 0; pw < p->OW; pw++) {
+                const float *s0 = yt + 2 * ph * rs + 2 * pw * OC + o;
+                float v[4];
+                v[0] = s0[0] + bo; v[1] = s0[OC] + bo; v[2] = s0[rs] + bo; v[3] = s0[rs + OC] + bo;
+                y[o * PP + ph * p->OW + pw] = nn__pool_win(v, idx + o * PP + ph * p->OW + pw);
+            }
+    }
+}
+#endif
 NN__PRIVATE void nn__conv_pool_forward(const nn_conv2d_desc *d, const nn_pool2d_desc *p, int64_t N, float *y,
                                        uint8_t *idx, const float *x, const float *w, const float *b, float *ws) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), KK = d->KH * d->KW;
