@@ -1002,6 +1002,7 @@ static NN__INLINE nn__m16 nn__m16_first(int64_t n) { return (__mmask16)(n >= 16 
 static NN__INLINE nn__v16 nn__v16_ldm(nn__m16 m, const float *p) { return _mm512_maskz_loadu_ps(m, p); }
 static NN__INLINE void nn__v16_stm(float *p, nn__m16 m, nn__v16 v) { _mm512_mask_storeu_ps(p, m, v); }
 #define NN__V16_KEEP(v) __asm__("" : "+v"(v)) /* (GCC: keep v in a register) */
+#define NN__V16_REGS 32 /* nn__v16 registers: the kernels' accumulator counts scale with them */
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(NN_NO_SIMD)
 #define NN__V16 1
 typedef struct nn__v16 { __m256 lo, hi; } nn__v16;
@@ -1039,6 +1040,7 @@ static NN__INLINE void nn__v16_stm(float *p, nn__m16 m, nn__v16 v) {
     _mm256_maskstore_ps(p, m.lo, v.lo);
     _mm256_maskstore_ps(p + 8, m.hi, v.hi);
 }
+#define NN__V16_REGS 8 /* (sixteen ymm) */
 #define NN__V16_KEEP(v) __asm__("" : "+v"((v).lo), "+v"((v).hi))
 #endif
 
@@ -2408,6 +2410,10 @@ NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, i
 /* y (OC, OH, OW) (+)= the stride-1 convolution of xp (C, Hp, Wp) with w (OC, C, KH, KW), plus b.
    Rows of xp outside [rlo, rhi) are zero padding: the kernel rows that would read only them
    are skipped (half the input gradient's taps on LeNet-5's second layer). */
+/* accumulators within the register file (AVX2's nn__v16 is two of its sixteen registers):
+   pixels per run of the lanes kernel, output channels per block of the row kernel */
+#define NN__LANES_RUN (NN__V16_REGS >= 32 ? 12 : 6)
+#define NN__DIRECT_OB (NN__V16_REGS >= 32 ? 8 : 6)
 NN__PRIVATE NN__INLINE void nn__conv_direct_blk(const int nb, int64_t ob, int64_t C, int64_t KH, int64_t KW, int64_t OH,
                                                 int64_t OW, const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
                                                 const float *w, const float *b, float *y, int accumulate) {
@@ -2518,7 +2524,7 @@ NN__PRIVATE void nn__conv_lanes_out(float *y, const float *t, int64_t P, int acc
         for (j = 0; j < 16; j++) y[j * P + p] = accumulate ? y[j * P + p] + t[p * 16 + j] : t[p * 16 + j];
 }
 /* y (OC, OH, OW) (+)= the convolution with 16 output channels in the lanes: rows in runs of at
-   most 12 pixels (even runs: 21 = 11 + 10), every tap one weight load for the run; the
+   most NN__LANES_RUN pixels (even runs: 21 = 11 + 10), every tap one weight load for the run; the
    block's outputs are transposed into y once complete. wl as nn__conv_lanes_weights makes it,
    t: OH * OW * 16 floats. */
 #ifndef NN_NO_TRAINING
@@ -2531,7 +2537,7 @@ NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t 
                                                  const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
                                                  const float *wl, float *t, const float *b, float *y, int accumulate,
                                                  const nn_pool2d_desc *pool, float *pbuf, uint8_t *idx) {
-    const int64_t run = (OW + (OW + 11) / 12 - 1) / ((OW + 11) / 12);
+    const int64_t nrun = (OW + NN__LANES_RUN - 1) / NN__LANES_RUN, run = (OW + nrun - 1) / nrun;
     int64_t o0, oh, ow;
     for (o0 = 0; o0 < OC; o0 += 16) {
         const nn__v16 bv = b ? nn__v16_ld(b + o0) : nn__v16_zero();
@@ -2542,10 +2548,11 @@ NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t 
                 const int64_t n = OW - ow < run ? OW - ow : run;
                 const float *xr = xp + oh * Wp + ow;
                 float *tp = t + (oh * OW + ow) * 16;
-                if (n > 10) nn__conv_lanes_px(12, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
-                else if (n > 8) nn__conv_lanes_px(10, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
-                else if (n > 6) nn__conv_lanes_px(8, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
-                else if (n > 4) nn__conv_lanes_px(6, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                if (NN__LANES_RUN > 10 && n > 10) nn__conv_lanes_px(12, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (NN__LANES_RUN > 8 && n > 8) nn__conv_lanes_px(10, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (NN__LANES_RUN > 6 && n > 6) nn__conv_lanes_px(8, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (n > 5) nn__conv_lanes_px(6, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
+                else if (n > 4) nn__conv_lanes_px(5, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
                 else nn__conv_lanes_px(4, n, C, KH, KW, xr, Hp, Wp, kh0, kh1, wb, bv, tp);
             }
         }
@@ -2561,14 +2568,14 @@ NN__PRIVATE NN__NOINLINE void nn__conv_lanes_blk(int64_t C, int64_t OC, int64_t 
         nn__conv_lanes_out(y + o0 * OH * OW, t, OH * OW, accumulate);
     }
 }
-/* blocks of 8 output channels; a last block of 5-6 or 1-4 with as many accumulators (LeNet-5's
-   6 channels would otherwise compute 8) */
+/* blocks of NN__DIRECT_OB output channels; a last block of 5-6 or 1-4 with as many accumulators
+   (LeNet-5's 6 channels would otherwise compute 8) */
 NN__PRIVATE NN__NOINLINE void nn__conv_direct(int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                               const float *xp, int64_t Hp, int64_t Wp, int64_t rlo, int64_t rhi,
                                               const float *w, const float *b, float *y, int accumulate) {
     int64_t o0;
-    for (o0 = 0; o0 < OC; o0 += 8) {
-        const int64_t ob = OC - o0 < 8 ? OC - o0 : 8, CKK = C * KH * KW;
+    for (o0 = 0; o0 < OC; o0 += NN__DIRECT_OB) {
+        const int64_t ob = OC - o0 < NN__DIRECT_OB ? OC - o0 : NN__DIRECT_OB, CKK = C * KH * KW;
         const float *wb = w + o0 * CKK, *bb = b ? b + o0 : NULL;
         float *yb = y + o0 * OH * OW;
         if (ob > 6) nn__conv_direct_blk(8, ob, C, KH, KW, OH, OW, xp, Hp, Wp, rlo, rhi, wb, bb, yb, accumulate);
@@ -2689,7 +2696,7 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), plane = nn__conv_direct_plane(d);
     const int64_t P = d->OH * d->OW, OC = d->OC;
     const int nth = nn__conv_threads(d, OC / 16 * d->C, cn * OC * P * d->C * 25);
-    const int nb = OC % 32 == 0 && OC / 32 * d->C >= 2 * nth ? 2 : 1, W16 = 16 * nb;
+    const int nb = NN__V16_REGS >= 32 && OC % 32 == 0 && OC / 32 * d->C >= 2 * nth ? 2 : 1, W16 = 16 * nb;
     const int64_t blocks = OC / W16;
     /* (block, group of input channels) items: each image's output gradients are transposed
        once per item (the CNN's 32-channel layer once per input channel transposed 32 times).
@@ -2738,7 +2745,14 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
                 if (nb > 1) {
                     nn__conv_dw_lanes_taps(2, 0, 13, gt, xc, d->OH, d->OW, Wp, ac);
                     nn__conv_dw_lanes_taps(2, 13, 25, gt, xc, d->OH, d->OW, Wp, ac);
-                } else nn__conv_dw_lanes_taps(1, 0, 25, gt, xc, d->OH, d->OW, Wp, ac);
+                } else if (NN__V16_REGS >= 32) nn__conv_dw_lanes_taps(1, 0, 25, gt, xc, d->OH, d->OW, Wp, ac);
+                else { /* (AVX2: a kernel row's five sums at a time) */
+                    nn__conv_dw_lanes_taps(1, 0, 5, gt, xc, d->OH, d->OW, Wp, ac);
+                    nn__conv_dw_lanes_taps(1, 5, 10, gt, xc, d->OH, d->OW, Wp, ac);
+                    nn__conv_dw_lanes_taps(1, 10, 15, gt, xc, d->OH, d->OW, Wp, ac);
+                    nn__conv_dw_lanes_taps(1, 15, 20, gt, xc, d->OH, d->OW, Wp, ac);
+                    nn__conv_dw_lanes_taps(1, 20, 25, gt, xc, d->OH, d->OW, Wp, ac);
+                }
             }
         }
         for (c = c0; c < c1; c++)
@@ -2940,19 +2954,19 @@ static const double nn__wino_g[6][5] = {
     {-16.0 / 15, 8.0 / 15, -4.0 / 15, 2.0 / 15, -1.0 / 15},
     {0, 0, 0, 0, 1}};
 
-/* c (7 x 16*NV, rows ldc apart) = a (7 x K, rows lda apart) . b (K x 16*NV, rows ldb apart): one
-   register tile of a point's product; NV <= 4 is a constant where this is inlined */
-NN__PRIVATE NN__INLINE void nn__wino_mm(const int NV, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+/* c (R x 16*NV, rows ldc apart) = a (R x K, rows lda apart) . b (K x 16*NV, rows ldb apart): one
+   register tile of a point's product; R <= 7 and NV <= 4 are constants where this is inlined */
+NN__PRIVATE NN__INLINE void nn__wino_mm(const int R, const int NV, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
                                         float *c, int64_t ldc) {
     const nn__v16 z = nn__v16_zero();
     nn__v16 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
     nn__v16 c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
     nn__v16 c60 = z, c61 = z, c62 = z, c63 = z;
     int64_t k;
-#define NN__WMM_FMA(r, x0, x1, x2, x3) { const nn__v16 s = nn__v16_set(a[r * lda + k]); \
+#define NN__WMM_FMA(r, x0, x1, x2, x3) if (R > r) { const nn__v16 s = nn__v16_set(a[r * lda + k]); \
         x0 = nn__v16_fma(s, b0, x0); if (NV > 1) { x1 = nn__v16_fma(s, b1, x1); } \
         if (NV > 2) { x2 = nn__v16_fma(s, b2, x2); } if (NV > 3) { x3 = nn__v16_fma(s, b3, x3); } }
-#define NN__WMM_ST(r, x0, x1, x2, x3) { float *cr = c + r * ldc; \
+#define NN__WMM_ST(r, x0, x1, x2, x3) if (R > r) { float *cr = c + r * ldc; \
         nn__v16_st(cr, x0); if (NV > 1) { nn__v16_st(cr + 16, x1); } \
         if (NV > 2) { nn__v16_st(cr + 32, x2); } if (NV > 3) { nn__v16_st(cr + 48, x3); } }
     for (k = 0; k < K; k++) {
@@ -3131,10 +3145,18 @@ NN__PRIVATE void nn__wino_forward(const nn_conv2d_desc *d, int64_t N, float *y, 
                         for (v0 = 0; v0 < nv; v0 += 4) {
                             const float *a = v + (k * NN__WINO_TB + r0) * C, *bk = u + k * C * OC + v0 * 16;
                             float *c = m + (k * NN__WINO_TB + r0) * OC + v0 * 16;
-                            if (nv - v0 >= 4) nn__wino_mm(4, C, a, C, bk, OC, c, OC);
-                            else if (nv - v0 == 3) nn__wino_mm(3, C, a, C, bk, OC, c, OC);
-                            else if (nv - v0 == 2) nn__wino_mm(2, C, a, C, bk, OC, c, OC);
-                            else nn__wino_mm(1, C, a, C, bk, OC, c, OC);
+#if NN__V16_REGS >= 32
+                            if (nv - v0 >= 4) nn__wino_mm(7, 4, C, a, C, bk, OC, c, OC);
+                            else if (nv - v0 == 3) nn__wino_mm(7, 3, C, a, C, bk, OC, c, OC);
+                            else if (nv - v0 == 2) nn__wino_mm(7, 2, C, a, C, bk, OC, c, OC);
+                            else nn__wino_mm(7, 1, C, a, C, bk, OC, c, OC);
+#else /* (AVX2: 4 + 3 rows by 16 columns at a time) */
+                            int64_t j;
+                            for (j = 0; j < 4 && v0 + j < nv; j++) {
+                                nn__wino_mm(4, 1, C, a, C, bk + 16 * j, OC, c + 16 * j, OC);
+                                nn__wino_mm(3, 1, C, a + 4 * C, C, bk + 16 * j, OC, c + 4 * OC + 16 * j, OC);
+                            }
+#endif
                         }
                 for (t = 0; t < nb; t++) { /* Y = A^T M A into the image's output tiles */
                     const int64_t th = (t0 + t) / TW, tw = (t0 + t) % TW;
