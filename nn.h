@@ -3411,6 +3411,19 @@ NN__PRIVATE int nn__pool_is_2x2(const nn_pool2d_desc *d) {
     return d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0;
 }
 
+#if defined(NN__V16)
+/* the low bytes of eight int32 (records, 0..7) to dst[0 .. n) */
+static inline void nn__u8x8_store(uint8_t *dst, __m256i q, int64_t n) {
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    const __m128i v = _mm_packus_epi16(w, w);
+    if (n >= 8) _mm_storel_epi64((__m128i *)(void *)dst, v);
+    else {
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)(void *)t, v);
+        memcpy(dst, t, (size_t)n);
+    }
+}
+#endif
 #if defined(__AVX512F__) && !defined(NN_NO_SIMD)
 /* One vector step of 2x2 stride-2 pooling: n <= 16 outputs whose windows' upper inputs are in
    the halves [r0, r0 + 16) and [r0 + h1, r0 + h1 + 16) (lanes m0, m1), their lower ones at r1 =
@@ -3531,7 +3544,7 @@ static inline void nn__pool2x2_back_v16(float *d0, float *d1, __m512 gv, const n
     if (hi) { _mm512_mask_storeu_ps(e0, s->m1, v2); _mm512_mask_storeu_ps(e1, s->m1, v3); }
 }
 #endif /* NN_NO_TRAINING */
-#else
+#elif !defined(NN__V16)
 NN__PRIVATE int nn__max_arg4(const float *v) { /* index of the first maximum (a NaN counts as one) */
     int best = 0, q;
     for (q = 1; q < 4; q++) if (v[q] > v[best] || (v[q] != v[q] && v[best] == v[best])) best = q;
@@ -3543,6 +3556,76 @@ NN__PRIVATE float nn__pool_win(const float *v, uint8_t *ic) {
     if (ic) *ic = (uint8_t)(v[q] > 0.0f ? q : q + 4);
     return !ic || v[q] > 0.0f ? v[q] : 0.0f;
 }
+#else /* AVX2: eight windows a vector, the same comparisons as nn__max_arg4 */
+/* the maxima of eight windows' candidates v0..v3 (as nn__max4_v16), and in sel[q] all ones
+   where a window's first maximum is candidate q, a NaN counting as the largest */
+static inline __m256 nn__max4_v8(__m256 v0, __m256 v1, __m256 v2, __m256 v3, __m256 *sel) {
+    const __m256 mx = _mm256_max_ps(_mm256_max_ps(v0, v1), _mm256_max_ps(v2, v3));
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3));
+    __m256 c0 = _mm256_cmp_ps(v0, mx, _CMP_EQ_OQ), c1 = _mm256_cmp_ps(v1, mx, _CMP_EQ_OQ);
+    __m256 c2 = _mm256_cmp_ps(v2, mx, _CMP_EQ_OQ), c01, c012;
+    if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q))) { /* windows with a NaN: its first */
+        const __m256 n0 = _mm256_cmp_ps(v0, v0, _CMP_UNORD_Q), n1 = _mm256_cmp_ps(v1, v1, _CMP_UNORD_Q);
+        const __m256 n2 = _mm256_cmp_ps(v2, v2, _CMP_UNORD_Q), n3 = _mm256_cmp_ps(v3, v3, _CMP_UNORD_Q);
+        const __m256 any = _mm256_or_ps(_mm256_or_ps(n0, n1), _mm256_or_ps(n2, n3));
+        c0 = _mm256_blendv_ps(c0, n0, any);
+        c1 = _mm256_blendv_ps(c1, n1, any);
+        c2 = _mm256_blendv_ps(c2, n2, any);
+    }
+    c01 = _mm256_or_ps(c0, c1);
+    c012 = _mm256_or_ps(c01, c2);
+    sel[0] = c0;
+    sel[1] = _mm256_andnot_ps(c0, c1);
+    sel[2] = _mm256_andnot_ps(c01, c2);
+    sel[3] = _mm256_andnot_ps(c012, _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+    return _mm256_blendv_ps(_mm256_blendv_ps(_mm256_blendv_ps(v3, v2, sel[2]), v1, sel[1]), v0, c0);
+}
+/* the ReLU of maxima m, and in q their record (nn__pool_win's bytes, as int32) */
+static inline __m256 nn__pool_rec8(__m256 m, const __m256 *sel, __m256i *q) {
+    const __m256 pos = _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_GT_OQ);
+    const __m256i r = _mm256_or_si256(_mm256_and_si256(_mm256_castps_si256(sel[1]), _mm256_set1_epi32(1)),
+                                      _mm256_and_si256(_mm256_castps_si256(sel[2]), _mm256_set1_epi32(2)));
+    *q = _mm256_or_si256(_mm256_or_si256(r, _mm256_and_si256(_mm256_castps_si256(sel[3]), _mm256_set1_epi32(3))),
+                         _mm256_andnot_si256(_mm256_castps_si256(pos), _mm256_set1_epi32(4)));
+    return _mm256_and_ps(pos, m);
+}
+/* the candidates of n <= 8 windows from rows r0, r1 (2n floats each): left and right inputs */
+static inline void nn__p2_load8(const float *r0, const float *r1, int64_t n, __m256 *v) {
+    const nn__m16 m = nn__m16_first(2 * n);
+    const __m256 a0 = n == 8 ? _mm256_loadu_ps(r0) : _mm256_maskload_ps(r0, m.lo);
+    const __m256 a1 = n == 8 ? _mm256_loadu_ps(r0 + 8) : _mm256_maskload_ps(r0 + 8, m.hi);
+    const __m256 b0 = n == 8 ? _mm256_loadu_ps(r1) : _mm256_maskload_ps(r1, m.lo);
+    const __m256 b1 = n == 8 ? _mm256_loadu_ps(r1 + 8) : _mm256_maskload_ps(r1 + 8, m.hi);
+#define NN__DEINT(a, b, imm) _mm256_castpd_ps(_mm256_permute4x64_pd( \
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, imm)), _MM_SHUFFLE(3, 1, 2, 0)))
+    v[0] = NN__DEINT(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    v[1] = NN__DEINT(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    v[2] = NN__DEINT(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+    v[3] = NN__DEINT(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+#undef NN__DEINT
+}
+#ifndef NN_NO_TRAINING
+/* dx rows d0, d1 (2n floats each) (+)= (load) each of n <= 8 outputs' gradient gv at its window's
+   first maximum sel, +0.0 elsewhere (as nn__pool2x2_back_v16) */
+static inline void nn__pool2x2_back8(float *d0, float *d1, __m256 gv, const __m256 *sel, int load, int64_t n) {
+    const __m256 nz = _mm256_set1_ps(-0.0f);
+    const __m256 c0 = _mm256_blendv_ps(nz, gv, sel[0]), c1 = _mm256_blendv_ps(nz, gv, sel[1]);
+    const __m256 c2 = _mm256_blendv_ps(nz, gv, sel[2]), c3 = _mm256_blendv_ps(nz, gv, sel[3]);
+    const __m256 l0 = _mm256_unpacklo_ps(c0, c1), h0 = _mm256_unpackhi_ps(c0, c1);
+    const __m256 l1 = _mm256_unpacklo_ps(c2, c3), h1 = _mm256_unpackhi_ps(c2, c3);
+    const __m256 x[4] = {_mm256_permute2f128_ps(l0, h0, 0x20), _mm256_permute2f128_ps(l0, h0, 0x31),
+                         _mm256_permute2f128_ps(l1, h1, 0x20), _mm256_permute2f128_ps(l1, h1, 0x31)};
+    const nn__m16 m = nn__m16_first(2 * n);
+    int k;
+    for (k = 0; k < 4; k++) {
+        float *p = (k < 2 ? d0 : d1) + 8 * (k % 2);
+        const __m256i mk = k % 2 ? m.hi : m.lo;
+        const __m256 v = _mm256_add_ps(load ? _mm256_maskload_ps(p, mk) : _mm256_setzero_ps(), x[k]);
+        if (n == 8) _mm256_storeu_ps(p, v);
+        else _mm256_maskstore_ps(p, mk, v);
+    }
+}
+#endif /* NN_NO_TRAINING */
 #endif
 
 /* The 2x2 stride-2 pooling. idx NULL: y = the maxima. Else y = their ReLU (the fused ReLU before
@@ -3586,6 +3669,21 @@ NN__PRIVATE int64_t nn__pool2x2_row(const nn_pool2d_desc *d, const nn__p2plan *p
         /* rows of one vector: lanes past the row land in later rows of the plane */
         if (d->OW <= 16 && oh * d->OW + 16 <= d->OH * d->OW) _mm512_storeu_ps(yc + oh * d->OW, m);
         else _mm512_mask_storeu_ps(yc + oh * d->OW + ow, nm, m);
+    }
+#elif defined(NN__V16)
+    (void)ps;
+    for (ow = 0; ow < d->OW; ow += 8) {
+        const int64_t n = d->OW - ow < 8 ? d->OW - ow : 8;
+        __m256 v[4], sel[4], m;
+        nn__p2_load8(r0 + 2 * ow, r1 + 2 * ow, n, v);
+        m = nn__max4_v8(v[0], v[1], v[2], v[3], sel);
+        if (ic) {
+            __m256i q;
+            m = nn__pool_rec8(m, sel, &q);
+            nn__u8x8_store(ic + oh * d->OW + ow, q, n);
+        }
+        if (n == 8) _mm256_storeu_ps(yc + oh * d->OW + ow, m);
+        else _mm256_maskstore_ps(yc + oh * d->OW + ow, nn__m16_first(n).lo, m);
     }
 #else
     (void)ps;
@@ -3634,28 +3732,44 @@ NN__PRIVATE int nn__conv_pool_ok(const nn_conv2d_desc *d, const nn_pool2d_desc *
 /* Outputs yt (pixels of rowpix a row, OC channels each) into y (OC, OH/2, OW/2) and idx by the
    2x2 pooling of their ReLU (plus b, or +0 where b is NULL: Winograd's unpooled path adds it so;
    after the ReLU a +0 changes nothing), 16 channels of a window at a time with the pooling's
-   comparisons (nn__max4_v16), then transposed to planes through buf ((PP + 8) * OC floats twice):
+   comparisons (nn__max4_v16; AVX2: 8 with nn__max4_v8), then transposed to planes through buf
+   ((PP + 8) * OC floats twice):
    the outputs, and the records as int32. The same bits as pooling the unpooled path's planes. */
-#if defined(__AVX512F__)
 NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
                               float *buf, float *y, uint8_t *idx) {
     const int64_t PP = p->OH * p->OW, rs = rowpix * OC;
     float *qb = buf + (PP + 8) * OC; /* (a spare row of pixels after each: the last block reads it) */
     int64_t ph, pw, o, q, j;
     for (ph = 0; ph < p->OH; ph++)
-        for (pw = 0; pw < p->OW; pw++)
+        for (pw = 0; pw < p->OW; pw++) {
+            const float *s0 = yt + 2 * ph * rs + 2 * pw * OC;
+            float *bo = buf + (ph * p->OW + pw) * OC, *qo = qb + (ph * p->OW + pw) * OC;
+#if defined(__AVX512F__)
             for (o = 0; o < OC; o += 16) {
-                const float *s0 = yt + 2 * ph * rs + 2 * pw * OC + o;
                 const __m512 bv = b ? _mm512_loadu_ps(b + o) : _mm512_setzero_ps();
                 __mmask16 sel[4];
                 __m512i r;
-                __m512 mx = nn__max4_v16(_mm512_add_ps(_mm512_loadu_ps(s0), bv), _mm512_add_ps(_mm512_loadu_ps(s0 + OC), bv),
-                                         _mm512_add_ps(_mm512_loadu_ps(s0 + rs), bv),
-                                         _mm512_add_ps(_mm512_loadu_ps(s0 + rs + OC), bv), sel);
+                __m512 mx = nn__max4_v16(_mm512_add_ps(_mm512_loadu_ps(s0 + o), bv), _mm512_add_ps(_mm512_loadu_ps(s0 + o + OC), bv),
+                                         _mm512_add_ps(_mm512_loadu_ps(s0 + o + rs), bv),
+                                         _mm512_add_ps(_mm512_loadu_ps(s0 + o + rs + OC), bv), sel);
                 mx = nn__pool_rec16(mx, sel, &r);
-                _mm512_storeu_ps(buf + (ph * p->OW + pw) * OC + o, mx);
-                _mm512_storeu_si512((void *)(qb + (ph * p->OW + pw) * OC + o), r);
+                _mm512_storeu_ps(bo + o, mx);
+                _mm512_storeu_si512((void *)(qo + o), r);
             }
+#else
+            for (o = 0; o < OC; o += 8) {
+                const __m256 bv = b ? _mm256_loadu_ps(b + o) : _mm256_setzero_ps();
+                __m256 sel[4];
+                __m256i r;
+                __m256 mx = nn__max4_v8(_mm256_add_ps(_mm256_loadu_ps(s0 + o), bv), _mm256_add_ps(_mm256_loadu_ps(s0 + o + OC), bv),
+                                        _mm256_add_ps(_mm256_loadu_ps(s0 + o + rs), bv),
+                                        _mm256_add_ps(_mm256_loadu_ps(s0 + o + rs + OC), bv), sel);
+                mx = nn__pool_rec8(mx, sel, &r);
+                _mm256_storeu_ps(bo + o, mx);
+                _mm256_storeu_si256((__m256i *)(void *)(qo + o), r);
+            }
+#endif
+        }
     for (o = 0; o < OC; o += 8)
         for (q = 0; q < PP; q += 8) {
             const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(PP - q)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -3663,36 +3777,10 @@ NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpi
             nn__transpose8(blk, 8, buf + q * OC + o, OC);
             for (j = 0; j < 8; j++) _mm256_maskstore_ps(y + (o + j) * PP + q, m, _mm256_loadu_ps(blk + 8 * j));
             nn__transpose8(blk, 8, qb + q * OC + o, OC);
-            for (j = 0; j < 8; j++) {
-                const __m128i v = _mm512_cvtepi32_epi8(_mm512_castsi256_si512(_mm256_castps_si256(_mm256_loadu_ps(blk + 8 * j))));
-                uint8_t *dst = idx + (o + j) * PP + q;
-                if (PP - q >= 8) _mm_storel_epi64((__m128i *)(void *)dst, v);
-                else {
-                    uint8_t t[16];
-                    _mm_storeu_si128((__m128i *)(void *)t, v);
-                    memcpy(dst, t, (size_t)(PP - q));
-                }
-            }
+            for (j = 0; j < 8; j++)
+                nn__u8x8_store(idx + (o + j) * PP + q, _mm256_castps_si256(_mm256_loadu_ps(blk + 8 * j)), PP - q);
         }
 }
-#else /* AVX2: window by window, as the pooling's own scalar path */
-NN__PRIVATE void nn__pool_hwc(const nn_pool2d_desc *p, int64_t OC, int64_t rowpix, const float *yt, const float *b,
-                              float *buf, float *y, uint8_t *idx) {
-    const int64_t PP = p->OH * p->OW, rs = rowpix * OC;
-    int64_t ph, pw, o;
-    (void)buf;
-    for (o = 0; o < OC; o++) {
-        const float bo = b ? b[o] : 0.0f;
-        for (ph = 0; ph < p->OH; ph++)
-            for (pw = 0; pw < p->OW; pw++) {
-                const float *s0 = yt + 2 * ph * rs + 2 * pw * OC + o;
-                float v[4];
-                v[0] = s0[0] + bo; v[1] = s0[OC] + bo; v[2] = s0[rs] + bo; v[3] = s0[rs + OC] + bo;
-                y[o * PP + ph * p->OW + pw] = nn__pool_win(v, idx + o * PP + ph * p->OW + pw);
-            }
-    }
-}
-#endif
 NN__PRIVATE void nn__conv_pool_forward(const nn_conv2d_desc *d, const nn_pool2d_desc *p, int64_t N, float *y,
                                        uint8_t *idx, const float *x, const float *w, const float *b, float *ws) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = nn__conv_direct_row(d->OW, d->KW), KK = d->KH * d->KW;
@@ -3767,17 +3855,19 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
                                         const uint8_t *ic, const float *g) {
     int64_t oh, ow, step = 1;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#if defined(NN__V16)
     const int clear = !acc && (d->H % 2 || d->W % 2);
+#if defined(__AVX512F__)
     nn__p2s ps;
     nn__p2_plane(d, &ps);
+#endif
     if (clear) nn__zero_range(dxc, 0, d->H * d->W);
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
 #endif
     for (oh = 0; oh < d->OH; oh += step) {
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+#if defined(NN__V16) && defined(__AVX512F__)
         for (ow = 0; ow < d->OW; ow += 16) {
             const nn__p2 *s = nn__p2_pick(d, &ps, oh, ow);
             const int n = s->n;
@@ -3808,6 +3898,28 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
                                  acc || clear,
                                  !acc && !clear && d->OW <= 16 &&
                                      (2 * oh + 1) * d->W + (s->m1 ? s->h1 : 0) + 16 <= d->H * d->W);
+        }
+#elif defined(NN__V16)
+        for (ow = 0; ow < d->OW; ow += 8) {
+            const int64_t n = d->OW - ow < 8 ? d->OW - ow : 8;
+            const float *gp = g + oh * d->OW + ow;
+            __m256 gv = n == 8 ? _mm256_loadu_ps(gp) : _mm256_maskload_ps(gp, nn__m16_first(n).lo), sel[4];
+            if (xc) {
+                __m256 v[4];
+                nn__p2_load8(r0 + 2 * ow, r1 + 2 * ow, n, v);
+                (void)nn__max4_v8(v[0], v[1], v[2], v[3], sel);
+            } else {
+                uint8_t bq[8] = {0};
+                __m256i q;
+                int k;
+                memcpy(bq, ic + oh * d->OW + ow, (size_t)n);
+                q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)bq));
+                /* +0.0 at the maximum where the output was not positive, as the unfused ReLU's gradient */
+                gv = _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(q, _mm256_set1_epi32(3))), gv);
+                q = _mm256_and_si256(q, _mm256_set1_epi32(3));
+                for (k = 0; k < 4; k++) sel[k] = _mm256_castsi256_ps(_mm256_cmpeq_epi32(q, _mm256_set1_epi32(k)));
+            }
+            nn__pool2x2_back8(dxc + 2 * oh * d->W + 2 * ow, dxc + (2 * oh + 1) * d->W + 2 * ow, gv, sel, acc, n); /* (a cleared plane adds to +0 alike) */
         }
 #else
         for (ow = 0; ow < d->OW; ow++) {

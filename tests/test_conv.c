@@ -151,7 +151,8 @@ static void pool2x2_exact(int64_t H, int64_t W) {
     const float levels[5] = {-1.0f, 0.0f, -0.0f, 0.5f, 0.5f};
     int64_t i, t, oh, ow, bad_y = 0, bad_dx = 0, bad_adx = 0, bad_ry = 0, bad_rdx = 0;
     volatile float zero = 0.0f;
-    for (i = 0; i < nx; i++) x[i] = i % 97 == 5 ? zero / zero : levels[(i * 7 + i / 3) % 5];
+    for (i = 0; i < nx; i++) /* (hashed levels: ties between every pair of a window's places) */
+        x[i] = i % 97 == 5 ? zero / zero : levels[((uint32_t)i * 2654435761u >> 20) % 5];
     for (i = 0; i < nx; i++) dx[i] = rdx[i] = rdx2[i] = rrdx[i] = i % 11 == 0 ? -0.0f : 0.25f;
     memset(&d, 0, sizeof d);
     d.kind = NN_POOL_MAX; d.C = C; d.H = H; d.W = W; d.KH = d.KW = 2; d.SH = d.SW = 2;
