@@ -12,7 +12,7 @@ CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-deps bench-cuda ab
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda ab
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -167,21 +167,27 @@ bench-torch:
 # and the median of the rounds' ratios.
 COMPARE_ROUNDS ?= 3
 ROUNDS_OF_N = r=$(COMPARE_ROUNDS); case $$n in cnn*) r=1;; esac
-TORCH1 := $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
-TORCH2 := $(BENCH_ENV) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
+TORCH_PY1 := OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 1
+TORCH_PY2 := OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_ref.py --threads 2
+TORCH1 := $(BENCH_ENV) $(TORCH_PY1)
+TORCH2 := $(BENCH_ENV) $(TORCH_PY2)
+# $(call TRAIN_ROUNDS,nn.h's bench_train,variables set for PyTorch,suffix of the output files)
+define TRAIN_ROUNDS
+	@rm -f $(B)/bench_nn$(3).txt $(B)/bench_torch1$(3).txt $(B)/bench_torch2$(3).txt
+	@for n in $(BENCH_NETS); do \
+	    $(ROUNDS_OF_N); \
+	    for i in $$(seq $$r); do \
+	        $(BENCH_ENV) ./$(B)/$(1) $$n | tee -a $(B)/bench_nn$(3).txt; \
+	        $(BENCH_ENV) $(2) $(TORCH_PY1) --only train $$n | tee -a $(B)/bench_torch1$(3).txt; \
+	        $(BENCH_ENV) $(2) $(TORCH_PY2) --only train $$n | tee -a $(B)/bench_torch2$(3).txt; \
+	    done; \
+	done
+endef
 bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_infer
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
 	$(AVX2_REF) ./$(B)/bench_gemm_avx2 squares | tee $(B)/bench_gemm_avx2.txt
-	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
-	@for n in $(BENCH_NETS); do \
-	    $(ROUNDS_OF_N); \
-	    for i in $$(seq $$r); do \
-	        $(BENCH_ENV) ./$(B)/bench_train $$n | tee -a $(B)/bench_nn.txt; \
-	        $(TORCH1) --only train $$n | tee -a $(B)/bench_torch1.txt; \
-	        $(TORCH2) --only train $$n | tee -a $(B)/bench_torch2.txt; \
-	    done; \
-	done
+	$(call TRAIN_ROUNDS,bench_train,,)
 	@for n in mlp-784-128-10 cnn-32-64; do \
 	    $(ROUNDS_OF_N); \
 	    for i in $$(seq $$r); do \
@@ -191,6 +197,16 @@ bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_
 	    done; \
 	done
 	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt $(B)/bench_gemm.txt
+
+# the training comparison for a machine without AVX-512: nn.h built with AVX2+FMA only, PyTorch
+# held to its AVX2 kernels (ATen's dispatch, its oneDNN, OpenBLAS's Haswell kernels)
+$(B)/bench_train_avx2: bench/train.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
+	@mkdir -p $(B)
+	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
+bench-compare-avx2: $(B)/bench_train_avx2
+	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d); AVX2+FMA on both sides"
+	$(call TRAIN_ROUNDS,bench_train_avx2,ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell,_avx2)
+	@/usr/bin/python3 bench/compare.py $(B)/bench_nn_avx2.txt $(B)/bench_torch1_avx2.txt $(B)/bench_torch2_avx2.txt
 
 bench-deps:
 	apt-get install -y dataset-fashion-mnist python3-torch libopenblas-dev libdnnl-dev
