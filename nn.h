@@ -2034,8 +2034,9 @@ typedef struct nn__unpool {
     const float *g;
 } nn__unpool;
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
-                                        const uint8_t *ic, const float *g);
+#if defined(NN__V16)
+NN__PRIVATE void nn__pool2x2_unpool(const nn_pool2d_desc *d, int64_t n, float *dx, const uint8_t *idx, const float *g);
+#endif
 #endif
 
 NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
@@ -2727,8 +2728,7 @@ NN__PRIVATE void nn__conv_direct_dw_lanes(const nn_conv2d_desc *d, int64_t N, in
             const float *g = up ? gu : dy + ((n0 + i) * OC + o0) * P;
             if (up) {
                 const int64_t P2 = up->d->OH * up->d->OW, o = ((n0 + i) * OC + o0) * P2;
-                for (k = 0; k < W16; k++)
-                    nn__pool2x2_back_plane(0, up->d, gu + k * P, NULL, up->idx + o + k * P2, up->g + o + k * P2);
+                nn__pool2x2_unpool(up->d, W16, gu, up->idx + o, up->g + o);
             }
             for (k = 0; k < W16; k += 8) { /* (pixel, channel), 8 x 8 blocks */
                 for (q = 0; q + 8 <= P; q += 8) nn__transpose8(gt + q * W16 + k, W16, g + k * P + q, P);
@@ -3852,15 +3852,14 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 /* one plane of the 2x2 pooling's gradient: dxc (H, W) (+)= g (OH, OW) at the windows' maxima,
    found again in xc, or read from ic (nn__pool2x2_forward's record; xc NULL). acc 0: dxc is
    assigned, cleared first only where windows do not cover it (an odd side). */
-NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float *dxc, const float *xc,
-                                        const uint8_t *ic, const float *g) {
+NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, const nn__p2plan *ps, float *dxc,
+                                        const float *xc, const uint8_t *ic, const float *g) {
     int64_t oh, ow, step = 1;
+#if !defined(__AVX512F__) || !defined(NN__V16)
+    (void)ps;
+#endif
 #if defined(NN__V16)
     const int clear = !acc && (d->H % 2 || d->W % 2);
-#if defined(__AVX512F__)
-    nn__p2s ps;
-    nn__p2_plane(d, &ps);
-#endif
     if (clear) nn__zero_range(dxc, 0, d->H * d->W);
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
@@ -3869,7 +3868,7 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
 #if defined(NN__V16) && defined(__AVX512F__)
         for (ow = 0; ow < d->OW; ow += 16) {
-            const nn__p2 *s = nn__p2_pick(d, &ps, oh, ow);
+            const nn__p2 *s = nn__p2_pick(d, ps, oh, ow);
             const int n = s->n;
             __mmask16 sel[4];
             __m512 gv = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), g + oh * d->OW + ow);
@@ -3934,13 +3933,25 @@ NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, float 
 #endif
     }
 }
+#if defined(NN__V16) /* (for the direct convolutions' weight gradient) */
+/* n planes' gradients assigned from their record alone, on the calling thread */
+NN__PRIVATE void nn__pool2x2_unpool(const nn_pool2d_desc *d, int64_t n, float *dx, const uint8_t *idx, const float *g) {
+    int64_t t;
+    nn__p2plan ps;
+    nn__pool2x2_plan(d, &ps);
+    for (t = 0; t < n; t++)
+        nn__pool2x2_back_plane(0, d, &ps, dx + t * d->H * d->W, NULL, idx + t * d->OH * d->OW, g + t * d->OH * d->OW);
+}
+#endif
 /* the planes of N images (x NULL: from idx) */
 NN__PRIVATE void nn__pool2x2_backward(int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
                                       const uint8_t *idx, const float *dy) {
     int64_t t;
+    nn__p2plan ps; /* (made once: a small plane's pooling costs little more) */
+    nn__pool2x2_plan(d, &ps);
     NN__OMP_FOR_IF(N * d->C * d->H * d->W >= NN_OMP_MIN_WORK)
     for (t = 0; t < N * d->C; t++)
-        nn__pool2x2_back_plane(acc, d, dx + t * d->H * d->W, x ? x + t * d->H * d->W : NULL,
+        nn__pool2x2_back_plane(acc, d, &ps, dx + t * d->H * d->W, x ? x + t * d->H * d->W : NULL,
                                idx ? idx + t * d->OH * d->OW : NULL, dy + t * d->OH * d->OW);
 }
 NN__PRIVATE void nn__pool2d_backward(int acc, const nn_pool2d_desc *d, int64_t N, float *dx, const float *x,
