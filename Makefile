@@ -17,6 +17,7 @@ all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
+AVX2_FLAGS := -O2 -mavx2 -mfma -mno-avx512f
 AVX2_TESTS := test_gemm test_conv
 # and the SIMD paths of this machine under the sanitizers (VNNI for int8 included)
 SANNATIVE  := $(AVX2_TESTS) test_quant
@@ -57,7 +58,7 @@ $(B)/nomalloc_test_%: tests/test_%.c $(HEADERS)
 
 $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
-	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
+	$(CC) $(WARN) $(AVX2_FLAGS) $(OMP) $< -o $@ -lm
 
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
@@ -109,7 +110,7 @@ $(B)/bench_gemm: bench/gemm.c bench/common.h nn.h
 # the same with AVX2+FMA only, compared with OpenBLAS's and oneDNN's AVX2 kernels (AVX2_REF)
 $(B)/bench_gemm_avx2: bench/gemm.c bench/common.h nn.h
 	@mkdir -p $(B)
-	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $(GEMM_REF) $< -o $@ $(GEMM_LIBS) -lm
+	$(CC) $(WARN) $(AVX2_FLAGS) $(OMP) $(GEMM_REF) $< -o $@ $(GEMM_LIBS) -lm
 AVX2_REF := env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2
 $(B)/bench_%: bench/%.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
 	@mkdir -p $(B)
@@ -202,7 +203,7 @@ bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_
 # held to its AVX2 kernels (ATen's dispatch, its oneDNN, OpenBLAS's Haswell kernels)
 $(B)/bench_train_avx2: bench/train.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h
 	@mkdir -p $(B)
-	$(CC) $(WARN) -O2 -mavx2 -mfma -mno-avx512f $(OMP) $< -o $@ -lm
+	$(CC) $(WARN) $(AVX2_FLAGS) $(OMP) $< -o $@ -lm
 bench-compare-avx2: $(B)/bench_train_avx2
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d); AVX2+FMA on both sides"
 	$(call TRAIN_ROUNDS,bench_train_avx2,ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell,_avx2)

@@ -3863,15 +3863,13 @@ NNDEF void nn_pool2d_forward(const nn_pool2d_desc *d, int64_t N, float *y, const
 NN__PRIVATE void nn__pool2x2_back_plane(int acc, const nn_pool2d_desc *d, const nn__p2plan *ps, float *dxc,
                                         const float *xc, const uint8_t *ic, const float *g) {
     int64_t oh, ow, step = 1;
-#if !defined(__AVX512F__) || !defined(NN__V16)
-    (void)ps;
-#endif
 #if defined(NN__V16)
     const int clear = !acc && (d->H % 2 || d->W % 2);
     if (clear) nn__zero_range(dxc, 0, d->H * d->W);
 #else
     if (!acc) nn__zero_range(dxc, 0, d->H * d->W);
 #endif
+    (void)ps; /* (the AVX-512 steps' plan) */
     for (oh = 0; oh < d->OH; oh += step) {
         const float *r0 = xc ? xc + 2 * oh * d->W : NULL, *r1 = r0 ? r0 + d->W : NULL;
 #if defined(NN__V16) && defined(__AVX512F__)
