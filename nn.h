@@ -1444,40 +1444,47 @@ NN__PRIVATE void nn__transpose8(float *dst, int64_t ldd, const float *src, int64
 }
 #endif
 
-/* Bp[p][k][0..NR) = op(B)[k0 + k][j0 + p*NR + 0..NR), zero beyond nc */
-NN__PRIVATE void nn__pack_b(float *Bp, int tb, const float *B, int64_t ldb, int64_t k0, int64_t j0,
-                            int64_t kc, int64_t nc, int64_t p) {
-    const int64_t j = j0 + p * NN__NR, w = nc - p * NN__NR < NN__NR ? nc - p * NN__NR : NN__NR;
-    float *dst = Bp + p * kc * NN__NR;
-    int64_t k, l;
+/* Bp[p][k][0..NR) = op(B)[k0 + k][j0 + p*NR + 0..NR) for panels p0 <= p < p1, zero beyond nc.
+   B itself is copied a row of k at a time across the panels: read along its rows, not down
+   its columns a page apart (2048^3, 688 x 1536 slices out of cache: 0.6 ms a slice, not 1.3-2.4) */
+NN__PRIVATE void nn__pack_b(float *NN__RESTRICT Bp, int tb, const float *NN__RESTRICT B, int64_t ldb, int64_t k0,
+                            int64_t j0, int64_t kc, int64_t nc, int64_t p0, int64_t p1) {
+    int64_t k, l, p;
     if (!tb) {
-        for (k = 0; k < kc; k++, dst += NN__NR) {
-            const float *src = B + (k0 + k) * ldb + j;
-            if (w == NN__NR) for (l = 0; l < NN__NR; l++) dst[l] = src[l];
-            else { for (l = 0; l < w; l++) dst[l] = src[l]; for (; l < NN__NR; l++) dst[l] = 0.0f; }
-        }
+        for (k = 0; k < kc; k++)
+            for (p = p0; p < p1; p++) {
+                const float *src = B + (k0 + k) * ldb + j0 + p * NN__NR;
+                const int64_t w = nc - p * NN__NR < NN__NR ? nc - p * NN__NR : NN__NR;
+                float *dst = Bp + (p * kc + k) * NN__NR;
+                if (w == NN__NR) for (l = 0; l < NN__NR; l++) dst[l] = src[l];
+                else { for (l = 0; l < w; l++) dst[l] = src[l]; for (; l < NN__NR; l++) dst[l] = 0.0f; }
+            }
         return;
     }
-    l = 0;
+    for (p = p0; p < p1; p++) {
+        const int64_t j = j0 + p * NN__NR, w = nc - p * NN__NR < NN__NR ? nc - p * NN__NR : NN__NR;
+        float *dst = Bp + p * kc * NN__NR;
+        l = 0;
 #if (defined(__AVX512F__) || defined(__AVX2__)) && !defined(NN_NO_SIMD)
-    /* 8x8 transposes for every full group of 8 rows, scalar for the rest of k */
-    for (; l + 8 <= w; l += 8) {
-        int64_t kk;
-        for (k = 0; k + 8 <= kc; k += 8) nn__transpose8(dst + k * NN__NR + l, NN__NR, B + (j + l) * ldb + k0 + k, ldb);
-        for (kk = l; kk < l + 8; kk++) {
-            const float *src = B + (j + kk) * ldb + k0;
-            int64_t q;
-            for (q = k; q < kc; q++) dst[q * NN__NR + kk] = src[q];
+        /* 8x8 transposes for every full group of 8 rows, scalar for the rest of k */
+        for (; l + 8 <= w; l += 8) {
+            int64_t kk;
+            for (k = 0; k + 8 <= kc; k += 8) nn__transpose8(dst + k * NN__NR + l, NN__NR, B + (j + l) * ldb + k0 + k, ldb);
+            for (kk = l; kk < l + 8; kk++) {
+                const float *src = B + (j + kk) * ldb + k0;
+                int64_t q;
+                for (q = k; q < kc; q++) dst[q * NN__NR + kk] = src[q];
+            }
         }
-    }
 #endif
-    for (; l < w; l++) {
-        const float *src = B + (j + l) * ldb + k0;
-        for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
+        for (; l < w; l++) {
+            const float *src = B + (j + l) * ldb + k0;
+            for (k = 0; k < kc; k++) dst[k * NN__NR + l] = src[k];
+        }
+        if (w < NN__NR) /* the padding, a row of k at a time (column by column: kc strided stores each) */
+            for (k = 0; k < kc; k++)
+                for (l = w; l < NN__NR; l++) dst[k * NN__NR + l] = 0.0f;
     }
-    if (w < NN__NR) /* the padding, a row of k at a time (column by column: kc strided stores each) */
-        for (k = 0; k < kc; k++)
-            for (l = w; l < NN__NR; l++) dst[k * NN__NR + l] = 0.0f;
 }
 
 /* Ap[k][0..MR) = A(0..MR, k) for k < kc, where A(r, k) is a[r * rs + k * cs]; zero in rows h.. */
@@ -1654,14 +1661,14 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                 const int64_t kc = K - pc < kb ? K - pc : kb;
                 const float be = pc == 0 ? beta : 1.0f;
                 const float *bi = pc == 0 && bias ? bias + jc : NULL;
-                int64_t p, t, a_slice = -1, b_slice = -1, a_group = -1;
+                int64_t t, a_slice = -1, b_slice = -1, a_group = -1;
                 /* B^T must be packed (8x8 transposes); B itself is read where it lies, unless
                    nn__gemm_packs_b says otherwise */
-                if (pack && !own) {
+                if (pack && !own) { /* each thread its share of the panels (omp for's static split) */
+                    nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, np * th / nt, np * (th + 1) / nt);
 #if NN__OMP
-#pragma omp for schedule(static)
+#pragma omp barrier
 #endif
-                    for (p = 0; p < np; p++) nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, p);
                 }
                 /* tiles in panel-major order within groups of NN__GQ row blocks, so that a thread's
                    tiles share B panels while the group's rows of A stay in L2; a partial last row
@@ -1672,7 +1679,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     const int64_t w = nc - jr * NN__NR < NN__NR ? nc - jr * NN__NR : NN__NR;
                     const float *ap = A + ir * NN__MR * rs + pc * cs, *bp;
                     int64_t ars = rs, acs = cs, bs;
-                    if (own && ir == 0) nn__pack_b(my_b, tb, B, ldb, pc, jc + jr * NN__NR, kc, nc - jr * NN__NR, 0);
+                    if (own && ir == 0) nn__pack_b(my_b, tb, B, ldb, pc, jc + jr * NN__NR, kc, nc - jr * NN__NR, 0, 1);
                     if (one && (own ? tb : !pack)) {
                         /* the next panel of B (from memory: the CNN's dense weights, just updated
                            by the optimizer), a share per tile, towards L2 while this one computes:
@@ -1707,7 +1714,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     else if (pack) { bp = Bp + jr * kc * NN__NR; bs = NN__NR; }
                     else if (w == NN__NR) { bp = B + pc * ldb + jc + jr * NN__NR; bs = ldb; }
                     else {
-                        if (b_slice != pc) { nn__pack_b(my_b, 0, B, ldb, pc, jc + jr * NN__NR, kc, w, 0); b_slice = pc; }
+                        if (b_slice != pc) { nn__pack_b(my_b, 0, B, ldb, pc, jc + jr * NN__NR, kc, w, 0, 1); b_slice = pc; }
                         bp = my_b; bs = NN__NR;
                     }
                     nn__ukernel(kc, ap, ars, acs, bp, bs, C + ir * NN__MR * ldc + jc + jr * NN__NR, ldc,

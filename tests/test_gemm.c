@@ -103,6 +103,8 @@ int main(void) {
     static const int64_t sizes[][3] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 1}, {7, 13, 33},
                                        {64, 10, 128}, {33, 65, 17}, {130, 67, 257}, {3, 300, 29},
                                        {301, 70, 40}, {263, 37, 403},
+                                       /* B packed (16 row blocks, rows of 1024 floats or more), a partial last panel */
+                                       {121, 1030, 70},
                                        /* batch 1 and 2 (unpacked rows): N = 8 S + 3 rows, K with a tail */
                                        {1, 75, 50}, {2, 131, 801}};
     int ta, tb;
@@ -122,6 +124,7 @@ int main(void) {
             threads_same_bits(ta, tb, 130, 200, 64);
             threads_same_bits(ta, tb, 301, 70, 40); /* row blocks in several tile groups */
             threads_same_bits(ta, tb, 263, 37, 1603); /* packed groups of A, a short last k-slice */
+            threads_same_bits(ta, tb, 121, 1600, 850); /* B packed by the threads' shares, two column blocks */
         }
     relu_epilogue(1, 37, 29, 1);     /* batch 1: the unpacked row */
     relu_epilogue(3, 10, 7, 2);      /* tiny: the unpacked loops */
