@@ -1664,7 +1664,7 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                 int64_t t, a_slice = -1, b_slice = -1, a_group = -1;
                 /* B^T must be packed (8x8 transposes); B itself is read where it lies, unless
                    nn__gemm_packs_b says otherwise */
-                if (pack && !own) { /* each thread its share of the panels (omp for's static split) */
+                if (pack && !own) { /* each thread packs a contiguous share of the panels, then all wait */
                     nn__pack_b(Bp, tb, B, ldb, pc, jc, kc, nc, np * th / nt, np * (th + 1) / nt);
 #if NN__OMP
 #pragma omp barrier
