@@ -526,8 +526,12 @@ typedef struct nn_layer {
     int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
     int need_dy;                      /* set by compile: its output gradient is planned */
     int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
-    int fused;                        /* set by compile (nn__plan_fuse): a ReLU computed by its max pooling (1) or
-                                         by its dense input's GEMM (2); such a dense layer: the ReLU's index */
+    /* the fused steps, set by compile (nn__plan_steps) and again when the backend changes */
+    int fused;                        /* a ReLU computed by its max pooling (1) or by its dense input's GEMM (2);
+                                         such a dense layer: the ReLU's index */
+    int pool_fwd;                     /* a convolution computed by the step of that pooling (of its ReLU) */
+    int pool_bwd;                     /* a convolution whose weight gradient that pooling's gradient gives */
+    uint8_t *pool_rec;                /* a pooling of a fused ReLU: the backend's record of its windows */
     /* set by compile (pointers into the arena; views alias their input's) */
     float *w, *dw;                    /* parameters and their gradients */
     float *y, *dy;                    /* output (max_batch, size) and its gradient (NULL: none) */
@@ -872,6 +876,30 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #ifdef NN_IMPLEMENTATION
 #ifndef NN_IMPLEMENTATION_INCLUDED
 #define NN_IMPLEMENTATION_INCLUDED
+
+/* CODE INDEX. Sections in the order data flows; `grep -n '^/\* >>' nn.h` lists their lines.
+     >>config, >>platform   configuration macros; OpenMP and SIMD macros, thread-local storage
+     >>error, >>memory      nn__fail and the last message; the allocator hook, caller arenas
+     >>tensor               nn_tensor views
+     >>kernels              GEMM (packing, AVX-512 / AVX2 / portable micro-kernels), activations,
+                            softmax, losses on raw arrays
+     >>kernels-conv         convolution: -plan (method and workspace), -im2col, -depthwise,
+                            -direct (row and lanes kernels), -direct-dw (weight gradients),
+                            -winograd, -entry (nn_conv2d_forward/backward); >>kernels-pool
+                            (general, 2x2, fused conv+ReLU+pool); >>kernels-bn
+     >>kernels-int8         uint8 x int8 dot products, requantization, int8 dense/conv/pool
+     >>backend-cpu          the CPU's nn_backend table (every hot operation of a step)
+     >>rng, >>optim         splitmix64; torch.optim's update rules over flat arrays
+     >>text                 the model file's metadata text: exact floats, key=value words
+     >>layers               what layers share; then one >>layer-NAME block per type (shape
+                            inference, init, forward, backward, file line, tensors, int8) and
+                            >>layer-table, the only place a layer's type is dispatched
+     >>model                builders, compile: the arena plan (nn__plan_model), fused steps
+     >>net                  forward, loss, backward, optimizer step over the layer array
+     >>train                evaluate, fit (shuffling, checkpoints, progress)
+     >>data, >>file         data sets and CSV; safetensors model files, checkpoints, IDX, NumPy
+     >>quant                int8 quantization, its inference over the layer table, its file
+     >>util                 threads */
 
 /* >>config: defaults for the configuration macros ------------------------------------------ */
 #include <string.h>
@@ -2046,6 +2074,7 @@ NN__PRIVATE void nn__pool2x2_unpool(const nn_pool2d_desc *d, int64_t n, float *d
 #endif
 #endif
 
+/* >>kernels-conv-plan: geometry, which method a layer takes, workspace, chunks and slots */
 NNDEF nn_result nn_conv2d_desc_init(nn_conv2d_desc *d) {
     int64_t eh, ew;
     if (d->C < 1 || d->H < 1 || d->W < 1 || d->OC < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 ||
@@ -2229,6 +2258,7 @@ NN__PRIVATE int64_t nn__conv_workspace(const nn_conv2d_desc *d, int backward, in
 }
 NNDEF int64_t nn_conv2d_workspace_floats(const nn_conv2d_desc *d) { return nn__conv_workspace(d, 1, 0); }
 
+/* >>kernels-conv-im2col: im2col / col2im around the GEMM (the general method) */
 /* col (Kg, ld): the columns of images n0 .. n0+cn-1 of group g side by side, image j at
    column offset j*P. Parallel over (image, row) pairs. */
 NN__PRIVATE void nn__im2col(const nn_conv2d_desc *d, const float *x, int64_t g, int64_t n0, int64_t cn, float *col,
@@ -2298,6 +2328,7 @@ NN__PRIVATE void nn__col2im(const nn_conv2d_desc *d, const float *dcol, int64_t 
 }
 #endif /* NN_NO_TRAINING */
 
+/* >>kernels-conv-depthwise: direct loops for G == C */
 /* depthwise: output channel o reads input channel o / (OC / C) */
 NN__PRIVATE void nn__dw_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w, const float *b) {
     const int64_t mult = d->OC / d->C, P = d->OH * d->OW;
@@ -2405,6 +2436,7 @@ NN__PRIVATE int nn__conv_threads(const nn_conv2d_desc *d, int64_t nchunks, int64
 #endif
 }
 
+/* >>kernels-conv-direct: stride-1 direct kernels (row kernel, lanes kernel), no im2col */
 #ifdef NN__CONV_DIRECT
 /* xp (C, Hp, Wp) = the planes x (C, H, W) at row ph, column pw of zeros */
 NN__PRIVATE void nn__conv_pad(float *xp, const float *x, int64_t C, int64_t H, int64_t W, int64_t Hp, int64_t Wp,
@@ -2664,6 +2696,7 @@ NN__PRIVATE void nn__conv_direct_dx(const nn_conv2d_desc *d, int64_t N, float *d
     }
 }
 
+/* >>kernels-conv-direct-dw: the direct weight gradients (lanes, 5-wide rows) */
 /* The weight gradient of a 5x5 layer with 16k output channels: per (16-channel block, input
    channel) 25 vector sums, one per tap, over the chunk's images and pixels in order, each
    pixel one load of sixteen channels' gradients and 25 broadcast inputs, every lane useful.
@@ -2953,6 +2986,7 @@ NN__PRIVATE void nn__conv_direct_dw(const nn_conv2d_desc *d, int64_t N, float *d
 }
 #endif /* NN_NO_TRAINING */
 
+/* >>kernels-conv-winograd: F(2x2, 5x5) for 5x5 stride-1 layers whose channels fill the lanes */
 /* Winograd F(2x2, 5x5) with the points 0, 1, -1, 2, -1/2 and infinity: Y = A^T [(G g G^T) . (B^T d B)] A
    for a 6x6 input tile d, a 5x5 kernel g and 2x2 outputs Y. These points measured 35% less
    rounding error (rms, float32, 32 channels) than 0, +-1, +-2; the error is still 1.1-2x the
@@ -3236,6 +3270,7 @@ NN__PRIVATE void nn__wino_conv(const nn_conv2d_desc *d, int64_t N, float *y, con
 }
 #endif /* NN__CONV_DIRECT */
 
+/* >>kernels-conv-entry: nn_conv2d_forward / backward, which dispatch to the methods above */
 /* Forward and input gradient are independent per image: each thread takes whole chunks with
    its own buffers and single-threaded GEMMs, so no barrier falls inside a chunk. */
 NNDEF void nn_conv2d_forward(const nn_conv2d_desc *d, int64_t N, float *y, const float *x, const float *w,
@@ -3379,6 +3414,7 @@ NN__PRIVATE int nn__conv_unpool_ok(const nn_conv2d_desc *d) {
 }
 #endif /* NN_NO_TRAINING */
 
+/* >>kernels-pool: general and 2x2 pooling, and the fused convolution + ReLU + 2x2 max pooling */
 NNDEF nn_result nn_pool2d_desc_init(nn_pool2d_desc *d) {
     if (d->C < 1 || d->H < 1 || d->W < 1 || d->KH < 1 || d->KW < 1 || d->SH < 1 || d->SW < 1 || d->PH < 0 || d->PW < 0)
         return nn__fail(NN_ERR_INVALID_ARG, "pool2d: sizes and strides must be >= 1, padding >= 0");
@@ -3996,6 +4032,7 @@ NNDEF void nn_pool2d_backward(const nn_pool2d_desc *d, int64_t N, float *dx, con
 }
 #endif /* NN_NO_TRAINING */
 
+/* >>kernels-bn: batch normalization */
 NNDEF void nn_batchnorm_forward(int64_t N, int64_t C, int64_t HW, float *y, const float *x, const float *gamma,
                                 const float *beta, float *running_mean, float *running_var, float *saved,
                                 float momentum, float eps, int training) {
@@ -4064,6 +4101,214 @@ NNDEF void nn_batchnorm_backward(int64_t N, int64_t C, int64_t HW, float *dx, fl
     }
 }
 #endif /* NN_NO_TRAINING */
+
+/* >>kernels-int8: uint8 x int8 dot products, requantization, the int8 dense, convolution and
+   pooling kernels (nn_qforward's). Activations are uint8 with a zero point (so a dot product
+   is uint8 x int8, what VNNI's vpdpbusd multiplies); weights are int8 in [-127, 127]. The
+   input's zero point is folded into each channel's bias: acc = bias' + sum x*w,
+   y = zero + round(acc * mult / 2^shift). */
+NN__PRIVATE int32_t nn__qdot(const uint8_t *a, const int8_t *w, int64_t n) {
+    int64_t k = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+    __m512i acc = _mm512_setzero_si512();
+    for (; k + 64 <= n; k += 64) acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(a + k), _mm512_loadu_si512(w + k));
+    if (k < n) {
+        const __mmask64 mk = (~(__mmask64)0) >> (64 - (n - k));
+        acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(mk, a + k), _mm512_maskz_loadu_epi8(mk, w + k));
+    }
+    return _mm512_reduce_add_epi32(acc);
+#elif defined(__AVXVNNI__) && !defined(NN_NO_SIMD)
+    __m256i acc = _mm256_setzero_si256();
+    __m128i h;
+    int32_t s = 0;
+    for (; k + 32 <= n; k += 32)
+        acc = _mm256_dpbusd_avx_epi32(acc, _mm256_loadu_si256((const __m256i *)(const void *)(a + k)),
+                                      _mm256_loadu_si256((const __m256i *)(const void *)(w + k)));
+    h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    for (s = _mm_cvtsi128_si32(h); k < n; k++) s += (int32_t)a[k] * w[k];
+    return s;
+#else
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += (int32_t)a[k] * w[k]; s1 += (int32_t)a[k + 1] * w[k + 1];
+        s2 += (int32_t)a[k + 2] * w[k + 2]; s3 += (int32_t)a[k + 3] * w[k + 3];
+    }
+    for (; k < n; k++) s0 += (int32_t)a[k] * w[k];
+    return s0 + s1 + s2 + s3;
+#endif
+}
+/* round(v * mult / 2^shift), halves away from zero; shifts only non-negative values */
+NN__PRIVATE int32_t nn__rq(int64_t v, int32_t mult, int32_t shift) {
+    const int64_t p = v * mult, r = (int64_t)1 << (shift - 1);
+    return (int32_t)(p >= 0 ? (p + r) >> shift : -((-p + r) >> shift));
+}
+NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* Many dot products at once: y[r * ldy + o] = sum_k a[r * lda + k] * w[o * ldw + k] for r < nr,
+   o < no. One accumulator chain is bound by vpdpbusd's latency, so the VNNI path runs tiles of
+   4 channels by 4 rows (or 1 row), 16 (or 4) independent chains, and reduces 4 of them at once
+   (out of line: inlined, GCC 12 copies every accumulator twice per iteration of the k loop). */
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+NN__PRIVATE NN__NOINLINE __m128i nn__hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); /* (a, b, c, d) */
+}
+#define NN__QLD(p) _mm512_loadu_si512((const void *)(p))
+#define NN__QLDM(p) _mm512_maskz_loadu_epi8(m, (const void *)(p))
+#define NN__Q1X4(LD)                                                                                        \
+    {                                                                                                       \
+        const __m512i x0 = LD(a + k);                                                                       \
+        c0 = _mm512_dpbusd_epi32(c0, x0, LD(w + k)); c1 = _mm512_dpbusd_epi32(c1, x0, LD(w + ldw + k));    \
+        c2 = _mm512_dpbusd_epi32(c2, x0, LD(w + 2 * ldw + k)); c3 = _mm512_dpbusd_epi32(c3, x0, LD(w + 3 * ldw + k)); \
+    }
+NN__PRIVATE void nn__qdot1x4(const uint8_t *a, const int8_t *w, int64_t ldw, int64_t n, int32_t *y) {
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+    int64_t k = 0;
+    for (; k + 64 <= n; k += 64) NN__Q1X4(NN__QLD)
+    if (k < n) {
+        const __mmask64 m = (~(__mmask64)0) >> (64 - (n - k));
+        NN__Q1X4(NN__QLDM)
+    }
+    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c0, c1, c2, c3));
+}
+#define NN__Q4X4(LD)                                                                                        \
+    {                                                                                                       \
+        const __m512i w0 = LD(w + k), w1 = LD(w + ldw + k), w2 = LD(w + 2 * ldw + k), w3 = LD(w + 3 * ldw + k); \
+        __m512i x = LD(a + k);                                                                              \
+        c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);                       \
+        c02 = _mm512_dpbusd_epi32(c02, x, w2); c03 = _mm512_dpbusd_epi32(c03, x, w3);                       \
+        x = LD(a + lda + k);                                                                                \
+        c10 = _mm512_dpbusd_epi32(c10, x, w0); c11 = _mm512_dpbusd_epi32(c11, x, w1);                       \
+        c12 = _mm512_dpbusd_epi32(c12, x, w2); c13 = _mm512_dpbusd_epi32(c13, x, w3);                       \
+        x = LD(a + 2 * lda + k);                                                                            \
+        c20 = _mm512_dpbusd_epi32(c20, x, w0); c21 = _mm512_dpbusd_epi32(c21, x, w1);                       \
+        c22 = _mm512_dpbusd_epi32(c22, x, w2); c23 = _mm512_dpbusd_epi32(c23, x, w3);                       \
+        x = LD(a + 3 * lda + k);                                                                            \
+        c30 = _mm512_dpbusd_epi32(c30, x, w0); c31 = _mm512_dpbusd_epi32(c31, x, w1);                       \
+        c32 = _mm512_dpbusd_epi32(c32, x, w2); c33 = _mm512_dpbusd_epi32(c33, x, w3);                       \
+    }
+NN__PRIVATE void nn__qdot4x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512i c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int64_t k;
+    for (k = 0; k < n; k += 64) { /* masked loads: GCC would fold each w load into four vpdpbusd */
+        const __mmask64 m = n - k >= 64 ? ~(__mmask64)0 : (~(__mmask64)0) >> (64 - (n - k));
+        NN__Q4X4(NN__QLDM)
+    }
+    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c00, c01, c02, c03));
+    _mm_storeu_si128((__m128i *)(void *)(y + ldy), nn__hsum4_epi32(c10, c11, c12, c13));
+    _mm_storeu_si128((__m128i *)(void *)(y + 2 * ldy), nn__hsum4_epi32(c20, c21, c22, c23));
+    _mm_storeu_si128((__m128i *)(void *)(y + 3 * ldy), nn__hsum4_epi32(c30, c31, c32, c33));
+}
+#undef NN__Q1X4
+#undef NN__Q4X4
+#undef NN__QLD
+#undef NN__QLDM
+#endif
+NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
+                           int32_t *y, int64_t ldy) {
+    int64_t r = 0, o, i;
+    while (r < nr) {
+        const int64_t rr = nr - r >= 4 ? 4 : 1;
+        o = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
+        for (; o + 4 <= no; o += 4) {
+            if (rr == 4) nn__qdot4x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
+            else nn__qdot1x4(a + r * lda, w + o * ldw, ldw, n, y + r * ldy + o);
+        }
+#endif
+        for (; o < no; o++)
+            for (i = r; i < r + rr; i++) y[i * ldy + o] = nn__qdot(a + i * lda, w + o * ldw, n);
+        r += rr;
+    }
+}
+
+NN__PRIVATE uint8_t nn__qout(const nn_qlayer *l, int64_t o, int32_t acc) {
+    return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
+}
+NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
+    enum { NB = 4, NO = 64 };
+    int32_t acc[NB * NO];
+    int64_t b, o, i, j;
+    for (b = 0; b < B; b += NB)
+        for (o = 0; o < l->n_ch; o += NO) {
+            const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
+            nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO);
+            for (i = 0; i < nb; i++)
+                for (j = 0; j < no; j++) y[(b + i) * l->n_ch + o + j] = nn__qout(l, o + j, acc[i * NO + j]);
+        }
+}
+/* direct convolution: the patches of NN__QPIX output pixels (padding is the input's zero), then
+   their dot products with the group's channels, 4 pixels by 4 channels per tile */
+#define NN__QPIX 4
+NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t cg, int64_t oh, int64_t ow, uint8_t zin, uint8_t *p) {
+    const int64_t ih0 = oh * d->SH - d->PH, iw0 = ow * d->SW - d->PW, HW = d->H * d->W;
+    int64_t c, i, j;
+    if (ih0 >= 0 && iw0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H && iw0 + (d->KW - 1) * d->DW < d->W) { /* inside */
+        for (c = 0; c < cg; c++)
+            for (i = 0; i < d->KH; i++) {
+                const uint8_t *row = xg + c * HW + (ih0 + i * d->DH) * d->W + iw0;
+                for (j = 0; j < d->KW; j++) *p++ = row[j * d->DW];
+            }
+        return;
+    }
+    for (c = 0; c < cg; c++)
+        for (i = 0; i < d->KH; i++) {
+            const int64_t ih = ih0 + i * d->DH;
+            for (j = 0; j < d->KW; j++) {
+                const int64_t iw = iw0 + j * d->DW;
+                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? zin : xg[c * HW + ih * d->W + iw];
+            }
+        }
+}
+NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
+                           uint8_t *y, uint8_t *patch) {
+    enum { NO = 64 };
+    const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
+    int32_t acc[NN__QPIX * NO];
+    int64_t n, g, p0, r, j, o;
+    for (n = 0; n < B; n++)
+        for (g = 0; g < d->G; g++)
+            for (p0 = 0; p0 < P; p0 += NN__QPIX) {
+                const int64_t np = P - p0 < NN__QPIX ? P - p0 : NN__QPIX;
+                for (r = 0; r < np; r++)
+                    nn__qpatch(d, x + (n * d->C + g * cg) * d->H * d->W, cg, (p0 + r) / d->OW, (p0 + r) % d->OW,
+                               (uint8_t)zin, patch + r * kg);
+                for (o = g * ocg; o < (g + 1) * ocg; o += NO) {
+                    const int64_t no = (g + 1) * ocg - o < NO ? (g + 1) * ocg - o : (int64_t)NO;
+                    nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO);
+                    for (r = 0; r < np; r++)
+                        for (j = 0; j < no; j++) y[(n * d->OC + o + j) * P + p0 + r] = nn__qout(l, o + j, acc[r * NO + j]);
+                }
+            }
+}
+/* pooling keeps the input's scale and zero point: the max, or the rounded mean (padding
+   counts as the zero point, torch's count_include_pad) */
+NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
+    int64_t pl, oh, ow, i, j;
+    for (pl = 0; pl < B * d->C; pl++)
+        for (oh = 0; oh < d->OH; oh++)
+            for (ow = 0; ow < d->OW; ow++) {
+                int32_t best = -1, sum = 0;
+                for (i = 0; i < d->KH; i++)
+                    for (j = 0; j < d->KW; j++) {
+                        const int64_t ih = oh * d->SH - d->PH + i, iw = ow * d->SW - d->PW + j;
+                        const int32_t v = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? (d->kind == NN_POOL_MAX ? -1 : zin)
+                                                                                      : x[(pl * d->H + ih) * d->W + iw];
+                        if (v > best) best = v;
+                        sum += v;
+                    }
+                {
+                    const int32_t cnt = (int32_t)(d->KH * d->KW);
+                    y[(pl * d->OH + oh) * d->OW + ow] = (uint8_t)(d->kind == NN_POOL_MAX ? best : (sum + cnt / 2) / cnt);
+                }
+            }
+}
 
 /* >>backend-cpu: the CPU table of hot operations --------------------------------------------- */
 NN__PRIVATE void nn__cpu_gemm(void *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -4401,16 +4646,213 @@ NNDEF void nn_optimizer_step(const nn_optimizer *o, float lr, int64_t t, float *
 }
 #endif /* NN_NO_TRAINING */
 
-/* >>layers: shape inference, initialization, forward and backward of each layer type --------
+/* >>text: numbers and words in the model file's metadata: exact float round trip,
+   locale-independent, no <stdio.h> ---------------------------------------------------------- */
+NN__PRIVATE void nn__cat(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(dst);
+    while (*s && n + 1 < cap) dst[n++] = *s++;
+    dst[n] = 0;
+}
+NN__PRIVATE void nn__cat_int(char *dst, size_t cap, int64_t v) {
+    char t[24];
+    int k = 23;
+    uint64_t u = v < 0 ? 0ull - (uint64_t)v : (uint64_t)v;
+    t[k] = 0;
+    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) t[--k] = '-';
+    nn__cat(dst, cap, t + k);
+}
+
+NN__PRIVATE void nn__cat_shape(char *dst, size_t cap, int ndim, const int64_t *shape) {
+    int d;
+    nn__cat(dst, cap, "(");
+    for (d = 0; d < ndim; d++) { if (d) nn__cat(dst, cap, ", "); nn__cat_int(dst, cap, shape[d]); }
+    nn__cat(dst, cap, ")");
+}
+
+NN__PRIVATE void nn__cat_float(char *dst, size_t cap, float f) {
+    double v = f;
+    uint64_t mant;
+    int e = 0;
+    if (v != v) { nn__cat(dst, cap, "nan"); return; }
+    if (v < 0) { nn__cat(dst, cap, "-"); v = -v; }
+    if (v > 3.5e38) { nn__cat(dst, cap, "inf"); return; }
+    if (v == 0) { nn__cat(dst, cap, "0"); return; }
+    /* 9 significant digits identify a float */
+    while (v < 1e8) { v *= 10; e--; }
+    while (v >= 1e9) { v /= 10; e++; }
+    mant = (uint64_t)(v + 0.5);
+    if (mant >= 1000000000u) { mant /= 10; e++; }
+    while (mant % 10 == 0) { mant /= 10; e++; }
+    nn__cat_int(dst, cap, (int64_t)mant);
+    if (e) { nn__cat(dst, cap, "e"); nn__cat_int(dst, cap, e); }
+}
+NN__PRIVATE void nn__cat_u64(char *dst, size_t cap, uint64_t u) {
+    char t[24];
+    int k = 23;
+    t[k] = 0;
+    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+    nn__cat(dst, cap, t + k);
+}
+/* "-"? digits ("." digits)? (e [+-]? digits)?, up to 18 significant digits; 0 on error */
+NN__PRIVATE int nn__parse_float(const char *s, const char *end, double *out) {
+    uint64_t mant = 0;
+    int digits = 0, e = 0, neg = 0, eneg = 0, ev = 0, any = 0;
+    double v, p = 1.0;
+    if (s < end && *s == '-') { neg = 1; s++; }
+    if (end - s == 3 && memcmp(s, "inf", 3) == 0) { volatile double z = 0.0; *out = (neg ? -1.0 : 1.0) / z; return 1; }
+    for (; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
+        if (mant == 0 && *s == '0') continue;
+        if (digits < 18) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; } else e++;
+    }
+    if (s < end && *s == '.') {
+        for (s++; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
+            if (digits < 18 && !(mant == 0 && *s == '0')) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; e--; }
+            else if (mant == 0) e--;
+        }
+    }
+    if (!any) return 0;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
+        if (s == end) return 0;
+        for (; s < end && *s >= '0' && *s <= '9'; s++) if (ev < 10000) ev = ev * 10 + (*s - '0');
+        e += eneg ? -ev : ev;
+    }
+    if (s != end) return 0;
+    v = (double)mant;
+    if (mant && (e > 60 || e < -80)) return 0;
+    if (e > 0) { while (e--) p *= 10.0; v *= p; }
+    else if (e < 0) { e = -e; while (e > 22) { v /= 1e22; e -= 22; } while (e--) p *= 10.0; v /= p; }
+    *out = neg ? -v : v;
+    return 1;
+}
+
+/* key=value in a line of space-separated words; the value's [begin, end) or 0 */
+NN__PRIVATE int nn__kv(const char *line, const char *key, const char **v, const char **vend) {
+    const size_t kl = strlen(key);
+    const char *p = line;
+    while (*p) {
+        const char *w = p, *we;
+        while (*p && *p != ' ') p++;
+        we = p;
+        while (*p == ' ') p++;
+        if ((size_t)(we - w) > kl && memcmp(w, key, kl) == 0 && w[kl] == '=') { *v = w + kl + 1; *vend = we; return 1; }
+    }
+    return 0;
+}
+/* integers a,b,c into out (at most maxn): the count, or -1 */
+NN__PRIVATE int nn__kv_ints(const char *line, const char *key, int64_t *out, int maxn) {
+    const char *v, *e;
+    int n = 0;
+    if (!nn__kv(line, key, &v, &e)) return -1;
+    while (v < e) {
+        int64_t x = 0;
+        int neg = 0, d = 0;
+        if (n == maxn) return -1;
+        if (*v == '-') { neg = 1; v++; }
+        for (; v < e && *v >= '0' && *v <= '9'; v++, d++) { if (x > ((int64_t)1 << 50)) return -1; x = x * 10 + (*v - '0'); }
+        if (!d) return -1;
+        out[n++] = neg ? -x : x;
+        if (v < e) { if (*v != ',') return -1; v++; if (v == e) return -1; }
+    }
+    return n;
+}
+NN__PRIVATE int nn__kv_int(const char *line, const char *key, int64_t *out) { return nn__kv_ints(line, key, out, 1) == 1; }
+NN__PRIVATE int nn__kv_u64(const char *line, const char *key, uint64_t *out) {
+    const char *v, *e;
+    *out = 0;
+    if (!nn__kv(line, key, &v, &e) || v == e) return 0;
+    for (; v < e; v++) {
+        if (*v < '0' || *v > '9' || *out > (~(uint64_t)0 - 9) / 10) return 0;
+        *out = *out * 10 + (uint64_t)(*v - '0');
+    }
+    return 1;
+}
+NN__PRIVATE int nn__kv_float(const char *line, const char *key, float *out) {
+    const char *v, *e;
+    double d;
+    if (!nn__kv(line, key, &v, &e) || !nn__parse_float(v, e, &d)) return 0;
+    *out = (float)d;
+    return 1;
+}
+NN__PRIVATE int nn__kv_is(const char *line, const char *key, const char *word) {
+    const char *v, *e;
+    return nn__kv(line, key, &v, &e) && (size_t)(e - v) == strlen(word) && memcmp(v, word, (size_t)(e - v)) == 0;
+}
+/* index of the word among names, or -1 */
+NN__PRIVATE int nn__kv_word(const char *line, const char *key, const char *const *names, int n) {
+    int i;
+    for (i = 0; i < n; i++) if (names[i] && nn__kv_is(line, key, names[i])) return i;
+    return -1;
+}
+
+static const char *const nn__act_names[] = {NULL, "relu", "leaky_relu", "sigmoid", "tanh", "gelu"};
+static const char *const nn__loss_names[] = {NULL, "mse", "xent", "bce", "hinge"};
+static const char *const nn__opt_names[] = {NULL, "sgd", "adam", "adamw", "rmsprop"};
+static const char *const nn__pool_names[] = {NULL, "max", "avg"};
+
+/* >>layers: what every layer type shares; its own code is in its >>layer-NAME block below, and
+   the rest of the library reaches it only through that block's row of the table (>>layer-table).
    Forward writes l->y (=). Backward accumulates into the inputs' dy (+=) so that an output
    read by several layers sums its gradients, and assigns the parameter gradients (=). A layer
    whose input has no dy (the model input) skips that gradient. */
 
-static const char *const nn__layer_names[] = {
-    "input", "dense", "activation", "softmax", "dropout", "add", "concat", "flatten", "conv2d", "pool2d",
-    "batchnorm", "reshape"
-};
-typedef char nn__layer_names_match[(sizeof nn__layer_names / sizeof nn__layer_names[0] == NN_LAYER_COUNT) ? 1 : -1];
+/* A parameter or buffer tensor of a layer, as the model file names it ("<i-1>.<part>") */
+typedef struct nn__tdesc {
+    const char *part;                 /* "weight", "bias", "running_mean", ... (PyTorch's names) */
+    int ndim;
+    int64_t shape[NN_MAX_DIMS];
+    int64_t off;                      /* floats from the start of the layer's w (or buf) */
+    int buffer;                       /* in buf (saved, not trained) rather than w */
+} nn__tdesc;
+#define NN__MAX_TENSORS 8
+
+/* Flags of a layer type */
+#define NN__L_VIEW 1u    /* its output is its input's storage (y and dy): no memory, no arithmetic */
+#define NN__L_ASSIGNS 2u /* its backward can assign its first input's gradient when it is that gradient's only writer */
+/* How the int8 model runs a layer type (nn_quantize); NN__Q_NONE: it cannot */
+enum { NN__Q_NONE = 0, NN__Q_VIEW, NN__Q_SAME, NN__Q_WEIGHTS, NN__Q_LUT, NN__Q_RESCALE };
+/* The backend entries a layer type's steps call: a backend that lacks one refuses the model */
+#define NN__BE_GEMM 0x1u
+#define NN__BE_CONV 0x2u     /* conv2d_forward, conv2d_backward */
+#define NN__BE_POOL 0x4u     /* pool2d_forward, pool2d_backward */
+#define NN__BE_BN 0x8u       /* batchnorm_forward, batchnorm_backward */
+#define NN__BE_ACT 0x10u     /* act_forward, act_backward */
+#define NN__BE_SOFTMAX 0x20u /* softmax_forward, softmax_backward */
+#define NN__BE_DROPOUT 0x40u
+#define NN__BE_COPY 0x80u    /* copy2d */
+#define NN__BE_SUM 0x100u    /* sum_rows */
+
+typedef struct nn__layer_ops {
+    const char *name;         /* in messages and in the model file's architecture lines */
+    int n_inputs;             /* 0 for the model's input, else 1 or 2 */
+    unsigned flags;           /* NN__L_* */
+    uint32_t uses;            /* NN__BE_*: what forward and backward call */
+    /* the output shape, n_params, n_buffers and n_saved from the inputs; fails naming the shapes */
+    nn_result (*infer)(nn_model *m, nn_layer *l, int idx);
+    void (*init)(nn_model *m, nn_layer *l);               /* parameters and buffers, from m->rng */
+    int64_t (*scratch)(nn_layer *l, const nn_model *m, int64_t B, int train); /* floats of m->scratch */
+    void (*fuse)(nn_model *m, int idx);                   /* the fused steps it starts (nn__plan_steps) */
+    void (*forward)(nn_model *m, nn_layer *l, int64_t B);
+    void (*backward)(nn_model *m, nn_layer *l, int64_t B); /* NULL under NN_NO_TRAINING */
+    /* its words of the architecture line after "name in=...", and the builder call that reads them
+       back (the new layer's index or a negative nn_result; *ok = 0: a word is missing) */
+    void (*put_arch)(char *t, size_t cap, const nn_layer *l);
+    int (*get_arch)(nn_model *m, const char *line, const int64_t *ins, int *ok);
+    int (*tensors)(const nn_model *m, const nn_layer *l, nn__tdesc *t); /* in file order; the count */
+    int qrole;                /* NN__Q_* */
+    const char *(*qcheck)(const nn_model *m, int idx);    /* why int8 cannot run it here (NULL: it can) */
+    void (*qtable)(const nn_layer *l, float *y, const float *x, int64_t n); /* NN__Q_LUT: the function tabulated */
+    int64_t (*qscratch)(const nn_layer *l);               /* bytes of int8 scratch */
+    void (*qforward)(nn_qmodel *q, int idx, int64_t B);
+} nn__layer_ops;
+NN__PRIVATE const nn__layer_ops *nn__ops(int type); /* (the table, after the blocks) */
+#ifdef NN_NO_TRAINING
+#define NN__BWD(f) NULL
+#else
+#define NN__BWD(f) f
+#endif
 
 NN__PRIVATE const char *nn__shape_str(char *buf, const nn_layer *l) {
     char num[24];
@@ -4429,7 +4871,8 @@ NN__PRIVATE const char *nn__shape_str(char *buf, const nn_layer *l) {
 }
 
 NN__PRIVATE nn_layer *nn__in(nn_model *m, const nn_layer *l, int k) { return &m->layers[l->inputs[k]]; }
-NN__PRIVATE int nn__is_view(nn_layer_type t) { return t == NN_LAYER_FLATTEN || t == NN_LAYER_RESHAPE; }
+NN__PRIVATE const char *nn__layer_name(int type) { return (unsigned)type < NN_LAYER_COUNT ? nn__ops(type)->name : "?"; }
+NN__PRIVATE int nn__is_view(nn_layer_type t) { return (nn__ops(t)->flags & NN__L_VIEW) != 0; }
 /* the layer whose output (and gradient) storage a layer's output is: views alias their input */
 NN__PRIVATE int nn__owner(const nn_model *m, int i) {
     while (nn__is_view(m->layers[i].type)) i = m->layers[i].inputs[0];
@@ -4465,156 +4908,113 @@ NN__PRIVATE nn_result nn__fail_in_layer(nn_result r, int idx, const nn_layer *a)
     return nn__fail(r, "layer %d (%s) on input %s", idx, why, nn__shape_str(shape, a));
 }
 
-/* infer: fill the output shape and parameter count, or fail naming both shapes */
-NN__PRIVATE nn_result nn__infer(nn_model *m, nn_layer *l) {
-    const int idx = nn__index(m, l);
-    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
-    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
-    char s1[96], s2[96];
-    int i;
-    l->n_params = l->n_buffers = l->n_saved = 0;
-    switch (l->type) {
-    case NN_LAYER_INPUT:
-        break;
-    case NN_LAYER_DENSE:
-        if (a->ndim != 1)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (dense): input shape %s is not flat; add nn_flatten before it",
-                            idx, nn__shape_str(s1, a));
-        if (l->cfg.dense.units < 1)
-            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dense): units must be >= 1, got %l", idx, l->cfg.dense.units);
-        nn__set_flat(l, l->cfg.dense.units);
-        l->n_params = l->cfg.dense.units * a->size + (l->cfg.dense.bias ? l->cfg.dense.units : 0);
-        break;
-    case NN_LAYER_ACT:
-        if (l->cfg.act.kind < NN_ACT_RELU || l->cfg.act.kind > NN_ACT_GELU)
-            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (activation): unknown kind %d", idx, (int)l->cfg.act.kind);
-        nn__copy_shape(l, a);
-        break;
-    case NN_LAYER_DROPOUT:
-        if (!(l->cfg.dropout.p >= 0.0f && l->cfg.dropout.p < 1.0f))
-            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dropout): p must be in [0, 1), got %f", idx,
-                            (double)l->cfg.dropout.p);
-        nn__copy_shape(l, a);
-        break;
-    case NN_LAYER_SOFTMAX:
-        nn__copy_shape(l, a);
-        if (a->ndim != 1)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (softmax): input shape %s is not flat", idx, nn__shape_str(s1, a));
-        break;
-    case NN_LAYER_ADD:
-        if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (add): input shapes %s (layer %d) and %s (layer %d) differ",
-                            idx, nn__shape_str(s1, a), l->inputs[0], nn__shape_str(s2, b), l->inputs[1]);
-        nn__copy_shape(l, a);
-        break;
-    case NN_LAYER_CONCAT:
-        if (a->ndim != b->ndim)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ in rank",
-                            idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
-        for (i = 1; i < a->ndim; i++)
-            if (a->shape[i] != b->shape[i])
-                return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ beyond dimension 1",
-                                idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
-        nn__copy_shape(l, a);
-        l->shape[0] = a->shape[0] + b->shape[0];
-        l->size = a->size + b->size;
-        break;
-    case NN_LAYER_FLATTEN:
-        nn__set_flat(l, a->size);
-        break;
-    case NN_LAYER_RESHAPE: {
-        int64_t n = 1;
-        for (i = 0; i < l->ndim; i++) n *= l->shape[i];
-        if (n != a->size)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (reshape): input shape %s has %l elements, the new shape %s has %l",
-                            idx, nn__shape_str(s1, a), a->size, nn__shape_str(s2, l), n);
-        l->size = n;
-        break;
+/* Weights of n_params floats (the first nw of them weights, the rest biases) from the
+   initializer, fan-in and fan-out as torch computes them for an (out, in, kh, kw) weight */
+NN__PRIVATE void nn__init_weights(nn_model *m, float *w, int64_t n_params, int64_t nw, int64_t in, int64_t out,
+                                  nn_init init) {
+    const double fan_sum = (double)(in + out);
+    double bound = 0.0, std = 0.0;
+    int64_t i;
+    switch (init) {
+    case NN_INIT_GLOROT_UNIFORM: bound = sqrt(6.0 / fan_sum); break;
+    case NN_INIT_GLOROT_NORMAL: std = sqrt(2.0 / fan_sum); break;
+    case NN_INIT_HE_UNIFORM: bound = sqrt(6.0 / (double)in); break;
+    case NN_INIT_HE_NORMAL: std = sqrt(2.0 / (double)in); break;
+    case NN_INIT_ZEROS: break;
+    case NN_INIT_TORCH: bound = 1.0 / sqrt((double)in); break;
     }
-    case NN_LAYER_CONV2D: {
-        nn_conv2d_desc *d = &l->cfg.conv.d;
-        nn_result r;
-        if (a->ndim != 3)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (conv2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
-        d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
-        if ((r = nn_conv2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
-        l->ndim = 3; l->shape[0] = d->OC; l->shape[1] = d->OH; l->shape[2] = d->OW;
-        l->size = d->OC * d->OH * d->OW;
-        l->n_params = d->OC * (d->C / d->G) * d->KH * d->KW + (l->cfg.conv.bias ? d->OC : 0);
-        break;
+    for (i = 0; i < nw; i++) {
+        if (bound > 0.0) w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * bound);
+        else if (std > 0.0) w[i] = (float)(std * nn__rng_normal(&m->rng));
+        else w[i] = 0.0f;
     }
-    case NN_LAYER_POOL2D: {
-        nn_pool2d_desc *d = &l->cfg.pool.d;
-        nn_result r;
-        if (a->ndim != 3)
-            return nn__fail(NN_ERR_SHAPE, "layer %d (pool2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
-        d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
-        if (l->cfg.pool.global) { d->KH = d->H; d->KW = d->W; d->SH = d->SW = 1; d->PH = d->PW = 0; }
-        if ((r = nn_pool2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
-        if (l->cfg.pool.global) nn__set_flat(l, d->C);
-        else { l->ndim = 3; l->shape[0] = d->C; l->shape[1] = d->OH; l->shape[2] = d->OW; l->size = d->C * d->OH * d->OW; }
-        break;
-    }
-    case NN_LAYER_BATCHNORM:
-        if (!(l->cfg.bn.eps > 0.0f) || !(l->cfg.bn.momentum >= 0.0f && l->cfg.bn.momentum <= 1.0f))
-            return nn__fail(NN_ERR_INVALID_ARG, "layer %d (batchnorm): need eps > 0 and momentum in [0, 1]", idx);
-        nn__copy_shape(l, a);
-        l->n_params = 2 * a->shape[0];
-        l->n_buffers = 2 * a->shape[0];
-        l->n_saved = 2 * a->shape[0];
-        break;
-    default:
-        return nn__fail(NN_ERR_INVALID_ARG, "layer %d: unknown type %d", idx, (int)l->type);
-    }
+    for (i = nw; i < n_params; i++) /* bias: zero, except torch's default init */
+        w[i] = init == NN_INIT_TORCH ? (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) / sqrt((double)in)) : 0.0f;
+}
+
+/* one tensor of a layer's list */
+NN__PRIVATE void nn__tensor(nn__tdesc *t, const char *part, int ndim, const int64_t *shape, int64_t off, int buffer) {
+    int d;
+    t->part = part;
+    t->ndim = ndim;
+    for (d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    t->off = off;
+    t->buffer = buffer;
+}
+
+/* The architecture line's words (docs/FORMAT.md), written with the metadata's exact numbers */
+NN__PRIVATE void nn__key_int(char *t, size_t cap, const char *key, int64_t v) {
+    nn__cat(t, cap, " "); nn__cat(t, cap, key); nn__cat(t, cap, "="); nn__cat_int(t, cap, v);
+}
+NN__PRIVATE void nn__key_ints(char *t, size_t cap, const char *key, int n, const int64_t *v) {
+    int k;
+    nn__cat(t, cap, " "); nn__cat(t, cap, key); nn__cat(t, cap, "=");
+    for (k = 0; k < n; k++) { if (k) nn__cat(t, cap, ","); nn__cat_int(t, cap, v[k]); }
+}
+NN__PRIVATE void nn__key_2(char *t, size_t cap, const char *key, int64_t a, int64_t b) {
+    int64_t v[2];
+    v[0] = a; v[1] = b;
+    nn__key_ints(t, cap, key, 2, v);
+}
+NN__PRIVATE void nn__key_float(char *t, size_t cap, const char *key, float v) {
+    nn__cat(t, cap, " "); nn__cat(t, cap, key); nn__cat(t, cap, "="); nn__cat_float(t, cap, v);
+}
+NN__PRIVATE void nn__key_word(char *t, size_t cap, const char *key, const char *w) {
+    nn__cat(t, cap, " "); nn__cat(t, cap, key); nn__cat(t, cap, "="); nn__cat(t, cap, w);
+}
+static const char *const nn__init_names[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "torch"};
+
+/* >>layer-input: the model's input, layer 0; its output is the caller's batch ---------------- */
+NN__PRIVATE nn_result nn__input_infer(nn_model *m, nn_layer *l, int idx) { (void)m; (void)l; (void)idx; return NN_OK; }
+NN__PRIVATE void nn__shape_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_ints(t, cap, "shape", l->ndim, l->shape); }
+NN__PRIVATE int nn__input_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t v[3];
+    const int nd = nn__kv_ints(line, "shape", v, 3);
+    (void)ins;
+    if (m->n_layers != 0 || (nd != 1 && nd != 3)) { *ok = 0; return NN_ERR_FORMAT; }
+    return nd == 1 ? nn_input(m, v[0]) : nn_input_image(m, v[0], v[1], v[2]);
+}
+
+/* >>layer-dense: y = x W^T + b, W (units, in) as torch.nn.Linear's ---------------------------- */
+NN__PRIVATE nn_result nn__dense_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    if (a->ndim != 1)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (dense): input shape %s is not flat; add nn_flatten before it",
+                        idx, nn__shape_str(s1, a));
+    if (l->cfg.dense.units < 1)
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dense): units must be >= 1, got %l", idx, l->cfg.dense.units);
+    nn__set_flat(l, l->cfg.dense.units);
+    l->n_params = l->cfg.dense.units * a->size + (l->cfg.dense.bias ? l->cfg.dense.units : 0);
     return NN_OK;
 }
-
-NN__PRIVATE void nn__init_params(nn_model *m, nn_layer *l) {
-    int64_t i;
-    if (l->type == NN_LAYER_BATCHNORM) {
-        const int64_t C = l->n_params / 2;
-        for (i = 0; i < C; i++) { l->w[i] = 1.0f; l->w[C + i] = 0.0f; l->buf[i] = 0.0f; l->buf[C + i] = 1.0f; }
-    }
-    if (l->type == NN_LAYER_DENSE || l->type == NN_LAYER_CONV2D) {
-        /* fan-in and fan-out as torch computes them for a (out, in, kh, kw) weight */
-        const int dense = l->type == NN_LAYER_DENSE;
-        const nn_conv2d_desc *d = &l->cfg.conv.d;
-        const int64_t rf = dense ? 1 : d->KH * d->KW;
-        const int64_t in = dense ? nn__in(m, l, 0)->size : d->C / d->G * rf, out = dense ? l->cfg.dense.units : d->OC * rf;
-        const int64_t nw = dense ? out * in : d->OC * in;
-        const double fan_sum = (double)(in + out);
-        double bound = 0.0, std = 0.0;
-        switch (dense ? l->cfg.dense.init : l->cfg.conv.init) {
-        case NN_INIT_GLOROT_UNIFORM: bound = sqrt(6.0 / fan_sum); break;
-        case NN_INIT_GLOROT_NORMAL: std = sqrt(2.0 / fan_sum); break;
-        case NN_INIT_HE_UNIFORM: bound = sqrt(6.0 / (double)in); break;
-        case NN_INIT_HE_NORMAL: std = sqrt(2.0 / (double)in); break;
-        case NN_INIT_ZEROS: break;
-        case NN_INIT_TORCH: bound = 1.0 / sqrt((double)in); break;
-        }
-        for (i = 0; i < nw; i++) {
-            if (bound > 0.0) l->w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * bound);
-            else if (std > 0.0) l->w[i] = (float)(std * nn__rng_normal(&m->rng));
-            else l->w[i] = 0.0f;
-        }
-        for (i = nw; i < l->n_params; i++) /* bias: zero, except torch's default init */
-            l->w[i] = (dense ? l->cfg.dense.init : l->cfg.conv.init) == NN_INIT_TORCH
-                          ? (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) / sqrt((double)in)) : 0.0f;
-    }
+NN__PRIVATE void nn__dense_init(nn_model *m, nn_layer *l) {
+    const int64_t in = nn__in(m, l, 0)->size, out = l->cfg.dense.units;
+    nn__init_weights(m, l->w, l->n_params, out * in, in, out, l->cfg.dense.init);
 }
-
-/* y = x W^T + b, the bias added in the GEMM's epilogue, and where a ReLU that only this layer
-   feeds is fused (nn__plan_fuse), that ReLU's output too, from each finished tile */
-NN__PRIVATE void nn__dense_forward(nn_model *m, nn_layer *l, int64_t B) {
+/* the GEMMs' packing, for the largest batch and the threads of now */
+NN__PRIVATE int64_t nn__dense_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const int64_t in = m->layers[l->inputs[0]].size, out = l->cfg.dense.units;
+    const int T = nn_get_threads();
+    int64_t need = nn__gemm_plan(0, 1, B, out, in, in, T);
+    if (train) {
+        const int64_t dx = nn__gemm_plan(0, 0, B, in, out, in, T), dw = nn__gemm_plan(1, 0, out, in, B, in, T);
+        if (dx > need) need = dx;
+        if (dw > need) need = dw;
+    }
+    return need;
+}
+/* the bias added in the GEMM's epilogue, and where a ReLU that only this layer feeds is fused
+   (its fuse step), that ReLU's output too, from each finished tile */
+NN__PRIVATE void nn__dense_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
     m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
                      l->cfg.dense.bias ? l->w + out * in : NULL, l->fused ? m->layers[l->fused].y : NULL, m->scratch,
                      m->scratch_floats);
 }
-
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
+NN__PRIVATE void nn__dense_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t out = l->cfg.dense.units, in = a->size;
     void *ctx = m->backend->ctx;
@@ -4625,171 +5025,614 @@ NN__PRIVATE void nn__dense_backward(nn_model *m, nn_layer *l, int64_t B) {
                      m->scratch_floats);
     if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
-#endif /* NN_NO_TRAINING */
+#endif
+NN__PRIVATE void nn__dense_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_int(t, cap, "units", l->cfg.dense.units);
+    nn__key_int(t, cap, "bias", l->cfg.dense.bias);
+    nn__key_word(t, cap, "init", nn__init_names[l->cfg.dense.init]);
+}
+NN__PRIVATE int nn__dense_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t v[2];
+    const int init = nn__kv_word(line, "init", nn__init_names, 6);
+    *ok = nn__kv_int(line, "units", &v[0]) && nn__kv_int(line, "bias", &v[1]) && init >= 0;
+    return *ok ? nn_dense_ex(m, (int)ins[0], v[0], v[1] != 0, (nn_init)init) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__dense_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    int64_t s[2];
+    s[0] = l->cfg.dense.units; s[1] = m->layers[l->inputs[0]].size;
+    nn__tensor(&t[0], "weight", 2, s, 0, 0);
+    if (!l->cfg.dense.bias) return 1;
+    nn__tensor(&t[1], "bias", 1, s, s[0] * s[1], 0);
+    return 2;
+}
+NN__PRIVATE void nn__dense_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i];
+    nn__qdense(&q->q[i], q->q[l->inputs[0]].y, q->g.layers[l->inputs[0]].size, B, q->q[i].y);
+}
 
-/* dropout keeps an element when its hash of (seed, layer, step, index) is >= p */
+/* >>layer-act: elementwise activations (nn_act) --------------------------------------------- */
+NN__PRIVATE nn_result nn__act_infer(nn_model *m, nn_layer *l, int idx) {
+    if (l->cfg.act.kind < NN_ACT_RELU || l->cfg.act.kind > NN_ACT_GELU)
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (activation): unknown kind %d", idx, (int)l->cfg.act.kind);
+    nn__copy_shape(l, nn__in(m, l, 0));
+    return NN_OK;
+}
+/* A ReLU read only by a max pooling is computed by the pooling: max(relu(x)) = relu(max(x)), and
+   the first maximum of relu(x) is the first of x wherever the gradient is not zero, so the pooling
+   reads the ReLU's input and clamps its four-times smaller output, and backward masks the pooling's
+   gradient and scatters it straight into the ReLU's input gradient: two passes over the large
+   tensor less each way. The ReLU's own y and dy hold the pooling's unclamped output and masked
+   gradient (scratch; nn_model_activation recomputes y); the pooling's fuse step goes further
+   (>>layer-pool2d). The results are the same as unfused, bit for bit, except a window holding NaN
+   and a positive value (0 here, the value unfused).
+   A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
+   writes both outputs from each finished tile: a separate ReLU pass on two threads re-read half
+   of the GEMM's output from the other core's cache. */
+NN__PRIVATE void nn__act_fuse(nn_model *m, int r) {
+    nn_layer *l = &m->layers[r], *in;
+    int pool = -1;
+    if (l->cfg.act.kind != NN_ACT_RELU) return;
+    if (r < m->n_layers - 1 && nn__readers(m, r, &pool) == 1 && m->layers[pool].type == NN_LAYER_POOL2D &&
+        m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
+        l->fused = 1;
+    else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], NULL) == 1) {
+        l->fused = 2;
+        in->fused = r;
+    }
+}
+NN__PRIVATE void nn__act_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    if (!l->fused) be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, nn__in(m, l, 0)->y, B * l->size);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__act_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    if (a->dy && l->fused != 1)
+        be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy,
+                         B * l->size);
+}
+#endif
+NN__PRIVATE void nn__act_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_word(t, cap, "kind", nn__act_names[l->cfg.act.kind]);
+    nn__key_float(t, cap, "alpha", l->cfg.act.alpha);
+}
+NN__PRIVATE int nn__act_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    const int kind = nn__kv_word(line, "kind", nn__act_names, 6);
+    float alpha = 0.0f;
+    *ok = kind > 0 && nn__kv_float(line, "alpha", &alpha);
+    return *ok ? nn_activation(m, (int)ins[0], (nn_act)kind, alpha) : NN_ERR_FORMAT;
+}
+NN__PRIVATE void nn__act_qtable(const nn_layer *l, float *y, const float *x, int64_t n) {
+    nn_act_forward(l->cfg.act.kind, l->cfg.act.alpha, y, x, n);
+}
+NN__PRIVATE void nn__act_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_qlayer *ql = &q->q[i];
+    const uint8_t *x = q->q[q->g.layers[i].inputs[0]].y;
+    int64_t k;
+    for (k = 0; k < B * q->g.layers[i].size; k++) ql->y[k] = ql->lut[x[k]];
+}
+
+/* >>layer-softmax: over the features of each row ------------------------------------------------ */
+NN__PRIVATE nn_result nn__softmax_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    nn__copy_shape(l, a);
+    if (a->ndim != 1) return nn__fail(NN_ERR_SHAPE, "layer %d (softmax): input shape %s is not flat", idx, nn__shape_str(s1, a));
+    return NN_OK;
+}
+NN__PRIVATE void nn__softmax_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    m->backend->softmax_forward(m->backend->ctx, l->y, nn__in(m, l, 0)->y, B, l->size);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__softmax_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    if (a->dy) m->backend->softmax_backward(m->backend->ctx, a->dy, l->y, l->dy, B, l->size);
+}
+#endif
+NN__PRIVATE int nn__softmax_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    (void)line; (void)ok;
+    return nn_softmax(m, (int)ins[0]);
+}
+/* int8: the last layer only, as a view of the logits (nn_qpredict applies it in float) */
+NN__PRIVATE const char *nn__softmax_qcheck(const nn_model *m, int i) {
+    return i != m->n_layers - 1 ? "is not the last layer" : NULL;
+}
+
+/* >>layer-dropout: inverted dropout, a hash mask of (seed, layer, step, element) ---------------- */
+NN__PRIVATE nn_result nn__dropout_infer(nn_model *m, nn_layer *l, int idx) {
+    if (!(l->cfg.dropout.p >= 0.0f && l->cfg.dropout.p < 1.0f))
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dropout): p must be in [0, 1), got %f", idx, (double)l->cfg.dropout.p);
+    nn__copy_shape(l, nn__in(m, l, 0));
+    return NN_OK;
+}
 NN__PRIVATE uint64_t nn__dropout_key(const nn_model *m, const nn_layer *l) {
     return nn_hash64(m->config.seed ^ nn_hash64((uint64_t)m->step * 0x100000001B3ull + (uint64_t)nn__index(m, l)));
 }
-
-/* A ReLU fused into a 2x2 max pooling (nn__plan_fuse) keeps the pooling's record of its windows
-   in its own gradient buffer, which its backward does not use, where the backend can */
-NN__PRIVATE uint8_t *nn__pool_idx(const nn_model *m, const nn_layer *relu, const nn_layer *pool) {
+NN__PRIVATE void nn__dropout_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
-    if (!be->maxpool2x2_relu_forward || !be->maxpool2x2_relu_backward || !relu->dy) return NULL;
-    return nn__pool_is_2x2(&pool->cfg.pool.d) ? (uint8_t *)(void *)relu->dy : NULL;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t n = B * l->size;
+    if (!m->training || l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 0, 1, n, l->y, n, a->y, n);
+    else be->dropout(be->ctx, 0, l->y, a->y, n, l->cfg.dropout.p, nn__dropout_key(m, l));
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__dropout_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t n = B * l->size;
+    if (!a->dy) return;
+    if (l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
+    else be->dropout(be->ctx, 1, a->dy, l->dy, n, l->cfg.dropout.p, nn__dropout_key(m, l));
+}
+#endif
+NN__PRIVATE void nn__dropout_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "p", l->cfg.dropout.p); }
+NN__PRIVATE int nn__dropout_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    float p = 0.0f;
+    *ok = nn__kv_float(line, "p", &p);
+    return *ok ? nn_dropout(m, (int)ins[0], p) : NN_ERR_FORMAT;
+}
+
+/* >>layer-add: a + b, same shapes (skip connections) -------------------------------------------- */
+NN__PRIVATE nn_result nn__add_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    char s1[96], s2[96];
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (add): input shapes %s (layer %d) and %s (layer %d) differ",
+                        idx, nn__shape_str(s1, a), l->inputs[0], nn__shape_str(s2, b), l->inputs[1]);
+    nn__copy_shape(l, a);
+    return NN_OK;
+}
+NN__PRIVATE void nn__add_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const int64_t n = B * l->size;
+    be->copy2d(be->ctx, 0, 1, n, l->y, n, nn__in(m, l, 0)->y, n);
+    be->copy2d(be->ctx, 1, 1, n, l->y, n, nn__in(m, l, 1)->y, n);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__add_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    const int64_t n = B * l->size;
+    if (a->dy) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
+    if (b->dy) be->copy2d(be->ctx, 1, 1, n, b->dy, n, l->dy, n);
+}
+#endif
+NN__PRIVATE int nn__add_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    (void)line; (void)ok;
+    return nn_add(m, (int)ins[0], (int)ins[1]);
+}
+NN__PRIVATE void nn__add_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i];
+    const nn_qlayer *ql = &q->q[i], *qa = &q->q[l->inputs[0]], *qb = &q->q[l->inputs[1]];
+    int64_t k;
+    for (k = 0; k < B * l->size; k++)
+        ql->y[k] = nn__sat_u8(ql->zero + nn__rq(qa->y[k] - qa->zero, ql->rq[0], ql->rq[1]) +
+                              nn__rq(qb->y[k] - qb->zero, ql->rq[2], ql->rq[3]));
+}
+
+/* >>layer-concat: along dimension 1 (features or channels) -------------------------------------- */
+NN__PRIVATE nn_result nn__concat_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    char s1[96], s2[96];
+    int i;
+    if (a->ndim != b->ndim)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ in rank",
+                        idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
+    for (i = 1; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return nn__fail(NN_ERR_SHAPE, "layer %d (concat): input shapes %s and %s differ beyond dimension 1",
+                            idx, nn__shape_str(s1, a), nn__shape_str(s2, b));
+    nn__copy_shape(l, a);
+    l->shape[0] = a->shape[0] + b->shape[0];
+    l->size = a->size + b->size;
+    return NN_OK;
+}
+NN__PRIVATE void nn__concat_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    be->copy2d(be->ctx, 0, B, a->size, l->y, l->size, a->y, a->size);
+    be->copy2d(be->ctx, 0, B, b->size, l->y + a->size, l->size, b->y, b->size);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__concat_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    if (a->dy) be->copy2d(be->ctx, 1, B, a->size, a->dy, a->size, l->dy, l->size);
+    if (b->dy) be->copy2d(be->ctx, 1, B, b->size, b->dy, b->size, l->dy + a->size, l->size);
+}
+#endif
+NN__PRIVATE int nn__concat_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    (void)line; (void)ok;
+    return nn_concat(m, (int)ins[0], (int)ins[1]);
+}
+NN__PRIVATE void nn__concat_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i], *a = &q->g.layers[l->inputs[0]], *b = &q->g.layers[l->inputs[1]];
+    const nn_qlayer *ql = &q->q[i], *qa = &q->q[l->inputs[0]], *qb = &q->q[l->inputs[1]];
+    int64_t r, k;
+    for (r = 0; r < B; r++) {
+        for (k = 0; k < a->size; k++)
+            ql->y[r * l->size + k] = nn__sat_u8(ql->zero + nn__rq(qa->y[r * a->size + k] - qa->zero, ql->rq[0], ql->rq[1]));
+        for (k = 0; k < b->size; k++)
+            ql->y[r * l->size + a->size + k] =
+                nn__sat_u8(ql->zero + nn__rq(qb->y[r * b->size + k] - qb->zero, ql->rq[2], ql->rq[3]));
+    }
+}
+
+/* >>layer-flatten, >>layer-reshape: views of their input, no copy -------------------------------- */
+NN__PRIVATE nn_result nn__flatten_infer(nn_model *m, nn_layer *l, int idx) {
+    (void)idx;
+    nn__set_flat(l, nn__in(m, l, 0)->size);
+    return NN_OK;
+}
+NN__PRIVATE nn_result nn__reshape_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96], s2[96];
+    int64_t n = 1;
+    int i;
+    for (i = 0; i < l->ndim; i++) n *= l->shape[i];
+    if (n != a->size)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (reshape): input shape %s has %l elements, the new shape %s has %l",
+                        idx, nn__shape_str(s1, a), a->size, nn__shape_str(s2, l), n);
+    l->size = n;
+    return NN_OK;
+}
+/* a view follows its input, whose y is the caller's batch for the model input */
+NN__PRIVATE void nn__view_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    (void)B;
+    l->y = nn__in(m, l, 0)->y;
+    l->dy = nn__in(m, l, 0)->dy;
+}
+NN__PRIVATE int nn__flatten_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    (void)line; (void)ok;
+    return nn_flatten(m, (int)ins[0]);
+}
+NN__PRIVATE int nn__reshape_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t v[3];
+    const int nd = nn__kv_ints(line, "shape", v, 3);
+    *ok = nd >= 1;
+    return *ok ? nn_reshape(m, (int)ins[0], nd, v) : NN_ERR_FORMAT;
+}
+
+/* >>layer-conv2d: 2-D convolution (NCHW), weights (OC, C/G, KH, KW) as torch.nn.Conv2d's -------- */
+NN__PRIVATE nn_result nn__conv2d_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    nn_conv2d_desc *d = &l->cfg.conv.d;
+    nn_result r;
+    char s1[96];
+    if (a->ndim != 3) return nn__fail(NN_ERR_SHAPE, "layer %d (conv2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
+    d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
+    if ((r = nn_conv2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
+    l->ndim = 3; l->shape[0] = d->OC; l->shape[1] = d->OH; l->shape[2] = d->OW;
+    l->size = d->OC * d->OH * d->OW;
+    l->n_params = d->OC * (d->C / d->G) * d->KH * d->KW + (l->cfg.conv.bias ? d->OC : 0);
+    return NN_OK;
+}
+NN__PRIVATE void nn__conv2d_init(nn_model *m, nn_layer *l) {
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    const int64_t rf = d->KH * d->KW, in = d->C / d->G * rf;
+    nn__init_weights(m, l->w, l->n_params, d->OC * in, in, d->OC * rf, l->cfg.conv.init);
+}
+NN__PRIVATE int64_t nn__conv2d_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    (void)m;
+    l->cfg.conv.d.T = nn_get_threads();
+    return nn__conv_workspace(&l->cfg.conv.d, train, B);
 }
 /* a convolution layer's bias (after its weights), NULL without one */
 NN__PRIVATE const float *nn__conv_bias(const nn_layer *l) {
     const nn_conv2d_desc *d = &l->cfg.conv.d;
     return l->cfg.conv.bias ? l->w + d->OC * (d->C / d->G) * d->KH * d->KW : NULL;
 }
-/* The pooling that computes convolution conv, conv's ReLU and itself in one backend call
-   (conv2d_maxpool2x2_relu_forward), where conv's output is read only by a ReLU fused into a 2x2 max
-   pooling that keeps its record: conv's own forward is then skipped (its output not written on
-   the CPU's fused path: nn_model_activation recomputes it). NULL otherwise. */
+/* the pooling that computes convolution conv in its own step (>>layer-pool2d's fuse), or NULL */
 NN__PRIVATE const nn_layer *nn__conv_pool_fwd(const nn_model *m, const nn_layer *conv) {
-    int r = -1, p = -1;
-    if (conv->type != NN_LAYER_CONV2D || !m->backend->conv2d_maxpool2x2_relu_forward) return NULL;
-    if (nn__readers(m, nn__index(m, conv), &r) != 1 || m->layers[r].type != NN_LAYER_ACT || m->layers[r].fused != 1)
-        return NULL;
-    (void)nn__readers(m, r, &p); /* (a fused ReLU has one reader, its pooling) */
-    return nn__pool_idx(m, &m->layers[r], &m->layers[p]) ? &m->layers[p] : NULL;
+    return conv->pool_fwd ? &m->layers[conv->pool_fwd] : NULL;
+}
+NN__PRIVATE void nn__conv2d_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    if (l->pool_fwd) return; /* (its pooling computes it) */
+    m->backend->conv2d_forward(m->backend->ctx, &l->cfg.conv.d, B, l->y, nn__in(m, l, 0)->y, l->w, nn__conv_bias(l), m->scratch);
 }
 #ifndef NN_NO_TRAINING
-/* The pooling of such a ReLU of convolution conv, when the backend takes conv's weight gradient
-   from the pooling's gradient (conv2d_backward_pooled): conv's output is read by the ReLU alone
-   and conv needs no input gradient. The pooling's backward is then left to conv, and conv's dy
-   is not written. NULL otherwise. */
+/* the pooling whose gradient gives conv's weight gradient (conv2d_backward_pooled), or NULL */
 NN__PRIVATE nn_layer *nn__conv_pooled(nn_model *m, const nn_layer *conv) {
-    int r = -1, p = -1;
-    if (conv->type != NN_LAYER_CONV2D || !m->backend->conv2d_backward_pooled || !conv->dy || nn__in(m, conv, 0)->dy)
-        return NULL;
-    if (nn__readers(m, nn__index(m, conv), &r) != 1 || m->layers[r].type != NN_LAYER_ACT || m->layers[r].fused != 1)
-        return NULL;
-    (void)nn__readers(m, r, &p); /* (a fused ReLU has one reader, its pooling) */
-    return nn__pool_idx(m, &m->layers[r], &m->layers[p]) ? &m->layers[p] : NULL;
+    return conv->pool_bwd ? &m->layers[conv->pool_bwd] : NULL;
+}
+NN__PRIVATE void nn__conv2d_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    const int64_t nw = d->OC * (d->C / d->G) * d->KH * d->KW;
+    const nn_layer *a = nn__in(m, l, 0), *pl = nn__conv_pooled(m, l);
+    if (pl)
+        be->conv2d_backward_pooled(be->ctx, d, &pl->cfg.pool.d, B, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, pl->pool_rec,
+                                   pl->dy, l->dy, a->y, m->scratch);
+    else
+        be->conv2d_backward(be->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy, a->y, l->w, m->scratch);
 }
 #endif
-NN__PRIVATE void nn__forward_layer(nn_model *m, nn_layer *l, int64_t B) {
-    const nn_backend *be = m->backend;
-    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
-    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
-    const int64_t n = B * l->size;
-    switch (l->type) {
-    case NN_LAYER_INPUT: break;
-    case NN_LAYER_DENSE: nn__dense_forward(m, l, B); break;
-    case NN_LAYER_ACT:
-        if (!l->fused) be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, a->y, n);
-        break;
-    case NN_LAYER_SOFTMAX: be->softmax_forward(be->ctx, l->y, a->y, B, l->size); break;
-    case NN_LAYER_DROPOUT:
-        if (!m->training || l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 0, 1, n, l->y, n, a->y, n);
-        else be->dropout(be->ctx, 0, l->y, a->y, n, l->cfg.dropout.p, nn__dropout_key(m, l));
-        break;
-    case NN_LAYER_ADD:
-        be->copy2d(be->ctx, 0, 1, n, l->y, n, a->y, n);
-        be->copy2d(be->ctx, 1, 1, n, l->y, n, b->y, n);
-        break;
-    case NN_LAYER_CONCAT:
-        be->copy2d(be->ctx, 0, B, a->size, l->y, l->size, a->y, a->size);
-        be->copy2d(be->ctx, 0, B, b->size, l->y + a->size, l->size, b->y, b->size);
-        break;
-    case NN_LAYER_FLATTEN:
-    case NN_LAYER_RESHAPE: l->y = a->y; l->dy = a->dy; break; /* a view: follow the input */
-    case NN_LAYER_CONV2D: {
-        const nn_conv2d_desc *d = &l->cfg.conv.d;
-        if (nn__conv_pool_fwd(m, l)) break; /* (its pooling computes it) */
-        be->conv2d_forward(be->ctx, d, B, l->y, a->y, l->w, nn__conv_bias(l), m->scratch);
-        break;
-    }
-    case NN_LAYER_POOL2D: {
-        uint8_t *rec = a->fused == 1 ? nn__pool_idx(m, a, l) : NULL;
-        nn_layer *c = a->fused == 1 ? nn__in(m, a, 0) : NULL;
-        if (rec && nn__conv_pool_fwd(m, c) == l) {
-            be->conv2d_maxpool2x2_relu_forward(be->ctx, &c->cfg.conv.d, &l->cfg.pool.d, B, c->y, l->y, rec,
-                                               nn__in(m, c, 0)->y, c->w, nn__conv_bias(c), m->scratch);
-        } else if (rec) be->maxpool2x2_relu_forward(be->ctx, &l->cfg.pool.d, B, l->y, rec, nn__in(m, a, 0)->y);
-        else if (a->fused == 1) { /* (nn__plan_fuse) */
-            be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, a->y, nn__in(m, a, 0)->y);
-            be->act_forward(be->ctx, NN_ACT_RELU, 0.0f, l->y, a->y, n);
-        } else be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, l->y, a->y);
-        break;
-    }
-    case NN_LAYER_BATCHNORM: {
-        const int64_t C = a->shape[0];
-        be->batchnorm_forward(be->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
-                              l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training && !l->frozen);
-        break;
-    }
-    default: break;
-    }
+NN__PRIVATE void nn__conv2d_put_arch(char *t, size_t cap, const nn_layer *l) {
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    nn__key_int(t, cap, "out", d->OC); nn__key_2(t, cap, "kernel", d->KH, d->KW); nn__key_2(t, cap, "stride", d->SH, d->SW);
+    nn__key_2(t, cap, "padding", d->PH, d->PW); nn__key_2(t, cap, "dilation", d->DH, d->DW); nn__key_int(t, cap, "groups", d->G);
+    nn__key_int(t, cap, "bias", l->cfg.conv.bias); nn__key_word(t, cap, "init", nn__init_names[l->cfg.conv.init]);
+}
+NN__PRIVATE int nn__conv2d_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    nn_conv2d_desc d;
+    int64_t v[3], k2[2], s2[2], p2[2], d2[2];
+    const int init = nn__kv_word(line, "init", nn__init_names, 6);
+    *ok = nn__kv_int(line, "out", &v[0]) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
+          nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2 &&
+          nn__kv_ints(line, "dilation", d2, 2) == 2 && nn__kv_int(line, "groups", &v[1]) &&
+          nn__kv_int(line, "bias", &v[2]) && init >= 0;
+    if (!*ok) return NN_ERR_FORMAT;
+    memset(&d, 0, sizeof d);
+    d.OC = v[0]; d.KH = k2[0]; d.KW = k2[1]; d.SH = s2[0]; d.SW = s2[1]; d.PH = p2[0]; d.PW = p2[1];
+    d.DH = d2[0]; d.DW = d2[1]; d.G = v[1];
+    return nn_conv2d_ex(m, (int)ins[0], &d, v[2] != 0, (nn_init)init);
+}
+NN__PRIVATE int nn__conv2d_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    int64_t s[4];
+    (void)m;
+    s[0] = d->OC; s[1] = d->C / d->G; s[2] = d->KH; s[3] = d->KW;
+    nn__tensor(&t[0], "weight", 4, s, 0, 0);
+    if (!l->cfg.conv.bias) return 1;
+    nn__tensor(&t[1], "bias", 1, s, s[0] * s[1] * s[2] * s[3], 0);
+    return 2;
+}
+NN__PRIVATE int64_t nn__conv2d_qscratch(const nn_layer *l) {
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    return NN__QPIX * (d->C / d->G) * d->KH * d->KW;
+}
+NN__PRIVATE void nn__conv2d_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i];
+    const nn_qlayer *qa = &q->q[l->inputs[0]];
+    nn__qconv(&q->q[i], &l->cfg.conv.d, qa->y, qa->zero, B, q->q[i].y, q->scratch);
 }
 
-
+/* >>layer-pool2d: max and average pooling, global average pooling ------------------------------- */
+NN__PRIVATE nn_result nn__pool2d_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    nn_pool2d_desc *d = &l->cfg.pool.d;
+    nn_result r;
+    char s1[96];
+    if (a->ndim != 3) return nn__fail(NN_ERR_SHAPE, "layer %d (pool2d): input shape %s is not (C, H, W)", idx, nn__shape_str(s1, a));
+    d->C = a->shape[0]; d->H = a->shape[1]; d->W = a->shape[2];
+    if (l->cfg.pool.global) { d->KH = d->H; d->KW = d->W; d->SH = d->SW = 1; d->PH = d->PW = 0; }
+    if ((r = nn_pool2d_desc_init(d)) != NN_OK) return nn__fail_in_layer(r, idx, a);
+    if (l->cfg.pool.global) nn__set_flat(l, d->C);
+    else { l->ndim = 3; l->shape[0] = d->C; l->shape[1] = d->OH; l->shape[2] = d->OW; l->size = d->C * d->OH * d->OW; }
+    return NN_OK;
+}
+/* The max pooling of a fused ReLU (>>layer-act), with 2x2 windows and a backend that has the
+   entries, clamps as it writes and keeps in the ReLU's dy (which that ReLU's backward does not use)
+   a byte per output saying where its maximum was and whether it was positive: backward then reads
+   that and the gradient, not the 4x larger input and the output (CNN: pooling backward 2.5x
+   faster). A convolution before that ReLU which nothing else reads is computed by the pooling
+   too (pool_fwd: by the row kernel two rows at a time into a tile pooled from L1, by Winograd
+   and the lanes kernel pooling their outputs in the slot, so the CNN's convolutions write and
+   re-read no output), and where that convolution needs no input gradient (a first layer), it
+   rebuilds its output gradient image by image in cache (pool_bwd). */
+NN__PRIVATE void nn__pool2d_fuse(nn_model *m, int p) {
+    nn_layer *l = &m->layers[p], *relu = nn__in(m, l, 0), *c;
+    const nn_backend *be = m->backend;
+    int r = -1;
+    if (relu->type != NN_LAYER_ACT || relu->fused != 1 || !relu->dy || !be->maxpool2x2_relu_forward ||
+        !be->maxpool2x2_relu_backward || !nn__pool_is_2x2(&l->cfg.pool.d))
+        return;
+    l->pool_rec = (uint8_t *)(void *)relu->dy;
+    c = nn__in(m, relu, 0);
+    if (c->type != NN_LAYER_CONV2D || nn__readers(m, relu->inputs[0], &r) != 1) return;
+    if (be->conv2d_maxpool2x2_relu_forward) c->pool_fwd = p;
+    if (be->conv2d_backward_pooled && c->dy && !nn__in(m, c, 0)->dy) c->pool_bwd = p;
+}
+NN__PRIVATE void nn__pool2d_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    nn_layer *c = a->fused == 1 ? nn__in(m, a, 0) : NULL;
+    if (l->pool_rec && c->pool_fwd == nn__index(m, l))
+        be->conv2d_maxpool2x2_relu_forward(be->ctx, &c->cfg.conv.d, &l->cfg.pool.d, B, c->y, l->y, l->pool_rec,
+                                           nn__in(m, c, 0)->y, c->w, nn__conv_bias(c), m->scratch);
+    else if (l->pool_rec) be->maxpool2x2_relu_forward(be->ctx, &l->cfg.pool.d, B, l->y, l->pool_rec, c->y);
+    else if (c) { /* (the ReLU's buffer holds the unclamped maxima) */
+        be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, a->y, c->y);
+        be->act_forward(be->ctx, NN_ACT_RELU, 0.0f, l->y, a->y, B * l->size);
+    } else be->pool2d_forward(be->ctx, &l->cfg.pool.d, B, l->y, a->y);
+}
 #ifndef NN_NO_TRAINING
-NN__PRIVATE void nn__backward_layer(nn_model *m, nn_layer *l, int64_t B) {
+NN__PRIVATE void nn__pool2d_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
-    nn_layer *a = l->n_inputs > 0 ? nn__in(m, l, 0) : NULL;
-    nn_layer *b = l->n_inputs > 1 ? nn__in(m, l, 1) : NULL;
-    const int64_t n = B * l->size;
-    switch (l->type) {
-    case NN_LAYER_DENSE: nn__dense_backward(m, l, B); break;
-    case NN_LAYER_ACT:
-        if (a->dy && l->fused != 1)
-            be->act_backward(be->ctx, !nn__in_assign(m, l), l->cfg.act.kind, l->cfg.act.alpha, a->dy, a->y, l->y, l->dy, n);
-        break;
-    case NN_LAYER_SOFTMAX:
-        if (a->dy) be->softmax_backward(be->ctx, a->dy, l->y, l->dy, B, l->size);
-        break;
-    case NN_LAYER_DROPOUT:
-        if (!a->dy) break;
-        if (l->cfg.dropout.p == 0.0f) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
-        else be->dropout(be->ctx, 1, a->dy, l->dy, n, l->cfg.dropout.p, nn__dropout_key(m, l));
-        break;
-    case NN_LAYER_ADD:
-        if (a->dy) be->copy2d(be->ctx, 1, 1, n, a->dy, n, l->dy, n);
-        if (b->dy) be->copy2d(be->ctx, 1, 1, n, b->dy, n, l->dy, n);
-        break;
-    case NN_LAYER_CONCAT:
-        if (a->dy) be->copy2d(be->ctx, 1, B, a->size, a->dy, a->size, l->dy, l->size);
-        if (b->dy) be->copy2d(be->ctx, 1, B, b->size, b->dy, b->size, l->dy + a->size, l->size);
-        break;
-    case NN_LAYER_CONV2D: {
-        const nn_conv2d_desc *d = &l->cfg.conv.d;
-        const int64_t nw = d->OC * (d->C / d->G) * d->KH * d->KW;
-        const nn_layer *pl = nn__conv_pooled(m, l);
-        if (pl) {
-            be->conv2d_backward_pooled(be->ctx, d, &pl->cfg.pool.d, B, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL,
-                                       nn__pool_idx(m, nn__in(m, pl, 0), pl), pl->dy, l->dy, a->y, m->scratch);
-            break;
+    nn_layer *a = nn__in(m, l, 0);
+    if (a->fused == 1) { /* the gradient where the output is positive, into the ReLU's input */
+        nn_layer *p = nn__in(m, a, 0);
+        if (!a->dy || !p->dy || p->pool_bwd == nn__index(m, l)) return; /* (conv2d_backward_pooled) */
+        if (l->pool_rec) {
+            be->maxpool2x2_relu_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy, l->pool_rec, l->dy);
+            return;
         }
-        be->conv2d_backward(be->ctx, d, B, a->dy, l->dw, l->cfg.conv.bias ? l->dw + nw : NULL, l->dy, a->y, l->w,
-                            m->scratch);
-        break;
-    }
-    case NN_LAYER_POOL2D:
-        if (a->fused == 1) { /* (nn__plan_fuse): the gradient where the output is positive, into the ReLU's input */
-            nn_layer *p = nn__in(m, a, 0);
-            const uint8_t *rec = nn__pool_idx(m, a, l);
-            if (!a->dy || !p->dy || nn__conv_pooled(m, p) == l) break; /* (conv2d_backward_pooled) */
-            if (rec) {
-                be->maxpool2x2_relu_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy, rec, l->dy);
-                break;
-            }
-            be->act_backward(be->ctx, 0, NN_ACT_RELU, 0.0f, a->dy, l->y, l->y, l->dy, n);
-            be->pool2d_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy, p->y, a->dy);
-        } else if (a->dy) be->pool2d_backward(be->ctx, !nn__in_assign(m, l), &l->cfg.pool.d, B, a->dy, a->y, l->dy);
-        break;
-    case NN_LAYER_BATCHNORM: {
-        const int64_t C = a->shape[0];
-        be->batchnorm_backward(be->ctx, B, C, a->size / C, a->dy, l->dw, l->dw + C, l->dy, a->y, l->w, l->saved);
-        break;
-    }
-    default: break; /* input and views: nothing to do */
-    }
+        be->act_backward(be->ctx, 0, NN_ACT_RELU, 0.0f, a->dy, l->y, l->y, l->dy, B * l->size);
+        be->pool2d_backward(be->ctx, !nn__in_assign(m, a), &l->cfg.pool.d, B, p->dy, p->y, a->dy);
+    } else if (a->dy) be->pool2d_backward(be->ctx, !nn__in_assign(m, l), &l->cfg.pool.d, B, a->dy, a->y, l->dy);
 }
-#endif /* NN_NO_TRAINING */
+#endif
+NN__PRIVATE void nn__pool2d_put_arch(char *t, size_t cap, const nn_layer *l) {
+    const nn_pool2d_desc *d = &l->cfg.pool.d;
+    nn__key_word(t, cap, "kind", nn__pool_names[d->kind]); nn__key_int(t, cap, "global", l->cfg.pool.global);
+    nn__key_2(t, cap, "kernel", d->KH, d->KW); nn__key_2(t, cap, "stride", d->SH, d->SW); nn__key_2(t, cap, "padding", d->PH, d->PW);
+}
+NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int in0, int in1, nn_layer *proto);
+NN__PRIVATE nn_layer nn__proto(void);
+NN__PRIVATE int nn__pool2d_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    const int kind = nn__kv_word(line, "kind", nn__pool_names, 3);
+    nn_layer q = nn__proto();
+    int64_t g, k2[2], s2[2], p2[2];
+    *ok = kind > 0 && nn__kv_int(line, "global", &g) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
+          nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2;
+    if (!*ok) return NN_ERR_FORMAT;
+    q.cfg.pool.d.kind = (nn_pool_kind)kind;
+    q.cfg.pool.d.KH = k2[0]; q.cfg.pool.d.KW = k2[1]; q.cfg.pool.d.SH = s2[0]; q.cfg.pool.d.SW = s2[1];
+    q.cfg.pool.d.PH = p2[0]; q.cfg.pool.d.PW = p2[1];
+    q.cfg.pool.global = g != 0;
+    return nn__add_layer(m, NN_LAYER_POOL2D, 1, (int)ins[0], 0, &q);
+}
+NN__PRIVATE void nn__pool2d_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i];
+    const nn_qlayer *qa = &q->q[l->inputs[0]];
+    nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
+}
+
+/* >>layer-batchnorm: per channel of (C, H, W) or per feature, as torch's BatchNorm1d/2d ------------ */
+NN__PRIVATE nn_result nn__batchnorm_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    if (!(l->cfg.bn.eps > 0.0f) || !(l->cfg.bn.momentum >= 0.0f && l->cfg.bn.momentum <= 1.0f))
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (batchnorm): need eps > 0 and momentum in [0, 1]", idx);
+    nn__copy_shape(l, a);
+    l->n_params = 2 * a->shape[0];
+    l->n_buffers = 2 * a->shape[0];
+    l->n_saved = 2 * a->shape[0];
+    return NN_OK;
+}
+NN__PRIVATE void nn__batchnorm_init(nn_model *m, nn_layer *l) {
+    const int64_t C = l->n_params / 2;
+    int64_t i;
+    (void)m;
+    for (i = 0; i < C; i++) { l->w[i] = 1.0f; l->w[C + i] = 0.0f; l->buf[i] = 0.0f; l->buf[C + i] = 1.0f; }
+}
+NN__PRIVATE void nn__batchnorm_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t C = a->shape[0];
+    m->backend->batchnorm_forward(m->backend->ctx, B, C, a->size / C, l->y, a->y, l->w, l->w + C, l->buf, l->buf + C,
+                                  l->saved, l->cfg.bn.momentum, l->cfg.bn.eps, m->training && !l->frozen);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__batchnorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t C = a->shape[0];
+    m->backend->batchnorm_backward(m->backend->ctx, B, C, a->size / C, a->dy, l->dw, l->dw + C, l->dy, a->y, l->w, l->saved);
+}
+#endif
+NN__PRIVATE void nn__batchnorm_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_float(t, cap, "momentum", l->cfg.bn.momentum);
+    nn__key_float(t, cap, "eps", l->cfg.bn.eps);
+}
+NN__PRIVATE int nn__batchnorm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    float mo = 0.0f, eps = 0.0f;
+    *ok = nn__kv_float(line, "momentum", &mo) && nn__kv_float(line, "eps", &eps);
+    return *ok ? nn_batchnorm(m, (int)ins[0], mo, eps) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__batchnorm_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t C = l->n_params / 2;
+    (void)m;
+    nn__tensor(&t[0], "weight", 1, &C, 0, 0);
+    nn__tensor(&t[1], "bias", 1, &C, C, 0);
+    nn__tensor(&t[2], "running_mean", 1, &C, 0, 1);
+    nn__tensor(&t[3], "running_var", 1, &C, C, 1);
+    return 4;
+}
+/* int8: folded into the dense or conv layer before it (a view of that layer's output) */
+NN__PRIVATE const char *nn__batchnorm_qcheck(const nn_model *m, int i) {
+    const int in = m->layers[i].inputs[0];
+    if (nn__ops(m->layers[in].type)->qrole != NN__Q_WEIGHTS || nn__readers(m, in, NULL) != 1)
+        return "does not follow a dense or conv layer that only it reads, so it cannot be folded";
+    return NULL;
+}
+
+/* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
+   its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
+   nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
+   Columns: name, inputs, flags, backend entries | infer, init, scratch, fuse, forward, backward |
+   put_arch, get_arch, tensors | int8 role, qcheck, qtable, qscratch, qforward */
+static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
+    {"input", 0, 0, 0,
+     nn__input_infer, NULL, NULL, NULL, NULL, NULL,
+     nn__shape_put_arch, nn__input_get_arch, NULL,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"dense", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
+     nn__dense_infer, nn__dense_init, nn__dense_scratch, NULL, nn__dense_fwd, NN__BWD(nn__dense_bwd),
+     nn__dense_put_arch, nn__dense_get_arch, nn__dense_tensors,
+     NN__Q_WEIGHTS, NULL, NULL, NULL, nn__dense_qforward},
+    {"activation", 1, NN__L_ASSIGNS, NN__BE_ACT,
+     nn__act_infer, NULL, NULL, nn__act_fuse, nn__act_fwd, NN__BWD(nn__act_bwd),
+     nn__act_put_arch, nn__act_get_arch, NULL,
+     NN__Q_LUT, NULL, nn__act_qtable, NULL, nn__act_qforward},
+    {"softmax", 1, 0, NN__BE_SOFTMAX,
+     nn__softmax_infer, NULL, NULL, NULL, nn__softmax_fwd, NN__BWD(nn__softmax_bwd),
+     NULL, nn__softmax_get_arch, NULL,
+     NN__Q_VIEW, nn__softmax_qcheck, NULL, NULL, NULL},
+    {"dropout", 1, 0, NN__BE_DROPOUT | NN__BE_COPY,
+     nn__dropout_infer, NULL, NULL, NULL, nn__dropout_fwd, NN__BWD(nn__dropout_bwd),
+     nn__dropout_put_arch, nn__dropout_get_arch, NULL,
+     NN__Q_VIEW, NULL, NULL, NULL, NULL},
+    {"add", 2, 0, NN__BE_COPY,
+     nn__add_infer, NULL, NULL, NULL, nn__add_fwd, NN__BWD(nn__add_bwd),
+     NULL, nn__add_get_arch, NULL,
+     NN__Q_RESCALE, NULL, NULL, NULL, nn__add_qforward},
+    {"concat", 2, 0, NN__BE_COPY,
+     nn__concat_infer, NULL, NULL, NULL, nn__concat_fwd, NN__BWD(nn__concat_bwd),
+     NULL, nn__concat_get_arch, NULL,
+     NN__Q_RESCALE, NULL, NULL, NULL, nn__concat_qforward},
+    {"flatten", 1, NN__L_VIEW, 0,
+     nn__flatten_infer, NULL, NULL, NULL, nn__view_fwd, NULL,
+     NULL, nn__flatten_get_arch, NULL,
+     NN__Q_VIEW, NULL, NULL, NULL, NULL},
+    {"conv2d", 1, 0, NN__BE_CONV,
+     nn__conv2d_infer, nn__conv2d_init, nn__conv2d_scratch, NULL, nn__conv2d_fwd, NN__BWD(nn__conv2d_bwd),
+     nn__conv2d_put_arch, nn__conv2d_get_arch, nn__conv2d_tensors,
+     NN__Q_WEIGHTS, NULL, NULL, nn__conv2d_qscratch, nn__conv2d_qforward},
+    {"pool2d", 1, NN__L_ASSIGNS, NN__BE_POOL | NN__BE_ACT,
+     nn__pool2d_infer, NULL, NULL, nn__pool2d_fuse, nn__pool2d_fwd, NN__BWD(nn__pool2d_bwd),
+     nn__pool2d_put_arch, nn__pool2d_get_arch, NULL,
+     NN__Q_SAME, NULL, NULL, NULL, nn__pool2d_qforward},
+    {"batchnorm", 1, 0, NN__BE_BN,
+     nn__batchnorm_infer, nn__batchnorm_init, NULL, NULL, nn__batchnorm_fwd, NN__BWD(nn__batchnorm_bwd),
+     nn__batchnorm_put_arch, nn__batchnorm_get_arch, nn__batchnorm_tensors,
+     NN__Q_VIEW, nn__batchnorm_qcheck, NULL, NULL, NULL},
+    {"reshape", 1, NN__L_VIEW, 0,
+     nn__reshape_infer, NULL, NULL, NULL, nn__view_fwd, NULL,
+     nn__shape_put_arch, nn__reshape_get_arch, NULL,
+     NN__Q_VIEW, NULL, NULL, NULL, NULL},
+};
+NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
+
+/* A backend's missing entry among those uses names (the backward ones when train), or NULL */
+NN__PRIVATE const char *nn__backend_lacks(const nn_backend *be, uint32_t uses, int train) {
+#define NN__LACKS(bit, f) if ((uses & (bit)) && !be->f) return #f
+#define NN__LACKS_BWD(bit, f) if (train && (uses & (bit)) && !be->f) return #f
+    NN__LACKS(NN__BE_GEMM, gemm); NN__LACKS(NN__BE_CONV, conv2d_forward); NN__LACKS_BWD(NN__BE_CONV, conv2d_backward);
+    NN__LACKS(NN__BE_POOL, pool2d_forward); NN__LACKS_BWD(NN__BE_POOL, pool2d_backward);
+    NN__LACKS(NN__BE_BN, batchnorm_forward); NN__LACKS_BWD(NN__BE_BN, batchnorm_backward);
+    NN__LACKS(NN__BE_ACT, act_forward); NN__LACKS_BWD(NN__BE_ACT, act_backward);
+    NN__LACKS(NN__BE_SOFTMAX, softmax_forward); NN__LACKS_BWD(NN__BE_SOFTMAX, softmax_backward);
+    NN__LACKS(NN__BE_DROPOUT, dropout); NN__LACKS(NN__BE_COPY, copy2d); NN__LACKS_BWD(NN__BE_SUM, sum_rows);
+#undef NN__LACKS
+#undef NN__LACKS_BWD
+    return NULL;
+}
+/* Can backend be run this model? Every entry its layers' steps call (a device backend starts from
+   a zeroed table and fills what it has: nothing falls back to the CPU unseen) */
+NN__PRIVATE nn_result nn__check_backend(const nn_model *m, const nn_backend *be, const char *fn) {
+    const int train = m->grads != NULL;
+    int i;
+    const char *lacks = nn__backend_lacks(be, NN__BE_COPY, 0) ? "copy2d" : !be->zero ? "zero" : !be->loss ? "loss"
+                        : train && !be->optimizer_step ? "optimizer_step" : NULL;
+    if (lacks) return nn__fail(NN_ERR_UNSUPPORTED, "%s: the %s backend has no %s entry", fn, be->name, lacks);
+    for (i = 1; i < m->n_layers; i++)
+        if ((lacks = nn__backend_lacks(be, nn__ops(m->layers[i].type)->uses, train)) != NULL)
+            return nn__fail(NN_ERR_UNSUPPORTED, "%s: layer %d (%s) needs the %s backend's %s entry, which it lacks", fn, i,
+                            nn__layer_name(m->layers[i].type), be->name, lacks);
+    return NN_OK;
+}
+
+/* The fused steps (each type's fuse), decided once at compile and again when the backend
+   changes (nn_cuda.h), since some of them need optional backend entries */
+NN__PRIVATE void nn__plan_steps(nn_model *m) {
+    int i;
+    for (i = 0; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        l->fused = l->pool_fwd = l->pool_bwd = 0;
+        l->pool_rec = NULL;
+    }
+    for (i = 1; i < m->n_layers; i++)
+        if (nn__ops(m->layers[i].type)->fuse) nn__ops(m->layers[i].type)->fuse(m, i);
+}
 
 /* >>model: building the graph, planning the arena --------------------------------------------- */
 NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
@@ -4831,25 +5674,25 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     int ins[2];
     int k;
     ins[0] = in0; ins[1] = in1;
-    if (!m) { nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", nn__layer_names[type]); return NN_ERR_INVALID_ARG; }
+    if (!m) { nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", nn__layer_name(type)); return NN_ERR_INVALID_ARG; }
     if (m->status != NN_OK) return m->status;
     if (m->compiled) {
-        m->status = nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_names[type]);
+        m->status = nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_name(type));
         return m->status;
     }
     if (type != NN_LAYER_INPUT && m->n_layers == 0) {
-        m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_names[type]);
+        m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_name(type));
         return m->status;
     }
     for (k = 0; k < n_inputs; k++) {
         if (ins[k] < 0) {
             m->status = nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): input %d is %d, not a layer index",
-                                 m->n_layers, nn__layer_names[type], k, ins[k]);
+                                 m->n_layers, nn__layer_name(type), k, ins[k]);
             return m->status;
         }
         if (ins[k] >= m->n_layers) {
             m->status = nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): input %d names layer %d, which does not exist yet",
-                                 m->n_layers, nn__layer_names[type], k, ins[k]);
+                                 m->n_layers, nn__layer_name(type), k, ins[k]);
             return m->status;
         }
     }
@@ -4859,7 +5702,7 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     }
     if (m->n_layers >= NN_MAX_LAYERS) {
         m->status = nn__fail(NN_ERR_OUT_OF_MEMORY, "layer %d (%s): more than NN_MAX_LAYERS (%d) layers",
-                             m->n_layers, nn__layer_names[type], NN_MAX_LAYERS);
+                             m->n_layers, nn__layer_name(type), NN_MAX_LAYERS);
         return m->status;
     }
     l = &m->layers[m->n_layers];
@@ -4867,7 +5710,8 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     l->type = type;
     l->n_inputs = n_inputs;
     for (k = 0; k < n_inputs; k++) l->inputs[k] = ins[k];
-    r = nn__infer(m, l);
+    l->n_params = l->n_buffers = l->n_saved = 0;
+    r = nn__ops(type)->infer(m, l, m->n_layers);
     if (r != NN_OK) { memset(l, 0, sizeof *l); m->status = r; return r; }
     return m->n_layers++;
 }
@@ -4993,50 +5837,15 @@ NNDEF int64_t nn_model_output_size(const nn_model *m) { return m && m->n_layers 
 NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
     int j, k, writers = o == nn__owner(m, m->n_layers - 1), assigns = writers;
     for (j = o + 1; j < m->n_layers; j++) {
-        const nn_layer_type t = m->layers[j].type;
-        if (nn__is_view(t)) continue;
+        const unsigned f = nn__ops(m->layers[j].type)->flags;
+        if (f & NN__L_VIEW) continue;
         for (k = 0; k < m->layers[j].n_inputs; k++)
             if (nn__owner(m, m->layers[j].inputs[k]) == o) {
                 writers++;
-                assigns += t == NN_LAYER_DENSE || t == NN_LAYER_ACT || t == NN_LAYER_POOL2D;
+                assigns += (f & NN__L_ASSIGNS) != 0;
             }
     }
     m->layers[o].assign_dy = !nn__is_view(m->layers[o].type) && writers == 1 && assigns == 1;
-}
-
-/* A ReLU read only by a max pooling is computed by the pooling: max(relu(x)) = relu(max(x)), and
-   the first maximum of relu(x) is the first of x wherever the gradient is not zero, so the pooling
-   reads the ReLU's input and clamps its four-times smaller output, and backward masks the pooling's
-   gradient and scatters it straight into the ReLU's input gradient: two passes over the large
-   tensor less each way (LeNet-5: 134 us of a 1.4 ms step). The ReLU's own y and dy hold the
-   pooling's unclamped output and masked gradient (scratch; nn_model_activation recomputes y). With
-   2x2 windows and a backend that has the entries, the pooling instead clamps as it writes and
-   keeps in the ReLU's dy a byte per output saying where its maximum was and whether it was
-   positive: backward then reads that and the gradient, not the 4x larger input and the output
-   (CNN: pooling backward 1.0 -> 0.4 ms, 0.56 -> 0.2), and a convolution before it that needs no
-   input gradient rebuilds its output gradient image by image in cache (nn__conv_pooled). A
-   convolution that only the ReLU reads is computed by the pooling too (nn__conv_pool_fwd): by
-   the row kernel two rows at a time into a tile pooled from L1, by Winograd and the lanes kernel
-   pooling their outputs in the slot, so that the CNN's convolutions write and re-read no output
-   (6.4 and 3.2 MB; paired steps 0.958 / 0.966 for the first, 0.967 for the second; LeNet-5's
-   second 0.986 / 0.981). The
-   results are the same as unfused, bit for bit, except a window holding NaN and a positive value
-   (0 here, the value unfused).
-   A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
-   writes both outputs from each finished tile: a separate ReLU pass on two threads re-read half
-   of the GEMM's output from the other core's cache. */
-NN__PRIVATE void nn__plan_fuse(nn_model *m, int r) {
-    nn_layer *l = &m->layers[r], *in;
-    int pool = -1;
-    l->fused = 0; /* (a dense layer's is set by its ReLU, planned after it) */
-    if (l->type != NN_LAYER_ACT || l->cfg.act.kind != NN_ACT_RELU) return;
-    if (r < m->n_layers - 1 && nn__readers(m, r, &pool) == 1 && m->layers[pool].type == NN_LAYER_POOL2D &&
-        m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
-        l->fused = 1;
-    else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], NULL) == 1) {
-        l->fused = 2;
-        in->fused = r;
-    }
 }
 
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
@@ -5091,22 +5900,11 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         ns += (l->n_saved + 15) / 16 * 16;
         /* the scratch section serves the largest kernel call (GEMM packing, im2col), planned
            for the largest batch and the threads of now */
-        if (l->type == NN_LAYER_DENSE) {
-            const int64_t in = m->layers[l->inputs[0]].size, out = l->cfg.dense.units;
-            const int T = nn_get_threads();
-            int64_t need = nn__gemm_plan(0, 1, B, out, in, in, T);
-            if (train) {
-                const int64_t dx = nn__gemm_plan(0, 0, B, in, out, in, T), dw = nn__gemm_plan(1, 0, out, in, B, in, T);
-                if (dx > need) need = dx;
-                if (dw > need) need = dw;
-            }
+        if (nn__ops(l->type)->scratch) {
+            const int64_t need = nn__ops(l->type)->scratch(l, m, B, train);
             if (scratch < need) scratch = need;
         }
-        if (l->type == NN_LAYER_CONV2D) {
-            l->cfg.conv.d.T = nn_get_threads();
-            if (scratch < nn__conv_workspace(&l->cfg.conv.d, train, B)) scratch = nn__conv_workspace(&l->cfg.conv.d, train, B);
-        }
-        if (l->type != NN_LAYER_INPUT && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
+        if (l->n_inputs > 0 && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
     }
     out = m->layers[m->n_layers - 1].size;
     {   /* frozen layers (nn_freeze) are a front part of the model: they keep no gradients and
@@ -5131,7 +5929,6 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
                             "(compile with inference_only)");
         for (i = 1; i < m->n_layers; i++) nn__plan_assign(m, i);
     }
-    for (i = 1; i < m->n_layers; i++) nn__plan_fuse(m, i);
     {
         int64_t dacts = 0;
         for (i = 1; i < m->n_layers; i++)
@@ -5214,17 +6011,19 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             l->buf = borrow ? NULL : m->buffers + l->buffer_off;
             l->saved = sv;
             sv += (l->n_saved + 15) / 16 * 16;
-            if (l->type == NN_LAYER_INPUT) { l->y = m->x_stage; l->dy = NULL; }
+            if (l->n_inputs == 0) { l->y = m->x_stage; l->dy = NULL; }
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {
                 l->y = ya; ya += (B * l->size + 15) / 16 * 16;
                 l->dy = l->need_dy ? dya : NULL;
                 if (l->need_dy) dya += (B * l->size + 15) / 16 * 16;
             }
-            if (!borrow) nn__init_params(m, l);
+            if (!borrow && nn__ops(l->type)->init) nn__ops(l->type)->init(m, l);
         }
     }
+    nn__plan_steps(m);
     m->compiled = 1;
+    if ((r = nn__check_backend(m, m->backend, "nn_model_compile")) != NN_OK) { nn_model_free(m); return r; }
     return NN_OK;
 }
 NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) { return nn__compile(m, cfg, 0); }
@@ -5262,12 +6061,12 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
     for (i = 0; i < l->ndim; i++) shape[i + 1] = l->shape[i];
     {   /* a convolution computed by its pooling (nn__conv_pool_fwd), first: from its input, the last
            forward pass's (a model input: the caller's batch, which must still be valid) */
-        const nn_layer *c = l->type == NN_LAYER_ACT && l->fused == 1 ? &m->layers[l->inputs[0]] : l;
+        const nn_layer *c = l->fused == 1 ? &m->layers[l->inputs[0]] : l;
         if (nn__conv_pool_fwd(m, c))
             m->backend->conv2d_forward(m->backend->ctx, &c->cfg.conv.d, n, c->y, m->layers[c->inputs[0]].y, c->w,
                                        nn__conv_bias(c), m->scratch);
     }
-    if (l->type == NN_LAYER_ACT && l->fused == 1) /* (its buffer holds its pooling's scratch: nn__plan_fuse) */
+    if (l->fused == 1) /* (a ReLU whose buffer holds its pooling's scratch: >>layer-act) */
         m->backend->act_forward(m->backend->ctx, NN_ACT_RELU, 0.0f, l->y, m->layers[l->inputs[0]].y, n * l->size);
     nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
     *out = nn_tensor_view(l->y, l->ndim + 1, shape);
@@ -5295,7 +6094,10 @@ NN__PRIVATE void nn__forward(nn_model *m, const float *x, int64_t B) {
         x = m->x_stage;
     }
     m->layers[0].y = (float *)(uintptr_t)x; /* borrowed: the input layer is never written */
-    for (i = 1; i < m->n_layers; i++) nn__forward_layer(m, &m->layers[i], B);
+    for (i = 1; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        nn__ops(l->type)->forward(m, l, B);
+    }
 }
 
 /* loss and accuracy of the output for a batch into stats[0..2]; dout when training */
@@ -5338,7 +6140,8 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
     }
     nn__loss(m, labels, targets, B, outl->dy, stats);
     for (i = m->n_layers - 1; i >= 1; i--)
-        if (m->layers[i].dy) nn__backward_layer(m, &m->layers[i], B); /* (none before the first trained layer) */
+        if (m->layers[i].dy && nn__ops(m->layers[i].type)->backward) /* (no dy before the first trained layer) */
+            nn__ops(m->layers[i].type)->backward(m, &m->layers[i], B);
 }
 
 NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
@@ -6189,197 +6992,37 @@ typedef struct nn__tref {
     int ndim;
     int64_t shape[NN_MAX_DIMS], n;
     float *p;             /* where the values live in the model (NULL before compile) */
-    int layer, part;      /* part: 0 weight, 1 bias, 2 running_mean, 3 running_var */
+    int layer;
+    int64_t off;          /* floats into the layer's w (or buf) */
+    int buffer;           /* a buffer (batchnorm's running statistics: no optimizer state) */
 } nn__tref;
 
-NN__PRIVATE void nn__cat(char *dst, size_t cap, const char *s) {
-    size_t n = strlen(dst);
-    while (*s && n + 1 < cap) dst[n++] = *s++;
-    dst[n] = 0;
-}
-NN__PRIVATE void nn__cat_int(char *dst, size_t cap, int64_t v) {
-    char t[24];
-    int k = 23;
-    uint64_t u = v < 0 ? 0ull - (uint64_t)v : (uint64_t)v;
-    t[k] = 0;
-    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
-    if (v < 0) t[--k] = '-';
-    nn__cat(dst, cap, t + k);
-}
-
-NN__PRIVATE void nn__cat_shape(char *dst, size_t cap, int ndim, const int64_t *shape) {
-    int d;
-    nn__cat(dst, cap, "(");
-    for (d = 0; d < ndim; d++) { if (d) nn__cat(dst, cap, ", "); nn__cat_int(dst, cap, shape[d]); }
-    nn__cat(dst, cap, ")");
-}
-
-/* The k-th parameter/buffer tensor of the model (0-based; layer order, then weight, bias,
-   running_mean, running_var); 0 when there is none. */
+/* The k-th parameter/buffer tensor of the model (0-based; layer order, then each layer's list:
+   >>layer-table's tensors); 0 when there is none. */
 NN__PRIVATE int nn__tensor_at(const nn_model *m, int64_t k, nn__tref *t) {
-    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
-    int i, part;
+    int i, j, n, d;
     for (i = 1; i < m->n_layers; i++) {
         const nn_layer *l = &m->layers[i];
-        int64_t nw = 0, nb = 0, shape[NN_MAX_DIMS];
-        int nd = 1;
-        if (l->type == NN_LAYER_DENSE) {
-            nw = l->cfg.dense.units * m->layers[l->inputs[0]].size;
-            nb = l->cfg.dense.bias ? l->cfg.dense.units : 0;
-            nd = 2; shape[0] = l->cfg.dense.units; shape[1] = m->layers[l->inputs[0]].size;
-        } else if (l->type == NN_LAYER_CONV2D) {
-            const nn_conv2d_desc *d = &l->cfg.conv.d;
-            nw = d->OC * (d->C / d->G) * d->KH * d->KW;
-            nb = l->cfg.conv.bias ? d->OC : 0;
-            nd = 4; shape[0] = d->OC; shape[1] = d->C / d->G; shape[2] = d->KH; shape[3] = d->KW;
-        } else if (l->type == NN_LAYER_BATCHNORM) {
-            nw = nb = l->n_params / 2;
-            shape[0] = nw;
-        } else {
-            continue;
-        }
-        for (part = 0; part < 4; part++) {
-            const int64_t n = part == 0 ? nw : part == 1 ? nb : l->type == NN_LAYER_BATCHNORM ? nw : 0;
-            if (n == 0) continue;
-            if (k-- > 0) continue;
-            memset(t, 0, sizeof *t);
-            nn__cat_int(t->name, sizeof t->name, i - 1);
-            nn__cat(t->name, sizeof t->name, ".");
-            nn__cat(t->name, sizeof t->name, parts[part]);
-            t->layer = i;
-            t->part = part;
-            t->n = n;
-            if (part == 0) { t->ndim = nd; memcpy(t->shape, shape, sizeof(int64_t) * (size_t)nd); }
-            else { t->ndim = 1; t->shape[0] = n; }
-            t->p = part == 0 ? l->w : part == 1 ? (l->w ? l->w + nw : NULL) : part == 2 ? l->buf : (l->buf ? l->buf + nw : NULL);
-            return 1;
-        }
+        nn__tdesc td[NN__MAX_TENSORS];
+        if (!nn__ops(l->type)->tensors) continue;
+        n = nn__ops(l->type)->tensors(m, l, td);
+        if (k >= n) { k -= n; continue; }
+        j = (int)k;
+        memset(t, 0, sizeof *t);
+        nn__cat_int(t->name, sizeof t->name, i - 1);
+        nn__cat(t->name, sizeof t->name, ".");
+        nn__cat(t->name, sizeof t->name, td[j].part);
+        t->layer = i;
+        t->off = td[j].off;
+        t->buffer = td[j].buffer;
+        t->ndim = td[j].ndim;
+        t->n = 1;
+        for (d = 0; d < t->ndim; d++) { t->shape[d] = td[j].shape[d]; t->n *= t->shape[d]; }
+        t->p = t->buffer ? (l->buf ? l->buf + t->off : NULL) : (l->w ? l->w + t->off : NULL);
+        return 1;
     }
     return 0;
 }
-
-/* ---- numbers in the metadata text: exact float round trip, locale-independent ---- */
-NN__PRIVATE void nn__cat_float(char *dst, size_t cap, float f) {
-    double v = f;
-    uint64_t mant;
-    int e = 0;
-    if (v != v) { nn__cat(dst, cap, "nan"); return; }
-    if (v < 0) { nn__cat(dst, cap, "-"); v = -v; }
-    if (v > 3.5e38) { nn__cat(dst, cap, "inf"); return; }
-    if (v == 0) { nn__cat(dst, cap, "0"); return; }
-    /* 9 significant digits identify a float */
-    while (v < 1e8) { v *= 10; e--; }
-    while (v >= 1e9) { v /= 10; e++; }
-    mant = (uint64_t)(v + 0.5);
-    if (mant >= 1000000000u) { mant /= 10; e++; }
-    while (mant % 10 == 0) { mant /= 10; e++; }
-    nn__cat_int(dst, cap, (int64_t)mant);
-    if (e) { nn__cat(dst, cap, "e"); nn__cat_int(dst, cap, e); }
-}
-NN__PRIVATE void nn__cat_u64(char *dst, size_t cap, uint64_t u) {
-    char t[24];
-    int k = 23;
-    t[k] = 0;
-    do { t[--k] = (char)('0' + u % 10); u /= 10; } while (u);
-    nn__cat(dst, cap, t + k);
-}
-/* "-"? digits ("." digits)? (e [+-]? digits)?, up to 18 significant digits; 0 on error */
-NN__PRIVATE int nn__parse_float(const char *s, const char *end, double *out) {
-    uint64_t mant = 0;
-    int digits = 0, e = 0, neg = 0, eneg = 0, ev = 0, any = 0;
-    double v, p = 1.0;
-    if (s < end && *s == '-') { neg = 1; s++; }
-    if (end - s == 3 && memcmp(s, "inf", 3) == 0) { volatile double z = 0.0; *out = (neg ? -1.0 : 1.0) / z; return 1; }
-    for (; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
-        if (mant == 0 && *s == '0') continue;
-        if (digits < 18) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; } else e++;
-    }
-    if (s < end && *s == '.') {
-        for (s++; s < end && *s >= '0' && *s <= '9'; s++, any = 1) {
-            if (digits < 18 && !(mant == 0 && *s == '0')) { mant = mant * 10 + (uint64_t)(*s - '0'); digits++; e--; }
-            else if (mant == 0) e--;
-        }
-    }
-    if (!any) return 0;
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
-        if (s == end) return 0;
-        for (; s < end && *s >= '0' && *s <= '9'; s++) if (ev < 10000) ev = ev * 10 + (*s - '0');
-        e += eneg ? -ev : ev;
-    }
-    if (s != end) return 0;
-    v = (double)mant;
-    if (mant && (e > 60 || e < -80)) return 0;
-    if (e > 0) { while (e--) p *= 10.0; v *= p; }
-    else if (e < 0) { e = -e; while (e > 22) { v /= 1e22; e -= 22; } while (e--) p *= 10.0; v /= p; }
-    *out = neg ? -v : v;
-    return 1;
-}
-
-/* key=value in a line of space-separated words; the value's [begin, end) or 0 */
-NN__PRIVATE int nn__kv(const char *line, const char *key, const char **v, const char **vend) {
-    const size_t kl = strlen(key);
-    const char *p = line;
-    while (*p) {
-        const char *w = p, *we;
-        while (*p && *p != ' ') p++;
-        we = p;
-        while (*p == ' ') p++;
-        if ((size_t)(we - w) > kl && memcmp(w, key, kl) == 0 && w[kl] == '=') { *v = w + kl + 1; *vend = we; return 1; }
-    }
-    return 0;
-}
-/* integers a,b,c into out (at most maxn): the count, or -1 */
-NN__PRIVATE int nn__kv_ints(const char *line, const char *key, int64_t *out, int maxn) {
-    const char *v, *e;
-    int n = 0;
-    if (!nn__kv(line, key, &v, &e)) return -1;
-    while (v < e) {
-        int64_t x = 0;
-        int neg = 0, d = 0;
-        if (n == maxn) return -1;
-        if (*v == '-') { neg = 1; v++; }
-        for (; v < e && *v >= '0' && *v <= '9'; v++, d++) { if (x > ((int64_t)1 << 50)) return -1; x = x * 10 + (*v - '0'); }
-        if (!d) return -1;
-        out[n++] = neg ? -x : x;
-        if (v < e) { if (*v != ',') return -1; v++; if (v == e) return -1; }
-    }
-    return n;
-}
-NN__PRIVATE int nn__kv_int(const char *line, const char *key, int64_t *out) { return nn__kv_ints(line, key, out, 1) == 1; }
-NN__PRIVATE int nn__kv_u64(const char *line, const char *key, uint64_t *out) {
-    const char *v, *e;
-    *out = 0;
-    if (!nn__kv(line, key, &v, &e) || v == e) return 0;
-    for (; v < e; v++) {
-        if (*v < '0' || *v > '9' || *out > (~(uint64_t)0 - 9) / 10) return 0;
-        *out = *out * 10 + (uint64_t)(*v - '0');
-    }
-    return 1;
-}
-NN__PRIVATE int nn__kv_float(const char *line, const char *key, float *out) {
-    const char *v, *e;
-    double d;
-    if (!nn__kv(line, key, &v, &e) || !nn__parse_float(v, e, &d)) return 0;
-    *out = (float)d;
-    return 1;
-}
-NN__PRIVATE int nn__kv_is(const char *line, const char *key, const char *word) {
-    const char *v, *e;
-    return nn__kv(line, key, &v, &e) && (size_t)(e - v) == strlen(word) && memcmp(v, word, (size_t)(e - v)) == 0;
-}
-/* index of the word among names, or -1 */
-NN__PRIVATE int nn__kv_word(const char *line, const char *key, const char *const *names, int n) {
-    int i;
-    for (i = 0; i < n; i++) if (names[i] && nn__kv_is(line, key, names[i])) return i;
-    return -1;
-}
-
-static const char *const nn__act_names[] = {NULL, "relu", "leaky_relu", "sigmoid", "tanh", "gelu"};
-static const char *const nn__loss_names[] = {NULL, "mse", "xent", "bce", "hinge"};
-static const char *const nn__opt_names[] = {NULL, "sgd", "adam", "adamw", "rmsprop"};
-static const char *const nn__pool_names[] = {NULL, "max", "avg"};
 
 /* ---- writing ---- */
 /* Output: into a buffer (buf, cap), or streamed to a file descriptor / FILE through a
@@ -6467,51 +7110,21 @@ NN__PRIVATE void nn__put_floats(nn__sink *s, const float *p, int64_t n) {
     }
 }
 
-/* the architecture: one line per layer, "type key=value ..." (docs/FORMAT.md) */
+/* the architecture: one line per layer, "type in=... key=value ..." (docs/FORMAT.md) */
 NN__PRIVATE void nn__put_arch(nn__sink *s, const nn_model *m) {
-    static const char *const inits[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "torch"};
-    int i, k;
+    int i;
     nn__puts(s, "\"nn.arch\": \"");
     for (i = 0; i < m->n_layers; i++) {
         const nn_layer *l = &m->layers[i];
+        int64_t ins[NN_MAX_INPUTS];
         char t[512];
+        int k;
         t[0] = 0;
         if (i) nn__cat(t, sizeof t, "\\n");
-        nn__cat(t, sizeof t, nn__layer_names[l->type]);
-        if (l->n_inputs) {
-            nn__cat(t, sizeof t, " in=");
-            for (k = 0; k < l->n_inputs; k++) { if (k) nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, l->inputs[k]); }
-        }
-        if (l->type == NN_LAYER_INPUT || l->type == NN_LAYER_RESHAPE) {
-            nn__cat(t, sizeof t, " shape=");
-            for (k = 0; k < l->ndim; k++) { if (k) nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, l->shape[k]); }
-        }
-#define NN__KI(key, v) do { nn__cat(t, sizeof t, " " key "="); nn__cat_int(t, sizeof t, (v)); } while (0)
-#define NN__KF(key, v) do { nn__cat(t, sizeof t, " " key "="); nn__cat_float(t, sizeof t, (v)); } while (0)
-#define NN__K2(key, a, b) do { NN__KI(key, a); nn__cat(t, sizeof t, ","); nn__cat_int(t, sizeof t, (b)); } while (0)
-#define NN__KW(key, w) do { nn__cat(t, sizeof t, " " key "="); nn__cat(t, sizeof t, (w)); } while (0)
-        switch (l->type) {
-        case NN_LAYER_DENSE:
-            NN__KI("units", l->cfg.dense.units); NN__KI("bias", l->cfg.dense.bias); NN__KW("init", inits[l->cfg.dense.init]);
-            break;
-        case NN_LAYER_ACT: NN__KW("kind", nn__act_names[l->cfg.act.kind]); NN__KF("alpha", l->cfg.act.alpha); break;
-        case NN_LAYER_DROPOUT: NN__KF("p", l->cfg.dropout.p); break;
-        case NN_LAYER_CONV2D: {
-            const nn_conv2d_desc *d = &l->cfg.conv.d;
-            NN__KI("out", d->OC); NN__K2("kernel", d->KH, d->KW); NN__K2("stride", d->SH, d->SW);
-            NN__K2("padding", d->PH, d->PW); NN__K2("dilation", d->DH, d->DW); NN__KI("groups", d->G);
-            NN__KI("bias", l->cfg.conv.bias); NN__KW("init", inits[l->cfg.conv.init]);
-            break;
-        }
-        case NN_LAYER_POOL2D: {
-            const nn_pool2d_desc *d = &l->cfg.pool.d;
-            NN__KW("kind", nn__pool_names[d->kind]); NN__KI("global", l->cfg.pool.global);
-            NN__K2("kernel", d->KH, d->KW); NN__K2("stride", d->SH, d->SW); NN__K2("padding", d->PH, d->PW);
-            break;
-        }
-        case NN_LAYER_BATCHNORM: NN__KF("momentum", l->cfg.bn.momentum); NN__KF("eps", l->cfg.bn.eps); break;
-        default: break;
-        }
+        nn__cat(t, sizeof t, nn__layer_name(l->type));
+        for (k = 0; k < l->n_inputs; k++) ins[k] = l->inputs[k];
+        if (l->n_inputs) nn__key_ints(t, sizeof t, "in", l->n_inputs, ins);
+        if (nn__ops(l->type)->put_arch) nn__ops(l->type)->put_arch(t, sizeof t, l);
         if (l->frozen && l->n_params) nn__cat(t, sizeof t, " frozen=1");
         nn__puts(s, t);
     }
@@ -6524,14 +7137,14 @@ NN__PRIVATE void nn__put_config(nn__sink *s, const nn_model *m) {
     char t[640];
     t[0] = 0;
     nn__cat(t, sizeof t, "loss="); nn__cat(t, sizeof t, nn__loss_names[c->loss]);
-    NN__KI("max_batch", c->max_batch);
+    nn__key_int(t, sizeof t, "max_batch", c->max_batch);
     nn__cat(t, sizeof t, " seed="); nn__cat_u64(t, sizeof t, c->seed);
-    NN__KW("optimizer", (int)o->type >= NN_OPT_SGD && (int)o->type <= NN_OPT_RMSPROP ? nn__opt_names[o->type] : "none");
-    NN__KF("lr", o->lr); NN__KF("momentum", o->momentum); NN__KI("nesterov", o->nesterov);
-    NN__KF("beta1", o->beta1); NN__KF("beta2", o->beta2); NN__KF("alpha", o->alpha); NN__KF("eps", o->eps);
-    NN__KF("weight_decay", o->weight_decay); NN__KF("clip_norm", o->clip_norm);
-    NN__KW("schedule", scheds[o->schedule]); NN__KI("step_size", o->step_size); NN__KF("gamma", o->gamma);
-    NN__KI("t_max", o->t_max); NN__KF("lr_min", o->lr_min); NN__KI("warmup_steps", o->warmup_steps);
+    nn__key_word(t, sizeof t, "optimizer", (int)o->type >= NN_OPT_SGD && (int)o->type <= NN_OPT_RMSPROP ? nn__opt_names[o->type] : "none");
+    nn__key_float(t, sizeof t, "lr", o->lr); nn__key_float(t, sizeof t, "momentum", o->momentum); nn__key_int(t, sizeof t, "nesterov", o->nesterov);
+    nn__key_float(t, sizeof t, "beta1", o->beta1); nn__key_float(t, sizeof t, "beta2", o->beta2); nn__key_float(t, sizeof t, "alpha", o->alpha); nn__key_float(t, sizeof t, "eps", o->eps);
+    nn__key_float(t, sizeof t, "weight_decay", o->weight_decay); nn__key_float(t, sizeof t, "clip_norm", o->clip_norm);
+    nn__key_word(t, sizeof t, "schedule", scheds[o->schedule]); nn__key_int(t, sizeof t, "step_size", o->step_size); nn__key_float(t, sizeof t, "gamma", o->gamma);
+    nn__key_int(t, sizeof t, "t_max", o->t_max); nn__key_float(t, sizeof t, "lr_min", o->lr_min); nn__key_int(t, sizeof t, "warmup_steps", o->warmup_steps);
     nn__puts(s, "\"nn.config\": ");
     nn__put_jstr(s, t);
 }
@@ -6539,17 +7152,13 @@ NN__PRIVATE void nn__put_position(nn__sink *s, const nn_model *m) {
     char t[320];
     t[0] = 0;
     nn__cat(t, sizeof t, "epoch="); nn__cat_int(t, sizeof t, m->epoch);
-    NN__KI("step", m->step);
+    nn__key_int(t, sizeof t, "step", m->step);
     nn__cat(t, sizeof t, " rng="); nn__cat_u64(t, sizeof t, m->rng);
     nn__cat(t, sizeof t, " epoch_rng="); nn__cat_u64(t, sizeof t, m->epoch_rng);
-    NN__KI("epoch_batch", m->epoch_batch); NN__KI("fit_batch", m->fit_batch); NN__KI("fit_rows", m->fit_rows);
+    nn__key_int(t, sizeof t, "epoch_batch", m->epoch_batch); nn__key_int(t, sizeof t, "fit_batch", m->fit_batch); nn__key_int(t, sizeof t, "fit_rows", m->fit_rows);
     nn__puts(s, "\"nn.position\": ");
     nn__put_jstr(s, t);
 }
-#undef NN__KI
-#undef NN__KF
-#undef NN__K2
-#undef NN__KW
 
 /* Every tensor of the file in order: the JSON entries into hdr, or the values into data. */
 NN__PRIVATE void nn__emit_tensors(nn__sink *hdr, nn__sink *data, const nn_model *m, int checkpoint) {
@@ -6560,7 +7169,7 @@ NN__PRIVATE void nn__emit_tensors(nn__sink *hdr, nn__sink *data, const nn_model 
     for (st = 0; st < (checkpoint ? 3 : 1); st++)
         for (k = 0; nn__tensor_at(m, k, &t); k++) {
             char e[160];
-            if (st && (t.part >= 2 || m->layers[t.layer].frozen)) continue; /* no optimizer state */
+            if (st && (t.buffer || m->layers[t.layer].frozen)) continue; /* no optimizer state */
             if (data) {
                 nn__put_floats(data, st == 0 ? t.p : (st == 1 ? m->opt1 : m->opt2) + (t.p - m->params - m->train_off), t.n);
                 continue;
@@ -6616,101 +7225,34 @@ NN__PRIVATE void nn__write_model(nn__sink *s, const nn_model *m, int checkpoint)
 }
 
 /* ---- reading ---- */
-NN__PRIVATE int nn__count_inputs(nn_layer_type t) {
-    return t == NN_LAYER_INPUT ? 0 : (t == NN_LAYER_ADD || t == NN_LAYER_CONCAT) ? 2 : 1;
-}
-
-/* Rebuild the layers from the architecture text (one line per layer). */
 NN__PRIVATE nn_result nn__build_arch(nn_model *m, const char *arch) {
-    static const char *const inits[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "torch"};
     const char *p = arch;
     int i = 0;
     while (*p) {
         char line[512];
         const char *e = strchr(p, '\n');
         const size_t n = e ? (size_t)(e - p) : strlen(p);
-        int64_t ins[2] = {0, 0}, v[3], k2[2], s2[2], p2[2], d2[2];
-        int type, nin, r = 0, ok = 1;
-        float f1 = 0.0f, f2 = 0.0f;
+        int64_t ins[NN_MAX_INPUTS], v;
+        int type, nin, k, r = 0, ok = 1;
         if (n >= sizeof line) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d is too long", i);
         memcpy(line, p, n);
         line[n] = 0;
         p = e ? e + 1 : p + n;
         for (type = 0; type < NN_LAYER_COUNT; type++) {
-            const size_t tl = strlen(nn__layer_names[type]);
-            if (strncmp(line, nn__layer_names[type], tl) == 0 && (line[tl] == ' ' || line[tl] == 0)) break;
+            const size_t tl = strlen(nn__layer_name(type));
+            if (strncmp(line, nn__layer_name(type), tl) == 0 && (line[tl] == ' ' || line[tl] == 0)) break;
         }
         if (type == NN_LAYER_COUNT) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d: unknown layer type", i);
-        nin = nn__count_inputs((nn_layer_type)type);
-        if (nin && nn__kv_ints(line, "in", ins, 2) != nin)
-            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): 'in' must name %d layer(s)", i, nn__layer_names[type], nin);
-        if (nin && (ins[0] < 0 || ins[0] >= i || ins[1] < 0 || ins[1] >= i))
-            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): input is not an earlier layer", i, nn__layer_names[type]);
-        switch (type) {
-        case NN_LAYER_INPUT: {
-            const int nd = nn__kv_ints(line, "shape", v, 3);
-            if (i != 0 || (nd != 1 && nd != 3)) { ok = 0; break; }
-            r = nd == 1 ? nn_input(m, v[0]) : nn_input_image(m, v[0], v[1], v[2]);
-            break;
-        }
-        case NN_LAYER_DENSE: {
-            const int init = nn__kv_word(line, "init", inits, 6);
-            ok = nn__kv_int(line, "units", &v[0]) && nn__kv_int(line, "bias", &v[1]) && init >= 0;
-            if (ok) r = nn_dense_ex(m, (int)ins[0], v[0], v[1] != 0, (nn_init)init);
-            break;
-        }
-        case NN_LAYER_ACT: {
-            const int kind = nn__kv_word(line, "kind", nn__act_names, 6);
-            ok = kind > 0 && nn__kv_float(line, "alpha", &f1);
-            if (ok) r = nn_activation(m, (int)ins[0], (nn_act)kind, f1);
-            break;
-        }
-        case NN_LAYER_SOFTMAX: r = nn_softmax(m, (int)ins[0]); break;
-        case NN_LAYER_DROPOUT: ok = nn__kv_float(line, "p", &f1); if (ok) r = nn_dropout(m, (int)ins[0], f1); break;
-        case NN_LAYER_ADD: r = nn_add(m, (int)ins[0], (int)ins[1]); break;
-        case NN_LAYER_CONCAT: r = nn_concat(m, (int)ins[0], (int)ins[1]); break;
-        case NN_LAYER_FLATTEN: r = nn_flatten(m, (int)ins[0]); break;
-        case NN_LAYER_RESHAPE: {
-            const int nd = nn__kv_ints(line, "shape", v, 3);
-            ok = nd >= 1;
-            if (ok) r = nn_reshape(m, (int)ins[0], nd, v);
-            break;
-        }
-        case NN_LAYER_CONV2D: {
-            nn_conv2d_desc d;
-            const int init = nn__kv_word(line, "init", inits, 6);
-            ok = nn__kv_int(line, "out", &v[0]) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
-                 nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2 &&
-                 nn__kv_ints(line, "dilation", d2, 2) == 2 && nn__kv_int(line, "groups", &v[1]) &&
-                 nn__kv_int(line, "bias", &v[2]) && init >= 0;
-            if (!ok) break;
-            memset(&d, 0, sizeof d);
-            d.OC = v[0]; d.KH = k2[0]; d.KW = k2[1]; d.SH = s2[0]; d.SW = s2[1]; d.PH = p2[0]; d.PW = p2[1];
-            d.DH = d2[0]; d.DW = d2[1]; d.G = v[1];
-            r = nn_conv2d_ex(m, (int)ins[0], &d, v[2] != 0, (nn_init)init);
-            break;
-        }
-        case NN_LAYER_POOL2D: {
-            const int kind = nn__kv_word(line, "kind", nn__pool_names, 3);
-            nn_layer q = nn__proto();
-            ok = kind > 0 && nn__kv_int(line, "global", &v[0]) && nn__kv_ints(line, "kernel", k2, 2) == 2 &&
-                 nn__kv_ints(line, "stride", s2, 2) == 2 && nn__kv_ints(line, "padding", p2, 2) == 2;
-            if (!ok) break;
-            q.cfg.pool.d.kind = (nn_pool_kind)kind;
-            q.cfg.pool.d.KH = k2[0]; q.cfg.pool.d.KW = k2[1]; q.cfg.pool.d.SH = s2[0]; q.cfg.pool.d.SW = s2[1];
-            q.cfg.pool.d.PH = p2[0]; q.cfg.pool.d.PW = p2[1];
-            q.cfg.pool.global = v[0] != 0;
-            r = nn__add_layer(m, NN_LAYER_POOL2D, 1, (int)ins[0], 0, &q);
-            break;
-        }
-        case NN_LAYER_BATCHNORM:
-            ok = nn__kv_float(line, "momentum", &f1) && nn__kv_float(line, "eps", &f2);
-            if (ok) r = nn_batchnorm(m, (int)ins[0], f1, f2);
-            break;
-        default: ok = 0;
-        }
-        if (!ok) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): a field is missing or malformed", i, nn__layer_names[type]);
-        if (r >= 0 && nn__kv_int(line, "frozen", &v[0])) m->layers[r].frozen = v[0] != 0;
+        nin = nn__ops(type)->n_inputs;
+        for (k = 0; k < NN_MAX_INPUTS; k++) ins[k] = 0;
+        if (nin && nn__kv_ints(line, "in", ins, NN_MAX_INPUTS) != nin)
+            return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): 'in' must name %d layer(s)", i, nn__layer_name(type), nin);
+        for (k = 0; k < nin; k++)
+            if (ins[k] < 0 || ins[k] >= i)
+                return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): input is not an earlier layer", i, nn__layer_name(type));
+        r = nn__ops(type)->get_arch(m, line, ins, &ok);
+        if (!ok) return nn__fail(NN_ERR_FORMAT, "model file: architecture line %d (%s): a field is missing or malformed", i, nn__layer_name(type));
+        if (r >= 0 && nn__kv_int(line, "frozen", &v)) m->layers[r].frozen = v != 0;
         if (r < 0) { /* the builder's own message, with where it came from */
             char why[240];
             memcpy(why, nn__err_msg, sizeof why - 1);
@@ -6798,7 +7340,7 @@ NN__PRIVATE nn_result nn__match(const nn_model *m, nn__st *st, int state) {
             char nm[96];
             nn__st_entry *e;
             int64_t bad;
-            if (s && (t.part >= 2 || m->layers[t.layer].frozen)) continue;
+            if (s && (t.buffer || m->layers[t.layer].frozen)) continue;
             nm[0] = 0;
             if (s) nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2.");
             nn__cat(nm, sizeof nm, t.name);
@@ -6818,7 +7360,7 @@ NN__PRIVATE nn_result nn__match(const nn_model *m, nn__st *st, int state) {
                 nn__cat_shape(fa, sizeof fa, e->ndim, e->shape);
                 nn__cat_shape(fb, sizeof fb, t.ndim, t.shape);
                 return nn__fail(NN_ERR_SHAPE, "model file: tensor '%s' has shape %s, layer %d (%s) needs %s", nm, fa, t.layer,
-                                nn__layer_names[m->layers[t.layer].type], fb);
+                                nn__layer_name(m->layers[t.layer].type), fb);
             }
         }
     for (i = 0; i < st->n; i++) {
@@ -6842,7 +7384,7 @@ NN__PRIVATE void nn__fill(nn_model *m, nn__st *st, int state) {
             char nm[96];
             const nn__st_entry *e;
             float *dst = t.p;
-            if (s && (t.part >= 2 || m->layers[t.layer].frozen)) continue;
+            if (s && (t.buffer || m->layers[t.layer].frozen)) continue;
             nm[0] = 0;
             if (s) { nn__cat(nm, sizeof nm, s == 1 ? "optimizer.state1." : "optimizer.state2."); dst = (s == 1 ? m->opt1 : m->opt2) + (t.p - m->params - m->train_off); }
             nn__cat(nm, sizeof nm, t.name);
@@ -6861,7 +7403,7 @@ NN__PRIVATE int nn__can_borrow(const nn_model *m, nn__st *st) {
     for (k = 0; nn__tensor_at(m, k, &t); k++) {
         const nn__st_entry *e = nn__st_find(st, t.name);
         if (!e || e->dtype != NN__DT_F32 || (uintptr_t)(st->data + e->begin) % 4) return 0;
-        if ((t.part == 1 || t.part == 3) && (!prev || prev->end != e->begin)) return 0;
+        if (t.off > 0 && (!prev || prev->end != e->begin)) return 0;
         prev = e;
     }
     return 1;
@@ -6872,8 +7414,8 @@ NN__PRIVATE void nn__borrow(nn_model *m, nn__st *st) {
     for (k = 0; nn__tensor_at(m, k, &t); k++) {
         nn_layer *l = &m->layers[t.layer];
         float *p = (float *)(uintptr_t)(st->data + nn__st_find(st, t.name)->begin);
-        if (t.part == 0) l->w = p;
-        if (t.part == 2) l->buf = p;
+        if (t.off == 0 && !t.buffer) l->w = p;
+        if (t.off == 0 && t.buffer) l->buf = p;
     }
 }
 
@@ -7342,245 +7884,14 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
 }
 #endif /* NN_NO_STDIO */
 
-/* >>quant: int8 post-training quantization, integer-only inference, its file ---------------
-   Activations are uint8 with a zero point (so a dot product is uint8 x int8, what VNNI's
-   vpdpbusd multiplies); weights are int8 in [-127, 127]. The input's zero point is folded into
-   each channel's bias: acc = bias' + sum x*w, y = zero + round(acc * mult / 2^shift). */
-NN__PRIVATE int32_t nn__qdot(const uint8_t *a, const int8_t *w, int64_t n) {
-    int64_t k = 0;
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
-    __m512i acc = _mm512_setzero_si512();
-    for (; k + 64 <= n; k += 64) acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(a + k), _mm512_loadu_si512(w + k));
-    if (k < n) {
-        const __mmask64 mk = (~(__mmask64)0) >> (64 - (n - k));
-        acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(mk, a + k), _mm512_maskz_loadu_epi8(mk, w + k));
-    }
-    return _mm512_reduce_add_epi32(acc);
-#elif defined(__AVXVNNI__) && !defined(NN_NO_SIMD)
-    __m256i acc = _mm256_setzero_si256();
-    __m128i h;
-    int32_t s = 0;
-    for (; k + 32 <= n; k += 32)
-        acc = _mm256_dpbusd_avx_epi32(acc, _mm256_loadu_si256((const __m256i *)(const void *)(a + k)),
-                                      _mm256_loadu_si256((const __m256i *)(const void *)(w + k)));
-    h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-    for (s = _mm_cvtsi128_si32(h); k < n; k++) s += (int32_t)a[k] * w[k];
-    return s;
-#else
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += (int32_t)a[k] * w[k]; s1 += (int32_t)a[k + 1] * w[k + 1];
-        s2 += (int32_t)a[k + 2] * w[k + 2]; s3 += (int32_t)a[k + 3] * w[k + 3];
-    }
-    for (; k < n; k++) s0 += (int32_t)a[k] * w[k];
-    return s0 + s1 + s2 + s3;
-#endif
-}
-/* round(v * mult / 2^shift), halves away from zero; shifts only non-negative values */
-NN__PRIVATE int32_t nn__rq(int64_t v, int32_t mult, int32_t shift) {
-    const int64_t p = v * mult, r = (int64_t)1 << (shift - 1);
-    return (int32_t)(p >= 0 ? (p + r) >> shift : -((-p + r) >> shift));
-}
-NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
-
-/* Many dot products at once: y[r * ldy + o] = sum_k a[r * lda + k] * w[o * ldw + k] for r < nr,
-   o < no. One accumulator chain is bound by vpdpbusd's latency, so the VNNI path runs tiles of
-   4 channels by 4 rows (or 1 row), 16 (or 4) independent chains, and reduces 4 of them at once
-   (out of line: inlined, GCC 12 copies every accumulator twice per iteration of the k loop). */
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
-NN__PRIVATE NN__NOINLINE __m128i nn__hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
-    const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-    const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-    const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); /* (a, b, c, d) */
-}
-#define NN__QLD(p) _mm512_loadu_si512((const void *)(p))
-#define NN__QLDM(p) _mm512_maskz_loadu_epi8(m, (const void *)(p))
-#define NN__Q1X4(LD)                                                                                        \
-    {                                                                                                       \
-        const __m512i x0 = LD(a + k);                                                                       \
-        c0 = _mm512_dpbusd_epi32(c0, x0, LD(w + k)); c1 = _mm512_dpbusd_epi32(c1, x0, LD(w + ldw + k));    \
-        c2 = _mm512_dpbusd_epi32(c2, x0, LD(w + 2 * ldw + k)); c3 = _mm512_dpbusd_epi32(c3, x0, LD(w + 3 * ldw + k)); \
-    }
-NN__PRIVATE void nn__qdot1x4(const uint8_t *a, const int8_t *w, int64_t ldw, int64_t n, int32_t *y) {
-    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
-    int64_t k = 0;
-    for (; k + 64 <= n; k += 64) NN__Q1X4(NN__QLD)
-    if (k < n) {
-        const __mmask64 m = (~(__mmask64)0) >> (64 - (n - k));
-        NN__Q1X4(NN__QLDM)
-    }
-    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c0, c1, c2, c3));
-}
-#define NN__Q4X4(LD)                                                                                        \
-    {                                                                                                       \
-        const __m512i w0 = LD(w + k), w1 = LD(w + ldw + k), w2 = LD(w + 2 * ldw + k), w3 = LD(w + 3 * ldw + k); \
-        __m512i x = LD(a + k);                                                                              \
-        c00 = _mm512_dpbusd_epi32(c00, x, w0); c01 = _mm512_dpbusd_epi32(c01, x, w1);                       \
-        c02 = _mm512_dpbusd_epi32(c02, x, w2); c03 = _mm512_dpbusd_epi32(c03, x, w3);                       \
-        x = LD(a + lda + k);                                                                                \
-        c10 = _mm512_dpbusd_epi32(c10, x, w0); c11 = _mm512_dpbusd_epi32(c11, x, w1);                       \
-        c12 = _mm512_dpbusd_epi32(c12, x, w2); c13 = _mm512_dpbusd_epi32(c13, x, w3);                       \
-        x = LD(a + 2 * lda + k);                                                                            \
-        c20 = _mm512_dpbusd_epi32(c20, x, w0); c21 = _mm512_dpbusd_epi32(c21, x, w1);                       \
-        c22 = _mm512_dpbusd_epi32(c22, x, w2); c23 = _mm512_dpbusd_epi32(c23, x, w3);                       \
-        x = LD(a + 3 * lda + k);                                                                            \
-        c30 = _mm512_dpbusd_epi32(c30, x, w0); c31 = _mm512_dpbusd_epi32(c31, x, w1);                       \
-        c32 = _mm512_dpbusd_epi32(c32, x, w2); c33 = _mm512_dpbusd_epi32(c33, x, w3);                       \
-    }
-NN__PRIVATE void nn__qdot4x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
-    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-    __m512i c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-    int64_t k;
-    for (k = 0; k < n; k += 64) { /* masked loads: GCC would fold each w load into four vpdpbusd */
-        const __mmask64 m = n - k >= 64 ? ~(__mmask64)0 : (~(__mmask64)0) >> (64 - (n - k));
-        NN__Q4X4(NN__QLDM)
-    }
-    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_epi32(c00, c01, c02, c03));
-    _mm_storeu_si128((__m128i *)(void *)(y + ldy), nn__hsum4_epi32(c10, c11, c12, c13));
-    _mm_storeu_si128((__m128i *)(void *)(y + 2 * ldy), nn__hsum4_epi32(c20, c21, c22, c23));
-    _mm_storeu_si128((__m128i *)(void *)(y + 3 * ldy), nn__hsum4_epi32(c30, c31, c32, c33));
-}
-#undef NN__Q1X4
-#undef NN__Q4X4
-#undef NN__QLD
-#undef NN__QLDM
-#endif
-NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
-                           int32_t *y, int64_t ldy) {
-    int64_t r = 0, o, i;
-    while (r < nr) {
-        const int64_t rr = nr - r >= 4 ? 4 : 1;
-        o = 0;
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NN_NO_SIMD)
-        for (; o + 4 <= no; o += 4) {
-            if (rr == 4) nn__qdot4x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
-            else nn__qdot1x4(a + r * lda, w + o * ldw, ldw, n, y + r * ldy + o);
-        }
-#endif
-        for (; o < no; o++)
-            for (i = r; i < r + rr; i++) y[i * ldy + o] = nn__qdot(a + i * lda, w + o * ldw, n);
-        r += rr;
-    }
-}
-
-NN__PRIVATE uint8_t nn__qout(const nn_qlayer *l, int64_t o, int32_t acc) {
-    return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
-}
-NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
-    enum { NB = 4, NO = 64 };
-    int32_t acc[NB * NO];
-    int64_t b, o, i, j;
-    for (b = 0; b < B; b += NB)
-        for (o = 0; o < l->n_ch; o += NO) {
-            const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
-            nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO);
-            for (i = 0; i < nb; i++)
-                for (j = 0; j < no; j++) y[(b + i) * l->n_ch + o + j] = nn__qout(l, o + j, acc[i * NO + j]);
-        }
-}
-/* direct convolution: the patches of NN__QPIX output pixels (padding is the input's zero), then
-   their dot products with the group's channels, 4 pixels by 4 channels per tile */
-#define NN__QPIX 4
-NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t cg, int64_t oh, int64_t ow, uint8_t zin, uint8_t *p) {
-    const int64_t ih0 = oh * d->SH - d->PH, iw0 = ow * d->SW - d->PW, HW = d->H * d->W;
-    int64_t c, i, j;
-    if (ih0 >= 0 && iw0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H && iw0 + (d->KW - 1) * d->DW < d->W) { /* inside */
-        for (c = 0; c < cg; c++)
-            for (i = 0; i < d->KH; i++) {
-                const uint8_t *row = xg + c * HW + (ih0 + i * d->DH) * d->W + iw0;
-                for (j = 0; j < d->KW; j++) *p++ = row[j * d->DW];
-            }
-        return;
-    }
-    for (c = 0; c < cg; c++)
-        for (i = 0; i < d->KH; i++) {
-            const int64_t ih = ih0 + i * d->DH;
-            for (j = 0; j < d->KW; j++) {
-                const int64_t iw = iw0 + j * d->DW;
-                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? zin : xg[c * HW + ih * d->W + iw];
-            }
-        }
-}
-NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
-                           uint8_t *y, uint8_t *patch) {
-    enum { NO = 64 };
-    const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
-    int32_t acc[NN__QPIX * NO];
-    int64_t n, g, p0, r, j, o;
-    for (n = 0; n < B; n++)
-        for (g = 0; g < d->G; g++)
-            for (p0 = 0; p0 < P; p0 += NN__QPIX) {
-                const int64_t np = P - p0 < NN__QPIX ? P - p0 : NN__QPIX;
-                for (r = 0; r < np; r++)
-                    nn__qpatch(d, x + (n * d->C + g * cg) * d->H * d->W, cg, (p0 + r) / d->OW, (p0 + r) % d->OW,
-                               (uint8_t)zin, patch + r * kg);
-                for (o = g * ocg; o < (g + 1) * ocg; o += NO) {
-                    const int64_t no = (g + 1) * ocg - o < NO ? (g + 1) * ocg - o : (int64_t)NO;
-                    nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO);
-                    for (r = 0; r < np; r++)
-                        for (j = 0; j < no; j++) y[(n * d->OC + o + j) * P + p0 + r] = nn__qout(l, o + j, acc[r * NO + j]);
-                }
-            }
-}
-/* pooling keeps the input's scale and zero point: the max, or the rounded mean (padding
-   counts as the zero point, torch's count_include_pad) */
-NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
-    int64_t pl, oh, ow, i, j;
-    for (pl = 0; pl < B * d->C; pl++)
-        for (oh = 0; oh < d->OH; oh++)
-            for (ow = 0; ow < d->OW; ow++) {
-                int32_t best = -1, sum = 0;
-                for (i = 0; i < d->KH; i++)
-                    for (j = 0; j < d->KW; j++) {
-                        const int64_t ih = oh * d->SH - d->PH + i, iw = ow * d->SW - d->PW + j;
-                        const int32_t v = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? (d->kind == NN_POOL_MAX ? -1 : zin)
-                                                                                      : x[(pl * d->H + ih) * d->W + iw];
-                        if (v > best) best = v;
-                        sum += v;
-                    }
-                {
-                    const int32_t cnt = (int32_t)(d->KH * d->KW);
-                    y[(pl * d->OH + oh) * d->OW + ow] = (uint8_t)(d->kind == NN_POOL_MAX ? best : (sum + cnt / 2) / cnt);
-                }
-            }
-}
-
+/* >>quant: int8 post-training quantization (calibration, per-channel weights, batchnorm folded),
+   integer-only inference over the layer table, its file --------------------------------- */
 NN__PRIVATE void nn__qforward_all(nn_qmodel *q, const uint8_t *x, int64_t B) {
     int i;
     q->q[0].y = (uint8_t *)(uintptr_t)x; /* borrowed, never written */
     for (i = 1; i < q->g.n_layers; i++) {
-        const nn_layer *l = &q->g.layers[i];
-        nn_qlayer *ql = &q->q[i];
-        const nn_qlayer *qa = &q->q[l->inputs[0]], *qb = l->n_inputs > 1 ? &q->q[l->inputs[1]] : NULL;
-        const nn_layer *a = &q->g.layers[l->inputs[0]], *b = l->n_inputs > 1 ? &q->g.layers[l->inputs[1]] : NULL;
-        const int64_t n = B * l->size;
-        int64_t k, r;
-        if (ql->view) { ql->y = qa->y; continue; }
-        switch (l->type) {
-        case NN_LAYER_DENSE: nn__qdense(ql, qa->y, a->size, B, ql->y); break;
-        case NN_LAYER_CONV2D: nn__qconv(ql, &l->cfg.conv.d, qa->y, qa->zero, B, ql->y, q->scratch); break;
-        case NN_LAYER_POOL2D: nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, ql->y); break;
-        case NN_LAYER_ACT: for (k = 0; k < n; k++) ql->y[k] = ql->lut[qa->y[k]]; break;
-        case NN_LAYER_ADD:
-            for (k = 0; k < n; k++)
-                ql->y[k] = nn__sat_u8(ql->zero + nn__rq(qa->y[k] - qa->zero, ql->rq[0], ql->rq[1]) +
-                                      nn__rq(qb->y[k] - qb->zero, ql->rq[2], ql->rq[3]));
-            break;
-        case NN_LAYER_CONCAT:
-            for (r = 0; r < B; r++) {
-                for (k = 0; k < a->size; k++)
-                    ql->y[r * l->size + k] = nn__sat_u8(ql->zero + nn__rq(qa->y[r * a->size + k] - qa->zero, ql->rq[0], ql->rq[1]));
-                for (k = 0; k < b->size; k++)
-                    ql->y[r * l->size + a->size + k] =
-                        nn__sat_u8(ql->zero + nn__rq(qb->y[r * b->size + k] - qb->zero, ql->rq[2], ql->rq[3]));
-            }
-            break;
-        default: break;
-        }
+        if (q->q[i].view) q->q[i].y = q->q[q->g.layers[i].inputs[0]].y;
+        else nn__ops(q->g.layers[i].type)->qforward(q, i, B);
     }
 }
 
@@ -7601,11 +7912,21 @@ NNDEF int64_t nn_qargmax(const nn_qmodel *q, int64_t i) {
 }
 
 /* ---- memory: one block, planned the same way for quantize, load and the size query ---- */
-NN__PRIVATE int nn__q_has_w(const nn_layer *l) { return l->type == NN_LAYER_DENSE || l->type == NN_LAYER_CONV2D; }
-NN__PRIVATE int64_t nn__q_channels(const nn_layer *l) { return l->type == NN_LAYER_DENSE ? l->cfg.dense.units : l->cfg.conv.d.OC; }
+NN__PRIVATE int nn__q_has_w(const nn_layer *l) { return nn__ops(l->type)->qrole == NN__Q_WEIGHTS; }
+/* a weighted layer's weight tensor (the first of its list: (channels, ...)) and whether a bias follows */
+NN__PRIVATE nn__tdesc nn__q_weight(const nn_model *g, const nn_layer *l, int *has_bias) {
+    nn__tdesc t[NN__MAX_TENSORS];
+    const int n = nn__ops(l->type)->tensors(g, l, t);
+    if (has_bias) *has_bias = n > 1;
+    return t[0];
+}
+NN__PRIVATE int64_t nn__q_channels(const nn_model *g, const nn_layer *l) { return nn__q_weight(g, l, NULL).shape[0]; }
 NN__PRIVATE int64_t nn__q_weights(const nn_model *g, const nn_layer *l) {
-    return l->type == NN_LAYER_DENSE ? l->cfg.dense.units * g->layers[l->inputs[0]].size
-                                     : l->cfg.conv.d.OC * (l->cfg.conv.d.C / l->cfg.conv.d.G) * l->cfg.conv.d.KH * l->cfg.conv.d.KW;
+    const nn__tdesc t = nn__q_weight(g, l, NULL);
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < t.ndim; d++) n *= t.shape[d];
+    return n;
 }
 /* Lay out (base != NULL) or measure the block: the tables first (weights and lookup tables
    only when not borrowed), then activations and scratch from *act_off on (where a loader in an
@@ -7620,7 +7941,7 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
         nn_layer *l = &q->g.layers[i];
         nn_qlayer *ql = &q->q[i];
         if (nn__q_has_w(l)) {
-            const int64_t ch = nn__q_channels(l);
+            const int64_t ch = nn__q_channels(&q->g, l);
             int8_t *w;
             int32_t *bias, *mult, *shift;
             float *ws;
@@ -7633,15 +7954,12 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
             ql->n_ch = ch;
             ql->n_w = nn__q_weights(&q->g, l);
         }
-        if (l->type == NN_LAYER_ACT && !borrow) {
+        if (nn__ops(l->type)->qrole == NN__Q_LUT && !borrow) {
             uint8_t *lut;
             NN__QTAKE(lut, uint8_t, 256);
             if (base) ql->lut = lut;
         }
-        if (l->type == NN_LAYER_CONV2D) {
-            const int64_t kg = (l->cfg.conv.d.C / l->cfg.conv.d.G) * l->cfg.conv.d.KH * l->cfg.conv.d.KW;
-            if (NN__QPIX * kg > patch) patch = NN__QPIX * kg;
-        }
+        if (nn__ops(l->type)->qscratch && nn__ops(l->type)->qscratch(l) > patch) patch = nn__ops(l->type)->qscratch(l);
     }
     if (act_off) *act_off = off;
     for (i = 1; i < q->g.n_layers; i++) {
@@ -7746,15 +8064,9 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
     L = m->n_layers;
     /* which layers an int8 model can run */
     for (i = 1; i < L; i++) {
-        const nn_layer *l = &m->layers[i];
-        if (l->type == NN_LAYER_SOFTMAX && i != L - 1)
-            return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (softmax) is not the last layer", i);
-        if (l->type == NN_LAYER_BATCHNORM) {
-            const nn_layer *a = &m->layers[l->inputs[0]];
-            if (!nn__q_has_w(a) || nn__readers(m, l->inputs[0], NULL) != 1)
-                return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (batchnorm) does not follow a dense or conv layer "
-                                "that only it reads, so it cannot be folded", i);
-        }
+        const nn__layer_ops *ops = nn__ops(m->layers[i].type);
+        const char *why = ops->qrole == NN__Q_NONE ? "has no int8 form" : ops->qcheck ? ops->qcheck(m, i) : NULL;
+        if (why) return nn__fail(NN_ERR_UNSUPPORTED, "nn_quantize: layer %d (%s) %s", i, ops->name, why);
     }
     /* calibration: the range of every layer's output over the sample rows */
     for (i = 0; i < L; i++) { lo[i] = 0.0f; hi[i] = 0.0f; }
@@ -7781,7 +8093,7 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
     q->g.config = m->config;
     q->max_batch = qc.max_batch > 0 ? qc.max_batch : m->config.max_batch;
     q->g.config.max_batch = q->max_batch;
-    q->softmax_out = m->layers[L - 1].type == NN_LAYER_SOFTMAX;
+    q->softmax_out = m->layers[L - 1].type == NN_LAYER_SOFTMAX; /* (nn_qpredict's float softmax) */
     /* activation parameters, in layer order (views take their input's) */
     nn__qparams(lo[0], hi[0], &q->q[0].scale, &q->q[0].zero);
     for (i = 1; i < L; i++) {
@@ -7789,15 +8101,15 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
         nn_qlayer *ql = &q->q[i];
         const nn_qlayer *qa = &q->q[l->inputs[0]];
         int src = i;
-        if (nn__is_view(l->type) || l->type == NN_LAYER_DROPOUT || l->type == NN_LAYER_SOFTMAX || l->type == NN_LAYER_BATCHNORM ||
-            l->type == NN_LAYER_POOL2D) {
-            ql->view = l->type != NN_LAYER_POOL2D;
+        const int role = nn__ops(l->type)->qrole;
+        if (role == NN__Q_VIEW || role == NN__Q_SAME) {
+            ql->view = role == NN__Q_VIEW;
             ql->scale = qa->scale; ql->zero = qa->zero;
             continue;
         }
         if (nn__q_has_w(l) && nn__readers(m, i, NULL) == 1) /* calibrated at the batchnorm it absorbs */
             for (k = i + 1; k < L; k++)
-                if (m->layers[k].inputs[0] == i && m->layers[k].type == NN_LAYER_BATCHNORM) src = (int)k;
+                if (m->layers[k].inputs[0] == i && nn__ops(m->layers[k].type)->qrole == NN__Q_VIEW && m->layers[k].n_params) src = (int)k;
         nn__qparams(lo[src], hi[src], &ql->scale, &ql->zero);
     }
     if ((r = nn__allocator_or_default(qc.allocator, &al, "nn_quantize")) != NN_OK) return r;
@@ -7807,26 +8119,29 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
         const nn_layer *l = &m->layers[i];
         nn_qlayer *ql = &q->q[i];
         const nn_qlayer *qa = &q->q[l->inputs[0]];
-        if (l->type == NN_LAYER_ACT) {
+        const int role = nn__ops(l->type)->qrole;
+        if (role == NN__Q_LUT) {
             float xs[256], ys[256];
             for (k = 0; k < 256; k++) xs[k] = qa->scale * (float)(k - qa->zero);
-            nn_act_forward(l->cfg.act.kind, l->cfg.act.alpha, ys, xs, 256);
+            nn__ops(l->type)->qtable(l, ys, xs, 256);
             for (k = 0; k < 256; k++) ((uint8_t *)(uintptr_t)ql->lut)[k] = nn__quant1(ys[k], ql->scale, ql->zero);
-        } else if (l->type == NN_LAYER_ADD || l->type == NN_LAYER_CONCAT) {
+        } else if (role == NN__Q_RESCALE) {
             const nn_qlayer *qb = &q->q[l->inputs[1]];
             nn__qmult((double)qa->scale / ql->scale, &ql->rq[0], &ql->rq[1]);
             nn__qmult((double)qb->scale / ql->scale, &ql->rq[2], &ql->rq[3]);
         } else if (nn__q_has_w(l)) {
-            const int64_t ch = nn__q_channels(l), per = nn__q_weights(m, l) / ch;
-            const int has_bias = l->type == NN_LAYER_DENSE ? l->cfg.dense.bias : l->cfg.conv.bias;
+            const int64_t ch = nn__q_channels(m, l), per = nn__q_weights(m, l) / ch;
+            int has_bias;
             const nn_layer *bn = NULL;
             int8_t *wq = (int8_t *)(uintptr_t)ql->w;
             int32_t *bias = (int32_t *)(uintptr_t)ql->bias, *mult = (int32_t *)(uintptr_t)ql->mult;
             int32_t *shift = (int32_t *)(uintptr_t)ql->shift;
             float *wsc = (float *)(uintptr_t)ql->wscale;
             int64_t o;
-            for (k = i + 1; k < L; k++)
-                if (m->layers[k].type == NN_LAYER_BATCHNORM && m->layers[k].inputs[0] == i) bn = &m->layers[k];
+            (void)nn__q_weight(m, l, &has_bias);
+            for (k = i + 1; k < L; k++) /* a folded batchnorm (its qcheck): a view with parameters */
+                if (nn__ops(m->layers[k].type)->qrole == NN__Q_VIEW && m->layers[k].n_params && m->layers[k].inputs[0] == i)
+                    bn = &m->layers[k];
             ql->n_w = ch * per;
             ql->n_ch = ch;
             for (o = 0; o < ch; o++) {
@@ -7888,9 +8203,8 @@ NN__PRIVATE void nn__qemit_tensors(nn__sink *hdr, nn__sink *data, const nn_qmode
             int64_t shape[4], n, esz = p == 0 || p == 5 ? 1 : 4;
             int nd = 1;
             char e[160];
-            if (p < 5 ? !nn__q_has_w(l) : l->type != NN_LAYER_ACT) continue;
-            if (p == 0 && l->type == NN_LAYER_DENSE) { nd = 2; shape[0] = ql->n_ch; shape[1] = ql->n_w / ql->n_ch; }
-            else if (p == 0) { const nn_conv2d_desc *c = &l->cfg.conv.d; nd = 4; shape[0] = c->OC; shape[1] = c->C / c->G; shape[2] = c->KH; shape[3] = c->KW; }
+            if (p < 5 ? !nn__q_has_w(l) : nn__ops(l->type)->qrole != NN__Q_LUT) continue;
+            if (p == 0) { const nn__tdesc t = nn__q_weight(&q->g, l, NULL); nd = t.ndim; memcpy(shape, t.shape, sizeof shape); }
             else shape[0] = p == 5 ? 256 : ql->n_ch;
             n = 1;
             for (d = 0; d < nd; d++) n *= shape[d];
@@ -7987,7 +8301,7 @@ NN__PRIVATE nn_result nn__qtables(nn_qmodel *q, nn__st *st, int fill, int borrow
         nn_qlayer *ql = &q->q[i];
         const nn__st_entry *e;
         if (nn__q_has_w(l)) {
-            const int64_t ch = nn__q_channels(l), nw = nn__q_weights(&q->g, l);
+            const int64_t ch = nn__q_channels(&q->g, l), nw = nn__q_weights(&q->g, l);
             if ((r = nn__qtensor(st, i, "weight", NN__DT_I8, nw, &e)) != NN_OK) return r;
             if (fill) { if (borrow) ql->w = (const int8_t *)(st->data + e->begin); else memcpy((void *)(uintptr_t)ql->w, st->data + e->begin, (size_t)nw); }
             if ((r = nn__qtensor(st, i, "bias", NN__DT_I32, ch, &e)) != NN_OK) return r;
@@ -8008,7 +8322,7 @@ NN__PRIVATE nn_result nn__qtables(nn_qmodel *q, nn__st *st, int fill, int borrow
             if (nn__convert(fill ? (float *)(uintptr_t)ql->wscale : NULL, st->data + e->begin, NN__DT_F32, ch, 1) >= 0)
                 return nn__fail(NN_ERR_DATA, "int8 model file: layer %d: a weight scale is not finite", i);
         }
-        if (l->type == NN_LAYER_ACT) {
+        if (nn__ops(l->type)->qrole == NN__Q_LUT) {
             if ((r = nn__qtensor(st, i, "lut", NN__DT_U8, 256, &e)) != NN_OK) return r;
             if (fill) { if (borrow) ql->lut = st->data + e->begin; else memcpy((void *)(uintptr_t)ql->lut, st->data + e->begin, 256); }
         }
@@ -8038,7 +8352,8 @@ NN__PRIVATE nn_result nn__qmeta(nn_qmodel *q, const char *text) {
         } else {
             nn_qlayer *ql = &q->q[i];
             const nn_layer *l;
-            int viewable;
+            const char *why;
+            int viewable, role;
             if (i >= q->g.n_layers) return nn__fail(NN_ERR_FORMAT, "int8 model file: nn.quant has more lines than layers");
             l = &q->g.layers[i];
             if (!nn__kv_float(line, "scale", &ql->scale) || !(ql->scale > 0.0f && ql->scale < 1e30f) ||
@@ -8050,14 +8365,14 @@ NN__PRIVATE nn_result nn__qmeta(nn_qmodel *q, const char *text) {
             nn__kv_int(line, "view", &v[1]);
             ql->view = v[1] != 0;
             nn__kv_ints(line, "rq", v, 4);
-            viewable = nn__is_view(l->type) || l->type == NN_LAYER_DROPOUT || l->type == NN_LAYER_BATCHNORM ||
-                       (l->type == NN_LAYER_SOFTMAX && i == q->g.n_layers - 1);
-            if (i > 0 && ql->view != viewable)
-                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (%s) cannot %s", i, nn__layer_names[l->type],
+            role = nn__ops(l->type)->qrole;
+            viewable = role == NN__Q_VIEW;
+            if (i > 0 && (role == NN__Q_NONE || ql->view != viewable))
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (%s) cannot %s", i, nn__layer_name(l->type),
                                 ql->view ? "be a view" : "run in int8");
-            if (l->type == NN_LAYER_BATCHNORM && !nn__q_has_w(&q->g.layers[l->inputs[0]]))
-                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (batchnorm) is not folded into a dense or conv layer", i);
-            if (l->type == NN_LAYER_ADD || l->type == NN_LAYER_CONCAT) {
+            if (i > 0 && nn__ops(l->type)->qcheck && (why = nn__ops(l->type)->qcheck(&q->g, i)) != NULL)
+                return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (%s) %s", i, nn__layer_name(l->type), why);
+            if (role == NN__Q_RESCALE) {
                 if (v[0] < 0 || v[2] < 0 || v[1] < 1 || v[1] > 62 || v[3] < 1 || v[3] > 62 || v[0] > 2147483647 || v[2] > 2147483647)
                     return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d: bad rescale", i);
                 ql->rq[0] = (int32_t)v[0]; ql->rq[1] = (int32_t)v[1]; ql->rq[2] = (int32_t)v[2]; ql->rq[3] = (int32_t)v[3];

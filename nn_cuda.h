@@ -871,8 +871,46 @@ NNDEF nn_result nn_cuda_detach(nn_model *m) {
     r = nn__device_status(m);
     m->backend->release(m->backend->ctx);
     m->backend = nn_backend_cpu();
+    nn__plan_steps(m);
     return r;
 }
+
+/* nn_cuda.h's row of each layer type (nn.h's >>layer-table): whether it runs here, and the
+   device workspace its steps need beyond the model's arena: convolution columns (ws, floats)
+   and reduction partials (red, doubles). A type whose row is {0, NULL} is refused by
+   nn_cuda_attach; the rows are in nn_layer_type's order, one for each type (checked below). */
+typedef struct nn__cu_layer {
+    int runs;
+    void (*plan)(const nn_model *m, const nn_layer *l, const nn_cuda_config *cfg, int64_t *ws, int64_t *red);
+} nn__cu_layer;
+static void nn__cu_plan_conv(const nn_model *m, const nn_layer *l, const nn_cuda_config *cfg, int64_t *ws, int64_t *red) {
+    const nn_conv2d_desc *d = &l->cfg.conv.d;
+    const int64_t B = m->config.max_batch, per = (d->C * d->KH * d->KW + d->OC) * d->OH * d->OW;
+    int64_t nb = (int64_t)(cfg->workspace_max / sizeof(float)) / per;
+    nb = nb < 1 ? 1 : nb > B ? B : nb;
+    if (*ws < nb * per) *ws = nb * per;
+    if (*red < B * d->OC + d->OC) *red = B * d->OC + d->OC;
+}
+static void nn__cu_plan_bn(const nn_model *m, const nn_layer *l, const nn_cuda_config *cfg, int64_t *ws, int64_t *red) {
+    const int64_t B = m->config.max_batch, C = m->layers[l->inputs[0]].shape[0];
+    (void)cfg; (void)ws;
+    if (*red < B * C + 3 * C) *red = B * C + 3 * C;
+}
+static const nn__cu_layer nn__cu_layers[] = {
+    {1, NULL},             /* input */
+    {1, NULL},             /* dense */
+    {1, NULL},             /* activation */
+    {1, NULL},             /* softmax */
+    {1, NULL},             /* dropout */
+    {1, NULL},             /* add */
+    {1, NULL},             /* concat */
+    {1, NULL},             /* flatten */
+    {1, nn__cu_plan_conv}, /* conv2d */
+    {1, NULL},             /* pool2d */
+    {1, nn__cu_plan_bn},   /* batchnorm */
+    {1, NULL},             /* reshape */
+};
+typedef char nn__cu_layers_match[(sizeof nn__cu_layers / sizeof nn__cu_layers[0] == NN_LAYER_COUNT) ? 1 : -1];
 
 /* the workspace the model's layers need: convolution chunks (floats) and reductions (doubles) */
 static void nn__cu_plan(const nn_model *m, const nn_cuda_config *cfg, int64_t *ws, int64_t *red) {
@@ -880,21 +918,8 @@ static void nn__cu_plan(const nn_model *m, const nn_cuda_config *cfg, int64_t *w
     int i;
     *ws = 0;
     *red = 16 + 2 * B + (m->n_train + 4095) / 4096 + 8;
-    for (i = 1; i < m->n_layers; i++) {
-        const nn_layer *l = &m->layers[i];
-        if (l->type == NN_LAYER_CONV2D) {
-            const nn_conv2d_desc *d = &l->cfg.conv.d;
-            const int64_t per = (d->C * d->KH * d->KW + d->OC) * d->OH * d->OW;
-            int64_t nb = (int64_t)(cfg->workspace_max / sizeof(float)) / per;
-            nb = nb < 1 ? 1 : nb > B ? B : nb;
-            if (*ws < nb * per) *ws = nb * per;
-            if (*red < B * d->OC + d->OC) *red = B * d->OC + d->OC;
-        }
-        if (l->type == NN_LAYER_BATCHNORM) {
-            const int64_t C = m->layers[l->inputs[0]].shape[0];
-            if (*red < B * C + 3 * C) *red = B * C + 3 * C;
-        }
-    }
+    for (i = 1; i < m->n_layers; i++)
+        if (nn__cu_layers[m->layers[i].type].plan) nn__cu_layers[m->layers[i].type].plan(m, &m->layers[i], cfg, ws, red);
 }
 
 NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
@@ -908,6 +933,10 @@ NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
         return nn__fail(NN_ERR_UNSUPPORTED, "nn_cuda_attach: the model borrows its weights from a buffer; load it with "
                         "borrow = 0 to move it to the GPU");
     if ((r = nn_cuda_detach(m)) != NN_OK) return r;
+    for (k = 1; k < m->n_layers; k++)
+        if (!nn__cu_layers[m->layers[k].type].runs)
+            return nn__fail(NN_ERR_UNSUPPORTED, "nn_cuda_attach: layer %d (%s) has no CUDA implementation; the model stays "
+                            "on the CPU", k, nn__layer_name(m->layers[k].type));
     if (nn_cuda_device_count() < 1) return NN_ERR_UNSUPPORTED; /* nn_error() says why */
     c = (nn__cuda *)m->allocator.alloc(sizeof *c, m->allocator.user);
     if (!c) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_cuda_attach: no memory for the backend state");
@@ -952,7 +981,7 @@ NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
         nn__cu_release(c);
         return nn__fail(r, "%s; the model stays on the CPU", msg);
     }
-    c->table = *nn_backend_cpu();
+    memset(&c->table, 0, sizeof c->table); /* what is not filled here is refused, not run on the CPU */
     c->table.name = "cuda";
     c->table.ctx = c;
     c->table.gemm = nn__cu_gemm;
@@ -960,10 +989,7 @@ NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
     c->table.conv2d_backward = nn__cu_conv_backward;
     c->table.pool2d_forward = nn__cu_pool_forward;
     c->table.pool2d_backward = nn__cu_pool_backward;
-    c->table.maxpool2x2_relu_forward = NULL; /* (the CPU's: the two entries above instead) */
-    c->table.maxpool2x2_relu_backward = NULL;
-    c->table.conv2d_backward_pooled = NULL;
-    c->table.conv2d_maxpool2x2_relu_forward = NULL;
+    /* (no fused pooling entries: nn.h then takes the two above) */
     c->table.batchnorm_forward = nn__cu_bn_forward;
     c->table.batchnorm_backward = nn__cu_bn_backward;
     c->table.act_forward = nn__cu_act_forward;
@@ -982,7 +1008,14 @@ NNDEF nn_result nn_cuda_attach(nn_model *m, const nn_cuda_config *cfg) {
     c->table.data_end = nn__cu_data_end;
     c->table.status = nn__cu_status;
     c->table.release = nn__cu_release;
+    if ((r = nn__check_backend(m, &c->table, "nn_cuda_attach")) != NN_OK) {
+        char msg[320];
+        memcpy(msg, nn_error(), sizeof msg);
+        nn__cu_release(c);
+        return nn__fail(r, "%s; the model stays on the CPU", msg);
+    }
     m->backend = &c->table;
+    nn__plan_steps(m); /* the fused steps this table has */
     return NN_OK;
 }
 

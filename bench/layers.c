@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
         nn__check_rows(&m, "layers", x, y, NULL, B, 784, 10, 1);
         u = now_s(); tc += u - t; t = u;
         m.layers[0].y = x;
-        for (i = 1; i < m.n_layers; i++) { nn__forward_layer(&m, &m.layers[i], B); u = now_s(); tf[i] += u - t; t = u; }
+        for (i = 1; i < m.n_layers; i++) { nn__ops(m.layers[i].type)->forward(&m, &m.layers[i], B); u = now_s(); tf[i] += u - t; t = u; }
         for (i = 1; i < m.n_layers; i++) {
             nn_layer *l = &m.layers[i];
             if (l->dy && !nn__is_view(l->type) && !l->assign_dy) m.backend->zero(m.backend->ctx, l->dy, B * l->size);
@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
         nn__loss(&m, y, NULL, B, m.layers[m.n_layers - 1].dy, st);
         u = now_s(); tl += u - t; t = u;
         for (i = m.n_layers - 1; i >= 1; i--)
-            if (m.layers[i].dy) { nn__backward_layer(&m, &m.layers[i], B); u = now_s(); tb[i] += u - t; t = u; }
+            if (m.layers[i].dy && nn__ops(m.layers[i].type)->backward) { nn__ops(m.layers[i].type)->backward(&m, &m.layers[i], B); u = now_s(); tb[i] += u - t; t = u; }
         nn__clip_and_step(&m, 1e-3f);
         u = now_s(); ts += u - t;
         steps[r] = u - t0;
@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     tot = tc + tz + tl + ts;
     for (i = 1; i < m.n_layers; i++) {
         tot += tf[i] + tb[i];
-        printf("layer %d type %s size %lld fwd_us=%.1f bwd_us=%.1f\n", i, nn__layer_names[m.layers[i].type],
+        printf("layer %d type %s size %lld fwd_us=%.1f bwd_us=%.1f\n", i, nn__layer_name(m.layers[i].type),
                (long long)m.layers[i].size, 1e6 * tf[i] / reps, 1e6 * tb[i] / reps);
     }
     printf("step %s check_us=%.1f zero_us=%.1f loss_us=%.1f optimizer_us=%.1f total_us=%.1f median_us=%.1f epoch_s=%.3f "

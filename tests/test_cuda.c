@@ -91,7 +91,7 @@ static void t_layer_check(const char *name, t_build build, nn_loss loss, int dro
         const float edy = a->dy ? t_maxrel(b->dy, a->dy, B * a->size) : 0.0f;
         if (!(ey <= T_TOL && edy <= T_TOL)) {
             ok = 0;
-            fprintf(stderr, "%s: layer %d (%s): output rel. error %g, gradient %g\n", name, l, nn__layer_names[a->type],
+            fprintf(stderr, "%s: layer %d (%s): output rel. error %g, gradient %g\n", name, l, nn__layer_name(a->type),
                     (double)ey, (double)edy);
         }
     }
@@ -141,6 +141,9 @@ static void b_pool(nn_model *m) {
     h = nn_concat(m, a, b);
     h = nn_maxpool2d(m, h, 2, 2, 0);
     nn_dense(m, nn_global_avgpool(m, h), 3);
+}
+static void b_relu_pool(nn_model *m) { /* conv, ReLU, 2x2 max pooling: fused on the CPU */
+    nn_dense(m, nn_flatten(m, nn_maxpool2d(m, nn_relu(m, nn_conv2d(m, nn_input_image(m, 1, 8, 8), 4, 3, 1, 1)), 2, 2, 0)), 3);
 }
 static void b_bn(nn_model *m) {
     int h = nn_input_image(m, 2, 5, 5);
@@ -319,6 +322,45 @@ static void test_files(const nn_dataset *tr) {
     nn_model_free(&back);
 }
 
+/* The tables: every layer type has a CUDA row; the attached backend (built from a zeroed table)
+   has every entry a step calls and the device entries, and none of the CPU's fused-pooling ones
+   (so nn.h plans no fused pooling steps on it); a backend that lacks an entry a layer needs is
+   refused, naming both. Walks nn.h's layer table and nn_cuda.h's rows. */
+static void test_tables(void) {
+    nn_model m;
+    nn_backend be;
+    int t;
+    for (t = 0; t < NN_LAYER_COUNT; t++) {
+        CHECK_MSG(nn__cu_layers[t].runs, "layer type %d (%s) has no CUDA row", t, nn__layer_name(t));
+        CHECK_MSG(nn__ops(t)->name && nn__ops(t)->infer, "layer type %d: no name or shape inference", t);
+        CHECK_MSG(t == NN_LAYER_INPUT || nn__ops(t)->forward, "layer type %d (%s): no forward", t, nn__layer_name(t));
+        CHECK_MSG(nn__ops(t)->get_arch != NULL, "layer type %d (%s): no file line reader", t, nn__layer_name(t));
+    }
+    CHECK_OK(t_compile(&m, b_relu_pool, NN_LOSS_XENT, nn_adam(1e-3f), 4));
+    CHECK(m.layers[3].pool_rec != NULL && m.layers[1].pool_bwd == 3); /* (the CPU fuses the three) */
+    CHECK_OK(nn_cuda_attach(&m, NULL));
+    {
+        const nn_backend *c = m.backend;
+        CHECK(c->gemm && c->conv2d_forward && c->conv2d_backward && c->pool2d_forward && c->pool2d_backward &&
+              c->batchnorm_forward && c->batchnorm_backward && c->act_forward && c->act_backward && c->softmax_forward &&
+              c->softmax_backward && c->dropout && c->copy2d && c->zero && c->sum_rows && c->loss && c->optimizer_step);
+        CHECK(c->sync && c->data_begin && c->data_rows && c->data_end && c->status && c->release);
+        CHECK(!c->maxpool2x2_relu_forward && !c->maxpool2x2_relu_backward && !c->conv2d_backward_pooled &&
+              !c->conv2d_maxpool2x2_relu_forward);
+        CHECK(nn__backend_lacks(c, ~0u, 1) == NULL);
+    }
+    for (t = 1; t < m.n_layers; t++) CHECK(!m.layers[t].pool_rec && !m.layers[t].pool_fwd && !m.layers[t].pool_bwd);
+    CHECK_OK(nn_cuda_detach(&m));
+    CHECK(m.layers[3].pool_rec != NULL && m.layers[1].pool_bwd == 3);
+    be = *nn_backend_cpu();
+    be.softmax_backward = NULL;
+    CHECK_OK(nn__check_backend(&m, &be, "test")); /* (no softmax here) */
+    be.pool2d_backward = NULL;
+    CHECK_ERR(nn__check_backend(&m, &be, "test"), NN_ERR_UNSUPPORTED, "pool2d_backward");
+    CHECK(strstr(nn_error(), "(pool2d)") != NULL);
+    nn_model_free(&m);
+}
+
 /* no GPU: attach says so, the model is untouched and trains on the CPU */
 static void test_fallback(const nn_dataset *tr) {
     nn_model m;
@@ -407,6 +449,7 @@ int main(void) {
         printf("%s: skipped the GPU checks: %s\n", T_NAME, nn_error());
         test_fallback(&tr);
     } else {
+        test_tables();
         test_layers();
         test_optimizers();
         test_fit(&tr, &va);
