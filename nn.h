@@ -490,6 +490,8 @@ typedef enum nn_layer_type {
     NN_LAYER_POOL2D = 9,      /* max and average pooling, global average pooling */
     NN_LAYER_BATCHNORM = 10,
     NN_LAYER_RESHAPE = 11,
+    NN_LAYER_EMBEDDING = 12,
+    NN_LAYER_LAYERNORM = 13,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -507,15 +509,19 @@ typedef struct nn_layer {
     int n_inputs;
     int inputs[NN_MAX_INPUTS];        /* indices of earlier layers */
     int ndim;                         /* per-sample rank, 1..3 */
-    int64_t shape[NN_MAX_DIMS - 1];   /* per-sample shape (C) or (C, H, W) */
+    int64_t shape[NN_MAX_DIMS - 1];   /* per-sample shape (C), (T, D) or (C, H, W) */
     int64_t size;                     /* per-sample element count */
+    int seq;                          /* shape[0] is time steps (from nn_input_seq): a loss is per step */
     union {
+        struct { int tokens; int64_t vocab; } input; /* token ids, below vocab (the embeddings' smallest) */
         struct { int64_t units; int bias; nn_init init; } dense;
         struct { nn_act kind; float alpha; } act;
         struct { float p; } dropout;
         struct { nn_conv2d_desc d; int bias; nn_init init; } conv;
         struct { nn_pool2d_desc d; int global; } pool;
         struct { float momentum, eps; } bn;
+        struct { int64_t vocab, dim; float std; } emb;
+        struct { float eps; } ln;
     } cfg;
     int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
                                          batchnorm gamma then beta */
@@ -614,6 +620,19 @@ NNDEF int nn_avgpool2d(nn_model *m, int in, int64_t kernel, int64_t stride, int6
 NNDEF int nn_global_avgpool(nn_model *m, int in);
 /* per channel of (C, H, W) or per feature of (C); torch defaults are momentum 0.1, eps 1e-5 */
 NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps);
+
+/* Sequences. A sequence input is T steps per sample: token ids (dim 0: a row of T floats holding
+   integers, checked on every batch to be below the vocab of the embeddings that read them) or
+   T x dim floats. Layers keep the time dimension: their per-sample shape is (T, D), nn_dense
+   applies to each step (torch.nn.Linear on the last dimension), and a loss on a sequence output
+   (T, C) is per step: labels are (n, T), the mean is over n * T, as torch's cross_entropy on
+   (n * T, C). Sequence layers run on the CPU (nn_cuda_attach refuses them). */
+NNDEF int nn_input_seq(nn_model *m, int64_t steps, int64_t dim);
+/* ids (T) -> (T, dim): rows of a (vocab, dim) table, as torch.nn.Embedding (init N(0, 1)) */
+NNDEF int nn_embedding(nn_model *m, int in, int64_t vocab, int64_t dim);
+NNDEF int nn_embedding_ex(nn_model *m, int in, int64_t vocab, int64_t dim, float init_std);
+/* over the last dimension of (D) or (T, D), with weight and bias, as torch.nn.LayerNorm (eps 1e-5) */
+NNDEF int nn_layernorm(nn_model *m, int in, float eps);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -4967,35 +4986,47 @@ static const char *const nn__init_names[] = {"glorot_uniform", "glorot_normal", 
 /* >>layer-input: the model's input, layer 0; its output is the caller's batch ---------------- */
 NN__PRIVATE nn_result nn__input_infer(nn_model *m, nn_layer *l, int idx) { (void)m; (void)l; (void)idx; return NN_OK; }
 NN__PRIVATE void nn__shape_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_ints(t, cap, "shape", l->ndim, l->shape); }
+NN__PRIVATE void nn__input_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__shape_put_arch(t, cap, l);
+    if (l->cfg.input.tokens) nn__key_int(t, cap, "tokens", 1);
+}
 NN__PRIVATE int nn__input_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
-    int64_t v[3];
+    int64_t v[3], tokens = 0;
+    const char *tv, *te;
     const int nd = nn__kv_ints(line, "shape", v, 3);
     (void)ins;
-    if (m->n_layers != 0 || (nd != 1 && nd != 3)) { *ok = 0; return NN_ERR_FORMAT; }
+    if (nn__kv(line, "tokens", &tv, &te) && (!nn__kv_int(line, "tokens", &tokens) || tokens < 0 || tokens > 1)) tokens = -1;
+    if (m->n_layers != 0 || nd < 1 || tokens < 0 || (tokens && nd != 1)) { *ok = 0; return NN_ERR_FORMAT; }
+    if (tokens || nd == 2) return nn_input_seq(m, v[0], tokens ? 0 : v[1]);
     return nd == 1 ? nn_input(m, v[0]) : nn_input_image(m, v[0], v[1], v[2]);
 }
 
-/* >>layer-dense: y = x W^T + b, W (units, in) as torch.nn.Linear's ---------------------------- */
+/* >>layer-dense: y = x W^T + b, W (units, in) as torch.nn.Linear's; on (T, D), each step's row --- */
+/* the rows of a sample (its steps) and their width */
+NN__PRIVATE int64_t nn__rows_of(const nn_layer *a) { return a->ndim == 2 ? a->shape[0] : 1; }
+NN__PRIVATE int64_t nn__width_of(const nn_layer *a) { return a->ndim == 2 ? a->shape[1] : a->size; }
 NN__PRIVATE nn_result nn__dense_infer(nn_model *m, nn_layer *l, int idx) {
     const nn_layer *a = nn__in(m, l, 0);
     char s1[96];
-    if (a->ndim != 1)
+    if (a->ndim > 2)
         return nn__fail(NN_ERR_SHAPE, "layer %d (dense): input shape %s is not flat; add nn_flatten before it",
                         idx, nn__shape_str(s1, a));
     if (l->cfg.dense.units < 1)
         return nn__fail(NN_ERR_INVALID_ARG, "layer %d (dense): units must be >= 1, got %l", idx, l->cfg.dense.units);
-    nn__set_flat(l, l->cfg.dense.units);
-    l->n_params = l->cfg.dense.units * a->size + (l->cfg.dense.bias ? l->cfg.dense.units : 0);
+    if (a->ndim == 2) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = l->cfg.dense.units; l->size = a->shape[0] * l->cfg.dense.units; }
+    else nn__set_flat(l, l->cfg.dense.units);
+    l->n_params = l->cfg.dense.units * nn__width_of(a) + (l->cfg.dense.bias ? l->cfg.dense.units : 0);
     return NN_OK;
 }
 NN__PRIVATE void nn__dense_init(nn_model *m, nn_layer *l) {
-    const int64_t in = nn__in(m, l, 0)->size, out = l->cfg.dense.units;
+    const int64_t in = nn__width_of(nn__in(m, l, 0)), out = l->cfg.dense.units;
     nn__init_weights(m, l->w, l->n_params, out * in, in, out, l->cfg.dense.init);
 }
 /* the GEMMs' packing, for the largest batch and the threads of now */
 NN__PRIVATE int64_t nn__dense_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
-    const int64_t in = m->layers[l->inputs[0]].size, out = l->cfg.dense.units;
+    const int64_t in = nn__width_of(&m->layers[l->inputs[0]]), out = l->cfg.dense.units;
     const int T = nn_get_threads();
+    B *= nn__rows_of(&m->layers[l->inputs[0]]);
     int64_t need = nn__gemm_plan(0, 1, B, out, in, in, T);
     if (train) {
         const int64_t dx = nn__gemm_plan(0, 0, B, in, out, in, T), dw = nn__gemm_plan(1, 0, out, in, B, in, T);
@@ -5008,7 +5039,8 @@ NN__PRIVATE int64_t nn__dense_scratch(nn_layer *l, const nn_model *m, int64_t B,
    (its fuse step), that ReLU's output too, from each finished tile */
 NN__PRIVATE void nn__dense_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
-    const int64_t out = l->cfg.dense.units, in = a->size;
+    const int64_t out = l->cfg.dense.units, in = nn__width_of(a);
+    B *= nn__rows_of(a);
     m->backend->gemm(m->backend->ctx, 0, 1, B, out, in, 1.0f, a->y, in, l->w, in, 0.0f, l->y, out,
                      l->cfg.dense.bias ? l->w + out * in : NULL, l->fused ? m->layers[l->fused].y : NULL, m->scratch,
                      m->scratch_floats);
@@ -5016,7 +5048,8 @@ NN__PRIVATE void nn__dense_fwd(nn_model *m, nn_layer *l, int64_t B) {
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__dense_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
-    const int64_t out = l->cfg.dense.units, in = a->size;
+    const int64_t out = l->cfg.dense.units, in = nn__width_of(a);
+    B *= nn__rows_of(a);
     void *ctx = m->backend->ctx;
     if (a->dy)
         m->backend->gemm(ctx, 0, 0, B, in, out, 1.0f, l->dy, out, l->w, in, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, in,
@@ -5039,7 +5072,7 @@ NN__PRIVATE int nn__dense_get_arch(nn_model *m, const char *line, const int64_t 
 }
 NN__PRIVATE int nn__dense_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
     int64_t s[2];
-    s[0] = l->cfg.dense.units; s[1] = m->layers[l->inputs[0]].size;
+    s[0] = l->cfg.dense.units; s[1] = nn__width_of(&m->layers[l->inputs[0]]);
     nn__tensor(&t[0], "weight", 2, s, 0, 0);
     if (!l->cfg.dense.bias) return 1;
     nn__tensor(&t[1], "bias", 1, s, s[0] * s[1], 0);
@@ -5047,7 +5080,8 @@ NN__PRIVATE int nn__dense_tensors(const nn_model *m, const nn_layer *l, nn__tdes
 }
 NN__PRIVATE void nn__dense_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
-    nn__qdense(&q->q[i], q->q[l->inputs[0]].y, q->g.layers[l->inputs[0]].size, B, q->q[i].y);
+    const nn_layer *a = &q->g.layers[l->inputs[0]];
+    nn__qdense(&q->q[i], q->q[l->inputs[0]].y, nn__width_of(a), B * nn__rows_of(a), q->q[i].y);
 }
 
 /* >>layer-act: elementwise activations (nn_act) --------------------------------------------- */
@@ -5535,6 +5569,173 @@ NN__PRIVATE const char *nn__batchnorm_qcheck(const nn_model *m, int i) {
     return NULL;
 }
 
+/* >>layer-embedding: token ids -> rows of a (vocab, dim) table, as torch.nn.Embedding -------- */
+NN__PRIVATE nn_result nn__embedding_infer(nn_model *m, nn_layer *l, int idx) {
+    nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    if (a->n_inputs != 0 || !a->seq || a->ndim != 1)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (embedding): input %s is not the token ids of nn_input_seq(m, T, 0)", idx,
+                        nn__shape_str(s1, a));
+    if (l->cfg.emb.vocab < 1 || l->cfg.emb.dim < 1 || l->cfg.emb.vocab > 16777216)
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (embedding): vocab must be in [1, 2^24] and dim >= 1, got %l and %l",
+                        idx, l->cfg.emb.vocab, l->cfg.emb.dim);
+    l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = l->cfg.emb.dim;
+    l->size = a->shape[0] * l->cfg.emb.dim;
+    l->n_params = l->cfg.emb.vocab * l->cfg.emb.dim;
+    /* the ids the model accepts: below every embedding's vocab (checked on every batch) */
+    if (a->cfg.input.vocab == 0 || l->cfg.emb.vocab < a->cfg.input.vocab) a->cfg.input.vocab = l->cfg.emb.vocab;
+    return NN_OK;
+}
+NN__PRIVATE void nn__embedding_init(nn_model *m, nn_layer *l) { /* N(0, std): torch's default is std 1 */
+    int64_t i;
+    for (i = 0; i < l->n_params; i++) l->w[i] = (float)(l->cfg.emb.std * nn__rng_normal(&m->rng));
+}
+/* a token's id, or -1 when it is not one (the batch checks make that impossible; this keeps the
+   table's reads in bounds whatever a caller passes) */
+NN__PRIVATE int64_t nn__token(float v, int64_t vocab) { return v >= 0.0f && v < (float)vocab && v == (float)(int64_t)v ? (int64_t)v : -1; }
+NN__PRIVATE void nn__embedding_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const float *ids = nn__in(m, l, 0)->y;
+    const int64_t D = l->cfg.emb.dim, n = B * l->shape[0];
+    int64_t r;
+    NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
+    for (r = 0; r < n; r++) {
+        const int64_t id = nn__token(ids[r], l->cfg.emb.vocab);
+        if (id >= 0) memcpy(l->y + r * D, l->w + id * D, sizeof(float) * (size_t)D);
+        else memset(l->y + r * D, 0, sizeof(float) * (size_t)D);
+    }
+}
+#ifndef NN_NO_TRAINING
+/* dW = the sum of the rows' gradients at their ids, in row order (no thread-dependent sums) */
+NN__PRIVATE void nn__embedding_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const float *ids = nn__in(m, l, 0)->y;
+    const int64_t D = l->cfg.emb.dim, n = B * l->shape[0];
+    int64_t r;
+    memset(l->dw, 0, sizeof(float) * (size_t)l->n_params);
+    for (r = 0; r < n; r++) {
+        const int64_t id = nn__token(ids[r], l->cfg.emb.vocab);
+        if (id >= 0) nn__add_range(l->dw + id * D, l->dy + r * D, 0, D);
+    }
+}
+#endif
+NN__PRIVATE void nn__embedding_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_int(t, cap, "vocab", l->cfg.emb.vocab);
+    nn__key_int(t, cap, "dim", l->cfg.emb.dim);
+    nn__key_float(t, cap, "std", l->cfg.emb.std);
+}
+NN__PRIVATE int nn__embedding_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t v, d;
+    float std = 1.0f;
+    *ok = nn__kv_int(line, "vocab", &v) && nn__kv_int(line, "dim", &d) && nn__kv_float(line, "std", &std);
+    return *ok ? nn_embedding_ex(m, (int)ins[0], v, d, std) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__embedding_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    int64_t s[2];
+    (void)m;
+    s[0] = l->cfg.emb.vocab; s[1] = l->cfg.emb.dim;
+    nn__tensor(&t[0], "weight", 2, s, 0, 0);
+    return 1;
+}
+
+/* >>layer-layernorm: over the last dimension, with a gain and a bias, as torch.nn.LayerNorm -------
+   Each row: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). Backward recomputes
+   a row's mean and 1/std (a pass over D floats) instead of keeping two floats per row. */
+NN__PRIVATE int64_t nn__last_dim(const nn_layer *l) { return l->shape[l->ndim - 1]; }
+NN__PRIVATE nn_result nn__layernorm_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    if (a->ndim > 2)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (layernorm): input shape %s: it normalizes (D) or (T, D)", idx,
+                        nn__shape_str(s1, a));
+    if (!(l->cfg.ln.eps > 0.0f)) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (layernorm): eps must be > 0", idx);
+    nn__copy_shape(l, a);
+    l->n_params = 2 * nn__last_dim(a);
+    return NN_OK;
+}
+NN__PRIVATE void nn__layernorm_init(nn_model *m, nn_layer *l) {
+    const int64_t D = l->n_params / 2;
+    int64_t i;
+    (void)m;
+    for (i = 0; i < D; i++) { l->w[i] = 1.0f; l->w[D + i] = 0.0f; }
+}
+/* a row's mean and 1/std, in double */
+NN__PRIVATE void nn__ln_stats(const float *x, int64_t D, float eps, double *mean, double *rstd) {
+    double s = 0.0, v = 0.0;
+    int64_t i;
+    for (i = 0; i < D; i++) s += x[i];
+    s /= (double)D;
+    for (i = 0; i < D; i++) v += (x[i] - s) * (x[i] - s);
+    *mean = s;
+    *rstd = 1.0 / sqrt(v / (double)D + eps);
+}
+NN__PRIVATE void nn__layernorm_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const float *x = nn__in(m, l, 0)->y, *g = l->w;
+    const int64_t D = l->n_params / 2, n = B * l->size / D;
+    int64_t r;
+    NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
+    for (r = 0; r < n; r++) {
+        const float *xr = x + r * D;
+        float *yr = l->y + r * D;
+        double mean, rstd;
+        int64_t i;
+        nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
+        for (i = 0; i < D; i++) yr[i] = (float)((xr[i] - mean) * rstd) * g[i] + g[D + i];
+    }
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__layernorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const float *x = a->y, *g = l->w;
+    const int64_t D = l->n_params / 2, n = B * l->size / D;
+    const int assign = nn__in_assign(m, l);
+    int64_t r, i;
+    if (a->dy) {
+        NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
+        for (r = 0; r < n; r++) {
+            const float *xr = x + r * D, *dyr = l->dy + r * D;
+            float *dxr = a->dy + r * D;
+            double mean, rstd, s1 = 0.0, s2 = 0.0;
+            int64_t j;
+            nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
+            for (j = 0; j < D; j++) {
+                const double dh = (double)dyr[j] * g[j];
+                s1 += dh;
+                s2 += dh * (xr[j] - mean) * rstd;
+            }
+            s1 /= (double)D;
+            s2 /= (double)D;
+            for (j = 0; j < D; j++) {
+                const float v = (float)(rstd * ((double)dyr[j] * g[j] - s1 - (xr[j] - mean) * rstd * s2));
+                dxr[j] = assign ? v : dxr[j] + v;
+            }
+        }
+    }
+    /* dweight, dbias: sums over the rows in order */
+    memset(l->dw, 0, sizeof(float) * (size_t)(2 * D));
+    for (r = 0; r < n; r++) {
+        const float *xr = x + r * D, *dyr = l->dy + r * D;
+        double mean, rstd;
+        nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
+        for (i = 0; i < D; i++) {
+            l->dw[i] += dyr[i] * (float)((xr[i] - mean) * rstd);
+            l->dw[D + i] += dyr[i];
+        }
+    }
+}
+#endif
+NN__PRIVATE void nn__layernorm_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "eps", l->cfg.ln.eps); }
+NN__PRIVATE int nn__layernorm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    float eps = 0.0f;
+    *ok = nn__kv_float(line, "eps", &eps);
+    return *ok ? nn_layernorm(m, (int)ins[0], eps) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__layernorm_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t D = l->n_params / 2;
+    (void)m;
+    nn__tensor(&t[0], "weight", 1, &D, 0, 0);
+    nn__tensor(&t[1], "bias", 1, &D, D, 0);
+    return 2;
+}
+
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
@@ -5543,7 +5744,7 @@ NN__PRIVATE const char *nn__batchnorm_qcheck(const nn_model *m, int i) {
 static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"input", 0, 0, 0,
      nn__input_infer, NULL, NULL, NULL, NULL, NULL,
-     nn__shape_put_arch, nn__input_get_arch, NULL,
+     nn__input_put_arch, nn__input_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"dense", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
      nn__dense_infer, nn__dense_init, nn__dense_scratch, NULL, nn__dense_fwd, NN__BWD(nn__dense_bwd),
@@ -5589,6 +5790,14 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      nn__reshape_infer, NULL, NULL, NULL, nn__view_fwd, NULL,
      nn__shape_put_arch, nn__reshape_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
+    {"embedding", 1, 0, 0,
+     nn__embedding_infer, nn__embedding_init, NULL, NULL, nn__embedding_fwd, NN__BWD(nn__embedding_bwd),
+     nn__embedding_put_arch, nn__embedding_get_arch, nn__embedding_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"layernorm", 1, NN__L_ASSIGNS, 0,
+     nn__layernorm_infer, nn__layernorm_init, NULL, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd),
+     nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
 
@@ -5712,6 +5921,11 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     for (k = 0; k < n_inputs; k++) l->inputs[k] = ins[k];
     l->n_params = l->n_buffers = l->n_saved = 0;
     r = nn__ops(type)->infer(m, l, m->n_layers);
+    /* a sequence stays one while a layer keeps its steps as the first of two dimensions */
+    if (n_inputs > 0) {
+        const nn_layer *a = nn__in(m, l, 0);
+        l->seq = a->seq && l->ndim == 2 && l->shape[0] == a->shape[0] && !nn__is_view(type);
+    }
     if (r != NN_OK) { memset(l, 0, sizeof *l); m->status = r; return r; }
     return m->n_layers++;
 }
@@ -5815,6 +6029,27 @@ NNDEF int nn_batchnorm(nn_model *m, int in, float momentum, float eps) {
     p.cfg.bn.momentum = momentum;
     p.cfg.bn.eps = eps;
     return nn__add_layer(m, NN_LAYER_BATCHNORM, 1, in, 0, &p);
+}
+
+NNDEF int nn_input_seq(nn_model *m, int64_t steps, int64_t dim) {
+    const int r = dim > 0 ? nn__input_shape(m, 2, steps, dim, 1) : nn__input_shape(m, 1, steps, 1, 1);
+    if (r >= 0) { m->layers[r].seq = 1; m->layers[r].cfg.input.tokens = dim <= 0; }
+    return r;
+}
+NNDEF int nn_embedding_ex(nn_model *m, int in, int64_t vocab, int64_t dim, float init_std) {
+    nn_layer p = nn__proto();
+    p.cfg.emb.vocab = vocab; p.cfg.emb.dim = dim; p.cfg.emb.std = init_std;
+    if (!(init_std >= 0.0f && init_std < 1e6f)) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "embedding: init_std must be >= 0");
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    return nn__add_layer(m, NN_LAYER_EMBEDDING, 1, in, 0, &p);
+}
+NNDEF int nn_embedding(nn_model *m, int in, int64_t vocab, int64_t dim) { return nn_embedding_ex(m, in, vocab, dim, 1.0f); }
+NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
+    nn_layer p = nn__proto();
+    p.cfg.ln.eps = eps;
+    return nn__add_layer(m, NN_LAYER_LAYERNORM, 1, in, 0, &p);
 }
 
 NNDEF nn_compile_config nn_compile_defaults(void) {
@@ -5946,7 +6181,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
     NN__SECTION(scratch, sizeof(float) * (size_t)scratch);
     NN__SECTION(x, sizeof(float) * (size_t)(B * m->layers[0].size));
     NN__SECTION(t, sizeof(float) * (size_t)(B * out));
-    NN__SECTION(lab, sizeof(int32_t) * (size_t)B);
+    NN__SECTION(lab, sizeof(int32_t) * (size_t)(B * (m->layers[m->n_layers - 1].seq ? m->layers[m->n_layers - 1].shape[0] : 1)));
     NN__SECTION(stats, sizeof(double) * 8);
 #undef NN__SECTION
     p->bytes = off + NN__ALIGN; /* room to align the base */
@@ -6101,10 +6336,16 @@ NN__PRIVATE void nn__forward(nn_model *m, const float *x, int64_t B) {
 }
 
 /* loss and accuracy of the output for a batch into stats[0..2]; dout when training */
+/* the rows a sample's output gives the loss: its steps for a sequence, else 1 */
+NN__PRIVATE int64_t nn__out_rows(const nn_model *m) {
+    const nn_layer *o = &m->layers[m->n_layers - 1];
+    return o->seq ? o->shape[0] : 1;
+}
 NN__PRIVATE void nn__loss(nn_model *m, const int32_t *labels, const float *targets, int64_t B, float *dout,
                           double *stats) {
     const nn_layer *o = &m->layers[m->n_layers - 1];
-    const int64_t C = o->size;
+    const int64_t C = o->size / nn__out_rows(m);
+    B *= nn__out_rows(m);
     if (m->backend->sync) { /* labels and targets reach the device through the staging */
         if (labels && labels != m->labels) {
             memcpy(m->labels, labels, sizeof(int32_t) * (size_t)B);
@@ -6160,12 +6401,25 @@ NN__PRIVATE int nn__all_finite(const float *x, int64_t n) {
     return !(bad & 0x80000000u);
 }
 
+/* A token input's values must be ids below the vocab of the embeddings that read them */
+NN__PRIVATE nn_result nn__check_tokens(const nn_model *m, const char *fn, const float *x, int64_t n) {
+    const nn_layer *in = &m->layers[0];
+    int64_t i;
+    if (!in->cfg.input.tokens) return NN_OK;
+    for (i = 0; i < n * in->size; i++)
+        if (nn__token(x[i], in->cfg.input.vocab) < 0)
+            return nn__fail(NN_ERR_DATA, "%s: step %l of row %l is %f, not a token id in [0, %l)", fn, i % in->size,
+                            i / in->size, (double)x[i], in->cfg.input.vocab);
+    return NN_OK;
+}
+
 /* Check a batch or data set against the model: widths, labels, finiteness. */
 NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const float *x, const int32_t *labels,
                                      const float *targets, int64_t n, int64_t features, int64_t n_targets, int need_loss) {
     const int64_t in = nn_model_input_size(m), C = nn_model_output_size(m);
     const nn_loss loss = m->config.loss;
     int64_t i, j;
+    nn_result r;
     if (n < 1) return nn__fail(NN_ERR_DATA, "%s: the data set is empty", fn);
     if (!x) return nn__fail(NN_ERR_INVALID_ARG, "%s: x is NULL", fn);
     if (features != in) return nn__fail(NN_ERR_DATA, "%s: rows have %l features, the model's input takes %l", fn, features, in);
@@ -6177,15 +6431,18 @@ NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const fl
             return nn__fail(NN_ERR_DATA, "%s: cross-entropy needs labels or one-hot targets", fn);
     }
     if (targets && n_targets != C) return nn__fail(NN_ERR_DATA, "%s: rows have %l targets, the model outputs %l", fn, n_targets, C);
-    if (labels)
-        for (i = 0; i < n; i++)
-            if (labels[i] < 0 || labels[i] >= C)
-                return nn__fail(NN_ERR_DATA, "%s: label %d of row %l is outside [0, %l)", fn, (int)labels[i], i, C);
+    if (labels) { /* (a sequence output: one label per step, classes per step) */
+        const int64_t R = nn__out_rows(m), Cr = C / R;
+        for (i = 0; i < n * R; i++)
+            if (labels[i] < 0 || labels[i] >= Cr)
+                return nn__fail(NN_ERR_DATA, "%s: label %d of row %l is outside [0, %l)", fn, (int)labels[i], i / R, Cr);
+    }
     if (!nn__all_finite(x, n * features))
         for (i = 0; i < n * features; i++)
             if (!(x[i] - x[i] == 0.0f))
                 return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
                                 x[i] != x[i] ? "NaN" : "infinite");
+    if ((r = nn__check_tokens(m, fn, x, n)) != NN_OK) return r;
     if (targets && !nn__all_finite(targets, n * n_targets))
         for (j = 0; j < n * n_targets; j++)
             if (!(targets[j] - targets[j] == 0.0f))
@@ -6225,7 +6482,7 @@ NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *la
     m->training = 0;
     nn__read_stats(m, m->stats + 4, st);
     if ((r = nn__device_status(m)) != NN_OK) return r;
-    l = (float)(st[0] / (double)n);
+    l = (float)(st[0] / (double)(n * nn__out_rows(m)));
     if (loss) *loss = l;
     return NN_OK;
 }
@@ -6247,6 +6504,7 @@ NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *ou
     if ((r = nn__check_model(m, "nn_forward", 0)) != NN_OK) return r;
     if ((r = nn__check_batch(m, "nn_forward", n)) != NN_OK) return r;
     if (!x) return nn__fail(NN_ERR_INVALID_ARG, "nn_forward: x is NULL");
+    if ((r = nn__check_tokens(m, "nn_forward", x, n)) != NN_OK) return r;
     m->training = 0;
     nn__forward(m, x, n);
     o = &m->layers[m->n_layers - 1];
@@ -6266,6 +6524,7 @@ NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out) {
     if ((r = nn__check_model(m, "nn_predict", 0)) != NN_OK) return r;
     if (n < 1) return nn__fail(NN_ERR_DATA, "nn_predict: n = %l (must be >= 1)", n);
     if (!x || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_predict: x or out is NULL");
+    if ((r = nn__check_tokens(m, "nn_predict", x, n)) != NN_OK) return r;
     in = nn_model_input_size(m);
     C = nn_model_output_size(m);
     m->training = 0;
@@ -6348,10 +6607,18 @@ NN__PRIVATE nn_result nn__eval_rows(nn_model *m, const nn_dataset *d, float *los
     return NN_OK;
 }
 
+/* an nn_dataset has one label (or target row) per row; a sequence output wants one per step */
+NN__PRIVATE nn_result nn__check_one_label(const nn_model *m, const char *fn) {
+    if (nn__out_rows(m) > 1)
+        return nn__fail(NN_ERR_UNSUPPORTED, "%s: the model's output is a sequence (a label per step); train it with "
+                        "nn_train_step or nn_model_backward on labels (n, T)", fn);
+    return NN_OK;
+}
 NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
     nn_result r;
     if ((r = nn__check_model(m, "nn_evaluate", 0)) != NN_OK) return r;
     if (!d) return nn__fail(NN_ERR_INVALID_ARG, "nn_evaluate: data set is NULL");
+    if ((r = nn__check_one_label(m, "nn_evaluate")) != NN_OK) return r;
     if ((r = nn__check_rows(m, "nn_evaluate", d->x, d->labels, d->targets, d->n, d->features, d->n_targets, 1)) != NN_OK)
         return r;
     return nn__eval_rows(m, d, loss, acc);
@@ -6412,6 +6679,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
     nn_result r;
     if ((r = nn__check_model(m, "nn_fit", 1)) != NN_OK) return r;
     if (!train || !cfg) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: train and cfg must not be NULL");
+    if ((r = nn__check_one_label(m, "nn_fit")) != NN_OK) return r;
     if (cfg->batch_size < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: batch size %l (must be >= 1)", cfg->batch_size);
     if (cfg->batch_size > m->config.max_batch)
         return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: batch size %l exceeds max_batch %l given to nn_model_compile",

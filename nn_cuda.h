@@ -909,6 +909,8 @@ static const nn__cu_layer nn__cu_layers[] = {
     {1, NULL},             /* pool2d */
     {1, nn__cu_plan_bn},   /* batchnorm */
     {1, NULL},             /* reshape */
+    {0, NULL},             /* embedding (not yet: refused) */
+    {0, NULL},             /* layernorm (not yet: refused) */
 };
 typedef char nn__cu_layers_match[(sizeof nn__cu_layers / sizeof nn__cu_layers[0] == NN_LAYER_COUNT) ? 1 : -1];
 

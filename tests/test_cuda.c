@@ -145,6 +145,7 @@ static void b_pool(nn_model *m) {
 static void b_relu_pool(nn_model *m) { /* conv, ReLU, 2x2 max pooling: fused on the CPU */
     nn_dense(m, nn_flatten(m, nn_maxpool2d(m, nn_relu(m, nn_conv2d(m, nn_input_image(m, 1, 8, 8), 4, 3, 1, 1)), 2, 2, 0)), 3);
 }
+static void b_seq(nn_model *m) { nn_dense(m, nn_layernorm(m, nn_embedding(m, nn_input_seq(m, 5, 0), 7, 6), 1e-5f), 7); }
 static void b_bn(nn_model *m) {
     int h = nn_input_image(m, 2, 5, 5);
     h = nn_relu(m, nn_batchnorm(m, nn_conv2d(m, h, 3, 3, 1, 1), 0.1f, 1e-5f));
@@ -331,7 +332,8 @@ static void test_tables(void) {
     nn_backend be;
     int t;
     for (t = 0; t < NN_LAYER_COUNT; t++) {
-        CHECK_MSG(nn__cu_layers[t].runs, "layer type %d (%s) has no CUDA row", t, nn__layer_name(t));
+        CHECK_MSG(nn__cu_layers[t].runs || t >= NN_LAYER_EMBEDDING, "layer type %d (%s) does not run on CUDA", t,
+                  nn__layer_name(t));
         CHECK_MSG(nn__ops(t)->name && nn__ops(t)->infer, "layer type %d: no name or shape inference", t);
         CHECK_MSG(t == NN_LAYER_INPUT || nn__ops(t)->forward, "layer type %d (%s): no forward", t, nn__layer_name(t));
         CHECK_MSG(nn__ops(t)->get_arch != NULL, "layer type %d (%s): no file line reader", t, nn__layer_name(t));
@@ -358,6 +360,11 @@ static void test_tables(void) {
     be.pool2d_backward = NULL;
     CHECK_ERR(nn__check_backend(&m, &be, "test"), NN_ERR_UNSUPPORTED, "pool2d_backward");
     CHECK(strstr(nn_error(), "(pool2d)") != NULL);
+    nn_model_free(&m);
+    /* the sequence layers have no CUDA rows yet: refused, the model stays on the CPU */
+    CHECK_OK(t_compile(&m, b_seq, NN_LOSS_XENT, nn_adam(1e-3f), 4));
+    CHECK_ERR(nn_cuda_attach(&m, NULL), NN_ERR_UNSUPPORTED, "layer 1 (embedding) has no CUDA implementation");
+    CHECK(!nn_cuda_active(&m) && strcmp(m.backend->name, "cpu") == 0);
     nn_model_free(&m);
 }
 

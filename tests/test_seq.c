@@ -1,0 +1,252 @@
+/* Sequence layers: nn_input_seq (token ids, or T x D floats), embedding, layernorm, dense on every
+   step, and losses per step. Gradient checks against central differences (odd sizes, batch > 1),
+   PyTorch references (tests/ref/seq_ref.h, from tools/make_seq_ref.py), bad token ids refused by
+   every entry point, the model file's round trip, bit-identical results at 1 and 3 threads. */
+#define NN_IMPLEMENTATION
+#include "../nn.h"
+#include "test.h"
+#include "gradcheck.h"
+#include "ref/seq_ref.h"
+
+static uint64_t rs = 777;
+static float frand(void) { rs = rs * 6364136223846793005ull + 1442695040888963407ull; return (float)((rs >> 40) / 16777216.0) * 2.0f - 1.0f; }
+static int32_t irand(int n) { return (int32_t)((unsigned)((frand() + 1.0f) * 1000.0f) % (unsigned)n); }
+
+static nn_result compile(nn_model *m, nn_loss loss, int64_t B) {
+    nn_compile_config cc = nn_compile_defaults();
+    cc.loss = loss;
+    cc.max_batch = B;
+    cc.seed = 5;
+    return nn_model_compile(m, &cc);
+}
+/* biases and layernorm gains start at 0 and 1: give every parameter a generic value */
+static void jiggle(nn_model *m) {
+    int64_t i;
+    for (i = 0; i < m->n_params; i++) m->params[i] += 0.2f * frand();
+}
+
+/* tokens (B=3, T=5, vocab 11) -> embedding 6 -> layernorm -> dense 9 (each step) -> tanh -> add
+   (skip) -> layernorm -> dense 11 logits per step, cross-entropy over every step */
+static void build_tok(nn_model *m) {
+    int h, e;
+    nn_model_init(m, NULL);
+    h = nn_input_seq(m, 5, 0);
+    e = nn_embedding(m, h, 11, 6);
+    h = nn_layernorm(m, e, 1e-5f);
+    h = nn_tanh(m, nn_dense(m, h, 6));
+    h = nn_add(m, h, e);
+    h = nn_layernorm(m, h, 1e-5f);
+    nn_dense(m, h, 11);
+}
+
+static void test_grads(void) {
+    nn_model m;
+    float ids[3 * 5], x[3 * 7 * 4], tg[3 * 7 * 3];
+    int32_t lab[3 * 5];
+    int i;
+    printf("gradient checks (central differences, eps 5e-3, relative error < 1e-3)\n");
+    for (i = 0; i < 15; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
+    build_tok(&m);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 3));
+    CHECK(m.layers[0].seq && m.layers[2].seq && m.layers[m.n_layers - 1].seq && m.layers[0].cfg.input.vocab == 11);
+    CHECK(m.layers[3].ndim == 2 && m.layers[3].shape[0] == 5 && m.layers[3].shape[1] == 6);
+    jiggle(&m);
+    t_grad_check(&m, ids, lab, NULL, 3, 5e-3f, "embedding+layernorm+dense/step xent");
+    nn_model_free(&m);
+    /* float steps (T=7, 4 features) -> dense 5 -> layernorm -> gelu -> dense 3, MSE per step */
+    for (i = 0; i < 3 * 7 * 4; i++) x[i] = frand();
+    for (i = 0; i < 3 * 7 * 3; i++) tg[i] = frand();
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_gelu(&m, nn_layernorm(&m, nn_dense(&m, nn_input_seq(&m, 7, 4), 5), 1e-3f)), 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    jiggle(&m);
+    t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "float steps+layernorm mse");
+    nn_model_free(&m);
+    /* layernorm of a flat input (a plain MLP), BCE */
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_layernorm(&m, nn_dense(&m, nn_input(&m, 4), 9), 1e-5f), 3);
+    CHECK_OK(compile(&m, NN_LOSS_BCE, 3));
+    jiggle(&m);
+    for (i = 0; i < 9; i++) tg[i] = tg[i] > 0.0f;
+    t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "layernorm (flat) bce");
+    nn_model_free(&m);
+}
+
+static float maxdiff(const float *a, const float *b, int64_t n) {
+    float d = 0.0f;
+    int64_t i;
+    for (i = 0; i < n; i++) if (fabsf(a[i] - b[i]) > d || a[i] != a[i]) d = a[i] != a[i] ? 1e30f : fabsf(a[i] - b[i]);
+    return d;
+}
+static void set(nn_model *m, int layer, const float *w, int64_t off, int64_t n) {
+    memcpy(m->layers[layer].w + off, w, sizeof(float) * (size_t)n);
+}
+
+static void test_torch(void) {
+    nn_model m;
+    nn_tensor out;
+    float loss;
+    const nn_layer *l;
+    /* tokens: embedding 7x6, layernorm, linear 6 -> 7, cross-entropy per step */
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_layernorm(&m, nn_embedding(&m, nn_input_seq(&m, 5, 0), 7, 6), 1e-5f), 7);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 3));
+    set(&m, 1, tok_emb, 0, 42);
+    set(&m, 2, tok_ln_w, 0, 6); set(&m, 2, tok_ln_b, 6, 6);
+    set(&m, 3, tok_lin_w, 0, 42); set(&m, 3, tok_lin_b, 42, 7);
+    CHECK_OK(nn_forward(&m, tok_ids, 3, &out));
+    CHECK(out.ndim == 3 && out.shape[1] == 5 && out.shape[2] == 7);
+    CHECK_MSG(maxdiff(out.data, tok_logits, 105) < 1e-5f, "logits differ by %g", maxdiff(out.data, tok_logits, 105));
+    CHECK_OK(nn_model_backward(&m, tok_ids, tok_tgt, NULL, 3, &loss));
+    CHECK_NEAR(loss, tok_loss[0], 1e-5);
+    l = m.layers;
+    CHECK_MSG(maxdiff(l[1].dw, tok_g_emb, 42) < 1e-6f, "embedding grad %g", maxdiff(l[1].dw, tok_g_emb, 42));
+    CHECK_MSG(maxdiff(l[2].dw, tok_g_ln_w, 6) < 1e-6f && maxdiff(l[2].dw + 6, tok_g_ln_b, 6) < 1e-6f, "layernorm grads %g %g",
+              maxdiff(l[2].dw, tok_g_ln_w, 6), maxdiff(l[2].dw + 6, tok_g_ln_b, 6));
+    CHECK_MSG(maxdiff(l[3].dw, tok_g_lin_w, 42) < 1e-6f && maxdiff(l[3].dw + 42, tok_g_lin_b, 7) < 1e-6f, "linear grads");
+    nn_model_free(&m);
+    /* float steps: linear 4 -> 5, layernorm (eps 1e-3), gelu, linear 5 -> 3, MSE per step */
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_gelu(&m, nn_layernorm(&m, nn_dense(&m, nn_input_seq(&m, 3, 4), 5), 1e-3f)), 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 2));
+    set(&m, 1, flt_l1_w, 0, 20); set(&m, 1, flt_l1_b, 20, 5);
+    set(&m, 2, flt_ln_w, 0, 5); set(&m, 2, flt_ln_b, 5, 5);
+    set(&m, 4, flt_l2_w, 0, 15); set(&m, 4, flt_l2_b, 15, 3);
+    CHECK_OK(nn_forward(&m, flt_x, 2, &out));
+    CHECK_MSG(maxdiff(out.data, flt_out, 18) < 1e-5f, "outputs differ by %g", maxdiff(out.data, flt_out, 18));
+    CHECK_OK(nn_model_backward(&m, flt_x, NULL, flt_y, 2, &loss));
+    CHECK_NEAR(loss, flt_loss[0], 1e-5);
+    l = m.layers;
+    CHECK(maxdiff(l[1].dw, flt_g_l1_w, 20) < 1e-5f && maxdiff(l[1].dw + 20, flt_g_l1_b, 5) < 1e-5f);
+    CHECK(maxdiff(l[2].dw, flt_g_ln_w, 5) < 1e-5f && maxdiff(l[2].dw + 5, flt_g_ln_b, 5) < 1e-5f);
+    CHECK(maxdiff(l[4].dw, flt_g_l2_w, 15) < 1e-5f && maxdiff(l[4].dw + 15, flt_g_l2_b, 3) < 1e-5f);
+    nn_model_free(&m);
+}
+
+/* bad ids refused by every entry point (never read out of the table), builder misuse */
+static void test_errors(void) {
+    nn_model m;
+    float ids[2 * 5], y[2 * 5 * 11], loss;
+    int32_t lab[2 * 5];
+    nn_dataset d;
+    int i;
+    static const float bad[4] = {-1.0f, 11.0f, 2.5f, 0.0f};
+    for (i = 0; i < 10; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
+    build_tok(&m);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+    for (i = 0; i < 4; i++) {
+        const float keep = ids[7];
+        ids[7] = i == 3 ? nn__nan() : bad[i];
+        CHECK_ERR(nn_forward(&m, ids, 2, NULL), NN_ERR_DATA, "step 2 of row 1");
+        CHECK_ERR(nn_predict(&m, ids, 2, y), NN_ERR_DATA, "not a token id in [0, 11)");
+        CHECK_ERR(nn_model_backward(&m, ids, lab, NULL, 2, &loss), NN_ERR_DATA, "row 1");
+        ids[7] = keep;
+    }
+    lab[9] = 11;
+    CHECK_ERR(nn_model_backward(&m, ids, lab, NULL, 2, &loss), NN_ERR_DATA, "label 11 of row 1 is outside [0, 11)");
+    lab[9] = 0;
+    CHECK_OK(nn_model_backward(&m, ids, lab, NULL, 2, &loss));
+    d = nn_dataset_make(ids, 2, 5, lab);
+    CHECK_ERR(nn_evaluate(&m, &d, NULL, NULL), NN_ERR_UNSUPPORTED, "a label per step");
+    {
+        nn_fit_config fc = nn_fit_defaults();
+        fc.verbose = 0; fc.batch_size = 2;
+        CHECK_ERR(nn_fit(&m, &d, NULL, &fc), NN_ERR_UNSUPPORTED, "nn_train_step");
+    }
+    nn_model_free(&m);
+    /* an embedding needs token ids; layernorm takes (D) or (T, D) */
+    nn_model_init(&m, NULL);
+    CHECK(nn_embedding(&m, nn_input(&m, 4), 5, 3) == NN_ERR_SHAPE);
+    CHECK(strstr(nn_error(), "not the token ids") != NULL);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_embedding(&m, nn_input_seq(&m, 4, 0), 0, 3) == NN_ERR_INVALID_ARG);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_layernorm(&m, nn_input_image(&m, 2, 3, 3), 1e-5f) == NN_ERR_SHAPE);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_layernorm(&m, nn_input(&m, 3), 0.0f) == NN_ERR_INVALID_ARG);
+    nn_model_free(&m);
+    /* the smallest vocab of two embeddings bounds the ids */
+    nn_model_init(&m, NULL);
+    i = nn_input_seq(&m, 3, 0);
+    nn_add(&m, nn_embedding(&m, i, 9, 4), nn_embedding(&m, i, 6, 4));
+    CHECK(m.layers[0].cfg.input.vocab == 6);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 1));
+    ids[0] = 7.0f; ids[1] = ids[2] = 0.0f;
+    CHECK_ERR(nn_forward(&m, ids, 1, NULL), NN_ERR_DATA, "[0, 6)");
+    nn_model_free(&m);
+}
+
+/* the model file: save, load, same outputs; a checkpoint's training resumes with the same bits */
+static void test_file(void) {
+    nn_model a, b;
+    float ids[4 * 5], ya[4 * 5 * 11], yb[4 * 5 * 11], la, lb;
+    int32_t lab[4 * 5];
+    size_t size = 0;
+    unsigned char *buf;
+    int i;
+    for (i = 0; i < 20; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
+    build_tok(&a);
+    CHECK_OK(compile(&a, NN_LOSS_XENT, 4));
+    for (i = 0; i < 3; i++) CHECK_OK(nn_train_step(&a, ids, lab, NULL, 4, 1e-2f, &la));
+    CHECK_OK(nn_save_mem(&a, 1, NULL, 0, &size));
+    buf = (unsigned char *)malloc(size);
+    CHECK_OK(nn_save_mem(&a, 1, buf, size, &size));
+    CHECK(strstr((const char *)buf + 8, "input shape=5 tokens=1") != NULL);
+    CHECK(strstr((const char *)buf + 8, "embedding in=0 vocab=11 dim=6 std=1") != NULL);
+    CHECK(strstr((const char *)buf + 8, "layernorm in=1 eps=") != NULL);
+    CHECK(strstr((const char *)buf + 8, "\"0.weight\": {\"dtype\": \"F32\", \"shape\": [11, 6]") != NULL);
+    CHECK_OK(nn_load_mem(&b, buf, size, NULL));
+    CHECK(b.layers[0].seq && b.layers[0].cfg.input.tokens && b.layers[0].cfg.input.vocab == 11);
+    CHECK_OK(nn_predict(&a, ids, 4, ya));
+    CHECK_OK(nn_predict(&b, ids, 4, yb));
+    CHECK(memcmp(ya, yb, sizeof ya) == 0);
+    for (i = 0; i < 3; i++) {
+        CHECK_OK(nn_train_step(&a, ids, lab, NULL, 4, 1e-2f, &la));
+        CHECK_OK(nn_train_step(&b, ids, lab, NULL, 4, 1e-2f, &lb));
+    }
+    CHECK(la == lb && memcmp(a.params, b.params, sizeof(float) * (size_t)a.n_params) == 0);
+    nn_model_free(&a);
+    nn_model_free(&b);
+    free(buf);
+}
+
+/* the same bits at 1 and 3 threads (the embedding's and layernorm's parameter sums are in row
+   order), with rows enough that the loops do go parallel */
+static void test_threads(void) {
+    enum { B = 16, T = 64 };
+    static float ids[B * T];
+    static int32_t lab[B * T];
+    float *p[2];
+    int t, i, k;
+    for (i = 0; i < B * T; i++) { ids[i] = (float)irand(50); lab[i] = irand(50); }
+    for (t = 0; t < 2; t++) {
+        nn_model m;
+        int h;
+        nn_set_threads(t ? 3 : 1);
+        nn_model_init(&m, NULL);
+        h = nn_layernorm(&m, nn_embedding(&m, nn_input_seq(&m, T, 0), 50, 96), 1e-5f);
+        nn_dense(&m, nn_gelu(&m, nn_dense(&m, h, 96)), 50);
+        CHECK_OK(compile(&m, NN_LOSS_XENT, B));
+        for (k = 0; k < 3; k++) CHECK_OK(nn_train_step(&m, ids, lab, NULL, B, 1e-3f, NULL));
+        p[t] = (float *)malloc(sizeof(float) * (size_t)m.n_params);
+        memcpy(p[t], m.params, sizeof(float) * (size_t)m.n_params);
+        k = (int)m.n_params;
+        nn_model_free(&m);
+    }
+    CHECK(memcmp(p[0], p[1], sizeof(float) * (size_t)k) == 0);
+    free(p[0]);
+    free(p[1]);
+    nn_set_threads(1);
+}
+
+int main(void) {
+    test_grads();
+    test_torch();
+    test_errors();
+    test_file();
+    test_threads();
+    return t_summary("test_seq");
+}
