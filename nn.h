@@ -53,7 +53,9 @@
      Layers: input (features) or image input (C, H, W); dense; activations (ReLU, LeakyReLU,
      sigmoid, tanh, GELU); softmax; dropout; add; concat; flatten and reshape (views);
      conv2d (stride, padding, dilation, groups, depthwise); max, average and global average
-     pooling; batch normalization (running statistics for inference, as torch's BatchNorm).
+     pooling; batch normalization (running statistics for inference, as torch's BatchNorm);
+     sequences: nn_input_seq (token ids or T x D floats), embedding, position embedding, layer
+     normalization, dense on every step, losses per step (see nn_input_seq).
      A model is a flat array of layers in topological order. Each builder call adds one layer,
      names its input layer(s) by index and returns the new layer's index (or a negative
      nn_result). Sequential models are one call per layer; skip connections use nn_add and
@@ -492,6 +494,7 @@ typedef enum nn_layer_type {
     NN_LAYER_RESHAPE = 11,
     NN_LAYER_EMBEDDING = 12,
     NN_LAYER_LAYERNORM = 13,
+    NN_LAYER_POSEMB = 14,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -520,7 +523,7 @@ typedef struct nn_layer {
         struct { nn_conv2d_desc d; int bias; nn_init init; } conv;
         struct { nn_pool2d_desc d; int global; } pool;
         struct { float momentum, eps; } bn;
-        struct { int64_t vocab, dim; float std; } emb;
+        struct { int64_t vocab, dim; float std; } emb; /* (pos_embedding: std) */
         struct { float eps; } ln;
     } cfg;
     int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
@@ -633,6 +636,8 @@ NNDEF int nn_embedding(nn_model *m, int in, int64_t vocab, int64_t dim);
 NNDEF int nn_embedding_ex(nn_model *m, int in, int64_t vocab, int64_t dim, float init_std);
 /* over the last dimension of (D) or (T, D), with weight and bias, as torch.nn.LayerNorm (eps 1e-5) */
 NNDEF int nn_layernorm(nn_model *m, int in, float eps);
+/* (T, D) + a learned (T, D) table: a vector per step (GPT's position embedding), init N(0, std) */
+NNDEF int nn_pos_embedding(nn_model *m, int in, float init_std);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -5736,6 +5741,53 @@ NN__PRIVATE int nn__layernorm_tensors(const nn_model *m, const nn_layer *l, nn__
     return 2;
 }
 
+/* >>layer-posemb: a learned vector per step added to a (T, D) input (GPT's position embedding,
+   torch's nn.Embedding(T, D) indexed by 0..T-1 and added) ------------------------------------- */
+NN__PRIVATE nn_result nn__posemb_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    if (a->ndim != 2 || !a->seq)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (pos_embedding): input shape %s is not a sequence (T, D)", idx,
+                        nn__shape_str(s1, a));
+    nn__copy_shape(l, a);
+    l->n_params = a->size;
+    return NN_OK;
+}
+NN__PRIVATE void nn__posemb_init(nn_model *m, nn_layer *l) {
+    int64_t i;
+    for (i = 0; i < l->n_params; i++) l->w[i] = (float)(l->cfg.emb.std * nn__rng_normal(&m->rng));
+}
+NN__PRIVATE void nn__posemb_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const float *x = nn__in(m, l, 0)->y;
+    int64_t b;
+    NN__OMP_FOR_IF(B * l->size >= NN_OMP_MIN_WORK)
+    for (b = 0; b < B; b++) {
+        int64_t i;
+        for (i = 0; i < l->size; i++) l->y[b * l->size + i] = x[b * l->size + i] + l->w[i];
+    }
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__posemb_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    int64_t b;
+    if (a->dy) be->copy2d(be->ctx, !nn__in_assign(m, l), 1, B * l->size, a->dy, B * l->size, l->dy, B * l->size);
+    memcpy(l->dw, l->dy, sizeof(float) * (size_t)l->size); /* the sum over the batch, in order */
+    for (b = 1; b < B; b++) nn__add_range(l->dw, l->dy + b * l->size, 0, l->size);
+}
+#endif
+NN__PRIVATE void nn__posemb_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "std", l->cfg.emb.std); }
+NN__PRIVATE int nn__posemb_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    float std = 0.0f;
+    *ok = nn__kv_float(line, "std", &std);
+    return *ok ? nn_pos_embedding(m, (int)ins[0], std) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    (void)m;
+    nn__tensor(&t[0], "weight", 2, l->shape, 0, 0);
+    return 1;
+}
+
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
@@ -5797,6 +5849,10 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"layernorm", 1, NN__L_ASSIGNS, 0,
      nn__layernorm_infer, nn__layernorm_init, NULL, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd),
      nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
+     nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd),
+     nn__posemb_put_arch, nn__posemb_get_arch, nn__posemb_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -6046,6 +6102,15 @@ NNDEF int nn_embedding_ex(nn_model *m, int in, int64_t vocab, int64_t dim, float
     return nn__add_layer(m, NN_LAYER_EMBEDDING, 1, in, 0, &p);
 }
 NNDEF int nn_embedding(nn_model *m, int in, int64_t vocab, int64_t dim) { return nn_embedding_ex(m, in, vocab, dim, 1.0f); }
+NNDEF int nn_pos_embedding(nn_model *m, int in, float init_std) {
+    nn_layer p = nn__proto();
+    p.cfg.emb.std = init_std;
+    if (!(init_std >= 0.0f && init_std < 1e6f)) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "pos_embedding: init_std must be >= 0");
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    return nn__add_layer(m, NN_LAYER_POSEMB, 1, in, 0, &p);
+}
 NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
     nn_layer p = nn__proto();
     p.cfg.ln.eps = eps;

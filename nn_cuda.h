@@ -911,6 +911,7 @@ static const nn__cu_layer nn__cu_layers[] = {
     {1, NULL},             /* reshape */
     {0, NULL},             /* embedding (not yet: refused) */
     {0, NULL},             /* layernorm (not yet: refused) */
+    {0, NULL},             /* pos_embedding (not yet: refused) */
 };
 typedef char nn__cu_layers_match[(sizeof nn__cu_layers / sizeof nn__cu_layers[0] == NN_LAYER_COUNT) ? 1 : -1];
 

@@ -31,7 +31,7 @@ static void build_tok(nn_model *m) {
     int h, e;
     nn_model_init(m, NULL);
     h = nn_input_seq(m, 5, 0);
-    e = nn_embedding(m, h, 11, 6);
+    e = nn_pos_embedding(m, nn_embedding(m, h, 11, 6), 0.5f);
     h = nn_layernorm(m, e, 1e-5f);
     h = nn_tanh(m, nn_dense(m, h, 6));
     h = nn_add(m, h, e);
@@ -50,6 +50,7 @@ static void test_grads(void) {
     CHECK_OK(compile(&m, NN_LOSS_XENT, 3));
     CHECK(m.layers[0].seq && m.layers[2].seq && m.layers[m.n_layers - 1].seq && m.layers[0].cfg.input.vocab == 11);
     CHECK(m.layers[3].ndim == 2 && m.layers[3].shape[0] == 5 && m.layers[3].shape[1] == 6);
+    CHECK(m.layers[2].type == NN_LAYER_POSEMB && m.layers[2].n_params == 30);
     jiggle(&m);
     t_grad_check(&m, ids, lab, NULL, 3, 5e-3f, "embedding+layernorm+dense/step xent");
     nn_model_free(&m);
@@ -105,6 +106,19 @@ static void test_torch(void) {
               maxdiff(l[2].dw, tok_g_ln_w, 6), maxdiff(l[2].dw + 6, tok_g_ln_b, 6));
     CHECK_MSG(maxdiff(l[3].dw, tok_g_lin_w, 42) < 1e-6f && maxdiff(l[3].dw + 42, tok_g_lin_b, 7) < 1e-6f, "linear grads");
     nn_model_free(&m);
+    /* pos_embedding: x + the table's row of each step */
+    {
+        float x[2 * 3 * 2];
+        int i, bad = 0;
+        nn_model_init(&m, NULL);
+        nn_pos_embedding(&m, nn_input_seq(&m, 3, 2), 1.0f);
+        CHECK_OK(compile(&m, NN_LOSS_MSE, 2));
+        for (i = 0; i < 12; i++) x[i] = frand();
+        CHECK_OK(nn_forward(&m, x, 2, &out));
+        for (i = 0; i < 12; i++) bad += out.data[i] != x[i] + m.layers[1].w[i % 6];
+        CHECK(bad == 0 && m.layers[1].w[0] != 0.0f);
+        nn_model_free(&m);
+    }
     /* float steps: linear 4 -> 5, layernorm (eps 1e-3), gelu, linear 5 -> 3, MSE per step */
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_gelu(&m, nn_layernorm(&m, nn_dense(&m, nn_input_seq(&m, 3, 4), 5), 1e-3f)), 3);
@@ -163,6 +177,9 @@ static void test_errors(void) {
     CHECK(nn_embedding(&m, nn_input_seq(&m, 4, 0), 0, 3) == NN_ERR_INVALID_ARG);
     nn_model_free(&m);
     nn_model_init(&m, NULL);
+    CHECK(nn_pos_embedding(&m, nn_input(&m, 6), 1.0f) == NN_ERR_SHAPE); /* not a sequence */
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
     CHECK(nn_layernorm(&m, nn_input_image(&m, 2, 3, 3), 1e-5f) == NN_ERR_SHAPE);
     nn_model_free(&m);
     nn_model_init(&m, NULL);
@@ -196,7 +213,8 @@ static void test_file(void) {
     CHECK_OK(nn_save_mem(&a, 1, buf, size, &size));
     CHECK(strstr((const char *)buf + 8, "input shape=5 tokens=1") != NULL);
     CHECK(strstr((const char *)buf + 8, "embedding in=0 vocab=11 dim=6 std=1") != NULL);
-    CHECK(strstr((const char *)buf + 8, "layernorm in=1 eps=") != NULL);
+    CHECK(strstr((const char *)buf + 8, "pos_embedding in=1 std=5e-1") != NULL);
+    CHECK(strstr((const char *)buf + 8, "layernorm in=2 eps=") != NULL);
     CHECK(strstr((const char *)buf + 8, "\"0.weight\": {\"dtype\": \"F32\", \"shape\": [11, 6]") != NULL);
     CHECK_OK(nn_load_mem(&b, buf, size, NULL));
     CHECK(b.layers[0].seq && b.layers[0].cfg.input.tokens && b.layers[0].cfg.input.vocab == 11);
