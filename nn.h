@@ -495,6 +495,8 @@ typedef enum nn_layer_type {
     NN_LAYER_EMBEDDING = 12,
     NN_LAYER_LAYERNORM = 13,
     NN_LAYER_POSEMB = 14,
+    NN_LAYER_ATTENTION = 15,
+    NN_LAYER_TIED = 16,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -523,7 +525,9 @@ typedef struct nn_layer {
         struct { nn_conv2d_desc d; int bias; nn_init init; } conv;
         struct { nn_pool2d_desc d; int global; } pool;
         struct { float momentum, eps; } bn;
-        struct { int64_t vocab, dim; float std; } emb; /* (pos_embedding: std) */
+        struct { int64_t vocab, dim; float std; int tied; } emb; /* (pos_embedding: std); tied: its tied_dense */
+        struct { int heads, causal, bias, threads; float dropout; nn_init init; } attn;
+        struct { int src; } tied;
         struct { float eps; } ln;
     } cfg;
     int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
@@ -531,6 +535,7 @@ typedef struct nn_layer {
     int64_t param_off;                /* offset of this layer's parameters in the block */
     int64_t n_buffers, buffer_off;    /* state that is saved but not trained: batchnorm running mean, var */
     int64_t n_saved;                  /* floats kept from forward for backward (batchnorm mean, 1/std) */
+    int64_t n_keep;                   /* and per sample (attention: q, k, v, probabilities), after them */
     float *buf, *saved;
     int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
     int need_dy;                      /* set by compile: its output gradient is planned */
@@ -638,6 +643,15 @@ NNDEF int nn_embedding_ex(nn_model *m, int in, int64_t vocab, int64_t dim, float
 NNDEF int nn_layernorm(nn_model *m, int in, float eps);
 /* (T, D) + a learned (T, D) table: a vector per step (GPT's position embedding), init N(0, std) */
 NNDEF int nn_pos_embedding(nn_model *m, int in, float init_std);
+/* Multi-head self-attention of a (T, C) sequence, as nanoGPT's CausalSelfAttention: a fused
+   (3C, C) q/k/v projection ("c_attn"), softmax(q k^T / sqrt(C / heads)) with a causal mask (step
+   i attends to steps <= i), dropout p on the probabilities in training, an output projection
+   ("c_proj"); biases optional. nn_attention: causal, with biases, no dropout, Glorot init. */
+NNDEF int nn_attention(nn_model *m, int in, int heads);
+NNDEF int nn_attention_ex(nn_model *m, int in, int heads, int causal, int bias, float dropout, nn_init init);
+/* Logits from embedding layer emb's table: y = x E^T over the last dimension, no bias (weight
+   tying, GPT's lm_head). The parameters are the embedding's; both uses train them. */
+NNDEF int nn_dense_tied(nn_model *m, int in, int emb);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -967,8 +981,11 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 /* a false if() still costs ~300 ns (libgomp builds a team of one): paths that run tiny work
    often (batch-1 inference) test the condition outside the construct instead */
 #define NN__OMP_FOR_IF(c) NN__PRAGMA(omp parallel for schedule(static) if(c))
+/* the same on at most nt threads (a loop whose per-thread scratch was planned for nt) */
+#define NN__OMP_FOR_NT(c, nt) NN__PRAGMA(omp parallel for schedule(static) num_threads(nt) if(c))
 #else
 #define NN__OMP 0
+#define NN__OMP_FOR_NT(c, nt)
 #define NN__OMP_FOR_IF(c)
 #endif
 
@@ -5615,7 +5632,7 @@ NN__PRIVATE void nn__embedding_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const float *ids = nn__in(m, l, 0)->y;
     const int64_t D = l->cfg.emb.dim, n = B * l->shape[0];
     int64_t r;
-    memset(l->dw, 0, sizeof(float) * (size_t)l->n_params);
+    if (!l->cfg.emb.tied) memset(l->dw, 0, sizeof(float) * (size_t)l->n_params); /* (else its tied_dense assigned it) */
     for (r = 0; r < n; r++) {
         const int64_t id = nn__token(ids[r], l->cfg.emb.vocab);
         if (id >= 0) nn__add_range(l->dw + id * D, l->dy + r * D, 0, D);
@@ -5788,6 +5805,254 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
     return 1;
 }
 
+/* >>layer-attention: multi-head self-attention over a (T, C) sequence, as nanoGPT's
+   CausalSelfAttention / torch's scaled_dot_product_attention: qkv = x W_attn^T + b (one fused
+   (3C, C) projection; q, k, v the three C-wide thirds, head h the h-th hs = C / heads columns of
+   each), P = softmax(q k^T / sqrt(hs)) with a causal mask (step i sees steps <= i), dropout on P
+   in training, y = (P v, heads side by side) W_proj^T + b. Kept from forward for backward, per
+   sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C). Backward's
+   per-(sample, head) work needs a row of T floats per thread. Legend: B batch, T steps, C width,
+   H heads, hs = C / H. */
+NN__PRIVATE int64_t nn__attn_keep(const nn_layer *l) {
+    const int64_t T = l->shape[0], C = l->shape[1];
+    return T * 3 * C + l->cfg.attn.heads * T * T + T * C;
+}
+NN__PRIVATE nn_result nn__attention_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    char s1[96];
+    int64_t C;
+    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (attention): input shape %s is not (T, C)", idx, nn__shape_str(s1, a));
+    C = a->shape[1];
+    if (l->cfg.attn.heads < 1 || C % l->cfg.attn.heads != 0)
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (attention): %d heads do not divide the width %l", idx, l->cfg.attn.heads, C);
+    if (!(l->cfg.attn.dropout >= 0.0f && l->cfg.attn.dropout < 1.0f))
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (attention): dropout must be in [0, 1)", idx);
+    nn__copy_shape(l, a);
+    l->n_params = 4 * C * C + (l->cfg.attn.bias ? 4 * C : 0);
+    l->n_keep = nn__attn_keep(l);
+    return NN_OK;
+}
+/* the four tensors' offsets in w: c_attn.weight, c_attn.bias, c_proj.weight, c_proj.bias */
+NN__PRIVATE void nn__attn_offs(const nn_layer *l, int64_t o[4]) {
+    const int64_t C = l->shape[1], b = l->cfg.attn.bias;
+    o[0] = 0; o[1] = 3 * C * C; o[2] = o[1] + b * 3 * C; o[3] = o[2] + C * C;
+}
+NN__PRIVATE void nn__attention_init(nn_model *m, nn_layer *l) {
+    const int64_t C = l->shape[1];
+    int64_t o[4];
+    nn__attn_offs(l, o);
+    /* each projection as a dense layer of its shape: weights, then its bias */
+    if (l->cfg.attn.bias) {
+        float *tmp = l->w + o[2]; /* c_attn's weight and bias are adjacent */
+        nn__init_weights(m, l->w, 3 * C * C + 3 * C, 3 * C * C, C, 3 * C, l->cfg.attn.init);
+        nn__init_weights(m, tmp, C * C + C, C * C, C, C, l->cfg.attn.init);
+    } else {
+        nn__init_weights(m, l->w, 3 * C * C, 3 * C * C, C, 3 * C, l->cfg.attn.init);
+        nn__init_weights(m, l->w + o[2], C * C, C * C, C, C, l->cfg.attn.init);
+    }
+}
+NN__PRIVATE int64_t nn__attention_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const int64_t T = l->shape[0], C = l->shape[1], BT = B * T;
+    const int th = nn_get_threads();
+    int64_t g = nn__gemm_plan(0, 1, BT, 3 * C, C, C, th), k;
+    (void)m;
+    if (!train) return g;
+    k = nn__gemm_plan(1, 0, 3 * C, C, BT, C, th); if (k > g) g = k;
+    k = nn__gemm_plan(0, 0, BT, C, 3 * C, C, th); if (k > g) g = k;
+    k = nn__gemm_plan(0, 0, BT, C, C, C, th); if (k > g) g = k;
+    k = nn__gemm_plan(1, 0, C, C, BT, C, th); if (k > g) g = k;
+    l->cfg.attn.threads = th; /* (backward's per-thread rows: it runs on at most these) */
+    return BT * 4 * C + (int64_t)th * T + g; /* dqkv, d(P v), a row of T per thread, the GEMMs' */
+}
+NN__PRIVATE uint64_t nn__attn_key(const nn_model *m, const nn_layer *l) { return nn__dropout_key(m, l) ^ 0xA77Eull; }
+NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H, BT = B * T;
+    const float scale = 1.0f / sqrtf((float)hs), p = m->training ? l->cfg.attn.dropout : 0.0f;
+    const uint64_t key = nn__attn_key(m, l);
+    float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
+    int64_t o[4], bh;
+    nn__attn_offs(l, o);
+    be->gemm(be->ctx, 0, 1, BT, 3 * C, C, 1.0f, nn__in(m, l, 0)->y, C, l->w, C, 0.0f, qkv, 3 * C,
+             l->cfg.attn.bias ? l->w + o[1] : NULL, NULL, m->scratch, m->scratch_floats);
+    NN__OMP_FOR_IF(B * H * T * T * hs >= NN_OMP_MIN_WORK)
+    for (bh = 0; bh < B * H; bh++) {
+        const int64_t b = bh / H, h = bh % H;
+        const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C;
+        float *Pb = P + bh * T * T, *y = yv + b * T * C + h * hs;
+        int64_t i, j, d;
+        for (i = 0; i < T; i++) {
+            float *pr = Pb + i * T, mx = -INFINITY, sum = 0.0f;
+            const int64_t n = l->cfg.attn.causal ? i + 1 : T;
+            for (j = 0; j < n; j++) {
+                float s = 0.0f;
+                for (d = 0; d < hs; d++) s += q[i * 3 * C + d] * k[j * 3 * C + d];
+                pr[j] = s * scale;
+                if (pr[j] > mx) mx = pr[j];
+            }
+            for (j = 0; j < n; j++) { pr[j] = expf(pr[j] - mx); sum += pr[j]; }
+            for (j = 0; j < n; j++) pr[j] /= sum;
+            for (j = n; j < T; j++) pr[j] = 0.0f;
+            for (d = 0; d < hs; d++) y[i * C + d] = 0.0f;
+            for (j = 0; j < n; j++) {
+                const float w = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? pr[j] / (1.0f - p) : 0.0f) : pr[j];
+                for (d = 0; d < hs; d++) y[i * C + d] += w * v[j * 3 * C + d];
+            }
+        }
+    }
+    be->gemm(be->ctx, 0, 1, BT, C, C, 1.0f, yv, C, l->w + o[2], C, 0.0f, l->y, C,
+             l->cfg.attn.bias ? l->w + o[3] : NULL, NULL, m->scratch, m->scratch_floats);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H, BT = B * T;
+    const float scale = 1.0f / sqrtf((float)hs), p = l->cfg.attn.dropout;
+    const uint64_t key = nn__attn_key(m, l);
+    const float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
+    float *dqkv = m->scratch, *dyv = dqkv + BT * 3 * C, *dP0 = dyv + BT * C;
+    const int th = l->cfg.attn.threads > 0 ? l->cfg.attn.threads : 1;
+    float *ws = dP0 + (int64_t)th * T;
+    const int64_t wsf = m->scratch_floats - (ws - m->scratch);
+    int64_t o[4], bh;
+    nn__attn_offs(l, o);
+    /* the output projection */
+    be->gemm(be->ctx, 1, 0, C, C, BT, 1.0f, l->dy, C, yv, C, 0.0f, l->dw + o[2], C, NULL, NULL, ws, wsf);
+    if (l->cfg.attn.bias) be->sum_rows(be->ctx, l->dw + o[3], l->dy, BT, C);
+    be->gemm(be->ctx, 0, 0, BT, C, C, 1.0f, l->dy, C, l->w + o[2], C, 0.0f, dyv, C, NULL, NULL, ws, wsf);
+    /* per (sample, head): dv = P'^T dy, dP' = dy v^T, through dropout and softmax, then dq, dk */
+    NN__OMP_FOR_NT(B * H * T * T * hs >= NN_OMP_MIN_WORK, th)
+    for (bh = 0; bh < B * H; bh++) {
+        const int64_t b = bh / H, h = bh % H;
+#if NN__OMP
+        float *dp = dP0 + (int64_t)omp_get_thread_num() * T;
+#else
+        float *dp = dP0;
+#endif
+        const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C, *Pb = P + bh * T * T;
+        const float *dy = dyv + b * T * C + h * hs;
+        float *dq = dqkv + b * T * 3 * C + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+        int64_t i, j, d;
+        for (i = 0; i < T; i++)
+            for (d = 0; d < hs; d++) dq[i * 3 * C + d] = dk[i * 3 * C + d] = dv[i * 3 * C + d] = 0.0f;
+        for (i = 0; i < T; i++) {
+            const int64_t n = l->cfg.attn.causal ? i + 1 : T;
+            float s = 0.0f;
+            for (j = 0; j < n; j++) {
+                const float keep = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? 1.0f / (1.0f - p) : 0.0f) : 1.0f;
+                float g = 0.0f;
+                for (d = 0; d < hs; d++) {
+                    g += dy[i * C + d] * v[j * 3 * C + d];
+                    dv[j * 3 * C + d] += Pb[i * T + j] * keep * dy[i * C + d];
+                }
+                dp[j] = g * keep;
+                s += dp[j] * Pb[i * T + j];
+            }
+            for (j = 0; j < n; j++) {
+                const float ds = Pb[i * T + j] * (dp[j] - s) * scale;
+                for (d = 0; d < hs; d++) {
+                    dq[i * 3 * C + d] += ds * k[j * 3 * C + d];
+                    dk[j * 3 * C + d] += ds * q[i * 3 * C + d];
+                }
+            }
+        }
+    }
+    /* the qkv projection */
+    be->gemm(be->ctx, 1, 0, 3 * C, C, BT, 1.0f, dqkv, 3 * C, a->y, C, 0.0f, l->dw, C, NULL, NULL, ws, wsf);
+    if (l->cfg.attn.bias) be->sum_rows(be->ctx, l->dw + o[1], dqkv, BT, 3 * C);
+    if (a->dy)
+        be->gemm(be->ctx, 0, 0, BT, C, 3 * C, 1.0f, dqkv, 3 * C, l->w, C, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, C,
+                 NULL, NULL, ws, wsf);
+}
+#endif
+NN__PRIVATE void nn__attention_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_int(t, cap, "heads", l->cfg.attn.heads);
+    nn__key_int(t, cap, "causal", l->cfg.attn.causal);
+    nn__key_int(t, cap, "bias", l->cfg.attn.bias);
+    nn__key_float(t, cap, "dropout", l->cfg.attn.dropout);
+    nn__key_word(t, cap, "init", nn__init_names[l->cfg.attn.init]);
+}
+NN__PRIVATE int nn__attention_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t h, c, b;
+    float p = 0.0f;
+    const int init = nn__kv_word(line, "init", nn__init_names, 6);
+    *ok = nn__kv_int(line, "heads", &h) && nn__kv_int(line, "causal", &c) && nn__kv_int(line, "bias", &b) &&
+          nn__kv_float(line, "dropout", &p) && init >= 0 && h > 0 && h < 65536;
+    return *ok ? nn_attention_ex(m, (int)ins[0], (int)h, c != 0, b != 0, p, (nn_init)init) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__attention_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t C = l->shape[1];
+    int64_t s[2], o[4];
+    int n = 0;
+    (void)m;
+    nn__attn_offs(l, o);
+    s[0] = 3 * C; s[1] = C;
+    nn__tensor(&t[n++], "c_attn.weight", 2, s, o[0], 0);
+    if (l->cfg.attn.bias) nn__tensor(&t[n++], "c_attn.bias", 1, s, o[1], 0);
+    s[0] = C;
+    nn__tensor(&t[n++], "c_proj.weight", 2, s, o[2], 0);
+    if (l->cfg.attn.bias) nn__tensor(&t[n++], "c_proj.bias", 1, s, o[3], 0);
+    return n;
+}
+
+/* >>layer-tied: logits from an embedding's own table, y = x E^T (weight tying: GPT's lm_head is
+   its wte). The embedding keeps the parameters; this layer's backward assigns their gradient
+   (dE = dy^T x) and the embedding's then adds its own (it runs later, in reverse order). --- */
+NN__PRIVATE nn_result nn__tied_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    nn_layer *e;
+    char s1[96];
+    if (l->cfg.tied.src < 1 || l->cfg.tied.src >= idx || m->layers[l->cfg.tied.src].type != NN_LAYER_EMBEDDING)
+        return nn__fail(NN_ERR_INVALID_ARG, "layer %d (tied_dense): layer %d is not an earlier embedding", idx, l->cfg.tied.src);
+    e = &m->layers[l->cfg.tied.src];
+    if (a->ndim > 2 || nn__width_of(a) != e->cfg.emb.dim)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (tied_dense): input shape %s is not (..., %l), the embedding's width", idx,
+                        nn__shape_str(s1, a), e->cfg.emb.dim);
+    if (e->cfg.emb.tied) return nn__fail(NN_ERR_UNSUPPORTED, "layer %d (tied_dense): embedding %d is tied already", idx, l->cfg.tied.src);
+    e->cfg.emb.tied = idx;
+    if (a->ndim == 2) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = e->cfg.emb.vocab; l->size = a->shape[0] * e->cfg.emb.vocab; }
+    else nn__set_flat(l, e->cfg.emb.vocab);
+    return NN_OK;
+}
+NN__PRIVATE int64_t nn__tied_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const nn_layer *a = &m->layers[l->inputs[0]];
+    const int64_t in = nn__width_of(a), out = m->layers[l->cfg.tied.src].cfg.emb.vocab, R = B * nn__rows_of(a);
+    const int T = nn_get_threads();
+    int64_t need = nn__gemm_plan(0, 1, R, out, in, in, T);
+    if (train) {
+        const int64_t dx = nn__gemm_plan(0, 0, R, in, out, in, T), dw = nn__gemm_plan(1, 0, out, in, R, in, T);
+        if (dx > need) need = dx;
+        if (dw > need) need = dw;
+    }
+    return need;
+}
+NN__PRIVATE void nn__tied_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0), *e = &m->layers[l->cfg.tied.src];
+    const int64_t in = e->cfg.emb.dim, out = e->cfg.emb.vocab;
+    m->backend->gemm(m->backend->ctx, 0, 1, B * nn__rows_of(a), out, in, 1.0f, a->y, in, e->w, in, 0.0f, l->y, out, NULL,
+                     NULL, m->scratch, m->scratch_floats);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__tied_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_layer *a = nn__in(m, l, 0), *e = &m->layers[l->cfg.tied.src];
+    const int64_t in = e->cfg.emb.dim, out = e->cfg.emb.vocab, R = B * nn__rows_of(a);
+    void *ctx = m->backend->ctx;
+    if (a->dy)
+        m->backend->gemm(ctx, 0, 0, R, in, out, 1.0f, l->dy, out, e->w, in, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, in,
+                         NULL, NULL, m->scratch, m->scratch_floats);
+    if (e->dw)
+        m->backend->gemm(ctx, 1, 0, out, in, R, 1.0f, l->dy, out, a->y, in, 0.0f, e->dw, in, NULL, NULL, m->scratch,
+                         m->scratch_floats);
+}
+#endif
+NN__PRIVATE void nn__tied_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_int(t, cap, "src", l->cfg.tied.src); }
+NN__PRIVATE int nn__tied_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t src;
+    *ok = nn__kv_int(line, "src", &src) && src >= 0 && src < NN_MAX_LAYERS;
+    return *ok ? nn_dense_tied(m, (int)ins[0], (int)src) : NN_ERR_FORMAT;
+}
+
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
@@ -5853,6 +6118,14 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
      nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd),
      nn__posemb_put_arch, nn__posemb_get_arch, nn__posemb_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"attention", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
+     nn__attention_infer, nn__attention_init, nn__attention_scratch, NULL, nn__attention_fwd, NN__BWD(nn__attention_bwd),
+     nn__attention_put_arch, nn__attention_get_arch, nn__attention_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"tied_dense", 1, NN__L_ASSIGNS, NN__BE_GEMM,
+     nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd),
+     nn__tied_put_arch, nn__tied_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -5975,7 +6248,7 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     l->type = type;
     l->n_inputs = n_inputs;
     for (k = 0; k < n_inputs; k++) l->inputs[k] = ins[k];
-    l->n_params = l->n_buffers = l->n_saved = 0;
+    l->n_params = l->n_buffers = l->n_saved = l->n_keep = 0;
     r = nn__ops(type)->infer(m, l, m->n_layers);
     /* a sequence stays one while a layer keeps its steps as the first of two dimensions */
     if (n_inputs > 0) {
@@ -6111,6 +6384,24 @@ NNDEF int nn_pos_embedding(nn_model *m, int in, float init_std) {
     }
     return nn__add_layer(m, NN_LAYER_POSEMB, 1, in, 0, &p);
 }
+NNDEF int nn_attention_ex(nn_model *m, int in, int heads, int causal, int bias, float dropout, nn_init init) {
+    nn_layer p = nn__proto();
+    p.cfg.attn.heads = heads; p.cfg.attn.causal = causal != 0; p.cfg.attn.bias = bias != 0;
+    p.cfg.attn.dropout = dropout; p.cfg.attn.init = init;
+    if ((unsigned)init > (unsigned)NN_INIT_TORCH) {
+        if (m && m->status == NN_OK) m->status = nn__fail(NN_ERR_INVALID_ARG, "attention: unknown initializer %d", (int)init);
+        return m ? m->status : NN_ERR_INVALID_ARG;
+    }
+    return nn__add_layer(m, NN_LAYER_ATTENTION, 1, in, 0, &p);
+}
+NNDEF int nn_attention(nn_model *m, int in, int heads) {
+    return nn_attention_ex(m, in, heads, 1, 1, 0.0f, NN_INIT_GLOROT_UNIFORM);
+}
+NNDEF int nn_dense_tied(nn_model *m, int in, int emb) {
+    nn_layer p = nn__proto();
+    p.cfg.tied.src = emb;
+    return nn__add_layer(m, NN_LAYER_TIED, 1, in, 0, &p);
+}
 NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
     nn_layer p = nn__proto();
     p.cfg.ln.eps = eps;
@@ -6197,7 +6488,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         np += (l->n_params + 15) / 16 * 16;
         l->buffer_off = nb;
         nb += l->n_buffers;
-        ns += (l->n_saved + 15) / 16 * 16;
+        ns += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
         /* the scratch section serves the largest kernel call (GEMM packing, im2col), planned
            for the largest batch and the threads of now */
         if (nn__ops(l->type)->scratch) {
@@ -6310,7 +6601,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             l->dw = train && !l->frozen && l->n_params ? m->grads + (l->param_off - m->train_off) : NULL;
             l->buf = borrow ? NULL : m->buffers + l->buffer_off;
             l->saved = sv;
-            sv += (l->n_saved + 15) / 16 * 16;
+            sv += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
             if (l->n_inputs == 0) { l->y = m->x_stage; l->dy = NULL; }
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {

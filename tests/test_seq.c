@@ -63,6 +63,29 @@ static void test_grads(void) {
     jiggle(&m);
     t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "float steps+layernorm mse");
     nn_model_free(&m);
+    /* a small GPT: tokens, embedding + positions, pre-norm attention block with skips, MLP block,
+       final layernorm, logits tied to the embedding; and variants of the attention */
+    {
+        static const struct { int causal, bias; float p; const char *name; } v[] = {
+            {1, 1, 0.0f, "gpt block (causal, bias) + tied head"}, {0, 0, 0.0f, "attention (not causal, no bias)"},
+            {1, 1, 0.3f, "attention with dropout 0.3"}};
+        int k;
+        for (i = 0; i < 15; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
+        for (k = 0; k < 3; k++) {
+            int h, e;
+            nn_model_init(&m, NULL);
+            e = nn_embedding(&m, nn_input_seq(&m, 5, 0), 11, 6);
+            h = nn_pos_embedding(&m, e, 0.5f);
+            h = nn_add(&m, h, nn_attention_ex(&m, nn_layernorm(&m, h, 1e-5f), 2, v[k].causal, v[k].bias, v[k].p,
+                                               NN_INIT_GLOROT_UNIFORM));
+            h = nn_add(&m, h, nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_layernorm(&m, h, 1e-5f), 9)), 6));
+            nn_dense_tied(&m, nn_layernorm(&m, h, 1e-5f), e);
+            CHECK_OK(compile(&m, NN_LOSS_XENT, 3));
+            jiggle(&m);
+            t_grad_check(&m, ids, lab, NULL, 3, 5e-3f, v[k].name);
+            nn_model_free(&m);
+        }
+    }
     /* layernorm of a flat input (a plain MLP), BCE */
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_layernorm(&m, nn_dense(&m, nn_input(&m, 4), 9), 1e-5f), 3);
@@ -119,6 +142,22 @@ static void test_torch(void) {
         CHECK(bad == 0 && m.layers[1].w[0] != 0.0f);
         nn_model_free(&m);
     }
+    /* causal attention (C 6, 2 heads, biases) under a linear head, cross-entropy per step */
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_attention(&m, nn_input_seq(&m, 5, 6), 2), 4);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+    set(&m, 1, att_ca_w, 0, 108); set(&m, 1, att_ca_b, 108, 18); set(&m, 1, att_cp_w, 126, 36); set(&m, 1, att_cp_b, 162, 6);
+    set(&m, 2, att_hd_w, 0, 24); set(&m, 2, att_hd_b, 24, 4);
+    CHECK_OK(nn_model_backward(&m, att_x, att_tgt, NULL, 2, &loss));
+    CHECK_NEAR(loss, att_loss[0], 1e-5);
+    CHECK_OK(nn_model_activation(&m, 1, 2, &out));
+    CHECK_MSG(maxdiff(out.data, att_out, 60) < 1e-5f, "attention output differs by %g", maxdiff(out.data, att_out, 60));
+    l = m.layers;
+    CHECK_MSG(maxdiff(l[1].dw, att_g_ca_w, 108) < 1e-5f && maxdiff(l[1].dw + 108, att_g_ca_b, 18) < 1e-5f &&
+              maxdiff(l[1].dw + 126, att_g_cp_w, 36) < 1e-5f && maxdiff(l[1].dw + 162, att_g_cp_b, 6) < 1e-5f,
+              "attention grads %g %g %g %g", maxdiff(l[1].dw, att_g_ca_w, 108), maxdiff(l[1].dw + 108, att_g_ca_b, 18),
+              maxdiff(l[1].dw + 126, att_g_cp_w, 36), maxdiff(l[1].dw + 162, att_g_cp_b, 6));
+    nn_model_free(&m);
     /* float steps: linear 4 -> 5, layernorm (eps 1e-3), gelu, linear 5 -> 3, MSE per step */
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_gelu(&m, nn_layernorm(&m, nn_dense(&m, nn_input_seq(&m, 3, 4), 5), 1e-3f)), 3);
@@ -229,10 +268,46 @@ static void test_file(void) {
     nn_model_free(&a);
     nn_model_free(&b);
     free(buf);
+    /* attention and a tied head: their lines and tensors */
+    nn_model_init(&a, NULL);
+    i = nn_embedding(&a, nn_input_seq(&a, 5, 0), 11, 6);
+    nn_dense_tied(&a, nn_attention_ex(&a, nn_pos_embedding(&a, i, 0.02f), 3, 1, 0, 0.0f, NN_INIT_TORCH), i);
+    CHECK_OK(compile(&a, NN_LOSS_XENT, 4));
+    CHECK_OK(nn_save_mem(&a, 0, NULL, 0, &size));
+    buf = (unsigned char *)malloc(size);
+    CHECK_OK(nn_save_mem(&a, 0, buf, size, &size));
+    CHECK(strstr((const char *)buf + 8, "attention in=2 heads=3 causal=1 bias=0 dropout=0 init=torch") != NULL);
+    CHECK(strstr((const char *)buf + 8, "tied_dense in=3 src=1") != NULL);
+    CHECK(strstr((const char *)buf + 8, "\"2.c_attn.weight\": {\"dtype\": \"F32\", \"shape\": [18, 6]") != NULL);
+    CHECK(strstr((const char *)buf + 8, "\"2.c_proj.weight\"") != NULL && strstr((const char *)buf + 8, "c_attn.bias") == NULL);
+    CHECK_OK(nn_load_mem(&b, buf, size, NULL));
+    CHECK_OK(nn_predict(&a, ids, 4, ya));
+    CHECK_OK(nn_predict(&b, ids, 4, yb));
+    CHECK(memcmp(ya, yb, sizeof ya) == 0);
+    nn_model_free(&a);
+    nn_model_free(&b);
+    free(buf);
+    /* misuse: a tied head on a non-embedding, or on one tied already, or of the wrong width */
+    nn_model_init(&a, NULL);
+    i = nn_embedding(&a, nn_input_seq(&a, 5, 0), 11, 6);
+    CHECK(nn_dense_tied(&a, nn_dense(&a, i, 4), i) == NN_ERR_SHAPE);
+    nn_model_free(&a);
+    nn_model_init(&a, NULL);
+    i = nn_embedding(&a, nn_input_seq(&a, 5, 0), 11, 6);
+    CHECK(nn_dense_tied(&a, nn_dense(&a, i, 6), 2) == NN_ERR_INVALID_ARG);
+    nn_model_free(&a);
+    nn_model_init(&a, NULL);
+    i = nn_embedding(&a, nn_input_seq(&a, 5, 0), 11, 6);
+    nn_dense_tied(&a, i, i);
+    CHECK(nn_dense_tied(&a, i, i) == NN_ERR_UNSUPPORTED);
+    nn_model_free(&a);
+    nn_model_init(&a, NULL);
+    CHECK(nn_attention(&a, nn_input_seq(&a, 5, 6), 4) == NN_ERR_INVALID_ARG); /* 4 heads do not divide 6 */
+    nn_model_free(&a);
 }
 
 /* the same bits at 1 and 3 threads (the embedding's and layernorm's parameter sums are in row
-   order), with rows enough that the loops do go parallel */
+   order; attention's heads write disjoint columns), with rows enough that the loops go parallel */
 static void test_threads(void) {
     enum { B = 16, T = 64 };
     static float ids[B * T];
@@ -242,11 +317,13 @@ static void test_threads(void) {
     for (i = 0; i < B * T; i++) { ids[i] = (float)irand(50); lab[i] = irand(50); }
     for (t = 0; t < 2; t++) {
         nn_model m;
-        int h;
+        int h, e;
         nn_set_threads(t ? 3 : 1);
         nn_model_init(&m, NULL);
-        h = nn_layernorm(&m, nn_embedding(&m, nn_input_seq(&m, T, 0), 50, 96), 1e-5f);
-        nn_dense(&m, nn_gelu(&m, nn_dense(&m, h, 96)), 50);
+        e = nn_embedding(&m, nn_input_seq(&m, T, 0), 50, 96);
+        h = nn_add(&m, e, nn_attention_ex(&m, nn_layernorm(&m, e, 1e-5f), 4, 1, 0, 0.1f, NN_INIT_GLOROT_UNIFORM));
+        h = nn_layernorm(&m, h, 1e-5f);
+        nn_dense_tied(&m, nn_gelu(&m, nn_dense(&m, h, 96)), e);
         CHECK_OK(compile(&m, NN_LOSS_XENT, B));
         for (k = 0; k < 3; k++) CHECK_OK(nn_train_step(&m, ids, lab, NULL, B, 1e-3f, NULL));
         p[t] = (float *)malloc(sizeof(float) * (size_t)m.n_params);
