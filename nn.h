@@ -5813,6 +5813,22 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
    sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C). Backward's
    per-(sample, head) work needs a row of T floats per thread. Legend: B batch, T steps, C width,
    H heads, hs = C / H. */
+/* s[j] = scale * (a . bt[., j]) for j < n, bt (hs x T) a transposed block: axpys along j */
+NN__PRIVATE void nn__scores(float *NN__RESTRICT s, const float *NN__RESTRICT a, const float *NN__RESTRICT bt, int64_t hs,
+                            int64_t T, int64_t n, float scale) {
+    int64_t j, d;
+    for (j = 0; j < n; j++) s[j] = 0.0f;
+    for (d = 0; d < hs; d++) {
+        const float ad = a[d] * scale;
+        const float *NN__RESTRICT r = bt + d * T;
+        for (j = 0; j < n; j++) s[j] += ad * r[j];
+    }
+}
+/* y += a x over n floats */
+NN__PRIVATE void nn__axpy(float *NN__RESTRICT y, float a, const float *NN__RESTRICT x, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] += a * x[i];
+}
 NN__PRIVATE int64_t nn__attn_keep(const nn_layer *l) {
     const int64_t T = l->shape[0], C = l->shape[1];
     return T * 3 * C + l->cfg.attn.heads * T * T + T * C;
@@ -5856,13 +5872,15 @@ NN__PRIVATE int64_t nn__attention_scratch(nn_layer *l, const nn_model *m, int64_
     const int th = nn_get_threads();
     int64_t g = nn__gemm_plan(0, 1, BT, 3 * C, C, C, th), k;
     (void)m;
-    if (!train) return g;
+    l->cfg.attn.threads = th; /* (the core's per-thread buffers: it runs on at most these) */
+    if (!train) return g > th * (C / l->cfg.attn.heads) * T ? g : th * (C / l->cfg.attn.heads) * T;
     k = nn__gemm_plan(1, 0, 3 * C, C, BT, C, th); if (k > g) g = k;
     k = nn__gemm_plan(0, 0, BT, C, 3 * C, C, th); if (k > g) g = k;
     k = nn__gemm_plan(0, 0, BT, C, C, C, th); if (k > g) g = k;
     k = nn__gemm_plan(1, 0, C, C, BT, C, th); if (k > g) g = k;
-    l->cfg.attn.threads = th; /* (backward's per-thread rows: it runs on at most these) */
-    return BT * 4 * C + (int64_t)th * T + g; /* dqkv, d(P v), a row of T per thread, the GEMMs' */
+    if (g < th * (C / l->cfg.attn.heads) * T) g = th * (C / l->cfg.attn.heads) * T; /* (forward's k^T) */
+    /* dqkv, d(P v), per thread a row of T and the head's k^T and v^T, the GEMMs' */
+    return BT * 4 * C + (int64_t)th * (T + 2 * (C / l->cfg.attn.heads) * T) + g;
 }
 NN__PRIVATE uint64_t nn__attn_key(const nn_model *m, const nn_layer *l) { return nn__dropout_key(m, l) ^ 0xA77Eull; }
 NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
@@ -5870,33 +5888,37 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H, BT = B * T;
     const float scale = 1.0f / sqrtf((float)hs), p = m->training ? l->cfg.attn.dropout : 0.0f;
     const uint64_t key = nn__attn_key(m, l);
+    const int th = l->cfg.attn.threads > 0 ? l->cfg.attn.threads : 1;
     float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
     int64_t o[4], bh;
     nn__attn_offs(l, o);
     be->gemm(be->ctx, 0, 1, BT, 3 * C, C, 1.0f, nn__in(m, l, 0)->y, C, l->w, C, 0.0f, qkv, 3 * C,
              l->cfg.attn.bias ? l->w + o[1] : NULL, NULL, m->scratch, m->scratch_floats);
-    NN__OMP_FOR_IF(B * H * T * T * hs >= NN_OMP_MIN_WORK)
+    NN__OMP_FOR_NT(B * H * T * T * hs >= NN_OMP_MIN_WORK, th)
     for (bh = 0; bh < B * H; bh++) {
         const int64_t b = bh / H, h = bh % H;
         const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C;
         float *Pb = P + bh * T * T, *y = yv + b * T * C + h * hs;
+#if NN__OMP
+        float *kt = m->scratch + (int64_t)omp_get_thread_num() * hs * T;
+#else
+        float *kt = m->scratch;
+#endif
         int64_t i, j, d;
+        for (j = 0; j < T; j++) /* k^T: the scores of a row are then axpys along contiguous memory */
+            for (d = 0; d < hs; d++) kt[d * T + j] = k[j * 3 * C + d];
         for (i = 0; i < T; i++) {
             float *pr = Pb + i * T, mx = -INFINITY, sum = 0.0f;
             const int64_t n = l->cfg.attn.causal ? i + 1 : T;
-            for (j = 0; j < n; j++) {
-                float s = 0.0f;
-                for (d = 0; d < hs; d++) s += q[i * 3 * C + d] * k[j * 3 * C + d];
-                pr[j] = s * scale;
-                if (pr[j] > mx) mx = pr[j];
-            }
+            nn__scores(pr, q + i * 3 * C, kt, hs, T, n, scale);
+            for (j = 0; j < n; j++) if (pr[j] > mx) mx = pr[j];
             for (j = 0; j < n; j++) { pr[j] = expf(pr[j] - mx); sum += pr[j]; }
             for (j = 0; j < n; j++) pr[j] /= sum;
             for (j = n; j < T; j++) pr[j] = 0.0f;
             for (d = 0; d < hs; d++) y[i * C + d] = 0.0f;
             for (j = 0; j < n; j++) {
                 const float w = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? pr[j] / (1.0f - p) : 0.0f) : pr[j];
-                for (d = 0; d < hs; d++) y[i * C + d] += w * v[j * 3 * C + d];
+                nn__axpy(y + i * C, w, v + j * 3 * C, hs);
             }
         }
     }
@@ -5913,7 +5935,7 @@ NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
     float *dqkv = m->scratch, *dyv = dqkv + BT * 3 * C, *dP0 = dyv + BT * C;
     const int th = l->cfg.attn.threads > 0 ? l->cfg.attn.threads : 1;
-    float *ws = dP0 + (int64_t)th * T;
+    float *ws = dP0 + (int64_t)th * (T + 2 * hs * T);
     const int64_t wsf = m->scratch_floats - (ws - m->scratch);
     int64_t o[4], bh;
     nn__attn_offs(l, o);
@@ -5926,35 +5948,33 @@ NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
     for (bh = 0; bh < B * H; bh++) {
         const int64_t b = bh / H, h = bh % H;
 #if NN__OMP
-        float *dp = dP0 + (int64_t)omp_get_thread_num() * T;
+        float *dp = dP0 + (int64_t)omp_get_thread_num() * (T + 2 * hs * T);
 #else
         float *dp = dP0;
 #endif
+        float *vt = dp + T;
         const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C, *Pb = P + bh * T * T;
         const float *dy = dyv + b * T * C + h * hs;
         float *dq = dqkv + b * T * 3 * C + h * hs, *dk = dq + C, *dv = dq + 2 * C;
         int64_t i, j, d;
         for (i = 0; i < T; i++)
             for (d = 0; d < hs; d++) dq[i * 3 * C + d] = dk[i * 3 * C + d] = dv[i * 3 * C + d] = 0.0f;
+        for (j = 0; j < T; j++)
+            for (d = 0; d < hs; d++) vt[d * T + j] = v[j * 3 * C + d];
         for (i = 0; i < T; i++) {
             const int64_t n = l->cfg.attn.causal ? i + 1 : T;
             float s = 0.0f;
+            nn__scores(dp, dy + i * C, vt, hs, T, n, 1.0f); /* dP'_ij = dy_i . v_j */
             for (j = 0; j < n; j++) {
                 const float keep = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? 1.0f / (1.0f - p) : 0.0f) : 1.0f;
-                float g = 0.0f;
-                for (d = 0; d < hs; d++) {
-                    g += dy[i * C + d] * v[j * 3 * C + d];
-                    dv[j * 3 * C + d] += Pb[i * T + j] * keep * dy[i * C + d];
-                }
-                dp[j] = g * keep;
+                nn__axpy(dv + j * 3 * C, Pb[i * T + j] * keep, dy + i * C, hs);
+                dp[j] *= keep;
                 s += dp[j] * Pb[i * T + j];
             }
             for (j = 0; j < n; j++) {
                 const float ds = Pb[i * T + j] * (dp[j] - s) * scale;
-                for (d = 0; d < hs; d++) {
-                    dq[i * 3 * C + d] += ds * k[j * 3 * C + d];
-                    dk[j * 3 * C + d] += ds * q[i * 3 * C + d];
-                }
+                nn__axpy(dq + i * 3 * C, ds, k + j * 3 * C, hs);
+                nn__axpy(dk + j * 3 * C, ds, q + i * 3 * C, hs);
             }
         }
     }

@@ -83,6 +83,100 @@ def train(name, threads, xtr, ytr, xte, yte, device=None, batch=64):
           (name, statistics.median(times), acc / xt.shape[0], rss, threads, epochs), flush=True)
 
 
+# --- examples/charlm.c's character-level GPT (nanoGPT's CausalSelfAttention and Block, bias=False in
+#     the projections; nn.LayerNorm keeps its bias, as nn.h's layernorm has one) ---
+CHAR = dict(layers=4, heads=4, width=128, ctx=64, batch=12)
+
+
+class Block(torch.nn.Module):
+    def __init__(self, c, h):
+        super().__init__()
+        nn = torch.nn
+        self.ln_1, self.ln_2, self.h = nn.LayerNorm(c), nn.LayerNorm(c), h
+        self.c_attn, self.c_proj = nn.Linear(c, 3 * c, bias=False), nn.Linear(c, c, bias=False)
+        self.c_fc, self.mlp_proj = nn.Linear(c, 4 * c, bias=False), nn.Linear(4 * c, c, bias=False)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / (C // self.h) ** 0.5)
+        att = att.masked_fill(torch.tril(torch.ones(T, T, dtype=torch.bool)) == 0, float("-inf"))
+        y = (torch.nn.functional.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
+        x = x + self.c_proj(y)
+        return x + self.mlp_proj(torch.nn.functional.gelu(self.c_fc(self.ln_2(x))))
+
+
+class GPT(torch.nn.Module):
+    def __init__(self, vocab, layers, heads, width, ctx):
+        super().__init__()
+        nn = torch.nn
+        self.wte, self.wpe = nn.Embedding(vocab, width), nn.Embedding(ctx, width)
+        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(width)
+        for name, p in self.named_parameters():  # nanoGPT's initialization
+            if p.dim() == 2:
+                std = 0.02 / (2 * layers) ** 0.5 if name.endswith("c_proj.weight") or name.endswith("mlp_proj.weight") else 0.02
+                torch.nn.init.normal_(p, mean=0.0, std=std)
+
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for b in self.blocks:
+            x = b(x)
+        return self.ln_f(x) @ self.wte.weight.t()  # tied lm_head
+
+
+def train_charlm(threads, path="data/kjv.txt", iters=None):
+    """charlm.c's loop: random training windows, nanoGPT's lr schedule, AdamW (one parameter group,
+    weight decay on every parameter, as nn.h's), gradient clipping; the validation loss over every
+    window of the last 10% of the text (stride ctx), as charlm.c computes it."""
+    import math
+    torch.manual_seed(1337)
+    iters = iters or int(os.environ.get("ITERS", 2000))
+    text = open(path, "rb").read()
+    chars = sorted(set(text))
+    code = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([code[c] for c in text], dtype=torch.long)
+    n_train = len(data) * 9 // 10
+    tr, va = data[:n_train], data[n_train:]
+    c = CHAR
+    model = GPT(len(chars), c["layers"], c["heads"], c["width"], c["ctx"])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+
+    def lr_at(it):
+        if it < 100:
+            return 1e-3 * (it + 1) / 101
+        return 1e-4 + 0.5 * (1.0 + math.cos(math.pi * (it - 100) / (iters - 100))) * (1e-3 - 1e-4)
+
+    times = []
+    for it in range(iters):
+        ix = torch.randint(len(tr) - c["ctx"], (c["batch"],))
+        x = torch.stack([tr[i:i + c["ctx"]] for i in ix])
+        y = torch.stack([tr[i + 1:i + 1 + c["ctx"]] for i in ix])
+        t0 = time.perf_counter()
+        for g in opt.param_groups:
+            g["lr"] = lr_at(it)
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    model.eval()
+    w = (len(va) - 1) // c["ctx"]
+    with torch.no_grad():
+        total = 0.0
+        for i in range(0, w, 64):
+            k = min(64, w - i)
+            x = va[i * c["ctx"]:(i + k) * c["ctx"]].view(k, c["ctx"])
+            y = va[i * c["ctx"] + 1:(i + k) * c["ctx"] + 1].view(k, c["ctx"])
+            total += torch.nn.functional.cross_entropy(model(x).view(-1, len(chars)), y.reshape(-1), reduction="sum").item()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print("train charlm-gpt iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d" %
+          (1e3 * statistics.median(times), total / (w * c["ctx"]), rss, threads, iters), flush=True)
+
+
 def infer(name, threads, xte):
     torch.manual_seed(1)
     model, image = net(name)
@@ -131,6 +225,10 @@ def main():
     print("# torch %s, %d threads, OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s OPENBLAS_NUM_THREADS=%s" %
           (torch.__version__, threads, os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
            os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.environ.get("OPENBLAS_NUM_THREADS", "(unset)")), flush=True)
+    if args and args[0].startswith("charlm"):
+        if only != "infer":
+            train_charlm(threads)
+        return
     nets = args or ["mlp-784-128-10", "mlp-784-256-128-10", "lenet5", "cnn-32-64"]
     xte, yte = load("t10k-images-idx3-ubyte.gz", True), load("t10k-labels-idx1-ubyte.gz", False)
     if only != "infer":
