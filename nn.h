@@ -734,6 +734,18 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
 NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc);
 /* Outputs (n, output size) for inputs x (n, input size), in inference mode. */
 NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out);
+/* Autoregressive sampling from a language model: input token ids (nn_input_seq(m, T, 0)), output
+   per-step logits (T, V). ids[0 .. n_prompt) is the prompt (at least one id); n_new ids are
+   written after it (ids holds n_prompt + n_new). Each is drawn from softmax(logits / temperature)
+   over the top_k largest logits (top_k 0: all of them; temperature 0: the largest, no draw),
+   from a generator seeded with seed. The prompt's last T ids run through the model once; then
+   each new id runs through one step of every layer, attention reading the keys and values of
+   the steps before it where they are (a KV cache), so a token costs O(T) work, not O(T^2). When
+   the window is full, its last T/2 ids are run again at once (positions are absolute). Every
+   layer must be one that runs step by step (embedding, pos_embedding, layernorm, dense,
+   activations, add, dropout, causal attention, tied_dense). Not thread-safe on one model. */
+NNDEF nn_result nn_generate(nn_model *m, int32_t *ids, int64_t n_prompt, int64_t n_new, float temperature, int top_k,
+                            uint64_t seed);
 /* Forward n <= max_batch rows without copying; out views the output in the arena, valid until
    the next call that runs the model. */
 NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *out);
@@ -1861,6 +1873,33 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
 #endif
 }
 
+/* GELU's erf and e^x written without calls, branches or float-to-int conversions, so that their
+   loops vectorize (libm's erff is a call per element: 20 ns, against 0.4 here). erf: a rational
+   approximation on [-4, 4] (erf is +-1 in float outside), within 4.3e-7 of erf; e^x for
+   x <= 0: Cody-Waite reduction by ln 2 (rounded in the mantissa of x log2(e) + 1.5 * 2^23),
+   a degree-6 polynomial, 2^k from the exponent bits: relative error below 1e-7. */
+NN__PRIVATE NN__INLINE float nn__erf(float a) {
+    const float x = a > 4.0f ? 4.0f : a < -4.0f ? -4.0f : a, x2 = x * x;
+    float p = -2.72614225801306e-10f, q = -1.45660718464996e-05f;
+    p = p * x2 + 2.77068142495902e-08f; p = p * x2 - 2.10102402082508e-06f; p = p * x2 - 5.69250639462346e-05f;
+    p = p * x2 - 7.34990630326855e-04f; p = p * x2 - 2.95459980854025e-03f; p = p * x2 - 1.60960333262415e-02f;
+    q = q * x2 - 2.13374055278905e-04f; q = q * x2 - 1.68282697438203e-03f; q = q * x2 - 7.37332916720468e-03f;
+    q = q * x2 - 1.42647390514189e-02f;
+    return x * p / q;
+}
+NN__PRIVATE NN__INLINE float nn__exp_neg(float x) {
+    union { int32_t i; float f; } k2, r2;
+    float k, r, p;
+    x = x < -87.0f ? -87.0f : x;
+    r2.f = x * 1.44269504f + 12582912.0f;
+    k = r2.f - 12582912.0f;
+    r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    p = 1.9875691500e-4f; p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f; p = p * r * r + r + 1.0f;
+    k2.i = (r2.i - 0x4B400000 + 127) * 8388608; /* 2^k: k + 127 in the exponent field */
+    return p * k2.f;
+}
+
 NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT x, int64_t lo, int64_t hi) {
     switch (kind) {
@@ -1868,7 +1907,7 @@ NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float 
     case NN_ACT_LEAKY_RELU: NN__VLOOP(i, lo, hi, y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];); break;
     case NN_ACT_SIGMOID: NN__VLOOP(i, lo, hi, y[i] = 1.0f / (1.0f + expf(-x[i]));); break;
     case NN_ACT_TANH: NN__VLOOP(i, lo, hi, y[i] = tanhf(x[i]);); break;
-    case NN_ACT_GELU: NN__VLOOP(i, lo, hi, y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));); break;
+    case NN_ACT_GELU: NN__VLOOP(i, lo, hi, y[i] = 0.5f * x[i] * (1.0f + nn__erf(x[i] * 0.70710678118654752f));); break;
     default: NN_ASSERT(!"nn_act_forward: unknown activation");
     }
 }
@@ -1889,8 +1928,8 @@ NN__PRIVATE NN__NOINLINE void nn__act_bwd_range(int acc, nn_act kind, float alph
     case NN_ACT_SIGMOID: NN__ACT_BWD(acc, gi * y[i] * (1.0f - y[i])); break;
     case NN_ACT_TANH: NN__ACT_BWD(acc, gi * (1.0f - y[i] * y[i])); break;
     case NN_ACT_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
-        NN__ACT_BWD(acc, gi * (0.5f * (1.0f + erff(x[i] * 0.70710678118654752f)) +
-                               x[i] * 0.39894228040143268f * expf(-0.5f * x[i] * x[i])));
+        NN__ACT_BWD(acc, gi * (0.5f * (1.0f + nn__erf(x[i] * 0.70710678118654752f)) +
+                               x[i] * 0.39894228040143268f * nn__exp_neg(-0.5f * x[i] * x[i])));
         break;
     default: NN_ASSERT(!"nn_act_backward: unknown activation");
     }
@@ -4877,6 +4916,9 @@ typedef struct nn__layer_ops {
     void (*fuse)(nn_model *m, int idx);                   /* the fused steps it starts (nn__plan_steps) */
     void (*forward)(nn_model *m, nn_layer *l, int64_t B);
     void (*backward)(nn_model *m, nn_layer *l, int64_t B); /* NULL under NN_NO_TRAINING */
+    /* inference on step t of sample 0 only, the steps before it computed (nn_generate; NULL: the
+       type cannot: it is not per step) */
+    void (*step)(nn_model *m, nn_layer *l, int64_t t);
     /* its words of the architecture line after "name in=...", and the builder call that reads them
        back (the new layer's index or a negative nn_result; *ok = 0: a word is missing) */
     void (*put_arch)(char *t, size_t cap, const nn_layer *l);
@@ -5007,6 +5049,7 @@ static const char *const nn__init_names[] = {"glorot_uniform", "glorot_normal", 
 
 /* >>layer-input: the model's input, layer 0; its output is the caller's batch ---------------- */
 NN__PRIVATE nn_result nn__input_infer(nn_model *m, nn_layer *l, int idx) { (void)m; (void)l; (void)idx; return NN_OK; }
+NN__PRIVATE void nn__input_step(nn_model *m, nn_layer *l, int64_t t) { (void)m; (void)l; (void)t; } /* (the caller's ids) */
 NN__PRIVATE void nn__shape_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_ints(t, cap, "shape", l->ndim, l->shape); }
 NN__PRIVATE void nn__input_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__shape_put_arch(t, cap, l);
@@ -5081,6 +5124,13 @@ NN__PRIVATE void nn__dense_bwd(nn_model *m, nn_layer *l, int64_t B) {
     if (l->cfg.dense.bias) m->backend->sum_rows(ctx, l->dw + out * in, l->dy, B, out);
 }
 #endif
+NN__PRIVATE void nn__dense_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t out = l->cfg.dense.units, in = nn__width_of(a);
+    m->backend->gemm(m->backend->ctx, 0, 1, 1, out, in, 1.0f, a->y + t * in, in, l->w, in, 0.0f, l->y + t * out, out,
+                     l->cfg.dense.bias ? l->w + out * in : NULL, l->fused ? m->layers[l->fused].y + t * out : NULL,
+                     m->scratch, m->scratch_floats);
+}
 NN__PRIVATE void nn__dense_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__key_int(t, cap, "units", l->cfg.dense.units);
     nn__key_int(t, cap, "bias", l->cfg.dense.bias);
@@ -5149,6 +5199,11 @@ NN__PRIVATE void nn__act_bwd(nn_model *m, nn_layer *l, int64_t B) {
                          B * l->size);
 }
 #endif
+NN__PRIVATE void nn__act_step(nn_model *m, nn_layer *l, int64_t t) {
+    const int64_t D = nn__width_of(l);
+    if (!l->fused) m->backend->act_forward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y + t * D,
+                                           nn__in(m, l, 0)->y + t * D, D);
+}
 NN__PRIVATE void nn__act_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__key_word(t, cap, "kind", nn__act_names[l->cfg.act.kind]);
     nn__key_float(t, cap, "alpha", l->cfg.act.alpha);
@@ -5222,6 +5277,10 @@ NN__PRIVATE void nn__dropout_bwd(nn_model *m, nn_layer *l, int64_t B) {
     else be->dropout(be->ctx, 1, a->dy, l->dy, n, l->cfg.dropout.p, nn__dropout_key(m, l));
 }
 #endif
+NN__PRIVATE void nn__dropout_step(nn_model *m, nn_layer *l, int64_t t) { /* (inference: the identity) */
+    const int64_t D = nn__width_of(l);
+    m->backend->copy2d(m->backend->ctx, 0, 1, D, l->y + t * D, D, nn__in(m, l, 0)->y + t * D, D);
+}
 NN__PRIVATE void nn__dropout_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "p", l->cfg.dropout.p); }
 NN__PRIVATE int nn__dropout_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     float p = 0.0f;
@@ -5254,6 +5313,12 @@ NN__PRIVATE void nn__add_bwd(nn_model *m, nn_layer *l, int64_t B) {
     if (b->dy) be->copy2d(be->ctx, 1, 1, n, b->dy, n, l->dy, n);
 }
 #endif
+NN__PRIVATE void nn__add_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_backend *be = m->backend;
+    const int64_t D = nn__width_of(l);
+    be->copy2d(be->ctx, 0, 1, D, l->y + t * D, D, nn__in(m, l, 0)->y + t * D, D);
+    be->copy2d(be->ctx, 1, 1, D, l->y + t * D, D, nn__in(m, l, 1)->y + t * D, D);
+}
 NN__PRIVATE int nn__add_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     (void)line; (void)ok;
     return nn_add(m, (int)ins[0], (int)ins[1]);
@@ -5639,6 +5704,11 @@ NN__PRIVATE void nn__embedding_bwd(nn_model *m, nn_layer *l, int64_t B) {
     }
 }
 #endif
+NN__PRIVATE void nn__embedding_step(nn_model *m, nn_layer *l, int64_t t) {
+    const int64_t D = l->cfg.emb.dim, id = nn__token(nn__in(m, l, 0)->y[t], l->cfg.emb.vocab);
+    if (id >= 0) memcpy(l->y + t * D, l->w + id * D, sizeof(float) * (size_t)D);
+    else memset(l->y + t * D, 0, sizeof(float) * (size_t)D);
+}
 NN__PRIVATE void nn__embedding_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__key_int(t, cap, "vocab", l->cfg.emb.vocab);
     nn__key_int(t, cap, "dim", l->cfg.emb.dim);
@@ -5689,19 +5759,20 @@ NN__PRIVATE void nn__ln_stats(const float *x, int64_t D, float eps, double *mean
     *mean = s;
     *rstd = 1.0 / sqrt(v / (double)D + eps);
 }
+NN__PRIVATE void nn__layernorm_row(const nn_layer *l, float *y, const float *x) {
+    const int64_t D = l->n_params / 2;
+    double mean, rstd;
+    int64_t i;
+    nn__ln_stats(x, D, l->cfg.ln.eps, &mean, &rstd);
+    for (i = 0; i < D; i++) y[i] = (float)((x[i] - mean) * rstd) * l->w[i] + l->w[D + i];
+}
 NN__PRIVATE void nn__layernorm_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const float *x = nn__in(m, l, 0)->y, *g = l->w;
     const int64_t D = l->n_params / 2, n = B * l->size / D;
     int64_t r;
+    (void)g;
     NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
-    for (r = 0; r < n; r++) {
-        const float *xr = x + r * D;
-        float *yr = l->y + r * D;
-        double mean, rstd;
-        int64_t i;
-        nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
-        for (i = 0; i < D; i++) yr[i] = (float)((xr[i] - mean) * rstd) * g[i] + g[D + i];
-    }
+    for (r = 0; r < n; r++) nn__layernorm_row(l, l->y + r * D, x + r * D);
 }
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__layernorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
@@ -5744,6 +5815,10 @@ NN__PRIVATE void nn__layernorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
     }
 }
 #endif
+NN__PRIVATE void nn__layernorm_step(nn_model *m, nn_layer *l, int64_t t) {
+    const int64_t D = l->n_params / 2;
+    nn__layernorm_row(l, l->y + t * D, nn__in(m, l, 0)->y + t * D);
+}
 NN__PRIVATE void nn__layernorm_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "eps", l->cfg.ln.eps); }
 NN__PRIVATE int nn__layernorm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     float eps = 0.0f;
@@ -5793,6 +5868,12 @@ NN__PRIVATE void nn__posemb_bwd(nn_model *m, nn_layer *l, int64_t B) {
     for (b = 1; b < B; b++) nn__add_range(l->dw, l->dy + b * l->size, 0, l->size);
 }
 #endif
+NN__PRIVATE void nn__posemb_step(nn_model *m, nn_layer *l, int64_t t) {
+    const int64_t D = l->shape[1];
+    const float *x = nn__in(m, l, 0)->y + t * D;
+    int64_t i;
+    for (i = 0; i < D; i++) l->y[t * D + i] = x[i] + l->w[t * D + i];
+}
 NN__PRIVATE void nn__posemb_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "std", l->cfg.emb.std); }
 NN__PRIVATE int nn__posemb_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     float std = 0.0f;
@@ -5813,21 +5894,21 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
    sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C). Backward's
    per-(sample, head) work needs a row of T floats per thread. Legend: B batch, T steps, C width,
    H heads, hs = C / H. */
-/* s[j] = scale * (a . bt[., j]) for j < n, bt (hs x T) a transposed block: axpys along j */
+/* s[j] = scale * (a . bt[., j]) for j < n, bt (hs x T) a transposed block: axpys along j (blocks
+   of 16, NN__VLOOP, so that -O2 vectorizes them) */
 NN__PRIVATE void nn__scores(float *NN__RESTRICT s, const float *NN__RESTRICT a, const float *NN__RESTRICT bt, int64_t hs,
                             int64_t T, int64_t n, float scale) {
-    int64_t j, d;
-    for (j = 0; j < n; j++) s[j] = 0.0f;
+    int64_t d;
+    NN__VLOOP(j, 0, n, s[j] = 0.0f;);
     for (d = 0; d < hs; d++) {
         const float ad = a[d] * scale;
         const float *NN__RESTRICT r = bt + d * T;
-        for (j = 0; j < n; j++) s[j] += ad * r[j];
+        NN__VLOOP(j, 0, n, s[j] += ad * r[j];);
     }
 }
 /* y += a x over n floats */
 NN__PRIVATE void nn__axpy(float *NN__RESTRICT y, float a, const float *NN__RESTRICT x, int64_t n) {
-    int64_t i;
-    for (i = 0; i < n; i++) y[i] += a * x[i];
+    NN__VLOOP(i, 0, n, y[i] += a * x[i];);
 }
 NN__PRIVATE int64_t nn__attn_keep(const nn_layer *l) {
     const int64_t T = l->shape[0], C = l->shape[1];
@@ -5892,6 +5973,7 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
     float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
     int64_t o[4], bh;
     nn__attn_offs(l, o);
+    (void)th; /* (no OpenMP: one thread) */
     be->gemm(be->ctx, 0, 1, BT, 3 * C, C, 1.0f, nn__in(m, l, 0)->y, C, l->w, C, 0.0f, qkv, 3 * C,
              l->cfg.attn.bias ? l->w + o[1] : NULL, NULL, m->scratch, m->scratch_floats);
     NN__OMP_FOR_NT(B * H * T * T * hs >= NN_OMP_MIN_WORK, th)
@@ -5986,6 +6068,36 @@ NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
                  NULL, NULL, ws, wsf);
 }
 #endif
+/* step t of sample 0 with the keys and values of steps < t in place (the forward pass or earlier
+   steps left them in qkv): this step's q, k, v, its attention over steps <= t, its projection.
+   Laid out as a batch of one. Causal attention only (nn_generate checks). */
+NN__PRIVATE void nn__attention_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_backend *be = m->backend;
+    const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H;
+    const float scale = 1.0f / sqrtf((float)hs);
+    float *qkv = l->saved, *P = qkv + T * 3 * C, *yv = P + H * T * T;
+    int64_t o[4], h, j;
+    nn__attn_offs(l, o);
+    be->gemm(be->ctx, 0, 1, 1, 3 * C, C, 1.0f, nn__in(m, l, 0)->y + t * C, C, l->w, C, 0.0f, qkv + t * 3 * C, 3 * C,
+             l->cfg.attn.bias ? l->w + o[1] : NULL, NULL, m->scratch, m->scratch_floats);
+    for (h = 0; h < H; h++) {
+        const float *q = qkv + t * 3 * C + h * hs;
+        float *pr = P + (h * T + t) * T, *y = yv + t * C + h * hs, mx = -INFINITY, sum = 0.0f;
+        int64_t d;
+        for (j = 0; j <= t; j++) {
+            const float *k = qkv + j * 3 * C + C + h * hs;
+            float s = 0.0f;
+            for (d = 0; d < hs; d++) s += q[d] * scale * k[d];
+            pr[j] = s;
+            if (s > mx) mx = s;
+        }
+        for (j = 0; j <= t; j++) { pr[j] = expf(pr[j] - mx); sum += pr[j]; }
+        for (d = 0; d < hs; d++) y[d] = 0.0f;
+        for (j = 0; j <= t; j++) nn__axpy(y, pr[j] / sum, qkv + j * 3 * C + 2 * C + h * hs, hs);
+    }
+    be->gemm(be->ctx, 0, 1, 1, C, C, 1.0f, yv + t * C, C, l->w + o[2], C, 0.0f, l->y + t * C, C,
+             l->cfg.attn.bias ? l->w + o[3] : NULL, NULL, m->scratch, m->scratch_floats);
+}
 NN__PRIVATE void nn__attention_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__key_int(t, cap, "heads", l->cfg.attn.heads);
     nn__key_int(t, cap, "causal", l->cfg.attn.causal);
@@ -6066,6 +6178,12 @@ NN__PRIVATE void nn__tied_bwd(nn_model *m, nn_layer *l, int64_t B) {
                          m->scratch_floats);
 }
 #endif
+NN__PRIVATE void nn__tied_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_layer *a = nn__in(m, l, 0), *e = &m->layers[l->cfg.tied.src];
+    const int64_t in = e->cfg.emb.dim, out = e->cfg.emb.vocab;
+    m->backend->gemm(m->backend->ctx, 0, 1, 1, out, in, 1.0f, a->y + t * in, in, e->w, in, 0.0f, l->y + t * out, out, NULL,
+                     NULL, m->scratch, m->scratch_floats);
+}
 NN__PRIVATE void nn__tied_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_int(t, cap, "src", l->cfg.tied.src); }
 NN__PRIVATE int nn__tied_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     int64_t src;
@@ -6076,75 +6194,75 @@ NN__PRIVATE int nn__tied_get_arch(nn_model *m, const char *line, const int64_t *
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
-   Columns: name, inputs, flags, backend entries | infer, init, scratch, fuse, forward, backward |
+   Columns: name, inputs, flags, backend entries | infer, init, scratch, fuse, forward, backward, step |
    put_arch, get_arch, tensors | int8 role, qcheck, qtable, qscratch, qforward */
 static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"input", 0, 0, 0,
-     nn__input_infer, NULL, NULL, NULL, NULL, NULL,
+     nn__input_infer, NULL, NULL, NULL, NULL, NULL, nn__input_step,
      nn__input_put_arch, nn__input_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"dense", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
-     nn__dense_infer, nn__dense_init, nn__dense_scratch, NULL, nn__dense_fwd, NN__BWD(nn__dense_bwd),
+     nn__dense_infer, nn__dense_init, nn__dense_scratch, NULL, nn__dense_fwd, NN__BWD(nn__dense_bwd), nn__dense_step,
      nn__dense_put_arch, nn__dense_get_arch, nn__dense_tensors,
      NN__Q_WEIGHTS, NULL, NULL, NULL, nn__dense_qforward},
     {"activation", 1, NN__L_ASSIGNS, NN__BE_ACT,
-     nn__act_infer, NULL, NULL, nn__act_fuse, nn__act_fwd, NN__BWD(nn__act_bwd),
+     nn__act_infer, NULL, NULL, nn__act_fuse, nn__act_fwd, NN__BWD(nn__act_bwd), nn__act_step,
      nn__act_put_arch, nn__act_get_arch, NULL,
      NN__Q_LUT, NULL, nn__act_qtable, NULL, nn__act_qforward},
     {"softmax", 1, 0, NN__BE_SOFTMAX,
-     nn__softmax_infer, NULL, NULL, NULL, nn__softmax_fwd, NN__BWD(nn__softmax_bwd),
+     nn__softmax_infer, NULL, NULL, NULL, nn__softmax_fwd, NN__BWD(nn__softmax_bwd), NULL,
      NULL, nn__softmax_get_arch, NULL,
      NN__Q_VIEW, nn__softmax_qcheck, NULL, NULL, NULL},
     {"dropout", 1, 0, NN__BE_DROPOUT | NN__BE_COPY,
-     nn__dropout_infer, NULL, NULL, NULL, nn__dropout_fwd, NN__BWD(nn__dropout_bwd),
+     nn__dropout_infer, NULL, NULL, NULL, nn__dropout_fwd, NN__BWD(nn__dropout_bwd), nn__dropout_step,
      nn__dropout_put_arch, nn__dropout_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"add", 2, 0, NN__BE_COPY,
-     nn__add_infer, NULL, NULL, NULL, nn__add_fwd, NN__BWD(nn__add_bwd),
+     nn__add_infer, NULL, NULL, NULL, nn__add_fwd, NN__BWD(nn__add_bwd), nn__add_step,
      NULL, nn__add_get_arch, NULL,
      NN__Q_RESCALE, NULL, NULL, NULL, nn__add_qforward},
     {"concat", 2, 0, NN__BE_COPY,
-     nn__concat_infer, NULL, NULL, NULL, nn__concat_fwd, NN__BWD(nn__concat_bwd),
+     nn__concat_infer, NULL, NULL, NULL, nn__concat_fwd, NN__BWD(nn__concat_bwd), NULL,
      NULL, nn__concat_get_arch, NULL,
      NN__Q_RESCALE, NULL, NULL, NULL, nn__concat_qforward},
     {"flatten", 1, NN__L_VIEW, 0,
-     nn__flatten_infer, NULL, NULL, NULL, nn__view_fwd, NULL,
+     nn__flatten_infer, NULL, NULL, NULL, nn__view_fwd, NULL, NULL,
      NULL, nn__flatten_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"conv2d", 1, 0, NN__BE_CONV,
-     nn__conv2d_infer, nn__conv2d_init, nn__conv2d_scratch, NULL, nn__conv2d_fwd, NN__BWD(nn__conv2d_bwd),
+     nn__conv2d_infer, nn__conv2d_init, nn__conv2d_scratch, NULL, nn__conv2d_fwd, NN__BWD(nn__conv2d_bwd), NULL,
      nn__conv2d_put_arch, nn__conv2d_get_arch, nn__conv2d_tensors,
      NN__Q_WEIGHTS, NULL, NULL, nn__conv2d_qscratch, nn__conv2d_qforward},
     {"pool2d", 1, NN__L_ASSIGNS, NN__BE_POOL | NN__BE_ACT,
-     nn__pool2d_infer, NULL, NULL, nn__pool2d_fuse, nn__pool2d_fwd, NN__BWD(nn__pool2d_bwd),
+     nn__pool2d_infer, NULL, NULL, nn__pool2d_fuse, nn__pool2d_fwd, NN__BWD(nn__pool2d_bwd), NULL,
      nn__pool2d_put_arch, nn__pool2d_get_arch, NULL,
      NN__Q_SAME, NULL, NULL, NULL, nn__pool2d_qforward},
     {"batchnorm", 1, 0, NN__BE_BN,
-     nn__batchnorm_infer, nn__batchnorm_init, NULL, NULL, nn__batchnorm_fwd, NN__BWD(nn__batchnorm_bwd),
+     nn__batchnorm_infer, nn__batchnorm_init, NULL, NULL, nn__batchnorm_fwd, NN__BWD(nn__batchnorm_bwd), NULL,
      nn__batchnorm_put_arch, nn__batchnorm_get_arch, nn__batchnorm_tensors,
      NN__Q_VIEW, nn__batchnorm_qcheck, NULL, NULL, NULL},
     {"reshape", 1, NN__L_VIEW, 0,
-     nn__reshape_infer, NULL, NULL, NULL, nn__view_fwd, NULL,
+     nn__reshape_infer, NULL, NULL, NULL, nn__view_fwd, NULL, NULL,
      nn__shape_put_arch, nn__reshape_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"embedding", 1, 0, 0,
-     nn__embedding_infer, nn__embedding_init, NULL, NULL, nn__embedding_fwd, NN__BWD(nn__embedding_bwd),
+     nn__embedding_infer, nn__embedding_init, NULL, NULL, nn__embedding_fwd, NN__BWD(nn__embedding_bwd), nn__embedding_step,
      nn__embedding_put_arch, nn__embedding_get_arch, nn__embedding_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"layernorm", 1, NN__L_ASSIGNS, 0,
-     nn__layernorm_infer, nn__layernorm_init, NULL, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd),
+     nn__layernorm_infer, nn__layernorm_init, NULL, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd), nn__layernorm_step,
      nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
-     nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd),
+     nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd), nn__posemb_step,
      nn__posemb_put_arch, nn__posemb_get_arch, nn__posemb_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"attention", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
-     nn__attention_infer, nn__attention_init, nn__attention_scratch, NULL, nn__attention_fwd, NN__BWD(nn__attention_bwd),
+     nn__attention_infer, nn__attention_init, nn__attention_scratch, NULL, nn__attention_fwd, NN__BWD(nn__attention_bwd), nn__attention_step,
      nn__attention_put_arch, nn__attention_get_arch, nn__attention_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"tied_dense", 1, NN__L_ASSIGNS, NN__BE_GEMM,
-     nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd),
+     nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd), nn__tied_step,
      nn__tied_put_arch, nn__tied_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
@@ -6911,6 +7029,87 @@ NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out) {
         if ((r = nn__device_status(m)) != NN_OK) return r;
         memcpy(out + i * C, m->layers[m->n_layers - 1].y, sizeof(float) * (size_t)(b * C));
     }
+    return NN_OK;
+}
+
+/* nn_generate: the window's ids (the last n of ids[0..len)) through the whole model as a batch of one */
+NN__PRIVATE void nn__gen_prime(nn_model *m, const int32_t *ids, int64_t len, int64_t n) {
+    const int64_t T = m->layers[0].size;
+    int64_t i;
+    for (i = 0; i < T; i++) m->x_stage[i] = (float)ids[len - n + (i < n ? i : n - 1)]; /* (padding: causal, unseen) */
+    nn__forward(m, m->x_stage, 1);
+}
+/* a draw from softmax(z / temperature) over the top_k largest of z[0..V); w: V floats of room */
+NN__PRIVATE int32_t nn__gen_draw(const float *z, int64_t V, float temperature, int top_k, float *w, uint64_t *rng) {
+    int64_t i, best = nn_argmax(z, V);
+    float cut = -INFINITY, sum = 0.0f, r;
+    if (!(temperature > 0.0f)) return (int32_t)best;
+    if (top_k > 0 && top_k < V) { /* the top_k-th largest: selection on a copy */
+        int64_t lo = 0, hi = V - 1, k = top_k - 1;
+        memcpy(w, z, sizeof(float) * (size_t)V);
+        while (lo < hi) {
+            const float piv = w[(lo + hi) / 2];
+            int64_t a = lo, b = hi;
+            while (a <= b) {
+                while (w[a] > piv) a++;
+                while (w[b] < piv) b--;
+                if (a <= b) { const float t = w[a]; w[a] = w[b]; w[b] = t; a++; b--; }
+            }
+            if (k <= b) hi = b; else if (k >= a) lo = a; else break;
+        }
+        cut = w[k];
+    }
+    for (i = 0; i < V; i++) sum += (w[i] = z[i] >= cut ? expf((z[i] - z[best]) / temperature) : 0.0f);
+    r = nn__rng_uniform(rng) * sum;
+    for (i = 0; i < V - 1; i++) if ((r -= w[i]) < 0.0f && w[i] > 0.0f) break;
+    while (w[i] == 0.0f && i > 0) i--; /* (rounding at the end: the last kept id) */
+    return (int32_t)i;
+}
+NNDEF nn_result nn_generate(nn_model *m, int32_t *ids, int64_t n_prompt, int64_t n_new, float temperature, int top_k,
+                            uint64_t seed) {
+    const nn_layer *o;
+    nn_result r;
+    int64_t T, V, k, pos, len, i;
+    float *w;
+    uint64_t rng = seed;
+    if ((r = nn__check_model(m, "nn_generate", 0)) != NN_OK) return r;
+    if (!ids || n_prompt < 1 || n_new < 0) return nn__fail(NN_ERR_INVALID_ARG, "nn_generate: no ids, an empty prompt or n_new < 0");
+    if (!m->layers[0].cfg.input.tokens) return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: the input is not token ids (nn_input_seq(m, T, 0))");
+    if (m->backend->sync) return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: runs on the CPU (nn_cuda_detach first)");
+    o = &m->layers[m->n_layers - 1];
+    T = m->layers[0].size;
+    if (!o->seq || o->ndim != 2) return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: the output is not per-step logits (T, V)");
+    V = o->shape[1];
+    for (k = 1; k < m->n_layers; k++) {
+        const nn_layer *l = &m->layers[k];
+        if (!nn__ops(l->type)->step || !l->seq || (l->type == NN_LAYER_ATTENTION && !l->cfg.attn.causal))
+            return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: layer %d (%s) does not run step by step", k, nn__layer_name(l->type));
+    }
+    for (k = 0; k < n_prompt; k++)
+        if (ids[k] < 0 || ids[k] >= m->layers[0].cfg.input.vocab)
+            return nn__fail(NN_ERR_DATA, "nn_generate: prompt id %l is %d, not in [0, %l)", k, (int)ids[k], m->layers[0].cfg.input.vocab);
+    if (!(temperature >= 0.0f) || top_k < 0) return nn__fail(NN_ERR_INVALID_ARG, "nn_generate: temperature < 0 or top_k < 0");
+    if (n_new == 0) return NN_OK;
+    if (!(w = (float *)m->allocator.alloc(sizeof(float) * (size_t)V, m->allocator.user)))
+        return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_generate: no memory for %l logits", V);
+    m->training = 0;
+    len = n_prompt;
+    pos = len < T ? len : T;
+    nn__gen_prime(m, ids, len, pos);
+    for (k = 0; k < n_new; k++) {
+        const int32_t id = nn__gen_draw(o->y + (pos - 1) * V, V, temperature, top_k, w, &rng);
+        ids[len++] = id;
+        if (k + 1 == n_new) break;
+        if (pos == T) { /* the window is full: its last half again, at once */
+            pos = T / 2 > 0 ? T / 2 : 1;
+            nn__gen_prime(m, ids, len, pos);
+            continue;
+        }
+        m->x_stage[pos] = (float)id;
+        for (i = 1; i < m->n_layers; i++) nn__ops(m->layers[i].type)->step(m, &m->layers[i], pos);
+        pos++;
+    }
+    m->allocator.free(w, m->allocator.user);
     return NN_OK;
 }
 

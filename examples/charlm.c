@@ -9,7 +9,7 @@
 
    It prints the training loss every 100 iterations, the validation loss (over every window of
    the split: the same number each run, not a sample) every 500 and at the end, the median time
-   per iteration, then 400 characters sampled from the trained model. bench/torch_ref.py trains
+   per iteration, then 400 characters sampled from the trained model (nn_generate). bench/torch_ref.py trains
    the same model in PyTorch (--only train charlm-gpt). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define NN_IMPLEMENTATION
@@ -181,28 +181,17 @@ int main(int argc, char **argv) {
     }
     if (argc > 3 && nn_save(&m, argv[3]) != NN_OK) fprintf(stderr, "%s\n", nn_error());
 
-    /* sampling: the last CTX characters in, the next one drawn from the last step's softmax */
+    /* sampling (nanoGPT's sample.py settings: temperature 0.8, top 200): a newline as the prompt,
+       400 characters, each one step through the model with the attention's keys and values kept */
     printf("--- sample ---\n");
     {
-        float window[CTX], p[256];
-        int len = 0, c;
-        window[len++] = (float)code['\n'];
-        for (k = 0; k < 400; k++) {
-            nn_tensor out;
-            float mx = -1e30f, s = 0.0f, r;
-            const float *row;
-            for (i = len; i < CTX; i++) window[i] = window[len - 1]; /* (steps after the last are not seen: causal) */
-            if (nn_forward(&m, window, 1, &out) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
-            row = out.data + (len - 1) * vocab;
-            for (c = 0; c < vocab; c++) if (row[c] > mx) mx = row[c];
-            for (c = 0; c < vocab; c++) s += (p[c] = expf(row[c] - mx));
-            r = (float)uniform() * s;
-            for (c = 0; c < vocab - 1 && (r -= p[c]) > 0.0f; c++) {}
-            putchar(chars[c]);
-            if (len == CTX) { memmove(window, window + 1, sizeof(float) * (CTX - 1)); len--; }
-            window[len++] = (float)c;
-        }
-        putchar('\n');
+        static int32_t out[1 + 400];
+        double t0 = now_s();
+        out[0] = code['\n'];
+        if (nn_generate(&m, out, 1, 400, 0.8f, 200, 7) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+        t0 = now_s() - t0;
+        for (k = 1; k <= 400; k++) putchar(chars[out[k]]);
+        printf("\n--- %.1f us a character\n", 1e6 * t0 / 400);
     }
     nn_model_free(&m);
     free(text); free(ids); free(next); free(times);

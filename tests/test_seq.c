@@ -337,11 +337,79 @@ static void test_threads(void) {
     nn_set_threads(1);
 }
 
+/* nn_generate against the whole model run on each window: greedy ids equal (the window slides
+   by halves once full, as nn_generate's does), draws repeat with a seed, misuse refused */
+static void build_gpt(nn_model *m, int causal) {
+    int e, h;
+    nn_model_init(m, NULL);
+    e = nn_embedding(m, nn_input_seq(m, 8, 0), 11, 8);
+    h = nn_pos_embedding(m, e, 0.5f);
+    h = nn_add(m, h, nn_attention_ex(m, nn_layernorm(m, h, 1e-5f), 2, causal, 1, 0.0f, NN_INIT_GLOROT_UNIFORM));
+    h = nn_add(m, h, nn_dense(m, nn_gelu(m, nn_dense(m, nn_layernorm(m, h, 1e-5f), 16)), 8));
+    nn_dense_tied(m, nn_layernorm(m, h, 1e-5f), e);
+}
+static void for_window(float *x, const int32_t *ids, int64_t from, int64_t to) {
+    int64_t i;
+    for (i = from; i < to; i++) x[i - from] = (float)ids[i];
+}
+static void test_generate(void) {
+    nn_model m;
+    int32_t ids[40], ref[40], ids2[40];
+    float x[8];
+    nn_tensor out;
+    int64_t len, s, i;
+    int bad = 0;
+    build_gpt(&m, 1);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+    for (i = 0; i < m.n_params; i++) m.params[i] = frand();
+    ids[0] = ref[0] = 3; ids[1] = ref[1] = 7; ids[2] = ref[2] = 1;
+    CHECK_OK(nn_generate(&m, ids, 3, 30, 0.0f, 0, 1));
+    for (len = 3, s = 0; len < 33; len++) { /* the reference: the window ref[s..len) through nn_forward */
+        const int64_t n = len - s;
+        for (i = 0; i < 8; i++) x[i] = (float)ref[s + (i < n ? i : n - 1)];
+        CHECK_OK(nn_forward(&m, x, 1, &out));
+        ref[len] = (int32_t)nn_argmax(out.data + (n - 1) * 11, 11);
+        if (len + 1 - s > 8) s = len + 1 - 4;
+    }
+    for (i = 0; i < 33; i++) bad += ids[i] != ref[i];
+    CHECK_MSG(bad == 0, "%d of 33 greedy ids differ from the windows' forward passes", bad);
+    for (i = 3; i < 33 && ids[i] == ids[3]; i++) {}
+    CHECK(i < 33); /* (not one id repeated: the test would be weak) */
+    memcpy(ids2, ids, sizeof ids2);
+    CHECK_OK(nn_generate(&m, ids2, 3, 30, 1.0f, 1, 99)); /* top_k 1: greedy whatever the draw */
+    CHECK(memcmp(ids, ids2, sizeof(int32_t) * 33) == 0);
+    CHECK_OK(nn_generate(&m, ids, 3, 30, 1.0f, 5, 42));
+    CHECK_OK(nn_generate(&m, ids2, 3, 30, 1.0f, 5, 42));
+    CHECK(memcmp(ids, ids2, sizeof(int32_t) * 33) == 0);
+    for (i = 3; i < 33; i++) bad += ids[i] < 0 || ids[i] >= 11;
+    CHECK(bad == 0);
+    ids[1] = 11;
+    CHECK_ERR(nn_generate(&m, ids, 3, 5, 1.0f, 0, 1), NN_ERR_DATA, "prompt id 1 is 11");
+    ids[1] = 2;
+    CHECK_ERR(nn_generate(&m, ids, 0, 5, 1.0f, 0, 1), NN_ERR_INVALID_ARG, "empty prompt");
+    for (i = 0; i < 40; i++) ids[i] = (int32_t)(i % 11);
+    CHECK_OK(nn_generate(&m, ids, 40, 0, 1.0f, 0, 1)); /* nothing to add */
+    CHECK_OK(nn_generate(&m, ids, 20, 20, 0.0f, 0, 1)); /* a prompt longer than the window */
+    CHECK_OK(nn_forward(&m, (for_window(x, ids, 12, 20), x), 1, &out));
+    CHECK(ids[20] == (int32_t)nn_argmax(out.data + 7 * 11, 11));
+    nn_model_free(&m);
+    build_gpt(&m, 0);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+    CHECK_ERR(nn_generate(&m, ids, 3, 5, 1.0f, 0, 1), NN_ERR_UNSUPPORTED, "(attention) does not run step by step");
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_input_seq(&m, 4, 3), 5);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+    CHECK_ERR(nn_generate(&m, ids, 3, 5, 1.0f, 0, 1), NN_ERR_UNSUPPORTED, "not token ids");
+    nn_model_free(&m);
+}
+
 int main(void) {
     test_grads();
     test_torch();
     test_errors();
     test_file();
     test_threads();
+    test_generate();
     return t_summary("test_seq");
 }
