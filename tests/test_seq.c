@@ -404,6 +404,65 @@ static void test_generate(void) {
     nn_model_free(&m);
 }
 
+/* llm.c's test_gpt2, on a small GPT: logits, loss, every parameter gradient and the loss of 10 AdamW
+   steps against PyTorch (tools/make_seq_ref.py); llm.c's tolerances are 1e-2 (logits, loss) and
+   2e-2 (gradients): these are 1e-5 and 1e-5 (relative to the largest), then 1e-4 after the steps */
+static void copy_params(nn_model *m, const float *src, int grads, float *dst) {
+    int i;
+    int64_t k = 0;
+    for (i = 1; i < m->n_layers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (!l->n_params) continue;
+        if (dst) memcpy(dst + k, grads ? l->dw : l->w, sizeof(float) * (size_t)l->n_params);
+        else memcpy(l->w, src + k, sizeof(float) * (size_t)l->n_params);
+        k += l->n_params;
+    }
+}
+static void test_gpt_parity(void) {
+    nn_model m;
+    nn_compile_config cc = nn_compile_defaults();
+    nn_tensor out;
+    static float got[1752];
+    float loss = 0.0f, loss0 = 0.0f, big = 0.0f;
+    int e, h, k, i, worst = 0;
+    nn_model_init(&m, NULL);
+    e = nn_embedding(&m, nn_input_seq(&m, 6, 0), 11, 8);
+    h = nn_pos_embedding(&m, e, 1.0f);
+    for (k = 0; k < 2; k++) {
+        h = nn_add(&m, h, nn_attention_ex(&m, nn_layernorm(&m, h, 1e-5f), 2, 1, 0, 0.0f, NN_INIT_TORCH));
+        h = nn_add(&m, h, nn_dense_ex(&m, nn_gelu(&m, nn_dense_ex(&m, nn_layernorm(&m, h, 1e-5f), 32, 0, NN_INIT_TORCH)), 8, 0,
+                                      NN_INIT_TORCH));
+    }
+    nn_dense_tied(&m, nn_layernorm(&m, h, 1e-5f), e);
+    cc.loss = NN_LOSS_XENT;
+    cc.max_batch = 3;
+    cc.optimizer = nn_adamw(1e-2f, 0.1f);
+    cc.optimizer.beta2 = 0.99f;
+    CHECK_OK(nn_model_compile(&m, &cc));
+    CHECK(m.n_train == 1752 || m.n_params >= 1752);
+    copy_params(&m, gpt_params, 0, NULL);
+    CHECK_OK(nn_forward(&m, gpt_ids, 3, &out));
+    CHECK_MSG(maxdiff(out.data, gpt_logits, 198) < 1e-5f, "logits differ by %g", maxdiff(out.data, gpt_logits, 198));
+    CHECK_OK(nn_model_backward(&m, gpt_ids, gpt_tgt, NULL, 3, &loss0));
+    CHECK_NEAR(loss0, gpt_loss[0], 1e-5);
+    copy_params(&m, NULL, 1, got);
+    for (i = 0; i < 1752; i++) if (fabsf(gpt_grads[i]) > big) big = fabsf(gpt_grads[i]);
+    for (i = 0; i < 1752; i++) if (fabsf(got[i] - gpt_grads[i]) > fabsf(got[worst] - gpt_grads[worst])) worst = i;
+    CHECK_MSG(fabsf(got[worst] - gpt_grads[worst]) <= 1e-5f * big, "gradient %d: %g, PyTorch %g (largest %g)", worst,
+              (double)got[worst], (double)gpt_grads[worst], (double)big);
+    for (k = 0; k < 10; k++) {
+        CHECK_OK(nn_train_step(&m, gpt_ids, gpt_tgt, NULL, 3, 1e-2f, &loss));
+        CHECK_MSG(fabsf(loss - gpt_step_losses[k]) < 1e-4f, "step %d: loss %.7f, PyTorch %.7f", k, (double)loss,
+                  (double)gpt_step_losses[k]);
+    }
+    copy_params(&m, NULL, 0, got);
+    CHECK_MSG(maxdiff(got, gpt_params_after, 1752) < 1e-4f, "parameters after 10 steps differ by %g",
+              maxdiff(got, gpt_params_after, 1752));
+    printf("  gpt parity: loss %.6f (PyTorch %.6f), step-10 loss %.6f (%.6f)\n", (double)loss0, (double)gpt_loss[0],
+           (double)loss, (double)gpt_step_losses[9]);
+    nn_model_free(&m);
+}
+
 int main(void) {
     test_grads();
     test_torch();
@@ -411,5 +470,6 @@ int main(void) {
     test_file();
     test_threads();
     test_generate();
+    test_gpt_parity();
     return t_summary("test_seq");
 }
