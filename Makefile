@@ -9,10 +9,10 @@ B       := build
 
 TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware test_quant test_seq
 CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
-EXAMPLES  := xor iris digits fashion_mnist embedded_digits
+EXAMPLES  := xor iris digits fashion_mnist embedded_digits charlm
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/ref/seq_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda ab
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda bench-charlm ab
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -184,7 +184,18 @@ define TRAIN_ROUNDS
 	    done; \
 	done
 endef
-bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_infer
+# the character-level GPT (examples/charlm.c, 2,000 iterations) and PyTorch's same model and loop
+define CHARLM_RUNS
+	$(BENCH_ENV) ./$(B)/charlm data/kjv.txt $(CHARLM_ITERS) | tee -a $(B)/bench_nn.txt
+	ITERS=$(CHARLM_ITERS) $(TORCH1) --only train charlm-gpt | tee -a $(B)/bench_torch1.txt
+	ITERS=$(CHARLM_ITERS) $(TORCH2) --only train charlm-gpt | tee -a $(B)/bench_torch2.txt
+endef
+CHARLM_ITERS ?= 2000
+bench-charlm: $(B)/charlm
+	@rm -f $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
+	$(call CHARLM_RUNS,)
+	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt
+bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_infer $(B)/charlm
 	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d)"
 	$(BENCH_ENV) ./$(B)/bench_gemm | tee $(B)/bench_gemm.txt
 	$(AVX2_REF) ./$(B)/bench_gemm_avx2 squares | tee $(B)/bench_gemm_avx2.txt
@@ -197,6 +208,7 @@ bench-compare: $(B)/bench_gemm $(B)/bench_gemm_avx2 $(B)/bench_train $(B)/bench_
 	        $(TORCH2) --only infer $$n | tee -a $(B)/bench_torch2.txt; \
 	    done; \
 	done
+	$(call CHARLM_RUNS,)
 	@/usr/bin/python3 bench/compare.py $(B)/bench_nn.txt $(B)/bench_torch1.txt $(B)/bench_torch2.txt $(B)/bench_gemm.txt
 
 # the training comparison for a machine without AVX-512: nn.h built with AVX2+FMA only, PyTorch

@@ -32,7 +32,7 @@ nn, t1, t2 = parse(sys.argv[1]), parse(sys.argv[2]), parse(sys.argv[3])
 print("%-20s %10s %10s %10s %8s %8s %8s %8s %6s" % ("train (s/epoch)", "nn.h", "torch 1t", "torch 2t", "ratio", "nn acc",
                                                   "torch acc", "nn rss", "rounds"))
 for (kind, name), rs in nn.items():
-    if kind != "train":
+    if kind != "train" or "epoch_s" not in rs[0]:
         continue
     a, b = t1.get((kind, name), []), t2.get((kind, name), [])
     ratios = []
@@ -44,6 +44,16 @@ for (kind, name), rs in nn.items():
     print("%-20s %10.3f %10s %10s %8s %8s %8s %8s %6d" % (name, med(rs, "epoch_s"), "%.3f" % med(a, "epoch_s") if a else "-",
           "%.3f" % med(b, "epoch_s") if b else "-", "%.2f" % statistics.median(ratios) if ratios else "-", rs[0]["acc"],
           bt["acc"] if bt else "-", max(int(float(x["rss_mb"])) for x in rs), len(rs)))
+for (kind, name), rs in nn.items():  # the char models: ms per iteration and validation loss
+    if kind != "train" or "iter_ms" not in rs[0]:
+        continue
+    a, b = t1.get((kind, name), []), t2.get((kind, name), [])
+    ref = [x[0] for x in (a, b) if x]
+    best = min(ref, key=lambda x: float(x["iter_ms"])) if ref else None
+    print("%-20s %10s %10s %10s %8s %8s %8s %8s" % (name + " ms/it", rs[0]["iter_ms"], a[0]["iter_ms"] if a else "-",
+          b[0]["iter_ms"] if b else "-", "%.2f" % (float(rs[0]["iter_ms"]) / float(best["iter_ms"])) if best else "-",
+          rs[0]["val_loss"], best["val_loss"] if best else "-", rs[0]["rss_mb"]))
+print("  (char models: val loss in the accuracy columns)")
 print()
 print("%-20s %12s %12s %12s %8s" % ("infer", "nn.h", "torch 1t", "torch 2t", "ratio"))
 for (kind, name), rs in nn.items():

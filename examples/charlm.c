@@ -19,6 +19,12 @@
 #include <string.h>
 #include <math.h>
 #include <time.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/resource.h>
+static double peak_rss_mb(void) { struct rusage u; getrusage(RUSAGE_SELF, &u); return u.ru_maxrss / 1024.0; }
+#else
+static double peak_rss_mb(void) { return 0.0; }
+#endif
 
 enum { LAYERS = 4, HEADS = 4, WIDTH = 128, CTX = 64, BATCH = 12 };
 
@@ -176,8 +182,8 @@ int main(int argc, char **argv) {
     qsort(times, (size_t)(iters > 0 ? iters : 1), sizeof(double), cmp_double);
     {
         const double vl = eval_loss(&m, ids + n_train, next + n_train, n - n_train);
-        printf("train charlm-gpt iter_ms=%.2f val_loss=%.4f threads=%d iters=%d params=%lld\n",
-               iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, nn_get_threads(), iters, (long long)m.n_params);
+        printf("train charlm-gpt iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n",
+               iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, peak_rss_mb(), nn_get_threads(), iters, (long long)m.n_params);
     }
     if (argc > 3 && nn_save(&m, argv[3]) != NN_OK) fprintf(stderr, "%s\n", nn_error());
 
