@@ -497,6 +497,8 @@ typedef enum nn_layer_type {
     NN_LAYER_POSEMB = 14,
     NN_LAYER_ATTENTION = 15,
     NN_LAYER_TIED = 16,
+    NN_LAYER_MUL = 17,
+    NN_LAYER_LSTM = 18,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -528,6 +530,7 @@ typedef struct nn_layer {
         struct { int64_t vocab, dim; float std; int tied; } emb; /* (pos_embedding: std); tied: its tied_dense */
         struct { int heads, causal, bias, threads; float dropout; nn_init init; } attn;
         struct { int src; } tied;
+        struct { int64_t hidden; int sequences; } rnn;
         struct { float eps; } ln;
     } cfg;
     int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
@@ -652,6 +655,13 @@ NNDEF int nn_attention_ex(nn_model *m, int in, int heads, int causal, int bias, 
 /* Logits from embedding layer emb's table: y = x E^T over the last dimension, no bias (weight
    tying, GPT's lm_head). The parameters are the embedding's; both uses train them. */
 NNDEF int nn_dense_tied(nn_model *m, int in, int emb);
+/* a * b elementwise (same shapes) */
+NNDEF int nn_mul(nn_model *m, int a, int b);
+/* An LSTM over a (T, D) sequence, as torch.nn.LSTM (one layer, batch_first, zero initial state;
+   gates i, f, g, o; weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh; init U(+-1/sqrt(H))):
+   every step's hidden state (T, hidden) when sequences, else the last (hidden). Stack two for a
+   two-layer LSTM. Trained by backpropagation through the T steps. */
+NNDEF int nn_lstm(nn_model *m, int in, int64_t hidden, int sequences);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -6191,6 +6201,186 @@ NN__PRIVATE int nn__tied_get_arch(nn_model *m, const char *line, const int64_t *
     return *ok ? nn_dense_tied(m, (int)ins[0], (int)src) : NN_ERR_FORMAT;
 }
 
+/* >>layer-mul: a * b elementwise, same shapes (gates, GLU-style products) ------------------------ */
+NN__PRIVATE nn_result nn__mul_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    char s1[96], s2[96];
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0)
+        return nn__fail(NN_ERR_SHAPE, "layer %d (mul): input shapes %s (layer %d) and %s (layer %d) differ",
+                        idx, nn__shape_str(s1, a), l->inputs[0], nn__shape_str(s2, b), l->inputs[1]);
+    nn__copy_shape(l, a);
+    return NN_OK;
+}
+NN__PRIVATE NN__NOINLINE void nn__mul_range(float *NN__RESTRICT y, const float *NN__RESTRICT a, const float *NN__RESTRICT b,
+                                            int64_t n) {
+    NN__VLOOP(i, 0, n, y[i] = a[i] * b[i];);
+}
+NN__PRIVATE void nn__mul_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    nn__mul_range(l->y, nn__in(m, l, 0)->y, nn__in(m, l, 1)->y, B * l->size);
+}
+NN__PRIVATE void nn__mul_step(nn_model *m, nn_layer *l, int64_t t) {
+    const int64_t D = nn__width_of(l);
+    nn__mul_range(l->y + t * D, nn__in(m, l, 0)->y + t * D, nn__in(m, l, 1)->y + t * D, D);
+}
+#ifndef NN_NO_TRAINING
+/* dx += dy * (the other input) */
+NN__PRIVATE NN__NOINLINE void nn__mul_back_range(float *NN__RESTRICT dx, const float *NN__RESTRICT dy,
+                                                 const float *NN__RESTRICT o, int64_t n) {
+    NN__VLOOP(i, 0, n, dx[i] += dy[i] * o[i];);
+}
+NN__PRIVATE void nn__mul_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    nn_layer *a = nn__in(m, l, 0), *b = nn__in(m, l, 1);
+    if (a->dy) nn__mul_back_range(a->dy, l->dy, b->y, B * l->size);
+    if (b->dy) nn__mul_back_range(b->dy, l->dy, a->y, B * l->size);
+}
+#endif
+NN__PRIVATE int nn__mul_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    (void)line; (void)ok;
+    return nn_mul(m, (int)ins[0], (int)ins[1]);
+}
+
+/* >>layer-lstm: a long short-term memory over a (T, D) sequence, as torch.nn.LSTM (one layer,
+   batch_first, zero initial state): gates = x W_ih^T + b_ih + h W_hh^T + b_hh in the order
+   i, f, g, o; c = f c + i g; h = o tanh(c). Returns every step's h (T, H) or the last (H).
+   Forward runs the input projections of all steps as one GEMM, then a GEMM of the batch's h per
+   step; it keeps per sample the gates after their nonlinearities (T x 4H), c and h (T x H each).
+   Backward through time: per step (last first) the gates' gradient from h's and c's, which the
+   step before receives through W_hh; then the weight gradients as GEMMs over all steps.
+   Legend: B batch, T steps, D input width, H hidden, G = 4H. */
+NN__PRIVATE nn_result nn__lstm_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t H = l->cfg.rnn.hidden;
+    char s1[96];
+    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (lstm): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
+    if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (lstm): hidden must be >= 1", idx);
+    if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
+    else nn__set_flat(l, H);
+    l->n_params = 4 * H * (a->shape[1] + H) + 8 * H;
+    l->n_keep = a->shape[0] * 6 * H;
+    return NN_OK;
+}
+/* offsets in w: weight_ih (G, D), weight_hh (G, H), bias_ih (G), bias_hh (G) */
+NN__PRIVATE void nn__lstm_offs(const nn_model *m, const nn_layer *l, int64_t o[4]) {
+    const int64_t H = l->cfg.rnn.hidden, D = m->layers[l->inputs[0]].shape[1];
+    o[0] = 0; o[1] = 4 * H * D; o[2] = o[1] + 4 * H * H; o[3] = o[2] + 4 * H;
+}
+NN__PRIVATE void nn__lstm_init(nn_model *m, nn_layer *l) { /* torch: every tensor U(+-1/sqrt(H)) */
+    const double b = 1.0 / sqrt((double)l->cfg.rnn.hidden);
+    int64_t i;
+    for (i = 0; i < l->n_params; i++) l->w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * b);
+}
+NN__PRIVATE int64_t nn__lstm_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const nn_layer *a = &m->layers[l->inputs[0]];
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
+    const int th = nn_get_threads();
+    int64_t g = nn__gemm_plan(0, 1, B * T, G, D, D, th), k;
+    k = nn__gemm_plan(0, 1, B, G, H, H, th); if (k > g) g = k;
+    if (!train) return g;
+    k = nn__gemm_plan(0, 0, B, H, G, H, th); if (k > g) g = k;
+    k = nn__gemm_plan(0, 0, B * T, D, G, D, th); if (k > g) g = k;
+    k = nn__gemm_plan(1, 0, G, D, B * T, D, th); if (k > g) g = k;
+    k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
+    return B * T * G + 3 * B * H + g; /* the gates' gradient, dh, dc and h of one step, the GEMMs' */
+}
+NN__PRIVATE float nn__sigmoid1(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* the kept state of sample b at step t: gates (4H), then c (H), h (H) */
+NN__PRIVATE float *nn__lstm_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
+    return l->saved + (b * T + t) * 6 * l->cfg.rnn.hidden;
+}
+NN__PRIVATE void nn__lstm_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H, S = 6 * H;
+    float *ws = m->scratch;
+    int64_t o[4], t, b, j;
+    nn__lstm_offs(m, l, o);
+    /* x W_ih^T + b_ih for every step, into the gates' slots (row stride 6H) */
+    be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, m->scratch_floats);
+    for (t = 0; t < T; t++) {
+        if (t > 0) /* + h_{t-1} W_hh^T, each sample's row stride T * 6H */
+            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__lstm_at(l, 0, t - 1, T) + 5 * H, T * S, l->w + o[1], H, 1.0f,
+                     nn__lstm_at(l, 0, t, T), T * S, NULL, NULL, ws, m->scratch_floats);
+        for (b = 0; b < B; b++) {
+            float *g = nn__lstm_at(l, b, t, T), *c = g + G, *h = c + H;
+            const float *cp = t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL;
+            for (j = 0; j < H; j++) {
+                const float i = nn__sigmoid1(g[j] + l->w[o[3] + j]), f = nn__sigmoid1(g[H + j] + l->w[o[3] + H + j]);
+                const float gg = tanhf(g[2 * H + j] + l->w[o[3] + 2 * H + j]), oo = nn__sigmoid1(g[3 * H + j] + l->w[o[3] + 3 * H + j]);
+                g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = oo;
+                c[j] = (cp ? f * cp[j] : 0.0f) + i * gg;
+                h[j] = oo * tanhf(c[j]);
+            }
+        }
+    }
+    for (b = 0; b < B; b++) /* the output: every h, or the last */
+        for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
+            memcpy(l->y + (l->cfg.rnn.sequences ? (b * T + t) * H : b * H), nn__lstm_at(l, b, t, T) + 5 * H,
+                   sizeof(float) * (size_t)H);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__lstm_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
+    float *dg = m->scratch, *dh = dg + B * T * G, *dc = dh + B * H, *ws = dc + 2 * B * H;
+    const int64_t wsf = m->scratch_floats - (ws - m->scratch);
+    int64_t o[4], t, b, j;
+    nn__lstm_offs(m, l, o);
+    memset(dh, 0, sizeof(float) * (size_t)(2 * B * H)); /* dh and dc from the step after */
+    for (t = T - 1; t >= 0; t--) {
+        for (b = 0; b < B; b++) {
+            const float *g = nn__lstm_at(l, b, t, T), *c = g + G;
+            const float *cp = t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL;
+            const float *dy = l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
+            float *d = dg + (b * T + t) * G, *dhb = dh + b * H, *dcb = dc + b * H;
+            for (j = 0; j < H; j++) {
+                const float i = g[j], f = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j], tc = tanhf(c[j]);
+                const float hgrad = dhb[j] + (dy ? dy[j] : 0.0f), cgrad = dcb[j] + hgrad * oo * (1.0f - tc * tc);
+                d[j] = cgrad * gg * i * (1.0f - i);
+                d[H + j] = cp ? cgrad * cp[j] * f * (1.0f - f) : 0.0f;
+                d[2 * H + j] = cgrad * i * (1.0f - gg * gg);
+                d[3 * H + j] = hgrad * tc * oo * (1.0f - oo);
+                dcb[j] = cgrad * f;
+            }
+        }
+        if (t > 0) /* dh_{t-1} = dgates_t W_hh */
+            be->gemm(be->ctx, 0, 0, B, H, G, 1.0f, dg + t * G, T * G, l->w + o[1], H, 0.0f, dh, H, NULL, NULL, ws, wsf);
+    }
+    /* weights over all steps: dW_ih = dg^T x, dW_hh = sum over samples of dg[1..T)^T h[0..T-1) */
+    be->gemm(be->ctx, 1, 0, G, D, B * T, 1.0f, dg, G, a->y, D, 0.0f, l->dw, D, NULL, NULL, ws, wsf);
+    for (j = 0; j < G * H; j++) l->dw[o[1] + j] = 0.0f;
+    for (b = 0; b < B && T > 1; b++)
+        be->gemm(be->ctx, 1, 0, G, H, T - 1, 1.0f, dg + (b * T + 1) * G, G, nn__lstm_at(l, b, 0, T) + 5 * H, 6 * H, 1.0f,
+                 l->dw + o[1], H, NULL, NULL, ws, wsf);
+    be->sum_rows(be->ctx, l->dw + o[2], dg, B * T, G);
+    memcpy(l->dw + o[3], l->dw + o[2], sizeof(float) * (size_t)G); /* (b_ih and b_hh get the same gradient) */
+    if (a->dy)
+        be->gemm(be->ctx, 0, 0, B * T, D, G, 1.0f, dg, G, l->w, D, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, D, NULL, NULL,
+                 ws, wsf);
+}
+#endif
+NN__PRIVATE void nn__rnn_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_int(t, cap, "hidden", l->cfg.rnn.hidden);
+    nn__key_int(t, cap, "sequences", l->cfg.rnn.sequences);
+}
+NN__PRIVATE int nn__lstm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t h, s;
+    *ok = nn__kv_int(line, "hidden", &h) && nn__kv_int(line, "sequences", &s);
+    return *ok ? nn_lstm(m, (int)ins[0], h, s != 0) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__lstm_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t H = l->cfg.rnn.hidden;
+    int64_t s[2], o[4];
+    nn__lstm_offs(m, l, o);
+    s[0] = 4 * H; s[1] = m->layers[l->inputs[0]].shape[1];
+    nn__tensor(&t[0], "weight_ih_l0", 2, s, o[0], 0);
+    s[1] = H;
+    nn__tensor(&t[1], "weight_hh_l0", 2, s, o[1], 0);
+    nn__tensor(&t[2], "bias_ih_l0", 1, s, o[2], 0);
+    nn__tensor(&t[3], "bias_hh_l0", 1, s, o[3], 0);
+    return 4;
+}
+
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
@@ -6264,6 +6454,14 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"tied_dense", 1, NN__L_ASSIGNS, NN__BE_GEMM,
      nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd), nn__tied_step,
      nn__tied_put_arch, nn__tied_get_arch, NULL,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"mul", 2, 0, 0,
+     nn__mul_infer, NULL, NULL, NULL, nn__mul_fwd, NN__BWD(nn__mul_bwd), nn__mul_step,
+     NULL, nn__mul_get_arch, NULL,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
+     nn__lstm_infer, nn__lstm_init, nn__lstm_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), NULL,
+     nn__rnn_put_arch, nn__lstm_get_arch, nn__lstm_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -6539,6 +6737,12 @@ NNDEF int nn_dense_tied(nn_model *m, int in, int emb) {
     nn_layer p = nn__proto();
     p.cfg.tied.src = emb;
     return nn__add_layer(m, NN_LAYER_TIED, 1, in, 0, &p);
+}
+NNDEF int nn_mul(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_MUL, 2, a, b, &p); }
+NNDEF int nn_lstm(nn_model *m, int in, int64_t hidden, int sequences) {
+    nn_layer p = nn__proto();
+    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0;
+    return nn__add_layer(m, NN_LAYER_LSTM, 1, in, 0, &p);
 }
 NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
     nn_layer p = nn__proto();

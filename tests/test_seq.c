@@ -43,7 +43,7 @@ static void test_grads(void) {
     nn_model m;
     float ids[3 * 5], x[3 * 7 * 4], tg[3 * 7 * 3];
     int32_t lab[3 * 5];
-    int i;
+    int i, h;
     printf("gradient checks (central differences, eps 5e-3, relative error < 1e-3)\n");
     for (i = 0; i < 15; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
     build_tok(&m);
@@ -86,6 +86,26 @@ static void test_grads(void) {
             nn_model_free(&m);
         }
     }
+    /* LSTMs: two stacked (all steps), and one returning its last step; a product of two paths */
+    for (i = 0; i < 3 * 7 * 4; i++) x[i] = frand();
+    for (i = 0; i < 3 * 7; i++) lab[i % 15] = irand(5);
+    nn_model_init(&m, NULL);
+    h = nn_lstm(&m, nn_lstm(&m, nn_input_seq(&m, 7, 4), 5, 1), 3, 1);
+    nn_dense(&m, nn_mul(&m, h, nn_tanh(&m, h)), 5);
+    {
+        int32_t lab7[3 * 7];
+        for (i = 0; i < 21; i++) lab7[i] = irand(5);
+        CHECK_OK(compile(&m, NN_LOSS_XENT, 3));
+        jiggle(&m);
+        t_grad_check(&m, x, lab7, NULL, 3, 5e-3f, "lstm x2 + mul, xent per step");
+    }
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_lstm(&m, nn_input_seq(&m, 7, 4), 6, 0), 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    jiggle(&m);
+    t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "lstm (last step) mse");
+    nn_model_free(&m);
     /* layernorm of a flat input (a plain MLP), BCE */
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_layernorm(&m, nn_dense(&m, nn_input(&m, 4), 9), 1e-5f), 3);
@@ -129,6 +149,28 @@ static void test_torch(void) {
               maxdiff(l[2].dw, tok_g_ln_w, 6), maxdiff(l[2].dw + 6, tok_g_ln_b, 6));
     CHECK_MSG(maxdiff(l[3].dw, tok_g_lin_w, 42) < 1e-6f && maxdiff(l[3].dw + 42, tok_g_lin_b, 7) < 1e-6f, "linear grads");
     nn_model_free(&m);
+    /* two stacked LSTMs (torch.nn.LSTM(3, 4, num_layers=2)) and a linear head, cross-entropy per step */
+    {
+        int64_t k = 0;
+        int li;
+        float worst = 0.0f;
+        nn_model_init(&m, NULL);
+        nn_dense(&m, nn_lstm(&m, nn_lstm(&m, nn_input_seq(&m, 5, 3), 4, 1), 4, 1), 3);
+        CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
+        for (li = 1; li < 4; li++) { set(&m, li, lstm_params + k, 0, m.layers[li].n_params); k += m.layers[li].n_params; }
+        CHECK(k == 319); /* 144 + 160 + 15 */
+        CHECK_OK(nn_forward(&m, lstm_x, 2, &out));
+        CHECK_MSG(maxdiff(out.data, lstm_logits, 30) < 1e-5f, "LSTM logits differ by %g", maxdiff(out.data, lstm_logits, 30));
+        CHECK_OK(nn_model_backward(&m, lstm_x, lstm_tgt, NULL, 2, &loss));
+        CHECK_NEAR(loss, lstm_loss[0], 1e-5);
+        for (li = 1, k = 0; li < 4; li++) {
+            const float d = maxdiff(m.layers[li].dw, lstm_grads + k, m.layers[li].n_params);
+            if (d > worst) worst = d;
+            k += m.layers[li].n_params;
+        }
+        CHECK_MSG(worst < 1e-5f, "LSTM gradients differ by %g", worst);
+        nn_model_free(&m);
+    }
     /* pos_embedding: x + the table's row of each step */
     {
         float x[2 * 3 * 2];
