@@ -499,6 +499,7 @@ typedef enum nn_layer_type {
     NN_LAYER_TIED = 16,
     NN_LAYER_MUL = 17,
     NN_LAYER_LSTM = 18,
+    NN_LAYER_GRU = 19,
     NN_LAYER_COUNT
 } nn_layer_type;
 
@@ -662,6 +663,8 @@ NNDEF int nn_mul(nn_model *m, int a, int b);
    every step's hidden state (T, hidden) when sequences, else the last (hidden). Stack two for a
    two-layer LSTM. Trained by backpropagation through the T steps. */
 NNDEF int nn_lstm(nn_model *m, int in, int64_t hidden, int sequences);
+/* A GRU, as torch.nn.GRU (gates r, z, n; the same layout, names and init as nn_lstm's, 3H rows) */
+NNDEF int nn_gru(nn_model *m, int in, int64_t hidden, int sequences);
 
 NNDEF nn_compile_config nn_compile_defaults(void);
 /* Check the graph, plan and allocate the arena, initialize the weights from the seed. */
@@ -6381,6 +6384,135 @@ NN__PRIVATE int nn__lstm_tensors(const nn_model *m, const nn_layer *l, nn__tdesc
     return 4;
 }
 
+/* >>layer-gru: a gated recurrent unit over a (T, D) sequence, as torch.nn.GRU (one layer,
+   batch_first, zero initial state): r = s(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
+   n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h = (1 - z) n + z h; weight_ih (3H, D) and
+   weight_hh (3H, H) in the order r, z, n. Kept per sample and step: r, z, n, h W_hn^T + b_hn and
+   h (5H). Backward through time as the LSTM's, with the input and recurrent parts of each gate's
+   gradient apart (they differ for n). Legend as the LSTM's, G = 3H. */
+NN__PRIVATE nn_result nn__gru_infer(nn_model *m, nn_layer *l, int idx) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t H = l->cfg.rnn.hidden;
+    char s1[96];
+    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (gru): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
+    if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (gru): hidden must be >= 1", idx);
+    if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
+    else nn__set_flat(l, H);
+    l->n_params = 3 * H * (a->shape[1] + H) + 6 * H;
+    l->n_keep = a->shape[0] * 5 * H;
+    return NN_OK;
+}
+NN__PRIVATE void nn__gru_offs(const nn_model *m, const nn_layer *l, int64_t o[4]) {
+    const int64_t H = l->cfg.rnn.hidden, D = m->layers[l->inputs[0]].shape[1];
+    o[0] = 0; o[1] = 3 * H * D; o[2] = o[1] + 3 * H * H; o[3] = o[2] + 3 * H;
+}
+NN__PRIVATE int64_t nn__gru_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const nn_layer *a = &m->layers[l->inputs[0]];
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
+    const int th = nn_get_threads();
+    int64_t g = nn__gemm_plan(0, 1, B * T, G, D, D, th), k;
+    k = nn__gemm_plan(0, 1, B, G, H, H, th); if (k > g) g = k;
+    if (!train) return B * G + g;
+    k = nn__gemm_plan(0, 0, B, H, G, H, th); if (k > g) g = k;
+    k = nn__gemm_plan(0, 0, B * T, D, G, D, th); if (k > g) g = k;
+    k = nn__gemm_plan(1, 0, G, D, B * T, D, th); if (k > g) g = k;
+    k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
+    return 2 * B * T * G + 2 * B * H + B * G + g; /* the gates' input and recurrent gradients, dh twice, hp */
+}
+NN__PRIVATE float *nn__gru_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
+    return l->saved + (b * T + t) * 5 * l->cfg.rnn.hidden;
+}
+NN__PRIVATE void nn__gru_fwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H, S = 5 * H;
+    float *hp = m->scratch, *ws = hp + B * G;
+    const int64_t wsf = m->scratch_floats - B * G;
+    int64_t o[4], t, b, j;
+    nn__gru_offs(m, l, o);
+    be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, wsf);
+    for (t = 0; t < T; t++) {
+        if (t > 0)
+            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__gru_at(l, 0, t - 1, T) + 4 * H, T * S, l->w + o[1], H, 0.0f, hp, G,
+                     l->w + o[3], NULL, ws, wsf);
+        else
+            for (b = 0; b < B; b++) memcpy(hp + b * G, l->w + o[3], sizeof(float) * (size_t)G);
+        for (b = 0; b < B; b++) {
+            float *g = nn__gru_at(l, b, t, T), *hn = g + G, *h = hn + H;
+            const float *hq = hp + b * G, *hprev = t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL;
+            for (j = 0; j < H; j++) {
+                const float r = nn__sigmoid1(g[j] + hq[j]), z = nn__sigmoid1(g[H + j] + hq[H + j]);
+                const float n = tanhf(g[2 * H + j] + r * hq[2 * H + j]);
+                g[j] = r; g[H + j] = z; g[2 * H + j] = n; hn[j] = hq[2 * H + j];
+                h[j] = (1.0f - z) * n + (hprev ? z * hprev[j] : 0.0f);
+            }
+        }
+    }
+    for (b = 0; b < B; b++)
+        for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
+            memcpy(l->y + (l->cfg.rnn.sequences ? (b * T + t) * H : b * H), nn__gru_at(l, b, t, T) + 4 * H,
+                   sizeof(float) * (size_t)H);
+}
+#ifndef NN_NO_TRAINING
+NN__PRIVATE void nn__gru_bwd(nn_model *m, nn_layer *l, int64_t B) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
+    float *dgx = m->scratch, *dgh = dgx + B * T * G, *dh = dgh + B * T * G, *dhz = dh + B * H, *ws = dhz + B * H + B * G;
+    const int64_t wsf = m->scratch_floats - (ws - m->scratch);
+    int64_t o[4], t, b, j;
+    nn__gru_offs(m, l, o);
+    memset(dh, 0, sizeof(float) * (size_t)(B * H));
+    for (t = T - 1; t >= 0; t--) {
+        for (b = 0; b < B; b++) {
+            const float *g = nn__gru_at(l, b, t, T), *hn = g + G;
+            const float *hprev = t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL;
+            const float *dy = l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
+            float *dx = dgx + (b * T + t) * G, *dr = dgh + (b * T + t) * G, *dhb = dh + b * H, *dzb = dhz + b * H;
+            for (j = 0; j < H; j++) {
+                const float r = g[j], z = g[H + j], n = g[2 * H + j], hg = dhb[j] + (dy ? dy[j] : 0.0f);
+                const float dn = hg * (1.0f - z) * (1.0f - n * n), dzp = hg * ((hprev ? hprev[j] : 0.0f) - n) * z * (1.0f - z);
+                const float drp = dn * hn[j] * r * (1.0f - r);
+                dx[j] = drp; dx[H + j] = dzp; dx[2 * H + j] = dn;
+                dr[j] = drp; dr[H + j] = dzp; dr[2 * H + j] = dn * r;
+                dzb[j] = hg * z; /* the direct path to h_{t-1} */
+            }
+        }
+        if (t > 0) { /* dh_{t-1} = h's direct share + the recurrent gates' gradient W_hh */
+            memcpy(dh, dhz, sizeof(float) * (size_t)(B * H));
+            be->gemm(be->ctx, 0, 0, B, H, G, 1.0f, dgh + t * G, T * G, l->w + o[1], H, 1.0f, dh, H, NULL, NULL, ws, wsf);
+        }
+    }
+    be->gemm(be->ctx, 1, 0, G, D, B * T, 1.0f, dgx, G, a->y, D, 0.0f, l->dw, D, NULL, NULL, ws, wsf);
+    for (j = 0; j < G * H; j++) l->dw[o[1] + j] = 0.0f;
+    for (b = 0; b < B && T > 1; b++)
+        be->gemm(be->ctx, 1, 0, G, H, T - 1, 1.0f, dgh + (b * T + 1) * G, G, nn__gru_at(l, b, 0, T) + 4 * H, 5 * H, 1.0f,
+                 l->dw + o[1], H, NULL, NULL, ws, wsf);
+    be->sum_rows(be->ctx, l->dw + o[2], dgx, B * T, G);
+    be->sum_rows(be->ctx, l->dw + o[3], dgh, B * T, G);
+    if (a->dy)
+        be->gemm(be->ctx, 0, 0, B * T, D, G, 1.0f, dgx, G, l->w, D, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, D, NULL, NULL,
+                 ws, wsf);
+}
+#endif
+NN__PRIVATE int nn__gru_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
+    int64_t h, s;
+    *ok = nn__kv_int(line, "hidden", &h) && nn__kv_int(line, "sequences", &s);
+    return *ok ? nn_gru(m, (int)ins[0], h, s != 0) : NN_ERR_FORMAT;
+}
+NN__PRIVATE int nn__gru_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t H = l->cfg.rnn.hidden;
+    int64_t s[2], o[4];
+    nn__gru_offs(m, l, o);
+    s[0] = 3 * H; s[1] = m->layers[l->inputs[0]].shape[1];
+    nn__tensor(&t[0], "weight_ih_l0", 2, s, o[0], 0);
+    s[1] = H;
+    nn__tensor(&t[1], "weight_hh_l0", 2, s, o[1], 0);
+    nn__tensor(&t[2], "bias_ih_l0", 1, s, o[2], 0);
+    nn__tensor(&t[3], "bias_hh_l0", 1, s, o[3], 0);
+    return 4;
+}
+
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
    its id in nn_layer_type, its block above, its row here, its builder in >>model, and a row in
    nn_cuda.h's table (or nn_cuda_attach refuses models that use it); docs/DESIGN.md lists it all.
@@ -6462,6 +6594,10 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
      nn__lstm_infer, nn__lstm_init, nn__lstm_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), NULL,
      nn__rnn_put_arch, nn__lstm_get_arch, nn__lstm_tensors,
+     NN__Q_NONE, NULL, NULL, NULL, NULL},
+    {"gru", 1, 0, NN__BE_GEMM | NN__BE_SUM,
+     nn__gru_infer, nn__lstm_init, nn__gru_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), NULL,
+     nn__rnn_put_arch, nn__gru_get_arch, nn__gru_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -6743,6 +6879,11 @@ NNDEF int nn_lstm(nn_model *m, int in, int64_t hidden, int sequences) {
     nn_layer p = nn__proto();
     p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0;
     return nn__add_layer(m, NN_LAYER_LSTM, 1, in, 0, &p);
+}
+NNDEF int nn_gru(nn_model *m, int in, int64_t hidden, int sequences) {
+    nn_layer p = nn__proto();
+    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0;
+    return nn__add_layer(m, NN_LAYER_GRU, 1, in, 0, &p);
 }
 NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
     nn_layer p = nn__proto();

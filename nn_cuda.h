@@ -916,6 +916,7 @@ static const nn__cu_layer nn__cu_layers[] = {
     {0, NULL},             /* tied_dense (not yet: refused) */
     {0, NULL},             /* mul (not yet: refused) */
     {0, NULL},             /* lstm (not yet: refused) */
+    {0, NULL},             /* gru (not yet: refused) */
 };
 typedef char nn__cu_layers_match[(sizeof nn__cu_layers / sizeof nn__cu_layers[0] == NN_LAYER_COUNT) ? 1 : -1];
 

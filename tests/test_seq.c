@@ -106,6 +106,13 @@ static void test_grads(void) {
     jiggle(&m);
     t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "lstm (last step) mse");
     nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    h = nn_gru(&m, nn_gru(&m, nn_input_seq(&m, 7, 4), 5, 1), 4, 0);
+    nn_dense(&m, h, 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    jiggle(&m);
+    t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "gru x2 (last step) mse");
+    nn_model_free(&m);
     /* layernorm of a flat input (a plain MLP), BCE */
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_layernorm(&m, nn_dense(&m, nn_input(&m, 4), 9), 1e-5f), 3);
@@ -169,6 +176,22 @@ static void test_torch(void) {
             k += m.layers[li].n_params;
         }
         CHECK_MSG(worst < 1e-5f, "LSTM gradients differ by %g", worst);
+        nn_model_free(&m);
+    }
+    /* a GRU's last step (torch.nn.GRU(3, 4)) under a linear head, MSE */
+    {
+        nn_model_init(&m, NULL);
+        nn_dense(&m, nn_gru(&m, nn_input_seq(&m, 5, 3), 4, 0), 2);
+        CHECK_OK(compile(&m, NN_LOSS_MSE, 2));
+        CHECK(m.layers[1].n_params == 108); /* 3 x 4 x (3 + 4) + 2 x 12 */
+        set(&m, 1, gru_params, 0, 108);
+        set(&m, 2, gru_params + 108, 0, 10);
+        CHECK_OK(nn_forward(&m, gru_x, 2, &out));
+        CHECK_MSG(maxdiff(out.data, gru_out, 4) < 1e-5f, "GRU outputs differ by %g", maxdiff(out.data, gru_out, 4));
+        CHECK_OK(nn_model_backward(&m, gru_x, NULL, gru_y, 2, &loss));
+        CHECK_NEAR(loss, gru_loss[0], 1e-5);
+        CHECK_MSG(maxdiff(m.layers[1].dw, gru_grads, 108) < 1e-5f && maxdiff(m.layers[2].dw, gru_grads + 108, 10) < 1e-5f,
+                  "GRU gradients differ by %g", maxdiff(m.layers[1].dw, gru_grads, 108));
         nn_model_free(&m);
     }
     /* pos_embedding: x + the table's row of each step */
@@ -401,6 +424,7 @@ static void test_generate(void) {
     nn_tensor out;
     int64_t len, s, i;
     int bad = 0;
+    rs = 2024; /* (its own draws: a model whose greedy ids vary, whatever the tests before drew) */
     build_gpt(&m, 1);
     CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
     for (i = 0; i < m.n_params; i++) m.params[i] = frand();
