@@ -1913,6 +1913,16 @@ NN__PRIVATE NN__INLINE float nn__exp_neg(float x) {
     return p * k2.f;
 }
 
+/* sigmoid and tanh from nn__exp_neg of -|x| (no overflow, no calls): the recurrent layers' gates */
+NN__PRIVATE NN__INLINE float nn__sigmoid(float x) {
+    const float e = nn__exp_neg(x < 0.0f ? x : -x), s = 1.0f / (1.0f + e);
+    return x < 0.0f ? e * s : s;
+}
+NN__PRIVATE NN__INLINE float nn__tanh(float x) {
+    const float e = nn__exp_neg(x < 0.0f ? 2.0f * x : -2.0f * x), t = (1.0f - e) / (1.0f + e);
+    return x < 0.0f ? -t : t;
+}
+
 NN__PRIVATE NN__NOINLINE void nn__act_fwd_range(nn_act kind, float alpha, float *NN__RESTRICT y,
                                                 const float *NN__RESTRICT x, int64_t lo, int64_t hi) {
     switch (kind) {
@@ -6285,7 +6295,18 @@ NN__PRIVATE int64_t nn__lstm_scratch(nn_layer *l, const nn_model *m, int64_t B, 
     k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
     return B * T * G + 3 * B * H + g; /* the gates' gradient, dh, dc and h of one step, the GEMMs' */
 }
-NN__PRIVATE float nn__sigmoid1(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* one step of the cell: g (4H: the gates' sums, less b_hh) -> the gates, then c and h after them;
+   cp: the step before's c (NULL: zeros) */
+NN__PRIVATE NN__NOINLINE void nn__lstm_cell(float *NN__RESTRICT g, const float *NN__RESTRICT cp, const float *NN__RESTRICT bh,
+                                            int64_t H) {
+    float *NN__RESTRICT c = g + 4 * H, *NN__RESTRICT h = c + H;
+    NN__VLOOP(j, 0, H,
+              const float i = nn__sigmoid(g[j] + bh[j]); const float f = nn__sigmoid(g[H + j] + bh[H + j]);
+              const float gg = nn__tanh(g[2 * H + j] + bh[2 * H + j]); const float oo = nn__sigmoid(g[3 * H + j] + bh[3 * H + j]);
+              g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = oo;
+              c[j] = (cp ? f * cp[j] : 0.0f) + i * gg;
+              h[j] = oo * nn__tanh(c[j]););
+}
 /* the kept state of sample b at step t: gates (4H), then c (H), h (H) */
 NN__PRIVATE float *nn__lstm_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
     return l->saved + (b * T + t) * 6 * l->cfg.rnn.hidden;
@@ -6295,7 +6316,7 @@ NN__PRIVATE void nn__lstm_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_layer *a = nn__in(m, l, 0);
     const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H, S = 6 * H;
     float *ws = m->scratch;
-    int64_t o[4], t, b, j;
+    int64_t o[4], t, b;
     nn__lstm_offs(m, l, o);
     /* x W_ih^T + b_ih for every step, into the gates' slots (row stride 6H) */
     be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, m->scratch_floats);
@@ -6303,17 +6324,8 @@ NN__PRIVATE void nn__lstm_fwd(nn_model *m, nn_layer *l, int64_t B) {
         if (t > 0) /* + h_{t-1} W_hh^T, each sample's row stride T * 6H */
             be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__lstm_at(l, 0, t - 1, T) + 5 * H, T * S, l->w + o[1], H, 1.0f,
                      nn__lstm_at(l, 0, t, T), T * S, NULL, NULL, ws, m->scratch_floats);
-        for (b = 0; b < B; b++) {
-            float *g = nn__lstm_at(l, b, t, T), *c = g + G, *h = c + H;
-            const float *cp = t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL;
-            for (j = 0; j < H; j++) {
-                const float i = nn__sigmoid1(g[j] + l->w[o[3] + j]), f = nn__sigmoid1(g[H + j] + l->w[o[3] + H + j]);
-                const float gg = tanhf(g[2 * H + j] + l->w[o[3] + 2 * H + j]), oo = nn__sigmoid1(g[3 * H + j] + l->w[o[3] + 3 * H + j]);
-                g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = oo;
-                c[j] = (cp ? f * cp[j] : 0.0f) + i * gg;
-                h[j] = oo * tanhf(c[j]);
-            }
-        }
+        for (b = 0; b < B; b++)
+            nn__lstm_cell(nn__lstm_at(l, b, t, T), t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL, l->w + o[3], H);
     }
     for (b = 0; b < B; b++) /* the output: every h, or the last */
         for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
@@ -6337,7 +6349,7 @@ NN__PRIVATE void nn__lstm_bwd(nn_model *m, nn_layer *l, int64_t B) {
             const float *dy = l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
             float *d = dg + (b * T + t) * G, *dhb = dh + b * H, *dcb = dc + b * H;
             for (j = 0; j < H; j++) {
-                const float i = g[j], f = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j], tc = tanhf(c[j]);
+                const float i = g[j], f = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j], tc = nn__tanh(c[j]);
                 const float hgrad = dhb[j] + (dy ? dy[j] : 0.0f), cgrad = dcb[j] + hgrad * oo * (1.0f - tc * tc);
                 d[j] = cgrad * gg * i * (1.0f - i);
                 d[H + j] = cp ? cgrad * cp[j] * f * (1.0f - f) : 0.0f;
@@ -6362,6 +6374,20 @@ NN__PRIVATE void nn__lstm_bwd(nn_model *m, nn_layer *l, int64_t B) {
                  ws, wsf);
 }
 #endif
+/* step t of sample 0 (a batch of one), the state of step t - 1 in place */
+NN__PRIVATE void nn__lstm_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
+    float *g = nn__lstm_at(l, 0, t, T);
+    int64_t o[4];
+    nn__lstm_offs(m, l, o);
+    be->gemm(be->ctx, 0, 1, 1, G, D, 1.0f, a->y + t * D, D, l->w, D, 0.0f, g, G, l->w + o[2], NULL, m->scratch, m->scratch_floats);
+    if (t > 0) be->gemm(be->ctx, 0, 1, 1, G, H, 1.0f, nn__lstm_at(l, 0, t - 1, T) + 5 * H, H, l->w + o[1], H, 1.0f, g, G,
+                        NULL, NULL, m->scratch, m->scratch_floats);
+    nn__lstm_cell(g, t > 0 ? nn__lstm_at(l, 0, t - 1, T) + G : NULL, l->w + o[3], H);
+    if (l->cfg.rnn.sequences) memcpy(l->y + t * H, g + 5 * H, sizeof(float) * (size_t)H);
+}
 NN__PRIVATE void nn__rnn_put_arch(char *t, size_t cap, const nn_layer *l) {
     nn__key_int(t, cap, "hidden", l->cfg.rnn.hidden);
     nn__key_int(t, cap, "sequences", l->cfg.rnn.sequences);
@@ -6419,6 +6445,17 @@ NN__PRIVATE int64_t nn__gru_scratch(nn_layer *l, const nn_model *m, int64_t B, i
     k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
     return 2 * B * T * G + 2 * B * H + B * G + g; /* the gates' input and recurrent gradients, dh twice, hp */
 }
+/* one step of the cell: g (3H: x W_ih^T + b_ih) -> r, z, n, then h W_hn^T + b_hn and h after them;
+   hq: h W_hh^T + b_hh of the step before's h (hprev, NULL: zeros) */
+NN__PRIVATE NN__NOINLINE void nn__gru_cell(float *NN__RESTRICT g, const float *NN__RESTRICT hprev,
+                                           const float *NN__RESTRICT hq, int64_t H) {
+    float *NN__RESTRICT hn = g + 3 * H, *NN__RESTRICT h = hn + H;
+    NN__VLOOP(j, 0, H,
+              const float r = nn__sigmoid(g[j] + hq[j]); const float z = nn__sigmoid(g[H + j] + hq[H + j]);
+              const float n = nn__tanh(g[2 * H + j] + r * hq[2 * H + j]);
+              g[j] = r; g[H + j] = z; g[2 * H + j] = n; hn[j] = hq[2 * H + j];
+              h[j] = (1.0f - z) * n + (hprev ? z * hprev[j] : 0.0f););
+}
 NN__PRIVATE float *nn__gru_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
     return l->saved + (b * T + t) * 5 * l->cfg.rnn.hidden;
 }
@@ -6428,7 +6465,7 @@ NN__PRIVATE void nn__gru_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H, S = 5 * H;
     float *hp = m->scratch, *ws = hp + B * G;
     const int64_t wsf = m->scratch_floats - B * G;
-    int64_t o[4], t, b, j;
+    int64_t o[4], t, b;
     nn__gru_offs(m, l, o);
     be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, wsf);
     for (t = 0; t < T; t++) {
@@ -6437,16 +6474,8 @@ NN__PRIVATE void nn__gru_fwd(nn_model *m, nn_layer *l, int64_t B) {
                      l->w + o[3], NULL, ws, wsf);
         else
             for (b = 0; b < B; b++) memcpy(hp + b * G, l->w + o[3], sizeof(float) * (size_t)G);
-        for (b = 0; b < B; b++) {
-            float *g = nn__gru_at(l, b, t, T), *hn = g + G, *h = hn + H;
-            const float *hq = hp + b * G, *hprev = t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL;
-            for (j = 0; j < H; j++) {
-                const float r = nn__sigmoid1(g[j] + hq[j]), z = nn__sigmoid1(g[H + j] + hq[H + j]);
-                const float n = tanhf(g[2 * H + j] + r * hq[2 * H + j]);
-                g[j] = r; g[H + j] = z; g[2 * H + j] = n; hn[j] = hq[2 * H + j];
-                h[j] = (1.0f - z) * n + (hprev ? z * hprev[j] : 0.0f);
-            }
-        }
+        for (b = 0; b < B; b++)
+            nn__gru_cell(nn__gru_at(l, b, t, T), t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL, hp + b * G, H);
     }
     for (b = 0; b < B; b++)
         for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
@@ -6495,6 +6524,20 @@ NN__PRIVATE void nn__gru_bwd(nn_model *m, nn_layer *l, int64_t B) {
                  ws, wsf);
 }
 #endif
+NN__PRIVATE void nn__gru_step(nn_model *m, nn_layer *l, int64_t t) {
+    const nn_backend *be = m->backend;
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
+    float *g = nn__gru_at(l, 0, t, T), *hp = m->scratch, *ws = hp + G;
+    int64_t o[4];
+    nn__gru_offs(m, l, o);
+    be->gemm(be->ctx, 0, 1, 1, G, D, 1.0f, a->y + t * D, D, l->w, D, 0.0f, g, G, l->w + o[2], NULL, ws, m->scratch_floats - G);
+    if (t > 0) be->gemm(be->ctx, 0, 1, 1, G, H, 1.0f, nn__gru_at(l, 0, t - 1, T) + 4 * H, H, l->w + o[1], H, 0.0f, hp, G,
+                        l->w + o[3], NULL, ws, m->scratch_floats - G);
+    else memcpy(hp, l->w + o[3], sizeof(float) * (size_t)G);
+    nn__gru_cell(g, t > 0 ? nn__gru_at(l, 0, t - 1, T) + 4 * H : NULL, hp, H);
+    if (l->cfg.rnn.sequences) memcpy(l->y + t * H, g + 4 * H, sizeof(float) * (size_t)H);
+}
 NN__PRIVATE int nn__gru_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     int64_t h, s;
     *ok = nn__kv_int(line, "hidden", &h) && nn__kv_int(line, "sequences", &s);
@@ -6592,11 +6635,11 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      NULL, nn__mul_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__lstm_infer, nn__lstm_init, nn__lstm_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), NULL,
+     nn__lstm_infer, nn__lstm_init, nn__lstm_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), nn__lstm_step,
      nn__rnn_put_arch, nn__lstm_get_arch, nn__lstm_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"gru", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__gru_infer, nn__lstm_init, nn__gru_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), NULL,
+     nn__gru_infer, nn__lstm_init, nn__gru_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), nn__gru_step,
      nn__rnn_put_arch, nn__gru_get_arch, nn__gru_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };

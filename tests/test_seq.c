@@ -417,7 +417,12 @@ static void for_window(float *x, const int32_t *ids, int64_t from, int64_t to) {
     int64_t i;
     for (i = from; i < to; i++) x[i - from] = (float)ids[i];
 }
-static void test_generate(void) {
+static void build_rnn(nn_model *m, int causal) { /* an LSTM and a GRU language model */
+    (void)causal;
+    nn_model_init(m, NULL);
+    nn_dense(m, nn_gru(m, nn_lstm(m, nn_embedding(m, nn_input_seq(m, 8, 0), 11, 6), 8, 1), 8, 1), 11);
+}
+static void test_generate_model(void (*build)(nn_model *, int), const char *name) {
     nn_model m;
     int32_t ids[40], ref[40], ids2[40];
     float x[8];
@@ -425,9 +430,9 @@ static void test_generate(void) {
     int64_t len, s, i;
     int bad = 0;
     rs = 2024; /* (its own draws: a model whose greedy ids vary, whatever the tests before drew) */
-    build_gpt(&m, 1);
+    build(&m, 1);
     CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
-    for (i = 0; i < m.n_params; i++) m.params[i] = frand();
+    for (i = 0; i < m.n_params; i++) m.params[i] = (build == build_gpt ? 1.0f : 3.0f) * frand(); /* (larger: an RNN whose greedy ids vary) */
     ids[0] = ref[0] = 3; ids[1] = ref[1] = 7; ids[2] = ref[2] = 1;
     CHECK_OK(nn_generate(&m, ids, 3, 30, 0.0f, 0, 1));
     for (len = 3, s = 0; len < 33; len++) { /* the reference: the window ref[s..len) through nn_forward */
@@ -438,9 +443,9 @@ static void test_generate(void) {
         if (len + 1 - s > 8) s = len + 1 - 4;
     }
     for (i = 0; i < 33; i++) bad += ids[i] != ref[i];
-    CHECK_MSG(bad == 0, "%d of 33 greedy ids differ from the windows' forward passes", bad);
+    CHECK_MSG(bad == 0, "%s: %d of 33 greedy ids differ from the windows' forward passes", name, bad);
     for (i = 3; i < 33 && ids[i] == ids[3]; i++) {}
-    CHECK(i < 33); /* (not one id repeated: the test would be weak) */
+    CHECK_MSG(i < 33, "%s: one id repeated (a weak test)", name);
     memcpy(ids2, ids, sizeof ids2);
     CHECK_OK(nn_generate(&m, ids2, 3, 30, 1.0f, 1, 99)); /* top_k 1: greedy whatever the draw */
     CHECK(memcmp(ids, ids2, sizeof(int32_t) * 33) == 0);
@@ -459,6 +464,7 @@ static void test_generate(void) {
     CHECK_OK(nn_forward(&m, (for_window(x, ids, 12, 20), x), 1, &out));
     CHECK(ids[20] == (int32_t)nn_argmax(out.data + 7 * 11, 11));
     nn_model_free(&m);
+    if (build != build_gpt) return;
     build_gpt(&m, 0);
     CHECK_OK(compile(&m, NN_LOSS_XENT, 2));
     CHECK_ERR(nn_generate(&m, ids, 3, 5, 1.0f, 0, 1), NN_ERR_UNSUPPORTED, "(attention) does not run step by step");
@@ -527,6 +533,11 @@ static void test_gpt_parity(void) {
     printf("  gpt parity: loss %.6f (PyTorch %.6f), step-10 loss %.6f (%.6f)\n", (double)loss0, (double)gpt_loss[0],
            (double)loss, (double)gpt_step_losses[9]);
     nn_model_free(&m);
+}
+
+static void test_generate(void) {
+    test_generate_model(build_gpt, "gpt");
+    test_generate_model(build_rnn, "lstm+gru");
 }
 
 int main(void) {
