@@ -184,11 +184,13 @@ define TRAIN_ROUNDS
 	    done; \
 	done
 endef
-# the character-level GPT (examples/charlm.c, 2,000 iterations) and PyTorch's same model and loop
+# the character-level GPT and LSTM (examples/charlm.c, 2,000 iterations) and PyTorch's same models and loop
 define CHARLM_RUNS
-	$(BENCH_ENV) ./$(B)/charlm data/kjv.txt $(CHARLM_ITERS) | tee -a $(B)/bench_nn.txt
-	ITERS=$(CHARLM_ITERS) $(TORCH1) --only train charlm-gpt | tee -a $(B)/bench_torch1.txt
-	ITERS=$(CHARLM_ITERS) $(TORCH2) --only train charlm-gpt | tee -a $(B)/bench_torch2.txt
+	for k in gpt lstm; do \
+	    $(BENCH_ENV) ./$(B)/charlm data/kjv.txt $(CHARLM_ITERS) $$k | tee -a $(B)/bench_nn.txt; \
+	    ITERS=$(CHARLM_ITERS) $(TORCH1) --only train charlm-$$k | tee -a $(B)/bench_torch1.txt; \
+	    ITERS=$(CHARLM_ITERS) $(TORCH2) --only train charlm-$$k | tee -a $(B)/bench_torch2.txt; \
+	done
 endef
 CHARLM_ITERS ?= 2000
 bench-charlm: $(B)/charlm

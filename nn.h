@@ -6300,12 +6300,13 @@ NN__PRIVATE int64_t nn__lstm_scratch(nn_layer *l, const nn_model *m, int64_t B, 
 NN__PRIVATE NN__NOINLINE void nn__lstm_cell(float *NN__RESTRICT g, const float *NN__RESTRICT cp, const float *NN__RESTRICT bh,
                                             int64_t H) {
     float *NN__RESTRICT c = g + 4 * H, *NN__RESTRICT h = c + H;
-    NN__VLOOP(j, 0, H,
-              const float i = nn__sigmoid(g[j] + bh[j]); const float f = nn__sigmoid(g[H + j] + bh[H + j]);
-              const float gg = nn__tanh(g[2 * H + j] + bh[2 * H + j]); const float oo = nn__sigmoid(g[3 * H + j] + bh[3 * H + j]);
-              g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = oo;
-              c[j] = (cp ? f * cp[j] : 0.0f) + i * gg;
-              h[j] = oo * nn__tanh(c[j]););
+    /* small loop bodies, so that GCC unrolls and vectorizes each (one loop for all of it stays scalar) */
+    NN__VLOOP(j, 0, 2 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
+    NN__VLOOP(j, 2 * H, 3 * H, g[j] = nn__tanh(g[j] + bh[j]););
+    NN__VLOOP(j, 3 * H, 4 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
+    if (cp) NN__VLOOP(j, 0, H, c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j];);
+    else NN__VLOOP(j, 0, H, c[j] = g[j] * g[2 * H + j];);
+    NN__VLOOP(j, 0, H, h[j] = g[3 * H + j] * nn__tanh(c[j]););
 }
 /* the kept state of sample b at step t: gates (4H), then c (H), h (H) */
 NN__PRIVATE float *nn__lstm_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
@@ -6450,11 +6451,10 @@ NN__PRIVATE int64_t nn__gru_scratch(nn_layer *l, const nn_model *m, int64_t B, i
 NN__PRIVATE NN__NOINLINE void nn__gru_cell(float *NN__RESTRICT g, const float *NN__RESTRICT hprev,
                                            const float *NN__RESTRICT hq, int64_t H) {
     float *NN__RESTRICT hn = g + 3 * H, *NN__RESTRICT h = hn + H;
-    NN__VLOOP(j, 0, H,
-              const float r = nn__sigmoid(g[j] + hq[j]); const float z = nn__sigmoid(g[H + j] + hq[H + j]);
-              const float n = nn__tanh(g[2 * H + j] + r * hq[2 * H + j]);
-              g[j] = r; g[H + j] = z; g[2 * H + j] = n; hn[j] = hq[2 * H + j];
-              h[j] = (1.0f - z) * n + (hprev ? z * hprev[j] : 0.0f););
+    NN__VLOOP(j, 0, 2 * H, g[j] = nn__sigmoid(g[j] + hq[j]););
+    NN__VLOOP(j, 0, H, hn[j] = hq[2 * H + j]; g[2 * H + j] = nn__tanh(g[2 * H + j] + g[j] * hn[j]););
+    if (hprev) NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * hprev[j];);
+    else NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j];);
 }
 NN__PRIVATE float *nn__gru_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
     return l->saved + (b * T + t) * 5 * l->cfg.rnn.hidden;

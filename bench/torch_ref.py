@@ -126,7 +126,19 @@ class GPT(torch.nn.Module):
         return self.ln_f(x) @ self.wte.weight.t()  # tied lm_head
 
 
-def train_charlm(threads, path="data/kjv.txt", iters=None):
+class CharLSTM(torch.nn.Module):
+    """charlm.c's lstm: 128-wide embeddings, two LSTM layers of 256, a Linear head (default inits)"""
+    def __init__(self, vocab):
+        super().__init__()
+        self.emb = torch.nn.Embedding(vocab, 128)
+        self.lstm = torch.nn.LSTM(128, 256, num_layers=2, batch_first=True)
+        self.head = torch.nn.Linear(256, vocab)
+
+    def forward(self, idx):
+        return self.head(self.lstm(self.emb(idx))[0])
+
+
+def train_charlm(threads, path="data/kjv.txt", iters=None, kind="gpt"):
     """charlm.c's loop: random training windows, nanoGPT's lr schedule, AdamW (one parameter group,
     weight decay on every parameter, as nn.h's), gradient clipping; the validation loss over every
     window of the last 10% of the text (stride ctx), as charlm.c computes it."""
@@ -140,7 +152,7 @@ def train_charlm(threads, path="data/kjv.txt", iters=None):
     n_train = len(data) * 9 // 10
     tr, va = data[:n_train], data[n_train:]
     c = CHAR
-    model = GPT(len(chars), c["layers"], c["heads"], c["width"], c["ctx"])
+    model = CharLSTM(len(chars)) if kind == "lstm" else GPT(len(chars), c["layers"], c["heads"], c["width"], c["ctx"])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
 
     def lr_at(it):
@@ -173,8 +185,8 @@ def train_charlm(threads, path="data/kjv.txt", iters=None):
             y = va[i * c["ctx"] + 1:(i + k) * c["ctx"] + 1].view(k, c["ctx"])
             total += torch.nn.functional.cross_entropy(model(x).view(-1, len(chars)), y.reshape(-1), reduction="sum").item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("train charlm-gpt iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d" %
-          (1e3 * statistics.median(times), total / (w * c["ctx"]), rss, threads, iters), flush=True)
+    print("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d" %
+          (kind, 1e3 * statistics.median(times), total / (w * c["ctx"]), rss, threads, iters), flush=True)
 
 
 def infer(name, threads, xte):
@@ -227,7 +239,8 @@ def main():
            os.environ.get("OPENBLAS_L2_SIZE", "(unset)"), os.environ.get("OPENBLAS_NUM_THREADS", "(unset)")), flush=True)
     if args and args[0].startswith("charlm"):
         if only != "infer":
-            train_charlm(threads)
+            for a in args:
+                train_charlm(threads, kind="lstm" if a == "charlm-lstm" else "gpt")
         return
     nets = args or ["mlp-784-128-10", "mlp-784-256-128-10", "lenet5", "cnn-32-64"]
     xte, yte = load("t10k-images-idx3-ubyte.gz", True), load("t10k-labels-idx1-ubyte.gz", False)

@@ -5,12 +5,15 @@
    James Bible); the first 90% trains, the last 10% is the validation split.
 
      cc -std=c99 -O2 -march=native -fopenmp examples/charlm.c -o charlm -lm
-     ./charlm [text [iterations [model.safetensors]]]
+     ./charlm [text [iterations [gpt|lstm [model.safetensors]]]]
+
+   lstm: a two-layer LSTM (hidden 256) over 128-wide character embeddings instead, PyTorch's
+   default initializations, the same training loop.
 
    It prints the training loss every 100 iterations, the validation loss (over every window of
    the split: the same number each run, not a sample) every 500 and at the end, the median time
    per iteration, then 400 characters sampled from the trained model (nn_generate). bench/torch_ref.py trains
-   the same model in PyTorch (--only train charlm-gpt). */
+   the same models in PyTorch (--only train charlm-gpt, charlm-lstm). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
@@ -58,6 +61,11 @@ static float lr_at(int it, int iters) {
    no biases in the projections, as nanoGPT's bias=False (its layernorms then have none either;
    ours have one, starting at zero, as bench/torch_ref.py's nn.LayerNorm has).
    proj[]: the layers whose weights nanoGPT initializes with std 0.02 / sqrt(2 LAYERS). */
+static int build_lstm(nn_model *m, int vocab) {
+    int h = nn_embedding(m, nn_input_seq(m, CTX, 0), vocab, 128);
+    h = nn_lstm(m, nn_lstm(m, h, 256, 1), 256, 1);
+    return nn_dense_ex(m, h, vocab, 1, NN_INIT_TORCH);
+}
 static int build(nn_model *m, int vocab, int *proj) {
     int x = nn_input_seq(m, CTX, 0), e, h, k;
     e = nn_embedding_ex(m, x, vocab, WIDTH, 0.02f);
@@ -119,6 +127,7 @@ static double eval_loss(nn_model *m, const float *ids, const int32_t *next, int6
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "data/kjv.txt";
     const int iters = argc > 2 ? atoi(argv[2]) : 2000;
+    const int lstm = argc > 3 && strcmp(argv[3], "lstm") == 0;
     static float x[BATCH * CTX];
     static int32_t y[BATCH * CTX];
     unsigned char *text;
@@ -153,7 +162,8 @@ int main(int argc, char **argv) {
     printf("text %s: %ld bytes, vocab %d, train %lld, val %lld\n", path, size, vocab, (long long)n_train, (long long)(n - n_train));
 
     nn_model_init(&m, NULL);
-    build(&m, vocab, proj);
+    if (lstm) build_lstm(&m, vocab);
+    else build(&m, vocab, proj);
     cc.loss = NN_LOSS_XENT;
     cc.optimizer = nn_adamw(1e-3f, 0.1f);
     cc.optimizer.beta2 = 0.99f;
@@ -161,7 +171,7 @@ int main(int argc, char **argv) {
     cc.max_batch = BATCH;
     cc.seed = 1337;
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
-    init_like_nanogpt(&m, proj);
+    if (!lstm) init_like_nanogpt(&m, proj);
     printf("model: %d layers, %lld parameters, threads %d\n", m.n_layers, (long long)m.n_params, nn_get_threads());
 
     for (it = 0; it < iters; it++) {
@@ -182,10 +192,10 @@ int main(int argc, char **argv) {
     qsort(times, (size_t)(iters > 0 ? iters : 1), sizeof(double), cmp_double);
     {
         const double vl = eval_loss(&m, ids + n_train, next + n_train, n - n_train);
-        printf("train charlm-gpt iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n",
+        printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : "gpt",
                iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, peak_rss_mb(), nn_get_threads(), iters, (long long)m.n_params);
     }
-    if (argc > 3 && nn_save(&m, argv[3]) != NN_OK) fprintf(stderr, "%s\n", nn_error());
+    if (argc > 4 && nn_save(&m, argv[4]) != NN_OK) fprintf(stderr, "%s\n", nn_error());
 
     /* sampling (nanoGPT's sample.py settings: temperature 0.8, top 200): a newline as the prompt,
        400 characters, each one step through the model with the attention's keys and values kept */
