@@ -5752,8 +5752,9 @@ NN__PRIVATE int nn__embedding_tensors(const nn_model *m, const nn_layer *l, nn__
 }
 
 /* >>layer-layernorm: over the last dimension, with a gain and a bias, as torch.nn.LayerNorm -------
-   Each row: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). Backward recomputes
-   a row's mean and 1/std (a pass over D floats) instead of keeping two floats per row. */
+   Each row: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). Forward keeps each
+   row's mean and 1/std (two floats) for backward, which writes the rows' normalized x into the
+   scratch for the weight gradient's sums. */
 NN__PRIVATE int64_t nn__last_dim(const nn_layer *l) { return l->shape[l->ndim - 1]; }
 NN__PRIVATE nn_result nn__layernorm_infer(nn_model *m, nn_layer *l, int idx) {
     const nn_layer *a = nn__in(m, l, 0);
@@ -5764,7 +5765,12 @@ NN__PRIVATE nn_result nn__layernorm_infer(nn_model *m, nn_layer *l, int idx) {
     if (!(l->cfg.ln.eps > 0.0f)) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (layernorm): eps must be > 0", idx);
     nn__copy_shape(l, a);
     l->n_params = 2 * nn__last_dim(a);
+    l->n_keep = 2 * (l->size / nn__last_dim(a));
     return NN_OK;
+}
+NN__PRIVATE int64_t nn__layernorm_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    (void)m;
+    return train ? B * l->size : 0;
 }
 NN__PRIVATE void nn__layernorm_init(nn_model *m, nn_layer *l) {
     const int64_t D = l->n_params / 2;
@@ -5772,30 +5778,45 @@ NN__PRIVATE void nn__layernorm_init(nn_model *m, nn_layer *l) {
     (void)m;
     for (i = 0; i < D; i++) { l->w[i] = 1.0f; l->w[D + i] = 0.0f; }
 }
-/* a row's mean and 1/std, in double */
-NN__PRIVATE void nn__ln_stats(const float *x, int64_t D, float eps, double *mean, double *rstd) {
+#ifndef NN_NO_TRAINING
+/* dw[i] += dy[i] xh[i], dw[D + i] += dy[i] */
+NN__PRIVATE NN__NOINLINE void nn__ln_sums(float *NN__RESTRICT dw, const float *NN__RESTRICT dy, const float *NN__RESTRICT xh,
+                                          int64_t D) {
+    NN__VLOOP(i, 0, D, dw[i] += dy[i] * xh[i]; dw[D + i] += dy[i];);
+}
+#endif
+/* a row's mean and 1/std: sixteen float partial sums (a vector), added in double */
+NN__PRIVATE NN__NOINLINE void nn__ln_stats(const float *NN__RESTRICT x, int64_t D, float eps, double *mean, double *rstd) {
+    float p[16], q[16];
     double s = 0.0, v = 0.0;
-    int64_t i;
-    for (i = 0; i < D; i++) s += x[i];
+    float sf;
+    int k;
+    for (k = 0; k < 16; k++) p[k] = q[k] = 0.0f;
+    NN__VLOOP(i, 0, D, p[i & 15] += x[i];);
+    for (k = 0; k < 16; k++) s += p[k];
     s /= (double)D;
-    for (i = 0; i < D; i++) v += (x[i] - s) * (x[i] - s);
+    sf = (float)s;
+    NN__VLOOP(i, 0, D, q[i & 15] += (x[i] - sf) * (x[i] - sf););
+    for (k = 0; k < 16; k++) v += q[k];
     *mean = s;
     *rstd = 1.0 / sqrt(v / (double)D + eps);
 }
-NN__PRIVATE void nn__layernorm_row(const nn_layer *l, float *y, const float *x) {
+/* one row; its mean and 1/std into st[0], st[1] */
+NN__PRIVATE void nn__layernorm_row(const nn_layer *l, float *y, const float *x, float *st) {
     const int64_t D = l->n_params / 2;
     double mean, rstd;
     int64_t i;
     nn__ln_stats(x, D, l->cfg.ln.eps, &mean, &rstd);
     for (i = 0; i < D; i++) y[i] = (float)((x[i] - mean) * rstd) * l->w[i] + l->w[D + i];
+    st[0] = (float)mean;
+    st[1] = (float)rstd;
 }
 NN__PRIVATE void nn__layernorm_fwd(nn_model *m, nn_layer *l, int64_t B) {
-    const float *x = nn__in(m, l, 0)->y, *g = l->w;
+    const float *x = nn__in(m, l, 0)->y;
     const int64_t D = l->n_params / 2, n = B * l->size / D;
     int64_t r;
-    (void)g;
     NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
-    for (r = 0; r < n; r++) nn__layernorm_row(l, l->y + r * D, x + r * D);
+    for (r = 0; r < n; r++) nn__layernorm_row(l, l->y + r * D, x + r * D, l->saved + 2 * r);
 }
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__layernorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
@@ -5803,44 +5824,36 @@ NN__PRIVATE void nn__layernorm_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const float *x = a->y, *g = l->w;
     const int64_t D = l->n_params / 2, n = B * l->size / D;
     const int assign = nn__in_assign(m, l);
-    int64_t r, i;
-    if (a->dy) {
-        NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
-        for (r = 0; r < n; r++) {
-            const float *xr = x + r * D, *dyr = l->dy + r * D;
-            float *dxr = a->dy + r * D;
-            double mean, rstd, s1 = 0.0, s2 = 0.0;
-            int64_t j;
-            nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
-            for (j = 0; j < D; j++) {
-                const double dh = (double)dyr[j] * g[j];
-                s1 += dh;
-                s2 += dh * (xr[j] - mean) * rstd;
-            }
-            s1 /= (double)D;
-            s2 /= (double)D;
-            for (j = 0; j < D; j++) {
-                const float v = (float)(rstd * ((double)dyr[j] * g[j] - s1 - (xr[j] - mean) * rstd * s2));
-                dxr[j] = assign ? v : dxr[j] + v;
-            }
+    int64_t r;
+    float *xh = m->scratch; /* the normalized rows */
+    NN__OMP_FOR_IF(n * D >= NN_OMP_MIN_WORK)
+    for (r = 0; r < n; r++) {
+        const float *xr = x + r * D, *dyr = l->dy + r * D, mean = l->saved[2 * r], rstd = l->saved[2 * r + 1];
+        float *xhr = xh + r * D;
+        double s1 = 0.0, s2 = 0.0;
+        int64_t j;
+        for (j = 0; j < D; j++) {
+            const double dh = (double)dyr[j] * g[j];
+            xhr[j] = (xr[j] - mean) * rstd;
+            s1 += dh;
+            s2 += dh * xhr[j];
+        }
+        s1 /= (double)D;
+        s2 /= (double)D;
+        if (!a->dy) continue;
+        for (j = 0; j < D; j++) {
+            const float v = (float)(rstd * ((double)dyr[j] * g[j] - s1 - xhr[j] * s2));
+            a->dy[r * D + j] = assign ? v : a->dy[r * D + j] + v;
         }
     }
     /* dweight, dbias: sums over the rows in order */
     memset(l->dw, 0, sizeof(float) * (size_t)(2 * D));
-    for (r = 0; r < n; r++) {
-        const float *xr = x + r * D, *dyr = l->dy + r * D;
-        double mean, rstd;
-        nn__ln_stats(xr, D, l->cfg.ln.eps, &mean, &rstd);
-        for (i = 0; i < D; i++) {
-            l->dw[i] += dyr[i] * (float)((xr[i] - mean) * rstd);
-            l->dw[D + i] += dyr[i];
-        }
-    }
+    for (r = 0; r < n; r++) nn__ln_sums(l->dw, l->dy + r * D, xh + r * D, D);
 }
 #endif
 NN__PRIVATE void nn__layernorm_step(nn_model *m, nn_layer *l, int64_t t) {
     const int64_t D = l->n_params / 2;
-    nn__layernorm_row(l, l->y + t * D, nn__in(m, l, 0)->y + t * D);
+    nn__layernorm_row(l, l->y + t * D, nn__in(m, l, 0)->y + t * D, l->saved + 2 * t);
 }
 NN__PRIVATE void nn__layernorm_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_float(t, cap, "eps", l->cfg.ln.eps); }
 NN__PRIVATE int nn__layernorm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
@@ -5917,6 +5930,14 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
    sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C). Backward's
    per-(sample, head) work needs a row of T floats per thread. Legend: B batch, T steps, C width,
    H heads, hs = C / H. */
+/* p[j] = e^(p[j] - mx) for j < n (all <= 0), their sum */
+NN__PRIVATE float nn__exp_shift(float *NN__RESTRICT p, int64_t n, float mx) {
+    float sum = 0.0f;
+    int64_t j;
+    NN__VLOOP(i, 0, n, p[i] = nn__exp_neg(p[i] - mx););
+    for (j = 0; j < n; j++) sum += p[j];
+    return sum;
+}
 /* s[j] = scale * (a . bt[., j]) for j < n, bt (hs x T) a transposed block: axpys along j (blocks
    of 16, NN__VLOOP, so that -O2 vectorizes them) */
 NN__PRIVATE void nn__scores(float *NN__RESTRICT s, const float *NN__RESTRICT a, const float *NN__RESTRICT bt, int64_t hs,
@@ -5930,7 +5951,7 @@ NN__PRIVATE void nn__scores(float *NN__RESTRICT s, const float *NN__RESTRICT a, 
     }
 }
 /* y += a x over n floats */
-NN__PRIVATE void nn__axpy(float *NN__RESTRICT y, float a, const float *NN__RESTRICT x, int64_t n) {
+NN__PRIVATE NN__INLINE void nn__axpy(float *NN__RESTRICT y, float a, const float *NN__RESTRICT x, int64_t n) {
     NN__VLOOP(i, 0, n, y[i] += a * x[i];);
 }
 NN__PRIVATE int64_t nn__attn_keep(const nn_layer *l) {
@@ -6017,7 +6038,7 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
             const int64_t n = l->cfg.attn.causal ? i + 1 : T;
             nn__scores(pr, q + i * 3 * C, kt, hs, T, n, scale);
             for (j = 0; j < n; j++) if (pr[j] > mx) mx = pr[j];
-            for (j = 0; j < n; j++) { pr[j] = expf(pr[j] - mx); sum += pr[j]; }
+            sum = nn__exp_shift(pr, n, mx);
             for (j = 0; j < n; j++) pr[j] /= sum;
             for (j = n; j < T; j++) pr[j] = 0.0f;
             for (d = 0; d < hs; d++) y[i * C + d] = 0.0f;
@@ -6615,7 +6636,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      nn__embedding_put_arch, nn__embedding_get_arch, nn__embedding_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"layernorm", 1, NN__L_ASSIGNS, 0,
-     nn__layernorm_infer, nn__layernorm_init, NULL, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd), nn__layernorm_step,
+     nn__layernorm_infer, nn__layernorm_init, nn__layernorm_scratch, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd), nn__layernorm_step,
      nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
