@@ -17,6 +17,21 @@ NN_TEST_UNUSED static void interop_mlp(nn_model *m) {
     nn_dense(m, h, 10);
 }
 
+/* sequence models: a one-block GPT with a tied head, and an LSTM language model (6 ids in) */
+NN_TEST_UNUSED static void interop_gpt(nn_model *m) {
+    int e, h;
+    nn_model_init(m, NULL);
+    e = nn_embedding(m, nn_input_seq(m, 6, 0), 11, 8);
+    h = nn_pos_embedding(m, e, 0.1f);
+    h = nn_add(m, h, nn_attention(m, nn_layernorm(m, h, 1e-5f), 2));
+    h = nn_add(m, h, nn_dense(m, nn_gelu(m, nn_dense(m, nn_layernorm(m, h, 1e-5f), 16)), 8));
+    nn_dense_tied(m, nn_layernorm(m, h, 1e-5f), e);
+}
+NN_TEST_UNUSED static void interop_lstm(nn_model *m) {
+    nn_model_init(m, NULL);
+    nn_dense(m, nn_lstm(m, nn_embedding(m, nn_input_seq(m, 6, 0), 11, 6), 8, 1), 11);
+}
+
 NN_TEST_UNUSED static void interop_cnn(nn_model *m) {
     int h;
     nn_model_init(m, NULL);

@@ -12,25 +12,27 @@
 
 
 /* a named float32 tensor of the reference file, through the library's own parser */
-static float refbuf[8][512];
+static float refbuf[16][512];
 static int nref;
 static const float *ref_tensor(nn__st *st, const char *name, int64_t numel) {
     const nn__st_entry *e = nn__st_find(st, name);
-    CHECK_MSG(e && e->dtype == NN__DT_F32 && e->numel == numel && numel <= 512 && nref < 8, "reference tensor %s", name);
-    if (!e || numel > 512 || nref == 8) return NULL;
+    CHECK_MSG(e && e->dtype == NN__DT_F32 && e->numel == numel && numel <= 512 && nref < 16, "reference tensor %s", name);
+    if (!e || numel > 512 || nref == 16) return NULL;
     nn__convert(refbuf[nref], st->data + e->begin, e->dtype, numel, 1); /* little-endian on any host */
     return refbuf[nref++];
 }
 
-static void compare(nn_model *m, const float *x, const float *want, const char *what) {
-    float out[5 * 10];
+static void compare_n(nn_model *m, const float *x, const float *want, int n, const char *what) {
+    float out[512];
     double worst = 0;
     int i;
+    if (!want) return;
     CHECK_OK(nn_predict(m, x, 5, out));
-    for (i = 0; i < 50; i++) if (fabs(out[i] - want[i]) > worst) worst = fabs(out[i] - want[i]);
+    for (i = 0; i < n; i++) if (fabs(out[i] - want[i]) > worst) worst = fabs(out[i] - want[i]);
     CHECK_MSG(worst <= 1e-5, "%s: largest difference from PyTorch %.3g", what, worst);
     printf("  %-40s max |nn.h - torch| = %.2g\n", what, worst);
 }
+static void compare(nn_model *m, const float *x, const float *want, const char *what) { compare_n(m, x, want, 50, what); }
 
 int main(void) {
     size_t rsize, size;
@@ -83,6 +85,32 @@ int main(void) {
     CHECK_OK(nn_load(&m, REF "nnh_cnn.safetensors", NULL));
     compare(&m, x, ref_tensor(&st, "nnh_cnn_out", 50), "nn.h CNN weights in PyTorch");
     nn_model_free(&m);
+
+    /* sequence models, both ways: a GPT block with a tied head (nanoGPT's c_attn / c_proj names)
+       and an LSTM language model (nn.LSTM's weight_ih_l0 ...), on five rows of six ids */
+    {
+        const float *ids = ref_tensor(&st, "ids", 30);
+        static void (*const build[2])(nn_model *) = {interop_gpt, interop_lstm};
+        static const char *const name[2] = {"gpt", "lstm"};
+        int k;
+        for (k = 0; k < 2 && ids; k++) {
+            char path[64], key[32], what[64];
+            sprintf(path, REF "torch_%s.safetensors", name[k]);
+            sprintf(key, "torch_%s_out", name[k]);
+            sprintf(what, "PyTorch %s weights in nn.h", name[k]);
+            build[k](&m);
+            CHECK_OK(nn_model_compile(&m, NULL));
+            CHECK_OK(nn_load_weights(&m, path));
+            compare_n(&m, ids, ref_tensor(&st, key, 330), 330, what);
+            nn_model_free(&m);
+            sprintf(path, REF "nnh_%s.safetensors", name[k]);
+            sprintf(key, "nnh_%s_out", name[k]);
+            sprintf(what, "nn.h %s weights in PyTorch", name[k]);
+            CHECK_OK(nn_load(&m, path, NULL));
+            compare_n(&m, ids, ref_tensor(&st, key, 330), 330, what);
+            nn_model_free(&m);
+        }
+    }
 
     al.free(st.mem, al.user);
     free(ref);

@@ -2,7 +2,7 @@
 """Weights between PyTorch and nn.h, both ways, through safetensors files.
 
 Run tools/make_interop.sh, which calls this twice around a C program:
-  /usr/bin/python3 tools/interop.py torch   writes tests/ref/torch_{mlp,cnn}.safetensors
+  /usr/bin/python3 tools/interop.py torch   writes tests/ref/torch_{mlp,cnn,gpt,lstm}.safetensors
                                             (PyTorch weights) and the fixed input batch
   build/interop_nnh                         trains the same two networks in nn.h and writes
                                             tests/ref/nnh_{mlp,cnn}.safetensors
@@ -33,6 +33,62 @@ def cnn():
     return nn.Sequential(
         nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(96, 10))
+
+
+class PosEmb(nn.Module):  # nn.h's pos_embedding: a learned (T, C) table added
+    def __init__(self, t, c):
+        super().__init__()
+        self.weight = nn.Parameter(0.1 * torch.randn(t, c))
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class Attn(nn.Module):  # nn.h's attention: nanoGPT's CausalSelfAttention with biases
+    def __init__(self, c, h):
+        super().__init__()
+        self.c_attn, self.c_proj, self.h = nn.Linear(c, 3 * c), nn.Linear(c, c), h
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
+        a = (q @ k.transpose(-2, -1)) / (C // self.h) ** 0.5
+        a = a.masked_fill(torch.tril(torch.ones(T, T)) == 0, float("-inf"))
+        return self.c_proj((torch.softmax(a, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C))
+
+
+class Numbered(nn.Module):
+    """nn.h layer i as the submodule named str(i - 1), so that state_dict names match nn.h's files"""
+    def __init__(self, mods):
+        super().__init__()
+        for k, mod in mods.items():
+            self.add_module(str(k), mod)
+
+    def m(self, k):
+        return self._modules[str(k)]
+
+
+class GPT(Numbered):
+    # nn.h: input_seq(6 ids) embedding(11, 8) pos_embedding layernorm attention(2 heads) add
+    #       layernorm dense(16) gelu dense(8) add layernorm tied_dense(embedding)
+    def __init__(self):
+        super().__init__({0: nn.Embedding(11, 8), 1: PosEmb(6, 8), 2: nn.LayerNorm(8), 3: Attn(8, 2), 5: nn.LayerNorm(8),
+                          6: nn.Linear(8, 16), 8: nn.Linear(16, 8), 10: nn.LayerNorm(8)})
+
+    def forward(self, idx):
+        h = self.m(1)(self.m(0)(idx))
+        h = h + self.m(3)(self.m(2)(h))
+        h = h + self.m(8)(torch.nn.functional.gelu(self.m(6)(self.m(5)(h))))
+        return self.m(10)(h) @ self.m(0).weight.t()
+
+
+class LSTMLM(Numbered):
+    # nn.h: input_seq(6 ids) embedding(11, 6) lstm(8, all steps) dense(11)
+    def __init__(self):
+        super().__init__({0: nn.Embedding(11, 6), 1: nn.LSTM(6, 8, batch_first=True), 2: nn.Linear(8, 11)})
+
+    def forward(self, idx):
+        return self.m(2)(self.m(1)(self.m(0)(idx))[0])
 
 
 DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
@@ -98,6 +154,8 @@ def main():
             c[1].bias.uniform_(-0.2, 0.2)
         save(REF + "torch_mlp.safetensors", m.state_dict())
         save(REF + "torch_cnn.safetensors", c.state_dict())
+        save(REF + "torch_gpt.safetensors", GPT().state_dict())
+        save(REF + "torch_lstm.safetensors", LSTMLM().state_dict())
     elif sys.argv[1:] == ["outputs"]:
         x = input_batch()
         out = {"x": x}
@@ -105,6 +163,11 @@ def main():
             for src in ("torch", "nnh"):
                 out[src + "_mlp_out"] = load_into(mlp(), REF + src + "_mlp.safetensors")(x)
                 out[src + "_cnn_out"] = load_into(cnn(), REF + src + "_cnn.safetensors")(x.reshape(-1, 1, 8, 8))
+            ids = torch.randint(0, 11, (5, 6), generator=torch.Generator().manual_seed(7))
+            out["ids"] = ids.float()
+            for src in ("torch", "nnh"):
+                out[src + "_gpt_out"] = load_into(GPT(), REF + src + "_gpt.safetensors")(ids)
+                out[src + "_lstm_out"] = load_into(LSTMLM(), REF + src + "_lstm.safetensors")(ids)
         save(REF + "interop_ref.safetensors", out)
     else:
         sys.exit("usage: interop.py torch|outputs")
