@@ -70,8 +70,9 @@ test: tests
 fuzz:
 	sh tests/fuzz.sh
 
+# (run in build/: the history files it writes are output, not source)
 demo: $(B)/digits
-	./$(B)/digits data/digits.csv
+	cd $(B) && ./digits ../data/digits.csv
 
 # tools/nn2c: a model file -> a C header holding it as a const byte array
 $(B)/nn2c: tools/nn2c.c nn.h
@@ -79,7 +80,7 @@ $(B)/nn2c: tools/nn2c.c nn.h
 	$(CC) $(WARN) -O2 $< -o $@ -lm  # no -march, no OpenMP: it sizes arenas for microcontrollers
 # remake examples/digits_model.h (committed) from a fresh run of the demo
 embedded-model: $(B)/digits $(B)/nn2c
-	./$(B)/digits data/digits.csv $(B)/digits.safetensors $(B)/digits_int8.safetensors > /dev/null
+	cd $(B) && ./digits ../data/digits.csv digits.safetensors digits_int8.safetensors > /dev/null
 	./$(B)/nn2c $(B)/digits.safetensors digits_model > examples/digits_model.h
 	./$(B)/nn2c $(B)/digits_int8.safetensors digits_int8_model > examples/digits_int8_model.h
 
@@ -227,4 +228,4 @@ bench-deps:
 	apt-get install -y dataset-fashion-mnist python3-torch libopenblas-dev libdnnl-dev
 
 clean:
-	rm -rf $(B) digits_history.csv digits_history.svg
+	rm -rf $(B)

@@ -1,4 +1,4 @@
-/* nn.h - v0.3.0 - neural networks in one C header, training and inference - MIT license (end of file)
+/* nn.h - v0.4.0 - neural networks in one C header, training and inference - MIT license (end of file)
 
    Do this:
        #define NN_IMPLEMENTATION
@@ -161,6 +161,10 @@
      NN_MAX_LAYERS *     layers per model (default 128)
 
    REVISIONS
+     0.4.0  layer types on one table (a block and a row each); sequences: token and float inputs,
+            embedding, position embedding, layernorm, causal multi-head attention, tied output
+            layer, LSTM, GRU, elementwise product, dense and losses per step; nn_generate with a
+            key/value cache
      0.3.0  model files (safetensors) with checkpoints and bit-identical resume, atomic saves,
             loading from memory with borrowed weights, weights by name (PyTorch interop), IDX
             and NumPy readers, CSV from memory; caller arenas with exact sizes, NN_NO_TRAINING,
@@ -176,9 +180,9 @@
 #include <stdint.h>
 
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 3
+#define NN_VERSION_MINOR 4
 #define NN_VERSION_PATCH 0
-#define NN_VERSION_STRING "0.3.0"
+#define NN_VERSION_STRING "0.4.0"
 
 #ifndef NNDEF
 #  ifdef NN_STATIC
