@@ -5010,6 +5010,12 @@ NN__PRIVATE void nn__copy_shape(nn_layer *l, const nn_layer *src) {
     l->size = src->size;
 }
 
+/* a count of floats (parameters, kept state) too large for any model: 2^40 (checked in double,
+   before the int64 products that could overflow) */
+NN__PRIVATE nn_result nn__check_count(double n, int idx, const char *type) {
+    return n > 1099511627776.0 ? nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): too large (%f floats)", idx, type, n) : NN_OK;
+}
+
 /* a kernel's geometry check failed: say so again with the layer and its input shape first */
 NN__PRIVATE nn_result nn__fail_in_layer(nn_result r, int idx, const nn_layer *a) {
     char why[200], shape[96];
@@ -5693,6 +5699,8 @@ NN__PRIVATE nn_result nn__embedding_infer(nn_model *m, nn_layer *l, int idx) {
     if (l->cfg.emb.vocab < 1 || l->cfg.emb.dim < 1 || l->cfg.emb.vocab > 16777216)
         return nn__fail(NN_ERR_INVALID_ARG, "layer %d (embedding): vocab must be in [1, 2^24] and dim >= 1, got %l and %l",
                         idx, l->cfg.emb.vocab, l->cfg.emb.dim);
+    if (nn__check_count((double)l->cfg.emb.dim * ((double)l->cfg.emb.vocab + a->shape[0]), idx, "embedding") != NN_OK)
+        return NN_ERR_INVALID_ARG;
     l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = l->cfg.emb.dim;
     l->size = a->shape[0] * l->cfg.emb.dim;
     l->n_params = l->cfg.emb.vocab * l->cfg.emb.dim;
@@ -5972,6 +5980,8 @@ NN__PRIVATE nn_result nn__attention_infer(nn_model *m, nn_layer *l, int idx) {
         return nn__fail(NN_ERR_INVALID_ARG, "layer %d (attention): %d heads do not divide the width %l", idx, l->cfg.attn.heads, C);
     if (!(l->cfg.attn.dropout >= 0.0f && l->cfg.attn.dropout < 1.0f))
         return nn__fail(NN_ERR_INVALID_ARG, "layer %d (attention): dropout must be in [0, 1)", idx);
+    if (nn__check_count(4.0 * C * C + (double)a->shape[0] * (4.0 * C + (double)l->cfg.attn.heads * a->shape[0]), idx,
+                        "attention") != NN_OK) return NN_ERR_INVALID_ARG;
     nn__copy_shape(l, a);
     l->n_params = 4 * C * C + (l->cfg.attn.bias ? 4 * C : 0);
     l->n_keep = nn__attn_keep(l);
@@ -6291,6 +6301,7 @@ NN__PRIVATE nn_result nn__lstm_infer(nn_model *m, nn_layer *l, int idx) {
     char s1[96];
     if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (lstm): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
     if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (lstm): hidden must be >= 1", idx);
+    if (nn__check_count(4.0 * H * ((double)a->shape[1] + H) + 6.0 * H * a->shape[0], idx, "lstm") != NN_OK) return NN_ERR_INVALID_ARG;
     if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
     else nn__set_flat(l, H);
     l->n_params = 4 * H * (a->shape[1] + H) + 8 * H;
@@ -6448,6 +6459,7 @@ NN__PRIVATE nn_result nn__gru_infer(nn_model *m, nn_layer *l, int idx) {
     char s1[96];
     if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (gru): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
     if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (gru): hidden must be >= 1", idx);
+    if (nn__check_count(3.0 * H * ((double)a->shape[1] + H) + 5.0 * H * a->shape[0], idx, "gru") != NN_OK) return NN_ERR_INVALID_ARG;
     if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
     else nn__set_flat(l, H);
     l->n_params = 3 * H * (a->shape[1] + H) + 6 * H;

@@ -289,6 +289,20 @@ static void test_errors(void) {
     nn_model_init(&m, NULL);
     CHECK(nn_layernorm(&m, nn_input(&m, 3), 0.0f) == NN_ERR_INVALID_ARG);
     nn_model_free(&m);
+    /* sizes whose parameter counts would overflow: refused before any product is formed */
+    nn_model_init(&m, NULL);
+    CHECK(nn_lstm(&m, nn_input_seq(&m, 4, 3), (int64_t)1 << 40, 1) == NN_ERR_INVALID_ARG);
+    CHECK(strstr(nn_error(), "too large") != NULL);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_gru(&m, nn_input_seq(&m, 4, 3), (int64_t)1 << 25, 0) == NN_ERR_INVALID_ARG);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_embedding(&m, nn_input_seq(&m, 4, 0), 100, (int64_t)1 << 45) == NN_ERR_INVALID_ARG);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    CHECK(nn_attention(&m, nn_input_seq(&m, 4, (int64_t)1 << 22), 1) == NN_ERR_INVALID_ARG);
+    nn_model_free(&m);
     /* the smallest vocab of two embeddings bounds the ids */
     nn_model_init(&m, NULL);
     i = nn_input_seq(&m, 3, 0);
