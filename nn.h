@@ -535,7 +535,7 @@ typedef struct nn_layer {
         struct { int64_t vocab, dim; float std; int tied; } emb; /* (pos_embedding: std); tied: its tied_dense */
         struct { int heads, causal, bias, threads; float dropout; nn_init init; } attn;
         struct { int src; } tied;
-        struct { int64_t hidden; int sequences; } rnn;
+        struct { int64_t hidden; int sequences, gates; } rnn; /* gates: 4 LSTM, 3 GRU */
         struct { float eps; } ln;
     } cfg;
     int64_t n_params;                 /* parameters: dense W (units, in) then b (units); conv W then b;
@@ -6287,50 +6287,130 @@ NN__PRIVATE int nn__mul_get_arch(nn_model *m, const char *line, const int64_t *i
     return nn_mul(m, (int)ins[0], (int)ins[1]);
 }
 
-/* >>layer-lstm: a long short-term memory over a (T, D) sequence, as torch.nn.LSTM (one layer,
-   batch_first, zero initial state): gates = x W_ih^T + b_ih + h W_hh^T + b_hh in the order
-   i, f, g, o; c = f c + i g; h = o tanh(c). Returns every step's h (T, H) or the last (H).
-   Forward runs the input projections of all steps as one GEMM, then a GEMM of the batch's h per
-   step; it keeps per sample the gates after their nonlinearities (T x 4H), c and h (T x H each).
-   Backward through time: per step (last first) the gates' gradient from h's and c's, which the
-   step before receives through W_hh; then the weight gradients as GEMMs over all steps.
-   Legend: B batch, T steps, D input width, H hidden, G = 4H. */
-NN__PRIVATE nn_result nn__lstm_infer(nn_model *m, nn_layer *l, int idx) {
+/* >>layer-rnn: what the LSTM and the GRU share. cfg.rnn.gates rows of H per gate (LSTM 4: i, f, g,
+   o; GRU 3: r, z, n), G = gates x H; parameters weight_ih (G, D), weight_hh (G, H), bias_ih (G),
+   bias_hh (G), torch's "_l0" tensors, all initialized U(+-1/sqrt(H)) as torch does; one layer,
+   batch_first, zero initial state; every step's h (T, H) or the last (H). Kept per sample and
+   step, S = G + 2H floats: the gates after their nonlinearities, two H-vectors of the cell's (LSTM
+   c; GRU h W_hn^T + b_hn), then h. Forward runs the input projections of all steps as one GEMM
+   into the gates' slots, then the cell step by step; backward through time gives per step the
+   gates' gradients with respect to their input projection (dgx) and their recurrent one (dgh: the
+   same rows for the LSTM), which the step before receives through W_hh; the weight gradients are
+   GEMMs over all steps afterwards. Legend: B batch, T steps, D input width, H hidden. */
+NN__PRIVATE nn_result nn__rnn_infer(nn_model *m, nn_layer *l, int idx) {
     const nn_layer *a = nn__in(m, l, 0);
-    const int64_t H = l->cfg.rnn.hidden;
+    const int64_t H = l->cfg.rnn.hidden, n = l->cfg.rnn.gates;
+    const char *name = nn__layer_name(l->type);
     char s1[96];
-    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (lstm): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
-    if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (lstm): hidden must be >= 1", idx);
-    if (nn__check_count(4.0 * H * ((double)a->shape[1] + H) + 6.0 * H * a->shape[0], idx, "lstm") != NN_OK) return NN_ERR_INVALID_ARG;
+    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (%s): input shape %s is not (T, D)", idx, name, nn__shape_str(s1, a));
+    if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (%s): hidden must be >= 1", idx, name);
+    if (nn__check_count((double)n * H * ((double)a->shape[1] + H) + (n + 2.0) * H * a->shape[0], idx, name) != NN_OK)
+        return NN_ERR_INVALID_ARG;
     if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
     else nn__set_flat(l, H);
-    l->n_params = 4 * H * (a->shape[1] + H) + 8 * H;
-    l->n_keep = a->shape[0] * 6 * H;
+    l->n_params = n * H * (a->shape[1] + H) + 2 * n * H;
+    l->n_keep = a->shape[0] * (n + 2) * H;
     return NN_OK;
 }
 /* offsets in w: weight_ih (G, D), weight_hh (G, H), bias_ih (G), bias_hh (G) */
-NN__PRIVATE void nn__lstm_offs(const nn_model *m, const nn_layer *l, int64_t o[4]) {
-    const int64_t H = l->cfg.rnn.hidden, D = m->layers[l->inputs[0]].shape[1];
-    o[0] = 0; o[1] = 4 * H * D; o[2] = o[1] + 4 * H * H; o[3] = o[2] + 4 * H;
+NN__PRIVATE void nn__rnn_offs(const nn_model *m, const nn_layer *l, int64_t o[4]) {
+    const int64_t H = l->cfg.rnn.hidden, G = l->cfg.rnn.gates * H, D = m->layers[l->inputs[0]].shape[1];
+    o[0] = 0; o[1] = G * D; o[2] = o[1] + G * H; o[3] = o[2] + G;
 }
-NN__PRIVATE void nn__lstm_init(nn_model *m, nn_layer *l) { /* torch: every tensor U(+-1/sqrt(H)) */
+NN__PRIVATE void nn__rnn_init(nn_model *m, nn_layer *l) {
     const double b = 1.0 / sqrt((double)l->cfg.rnn.hidden);
     int64_t i;
     for (i = 0; i < l->n_params; i++) l->w[i] = (float)((2.0 * nn__rng_uniform(&m->rng) - 1.0) * b);
 }
-NN__PRIVATE int64_t nn__lstm_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+NN__PRIVATE int64_t nn__rnn_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
     const nn_layer *a = &m->layers[l->inputs[0]];
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = l->cfg.rnn.gates * H;
     const int th = nn_get_threads();
     int64_t g = nn__gemm_plan(0, 1, B * T, G, D, D, th), k;
     k = nn__gemm_plan(0, 1, B, G, H, H, th); if (k > g) g = k;
-    if (!train) return g;
+    if (!train) return B * G + g; /* (the GRU's recurrent projection of a step) */
     k = nn__gemm_plan(0, 0, B, H, G, H, th); if (k > g) g = k;
     k = nn__gemm_plan(0, 0, B * T, D, G, D, th); if (k > g) g = k;
     k = nn__gemm_plan(1, 0, G, D, B * T, D, th); if (k > g) g = k;
     k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
-    return B * T * G + 3 * B * H + g; /* the gates' gradient, dh, dc and h of one step, the GEMMs' */
+    return 2 * B * T * G + 3 * B * H + B * G + g; /* dgx, dgh, the step's dh and its shares, hp, the GEMMs' */
 }
+/* the kept state of sample b at step t (S floats, h last) */
+NN__PRIVATE float *nn__rnn_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
+    return l->saved + (b * T + t) * (l->cfg.rnn.gates + 2) * l->cfg.rnn.hidden;
+}
+/* x W_ih^T + b_ih of every step, into the gates' slots (row stride S) */
+NN__PRIVATE void nn__rnn_input_proj(nn_model *m, nn_layer *l, int64_t B, float *ws, int64_t wsf) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t D = a->shape[1], H = l->cfg.rnn.hidden, G = l->cfg.rnn.gates * H;
+    int64_t o[4];
+    nn__rnn_offs(m, l, o);
+    m->backend->gemm(m->backend->ctx, 0, 1, B * a->shape[0], G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, G + 2 * H,
+                     l->w + o[2], NULL, ws, wsf);
+}
+/* the output: every step's h, or the last */
+NN__PRIVATE void nn__rnn_output(nn_model *m, nn_layer *l, int64_t B) {
+    const int64_t T = m->layers[l->inputs[0]].shape[0], H = l->cfg.rnn.hidden, G = l->cfg.rnn.gates * H;
+    int64_t b, t;
+    for (b = 0; b < B; b++)
+        for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
+            memcpy(l->y + (l->cfg.rnn.sequences ? (b * T + t) * H : b * H), nn__rnn_at(l, b, t, T) + G + H,
+                   sizeof(float) * (size_t)H);
+}
+#ifndef NN_NO_TRAINING
+/* the gradient that reaches step t's h from the layer's output (NULL: none) */
+NN__PRIVATE const float *nn__rnn_dy(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
+    const int64_t H = l->cfg.rnn.hidden;
+    return l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
+}
+/* after the steps: dW_ih = dgx^T x, dW_hh = the sum over samples of dgh[1..T)^T h[0..T-1), the
+   biases' sums, dx (+)= dgx W_ih */
+NN__PRIVATE void nn__rnn_weight_grads(nn_model *m, nn_layer *l, int64_t B, const float *dgx, const float *dgh, float *ws,
+                                      int64_t wsf) {
+    const nn_backend *be = m->backend;
+    nn_layer *a = nn__in(m, l, 0);
+    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = l->cfg.rnn.gates * H;
+    int64_t o[4], b, j;
+    nn__rnn_offs(m, l, o);
+    be->gemm(be->ctx, 1, 0, G, D, B * T, 1.0f, dgx, G, a->y, D, 0.0f, l->dw, D, NULL, NULL, ws, wsf);
+    for (j = 0; j < G * H; j++) l->dw[o[1] + j] = 0.0f;
+    for (b = 0; b < B && T > 1; b++)
+        be->gemm(be->ctx, 1, 0, G, H, T - 1, 1.0f, dgh + (b * T + 1) * G, G, nn__rnn_at(l, b, 0, T) + G + H, G + 2 * H, 1.0f,
+                 l->dw + o[1], H, NULL, NULL, ws, wsf);
+    be->sum_rows(be->ctx, l->dw + o[2], dgx, B * T, G);
+    be->sum_rows(be->ctx, l->dw + o[3], dgh, B * T, G);
+    if (a->dy)
+        be->gemm(be->ctx, 0, 0, B * T, D, G, 1.0f, dgx, G, l->w, D, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, D, NULL, NULL,
+                 ws, wsf);
+}
+#endif
+/* step t of sample 0 (a batch of one): its input projection into g (nn_generate) */
+NN__PRIVATE void nn__rnn_step_proj(nn_model *m, nn_layer *l, int64_t t, float *g, float *ws, int64_t wsf) {
+    const nn_layer *a = nn__in(m, l, 0);
+    const int64_t D = a->shape[1], G = l->cfg.rnn.gates * l->cfg.rnn.hidden;
+    int64_t o[4];
+    nn__rnn_offs(m, l, o);
+    m->backend->gemm(m->backend->ctx, 0, 1, 1, G, D, 1.0f, a->y + t * D, D, l->w, D, 0.0f, g, G, l->w + o[2], NULL, ws, wsf);
+}
+NN__PRIVATE void nn__rnn_put_arch(char *t, size_t cap, const nn_layer *l) {
+    nn__key_int(t, cap, "hidden", l->cfg.rnn.hidden);
+    nn__key_int(t, cap, "sequences", l->cfg.rnn.sequences);
+}
+NN__PRIVATE int nn__rnn_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
+    const int64_t G = l->cfg.rnn.gates * l->cfg.rnn.hidden;
+    int64_t s[2], o[4];
+    nn__rnn_offs(m, l, o);
+    s[0] = G; s[1] = m->layers[l->inputs[0]].shape[1];
+    nn__tensor(&t[0], "weight_ih_l0", 2, s, o[0], 0);
+    s[1] = l->cfg.rnn.hidden;
+    nn__tensor(&t[1], "weight_hh_l0", 2, s, o[1], 0);
+    nn__tensor(&t[2], "bias_ih_l0", 1, s, o[2], 0);
+    nn__tensor(&t[3], "bias_hh_l0", 1, s, o[3], 0);
+    return 4;
+}
+
+/* >>layer-lstm: the LSTM's cell, as torch.nn.LSTM: gates = x W_ih^T + b_ih + h W_hh^T + b_hh in the
+   order i, f, g, o; c = f c + i g; h = o tanh(c) (kept: the gates, c, h) ---------------------- */
 /* one step of the cell: g (4H: the gates' sums, less b_hh) -> the gates, then c and h after them;
    cp: the step before's c (NULL: zeros) */
 NN__PRIVATE NN__NOINLINE void nn__lstm_cell(float *NN__RESTRICT g, const float *NN__RESTRICT cp, const float *NN__RESTRICT bh,
@@ -6345,45 +6425,33 @@ NN__PRIVATE NN__NOINLINE void nn__lstm_cell(float *NN__RESTRICT g, const float *
     NN__VLOOP(j, 0, H, h[j] = g[3 * H + j] * nn__tanh(c[j]););
 }
 /* the kept state of sample b at step t: gates (4H), then c (H), h (H) */
-NN__PRIVATE float *nn__lstm_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
-    return l->saved + (b * T + t) * 6 * l->cfg.rnn.hidden;
-}
 NN__PRIVATE void nn__lstm_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
-    const nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H, S = 6 * H;
-    float *ws = m->scratch;
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 4 * H, S = 6 * H;
     int64_t o[4], t, b;
-    nn__lstm_offs(m, l, o);
-    /* x W_ih^T + b_ih for every step, into the gates' slots (row stride 6H) */
-    be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, m->scratch_floats);
+    nn__rnn_offs(m, l, o);
+    nn__rnn_input_proj(m, l, B, m->scratch, m->scratch_floats);
     for (t = 0; t < T; t++) {
-        if (t > 0) /* + h_{t-1} W_hh^T, each sample's row stride T * 6H */
-            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__lstm_at(l, 0, t - 1, T) + 5 * H, T * S, l->w + o[1], H, 1.0f,
-                     nn__lstm_at(l, 0, t, T), T * S, NULL, NULL, ws, m->scratch_floats);
+        if (t > 0) /* + h_{t-1} W_hh^T, each sample's row stride T * S */
+            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__rnn_at(l, 0, t - 1, T) + 5 * H, T * S, l->w + o[1], H, 1.0f,
+                     nn__rnn_at(l, 0, t, T), T * S, NULL, NULL, m->scratch, m->scratch_floats);
         for (b = 0; b < B; b++)
-            nn__lstm_cell(nn__lstm_at(l, b, t, T), t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL, l->w + o[3], H);
+            nn__lstm_cell(nn__rnn_at(l, b, t, T), t > 0 ? nn__rnn_at(l, b, t - 1, T) + G : NULL, l->w + o[3], H);
     }
-    for (b = 0; b < B; b++) /* the output: every h, or the last */
-        for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
-            memcpy(l->y + (l->cfg.rnn.sequences ? (b * T + t) * H : b * H), nn__lstm_at(l, b, t, T) + 5 * H,
-                   sizeof(float) * (size_t)H);
+    nn__rnn_output(m, l, B);
 }
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__lstm_bwd(nn_model *m, nn_layer *l, int64_t B) {
-    const nn_backend *be = m->backend;
-    nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 4 * H;
     float *dg = m->scratch, *dh = dg + B * T * G, *dc = dh + B * H, *ws = dc + 2 * B * H;
     const int64_t wsf = m->scratch_floats - (ws - m->scratch);
     int64_t o[4], t, b, j;
-    nn__lstm_offs(m, l, o);
+    nn__rnn_offs(m, l, o);
     memset(dh, 0, sizeof(float) * (size_t)(2 * B * H)); /* dh and dc from the step after */
     for (t = T - 1; t >= 0; t--) {
         for (b = 0; b < B; b++) {
-            const float *g = nn__lstm_at(l, b, t, T), *c = g + G;
-            const float *cp = t > 0 ? nn__lstm_at(l, b, t - 1, T) + G : NULL;
-            const float *dy = l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
+            const float *g = nn__rnn_at(l, b, t, T), *c = g + G, *dy = nn__rnn_dy(l, b, t, T);
+            const float *cp = t > 0 ? nn__rnn_at(l, b, t - 1, T) + G : NULL;
             float *d = dg + (b * T + t) * G, *dhb = dh + b * H, *dcb = dc + b * H;
             for (j = 0; j < H; j++) {
                 const float i = g[j], f = g[H + j], gg = g[2 * H + j], oo = g[3 * H + j], tc = nn__tanh(c[j]);
@@ -6396,93 +6464,32 @@ NN__PRIVATE void nn__lstm_bwd(nn_model *m, nn_layer *l, int64_t B) {
             }
         }
         if (t > 0) /* dh_{t-1} = dgates_t W_hh */
-            be->gemm(be->ctx, 0, 0, B, H, G, 1.0f, dg + t * G, T * G, l->w + o[1], H, 0.0f, dh, H, NULL, NULL, ws, wsf);
+            m->backend->gemm(m->backend->ctx, 0, 0, B, H, G, 1.0f, dg + t * G, T * G, l->w + o[1], H, 0.0f, dh, H, NULL, NULL,
+                             ws, wsf);
     }
-    /* weights over all steps: dW_ih = dg^T x, dW_hh = sum over samples of dg[1..T)^T h[0..T-1) */
-    be->gemm(be->ctx, 1, 0, G, D, B * T, 1.0f, dg, G, a->y, D, 0.0f, l->dw, D, NULL, NULL, ws, wsf);
-    for (j = 0; j < G * H; j++) l->dw[o[1] + j] = 0.0f;
-    for (b = 0; b < B && T > 1; b++)
-        be->gemm(be->ctx, 1, 0, G, H, T - 1, 1.0f, dg + (b * T + 1) * G, G, nn__lstm_at(l, b, 0, T) + 5 * H, 6 * H, 1.0f,
-                 l->dw + o[1], H, NULL, NULL, ws, wsf);
-    be->sum_rows(be->ctx, l->dw + o[2], dg, B * T, G);
-    memcpy(l->dw + o[3], l->dw + o[2], sizeof(float) * (size_t)G); /* (b_ih and b_hh get the same gradient) */
-    if (a->dy)
-        be->gemm(be->ctx, 0, 0, B * T, D, G, 1.0f, dg, G, l->w, D, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, D, NULL, NULL,
-                 ws, wsf);
+    nn__rnn_weight_grads(m, l, B, dg, dg, ws, wsf); /* (b_ih's and b_hh's gradients are the same) */
 }
 #endif
-/* step t of sample 0 (a batch of one), the state of step t - 1 in place */
 NN__PRIVATE void nn__lstm_step(nn_model *m, nn_layer *l, int64_t t) {
-    const nn_backend *be = m->backend;
-    const nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 4 * H;
-    float *g = nn__lstm_at(l, 0, t, T);
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 4 * H;
+    float *g = nn__rnn_at(l, 0, t, T);
     int64_t o[4];
-    nn__lstm_offs(m, l, o);
-    be->gemm(be->ctx, 0, 1, 1, G, D, 1.0f, a->y + t * D, D, l->w, D, 0.0f, g, G, l->w + o[2], NULL, m->scratch, m->scratch_floats);
-    if (t > 0) be->gemm(be->ctx, 0, 1, 1, G, H, 1.0f, nn__lstm_at(l, 0, t - 1, T) + 5 * H, H, l->w + o[1], H, 1.0f, g, G,
-                        NULL, NULL, m->scratch, m->scratch_floats);
-    nn__lstm_cell(g, t > 0 ? nn__lstm_at(l, 0, t - 1, T) + G : NULL, l->w + o[3], H);
+    nn__rnn_offs(m, l, o);
+    nn__rnn_step_proj(m, l, t, g, m->scratch, m->scratch_floats);
+    if (t > 0) m->backend->gemm(m->backend->ctx, 0, 1, 1, G, H, 1.0f, nn__rnn_at(l, 0, t - 1, T) + 5 * H, H, l->w + o[1], H,
+                                1.0f, g, G, NULL, NULL, m->scratch, m->scratch_floats);
+    nn__lstm_cell(g, t > 0 ? nn__rnn_at(l, 0, t - 1, T) + G : NULL, l->w + o[3], H);
     if (l->cfg.rnn.sequences) memcpy(l->y + t * H, g + 5 * H, sizeof(float) * (size_t)H);
-}
-NN__PRIVATE void nn__rnn_put_arch(char *t, size_t cap, const nn_layer *l) {
-    nn__key_int(t, cap, "hidden", l->cfg.rnn.hidden);
-    nn__key_int(t, cap, "sequences", l->cfg.rnn.sequences);
 }
 NN__PRIVATE int nn__lstm_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     int64_t h, s;
     *ok = nn__kv_int(line, "hidden", &h) && nn__kv_int(line, "sequences", &s);
     return *ok ? nn_lstm(m, (int)ins[0], h, s != 0) : NN_ERR_FORMAT;
 }
-NN__PRIVATE int nn__lstm_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
-    const int64_t H = l->cfg.rnn.hidden;
-    int64_t s[2], o[4];
-    nn__lstm_offs(m, l, o);
-    s[0] = 4 * H; s[1] = m->layers[l->inputs[0]].shape[1];
-    nn__tensor(&t[0], "weight_ih_l0", 2, s, o[0], 0);
-    s[1] = H;
-    nn__tensor(&t[1], "weight_hh_l0", 2, s, o[1], 0);
-    nn__tensor(&t[2], "bias_ih_l0", 1, s, o[2], 0);
-    nn__tensor(&t[3], "bias_hh_l0", 1, s, o[3], 0);
-    return 4;
-}
 
-/* >>layer-gru: a gated recurrent unit over a (T, D) sequence, as torch.nn.GRU (one layer,
-   batch_first, zero initial state): r = s(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
-   n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h = (1 - z) n + z h; weight_ih (3H, D) and
-   weight_hh (3H, H) in the order r, z, n. Kept per sample and step: r, z, n, h W_hn^T + b_hn and
-   h (5H). Backward through time as the LSTM's, with the input and recurrent parts of each gate's
-   gradient apart (they differ for n). Legend as the LSTM's, G = 3H. */
-NN__PRIVATE nn_result nn__gru_infer(nn_model *m, nn_layer *l, int idx) {
-    const nn_layer *a = nn__in(m, l, 0);
-    const int64_t H = l->cfg.rnn.hidden;
-    char s1[96];
-    if (a->ndim != 2) return nn__fail(NN_ERR_SHAPE, "layer %d (gru): input shape %s is not (T, D)", idx, nn__shape_str(s1, a));
-    if (H < 1) return nn__fail(NN_ERR_INVALID_ARG, "layer %d (gru): hidden must be >= 1", idx);
-    if (nn__check_count(3.0 * H * ((double)a->shape[1] + H) + 5.0 * H * a->shape[0], idx, "gru") != NN_OK) return NN_ERR_INVALID_ARG;
-    if (l->cfg.rnn.sequences) { l->ndim = 2; l->shape[0] = a->shape[0]; l->shape[1] = H; l->size = a->shape[0] * H; }
-    else nn__set_flat(l, H);
-    l->n_params = 3 * H * (a->shape[1] + H) + 6 * H;
-    l->n_keep = a->shape[0] * 5 * H;
-    return NN_OK;
-}
-NN__PRIVATE void nn__gru_offs(const nn_model *m, const nn_layer *l, int64_t o[4]) {
-    const int64_t H = l->cfg.rnn.hidden, D = m->layers[l->inputs[0]].shape[1];
-    o[0] = 0; o[1] = 3 * H * D; o[2] = o[1] + 3 * H * H; o[3] = o[2] + 3 * H;
-}
-NN__PRIVATE int64_t nn__gru_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
-    const nn_layer *a = &m->layers[l->inputs[0]];
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
-    const int th = nn_get_threads();
-    int64_t g = nn__gemm_plan(0, 1, B * T, G, D, D, th), k;
-    k = nn__gemm_plan(0, 1, B, G, H, H, th); if (k > g) g = k;
-    if (!train) return B * G + g;
-    k = nn__gemm_plan(0, 0, B, H, G, H, th); if (k > g) g = k;
-    k = nn__gemm_plan(0, 0, B * T, D, G, D, th); if (k > g) g = k;
-    k = nn__gemm_plan(1, 0, G, D, B * T, D, th); if (k > g) g = k;
-    k = nn__gemm_plan(1, 0, G, H, T, H, th); if (k > g) g = k;
-    return 2 * B * T * G + 2 * B * H + B * G + g; /* the gates' input and recurrent gradients, dh twice, hp */
-}
+/* >>layer-gru: the GRU's cell, as torch.nn.GRU: r = s(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
+   n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h = (1 - z) n + z h (kept: r, z, n,
+   h W_hn^T + b_hn, h; the gradients of n's input and recurrent parts differ) --------------------- */
 /* one step of the cell: g (3H: x W_ih^T + b_ih) -> r, z, n, then h W_hn^T + b_hn and h after them;
    hq: h W_hh^T + b_hh of the step before's h (hprev, NULL: zeros) */
 NN__PRIVATE NN__NOINLINE void nn__gru_cell(float *NN__RESTRICT g, const float *NN__RESTRICT hprev,
@@ -6493,47 +6500,37 @@ NN__PRIVATE NN__NOINLINE void nn__gru_cell(float *NN__RESTRICT g, const float *N
     if (hprev) NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * hprev[j];);
     else NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j];);
 }
-NN__PRIVATE float *nn__gru_at(const nn_layer *l, int64_t b, int64_t t, int64_t T) {
-    return l->saved + (b * T + t) * 5 * l->cfg.rnn.hidden;
-}
 NN__PRIVATE void nn__gru_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
-    const nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H, S = 5 * H;
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 3 * H, S = 5 * H;
     float *hp = m->scratch, *ws = hp + B * G;
     const int64_t wsf = m->scratch_floats - B * G;
     int64_t o[4], t, b;
-    nn__gru_offs(m, l, o);
-    be->gemm(be->ctx, 0, 1, B * T, G, D, 1.0f, a->y, D, l->w, D, 0.0f, l->saved, S, l->w + o[2], NULL, ws, wsf);
+    nn__rnn_offs(m, l, o);
+    nn__rnn_input_proj(m, l, B, ws, wsf);
     for (t = 0; t < T; t++) {
         if (t > 0)
-            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__gru_at(l, 0, t - 1, T) + 4 * H, T * S, l->w + o[1], H, 0.0f, hp, G,
+            be->gemm(be->ctx, 0, 1, B, G, H, 1.0f, nn__rnn_at(l, 0, t - 1, T) + 4 * H, T * S, l->w + o[1], H, 0.0f, hp, G,
                      l->w + o[3], NULL, ws, wsf);
         else
             for (b = 0; b < B; b++) memcpy(hp + b * G, l->w + o[3], sizeof(float) * (size_t)G);
         for (b = 0; b < B; b++)
-            nn__gru_cell(nn__gru_at(l, b, t, T), t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL, hp + b * G, H);
+            nn__gru_cell(nn__rnn_at(l, b, t, T), t > 0 ? nn__rnn_at(l, b, t - 1, T) + 4 * H : NULL, hp + b * G, H);
     }
-    for (b = 0; b < B; b++)
-        for (t = l->cfg.rnn.sequences ? 0 : T - 1; t < T; t++)
-            memcpy(l->y + (l->cfg.rnn.sequences ? (b * T + t) * H : b * H), nn__gru_at(l, b, t, T) + 4 * H,
-                   sizeof(float) * (size_t)H);
+    nn__rnn_output(m, l, B);
 }
 #ifndef NN_NO_TRAINING
 NN__PRIVATE void nn__gru_bwd(nn_model *m, nn_layer *l, int64_t B) {
-    const nn_backend *be = m->backend;
-    nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 3 * H;
     float *dgx = m->scratch, *dgh = dgx + B * T * G, *dh = dgh + B * T * G, *dhz = dh + B * H, *ws = dhz + B * H + B * G;
     const int64_t wsf = m->scratch_floats - (ws - m->scratch);
     int64_t o[4], t, b, j;
-    nn__gru_offs(m, l, o);
+    nn__rnn_offs(m, l, o);
     memset(dh, 0, sizeof(float) * (size_t)(B * H));
     for (t = T - 1; t >= 0; t--) {
         for (b = 0; b < B; b++) {
-            const float *g = nn__gru_at(l, b, t, T), *hn = g + G;
-            const float *hprev = t > 0 ? nn__gru_at(l, b, t - 1, T) + 4 * H : NULL;
-            const float *dy = l->cfg.rnn.sequences ? l->dy + (b * T + t) * H : t == T - 1 ? l->dy + b * H : NULL;
+            const float *g = nn__rnn_at(l, b, t, T), *hn = g + G, *dy = nn__rnn_dy(l, b, t, T);
+            const float *hprev = t > 0 ? nn__rnn_at(l, b, t - 1, T) + 4 * H : NULL;
             float *dx = dgx + (b * T + t) * G, *dr = dgh + (b * T + t) * G, *dhb = dh + b * H, *dzb = dhz + b * H;
             for (j = 0; j < H; j++) {
                 const float r = g[j], z = g[H + j], n = g[2 * H + j], hg = dhb[j] + (dy ? dy[j] : 0.0f);
@@ -6546,51 +6543,29 @@ NN__PRIVATE void nn__gru_bwd(nn_model *m, nn_layer *l, int64_t B) {
         }
         if (t > 0) { /* dh_{t-1} = h's direct share + the recurrent gates' gradient W_hh */
             memcpy(dh, dhz, sizeof(float) * (size_t)(B * H));
-            be->gemm(be->ctx, 0, 0, B, H, G, 1.0f, dgh + t * G, T * G, l->w + o[1], H, 1.0f, dh, H, NULL, NULL, ws, wsf);
+            m->backend->gemm(m->backend->ctx, 0, 0, B, H, G, 1.0f, dgh + t * G, T * G, l->w + o[1], H, 1.0f, dh, H, NULL, NULL,
+                             ws, wsf);
         }
     }
-    be->gemm(be->ctx, 1, 0, G, D, B * T, 1.0f, dgx, G, a->y, D, 0.0f, l->dw, D, NULL, NULL, ws, wsf);
-    for (j = 0; j < G * H; j++) l->dw[o[1] + j] = 0.0f;
-    for (b = 0; b < B && T > 1; b++)
-        be->gemm(be->ctx, 1, 0, G, H, T - 1, 1.0f, dgh + (b * T + 1) * G, G, nn__gru_at(l, b, 0, T) + 4 * H, 5 * H, 1.0f,
-                 l->dw + o[1], H, NULL, NULL, ws, wsf);
-    be->sum_rows(be->ctx, l->dw + o[2], dgx, B * T, G);
-    be->sum_rows(be->ctx, l->dw + o[3], dgh, B * T, G);
-    if (a->dy)
-        be->gemm(be->ctx, 0, 0, B * T, D, G, 1.0f, dgx, G, l->w, D, nn__in_assign(m, l) ? 0.0f : 1.0f, a->dy, D, NULL, NULL,
-                 ws, wsf);
+    nn__rnn_weight_grads(m, l, B, dgx, dgh, ws, wsf);
 }
 #endif
 NN__PRIVATE void nn__gru_step(nn_model *m, nn_layer *l, int64_t t) {
-    const nn_backend *be = m->backend;
-    const nn_layer *a = nn__in(m, l, 0);
-    const int64_t T = a->shape[0], D = a->shape[1], H = l->cfg.rnn.hidden, G = 3 * H;
-    float *g = nn__gru_at(l, 0, t, T), *hp = m->scratch, *ws = hp + G;
+    const int64_t T = nn__in(m, l, 0)->shape[0], H = l->cfg.rnn.hidden, G = 3 * H;
+    float *g = nn__rnn_at(l, 0, t, T), *hp = m->scratch, *ws = hp + G;
     int64_t o[4];
-    nn__gru_offs(m, l, o);
-    be->gemm(be->ctx, 0, 1, 1, G, D, 1.0f, a->y + t * D, D, l->w, D, 0.0f, g, G, l->w + o[2], NULL, ws, m->scratch_floats - G);
-    if (t > 0) be->gemm(be->ctx, 0, 1, 1, G, H, 1.0f, nn__gru_at(l, 0, t - 1, T) + 4 * H, H, l->w + o[1], H, 0.0f, hp, G,
-                        l->w + o[3], NULL, ws, m->scratch_floats - G);
+    nn__rnn_offs(m, l, o);
+    nn__rnn_step_proj(m, l, t, g, ws, m->scratch_floats - G);
+    if (t > 0) m->backend->gemm(m->backend->ctx, 0, 1, 1, G, H, 1.0f, nn__rnn_at(l, 0, t - 1, T) + 4 * H, H, l->w + o[1], H,
+                                0.0f, hp, G, l->w + o[3], NULL, ws, m->scratch_floats - G);
     else memcpy(hp, l->w + o[3], sizeof(float) * (size_t)G);
-    nn__gru_cell(g, t > 0 ? nn__gru_at(l, 0, t - 1, T) + 4 * H : NULL, hp, H);
+    nn__gru_cell(g, t > 0 ? nn__rnn_at(l, 0, t - 1, T) + 4 * H : NULL, hp, H);
     if (l->cfg.rnn.sequences) memcpy(l->y + t * H, g + 4 * H, sizeof(float) * (size_t)H);
 }
 NN__PRIVATE int nn__gru_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     int64_t h, s;
     *ok = nn__kv_int(line, "hidden", &h) && nn__kv_int(line, "sequences", &s);
     return *ok ? nn_gru(m, (int)ins[0], h, s != 0) : NN_ERR_FORMAT;
-}
-NN__PRIVATE int nn__gru_tensors(const nn_model *m, const nn_layer *l, nn__tdesc *t) {
-    const int64_t H = l->cfg.rnn.hidden;
-    int64_t s[2], o[4];
-    nn__gru_offs(m, l, o);
-    s[0] = 3 * H; s[1] = m->layers[l->inputs[0]].shape[1];
-    nn__tensor(&t[0], "weight_ih_l0", 2, s, o[0], 0);
-    s[1] = H;
-    nn__tensor(&t[1], "weight_hh_l0", 2, s, o[1], 0);
-    nn__tensor(&t[2], "bias_ih_l0", 1, s, o[2], 0);
-    nn__tensor(&t[3], "bias_hh_l0", 1, s, o[3], 0);
-    return 4;
 }
 
 /* >>layer-table: one row per layer type, indexed by its permanent id. Adding a layer type:
@@ -6672,12 +6647,12 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      NULL, nn__mul_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__lstm_infer, nn__lstm_init, nn__lstm_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), nn__lstm_step,
-     nn__rnn_put_arch, nn__lstm_get_arch, nn__lstm_tensors,
+     nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), nn__lstm_step,
+     nn__rnn_put_arch, nn__lstm_get_arch, nn__rnn_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"gru", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__gru_infer, nn__lstm_init, nn__gru_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), nn__gru_step,
-     nn__rnn_put_arch, nn__gru_get_arch, nn__gru_tensors,
+     nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), nn__gru_step,
+     nn__rnn_put_arch, nn__gru_get_arch, nn__rnn_tensors,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -6957,12 +6932,12 @@ NNDEF int nn_dense_tied(nn_model *m, int in, int emb) {
 NNDEF int nn_mul(nn_model *m, int a, int b) { nn_layer p = nn__proto(); return nn__add_layer(m, NN_LAYER_MUL, 2, a, b, &p); }
 NNDEF int nn_lstm(nn_model *m, int in, int64_t hidden, int sequences) {
     nn_layer p = nn__proto();
-    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0;
+    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0; p.cfg.rnn.gates = 4;
     return nn__add_layer(m, NN_LAYER_LSTM, 1, in, 0, &p);
 }
 NNDEF int nn_gru(nn_model *m, int in, int64_t hidden, int sequences) {
     nn_layer p = nn__proto();
-    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0;
+    p.cfg.rnn.hidden = hidden; p.cfg.rnn.sequences = sequences != 0; p.cfg.rnn.gates = 3;
     return nn__add_layer(m, NN_LAYER_GRU, 1, in, 0, &p);
 }
 NNDEF int nn_layernorm(nn_model *m, int in, float eps) {
