@@ -1,10 +1,10 @@
-/* charlm: a character-level GPT trained on a text, then sampled (nanoGPT's CPU configuration of
+/* cc -std=c99 -O2 -march=native -fopenmp examples/charlm.c -lm -o charlm && ./charlm
+   charlm: a character-level GPT trained on a text, then sampled (nanoGPT's CPU configuration of
    its Shakespeare example: 4 layers, 4 heads, 128 wide, context 64, batch 12, no dropout, AdamW
    lr 1e-3 with 100 warm-up steps and cosine decay to 1e-4, betas 0.9 / 0.99, weight decay 0.1,
    gradients clipped to norm 1, 2,000 iterations). The text is data/kjv.txt (1 MB of the King
    James Bible); the first 90% trains, the last 10% is the validation split.
 
-     cc -std=c99 -O2 -march=native -fopenmp examples/charlm.c -o charlm -lm
      ./charlm [text [iterations [gpt|lstm [model.safetensors]]]]
 
    lstm: a two-layer LSTM (hidden 256) over 128-wide character embeddings instead, PyTorch's
@@ -12,8 +12,8 @@
 
    It prints the training loss every 100 iterations, the validation loss (over every window of
    the split: the same number each run, not a sample) every 500 and at the end, the median time
-   per iteration, then 400 characters sampled from the trained model (nn_generate). bench/torch_ref.py trains
-   the same models in PyTorch (--only train charlm-gpt, charlm-lstm). */
+   per iteration, then 400 characters sampled from the trained model (nn_generate).
+   bench/torch_ref.py trains the same models in PyTorch (--only train charlm-gpt, charlm-lstm). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
