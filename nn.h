@@ -6741,10 +6741,8 @@ NN__PRIVATE int nn__add_layer(nn_model *m, nn_layer_type type, int n_inputs, int
     ins[0] = in0; ins[1] = in1;
     if (!m) { nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", nn__layer_name(type)); return NN_ERR_INVALID_ARG; }
     if (m->status != NN_OK) return m->status;
-    if (m->compiled) {
-        m->status = nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_name(type));
-        return m->status;
-    }
+    if (m->compiled) /* (not sticky: the compiled model stays good, and later calls report their own errors) */
+        return nn__fail(NN_ERR_STATE, "%s: the model is already compiled", nn__layer_name(type));
     if (type != NN_LAYER_INPUT && m->n_layers == 0) {
         m->status = nn__fail(NN_ERR_STATE, "%s: the first layer must be nn_input", nn__layer_name(type));
         return m->status;
@@ -6995,8 +6993,8 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
        that they read it only after NN_OK */
     memset(p, 0, sizeof *p);
     if (!m) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: model is NULL");
-    if (m->status != NN_OK) return m->status; /* the message of the first build error stands */
     if (m->compiled) return nn__fail(NN_ERR_STATE, "nn_model_compile: already compiled");
+    if (m->status != NN_OK) return m->status; /* the message of the first build error stands */
     if (m->n_layers < 2) return nn__fail(NN_ERR_STATE, "nn_model_compile: the model needs an input and at least one layer");
     c = cfg ? *cfg : nn_compile_defaults();
     if (c.max_batch < 1) return nn__fail(NN_ERR_INVALID_ARG, "nn_model_compile: max_batch must be >= 1, got %l", c.max_batch);

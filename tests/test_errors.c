@@ -130,6 +130,15 @@ int main(void) {
     CHECK_OK(nn_model_compile(&m, NULL));
     CHECK_ERR(nn_model_compile(&m, NULL), NN_ERR_STATE, "already compiled");
     CHECK_ERR((nn_result)nn_relu(&m, 1), NN_ERR_STATE, "already compiled");
+    /* a builder refused on a compiled model leaves no stale error: compile reports its own */
+    CHECK_ERR(nn_model_compile(&m, NULL), NN_ERR_STATE, "nn_model_compile: already compiled");
+    CHECK((nn_result)nn_dense_ex(&m, 1, 3, 1, (nn_init)99) == NN_ERR_INVALID_ARG);
+    CHECK_ERR(nn_model_compile(&m, NULL), NN_ERR_STATE, "nn_model_compile: already compiled");
+    {
+        const float x3[3] = {0.5f, -1.0f, 2.0f};
+        float out2[2];
+        CHECK_OK(nn_predict(&m, x3, 1, out2)); /* and the model still runs */
+    }
     nn_model_free(&m);
     {
         nn_allocator al;
