@@ -7481,7 +7481,8 @@ NNDEF nn_result nn_generate(nn_model *m, int32_t *ids, int64_t n_prompt, int64_t
     for (k = 1; k < m->n_layers; k++) {
         const nn_layer *l = &m->layers[k];
         if (!nn__ops(l->type)->step || !l->seq || (l->type == NN_LAYER_ATTENTION && !l->cfg.attn.causal))
-            return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: layer %d (%s) does not run step by step", k, nn__layer_name(l->type));
+            return nn__fail(NN_ERR_UNSUPPORTED, "nn_generate: layer %d (%s) does not run step by step", (int)k,
+                            nn__layer_name(l->type));
     }
     for (k = 0; k < n_prompt; k++)
         if (ids[k] < 0 || ids[k] >= m->layers[0].cfg.input.vocab)
