@@ -1905,15 +1905,15 @@ NN__PRIVATE NN__INLINE float nn__erf(float a) {
     return x * p / q;
 }
 NN__PRIVATE NN__INLINE float nn__exp_neg(float x) {
-    union { int32_t i; float f; } k2, r2;
+    union { uint32_t i; float f; } k2, r2;
     float k, r, p;
-    x = x < -87.0f ? -87.0f : x;
+    x = x > -87.0f ? (x < 0.0f ? x : 0.0f) : -87.0f; /* (NaN too: the callers' other factor keeps it NaN) */
     r2.f = x * 1.44269504f + 12582912.0f;
     k = r2.f - 12582912.0f;
     r = x - k * 0.693359375f + k * 2.12194440e-4f;
     p = 1.9875691500e-4f; p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f; p = p * r * r + r + 1.0f;
-    k2.i = (r2.i - 0x4B400000 + 127) * 8388608; /* 2^k: k + 127 in the exponent field */
+    k2.i = (r2.i - 0x4B400000u + 127u) << 23; /* 2^k: k + 127 (1..127) in the exponent field */
     return p * k2.f;
 }
 
