@@ -29,9 +29,9 @@ static void use(nn_model *m) {
         free(buf);
     }
     if (m->grads) {
-        int32_t label = 0;
+        static int32_t label[4096]; /* (zeros: one per output step of a sequence model too) */
         float loss;
-        nn_train_step(m, x, m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE ? &label : NULL,
+        nn_train_step(m, x, m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE ? label : NULL,
                       m->config.loss == NN_LOSS_XENT || m->config.loss == NN_LOSS_HINGE ? NULL : out, 1, 0.01f, &loss);
     }
 }
