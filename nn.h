@@ -864,7 +864,15 @@ NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t);
    Supported: dense, conv2d (groups, depthwise), max/avg/global pooling, activations (a
    256-entry table each), add, concat, flatten/reshape, dropout (identity), batchnorm right
    after a dense or conv layer (folded into it), softmax as the last layer (nn_qforward gives
-   the logits; argmax is unchanged). */
+   the logits; argmax is unchanged).
+   Sequence models (token input, or any of layernorm, pos_embedding, attention, mul, lstm, gru,
+   tied_dense) quantize in a mixed form, as torch's quantize_dynamic: dense, embedding and
+   tied_dense layers hold int8 weights (per output channel; an embedding per row), each input
+   row of a dense layer is quantized to uint8 with its own range as it arrives, the products
+   are integer and the sums scaled back to float; every other layer (layernorm, attention with
+   its projections, lstm/gru, activations...) runs its float code on float activations with its
+   float weights. No calibration (calib may be NULL). Such a model runs with nn_qpredict (float
+   token ids in, float outputs out) and nn_qargmax; nn_qforward and the int8 file refuse it. */
 typedef struct nn_qlayer {
     float scale;            /* output activation: real = scale * (q - zero) */
     int32_t zero;           /* 0..255 */
@@ -876,28 +884,31 @@ typedef struct nn_qlayer {
     const int32_t *shift;
     const float *wscale;    /* per channel weight scale (reference; not used to run) */
     const uint8_t *lut;     /* activation: output for each input value */
+    const float *fbias;     /* a mixed model's dense: its float bias per channel */
     int32_t rq[4];          /* add, concat: multiplier and shift for input a, then b */
     uint8_t *y;             /* output (max_batch, size) */
 } nn_qlayer;
 
 typedef struct nn_qmodel {
-    nn_model g;             /* the layers and shapes (never compiled; holds no memory) */
+    nn_model g;             /* the layers and shapes (never compiled; holds no memory of its own) */
     nn_qlayer q[NN_MAX_LAYERS];
     int64_t max_batch;
     int softmax_out;        /* the float model ended in softmax (nn_qpredict applies it) */
     int borrowed;           /* weights and tables read in place from a loaded buffer */
+    int mixed;              /* a sequence model: float activations, int8 dense and embedding weights;
+                               g's layers then point at their float buffers in mem */
     void *mem;              /* one block: tables, activations, scratch */
     size_t mem_bytes;
     int own_mem;
     nn_allocator allocator;
-    uint8_t *scratch;       /* conv patches */
+    uint8_t *scratch;       /* conv patches; a mixed model's quantized input rows */
     uint8_t *x_stage;       /* nn_qpredict's quantized input */
 } nn_qmodel;
 
 typedef struct nn_quant_config {
     int64_t max_batch;             /* batch of the quantized model (default: the float model's) */
     const nn_allocator *allocator; /* NULL: malloc/free */
-    void *arena;                   /* or lay it out in these bytes (nn_qmodel_arena_bytes) */
+    void *arena;                   /* or lay it out in these bytes (too small: the error says how many it needs) */
     size_t arena_bytes;
 } nn_quant_config;
 NNDEF nn_quant_config nn_quant_defaults(void);
@@ -4350,6 +4361,74 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
                 for (j = 0; j < no; j++) y[(b + i) * l->n_ch + o + j] = nn__qout(l, o + j, acc[i * NO + j]);
         }
 }
+/* an activation range's uint8 scale and zero point (0 inside it), and the quantization itself */
+NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
+    double s;
+    if (lo > 0.0f) lo = 0.0f;
+    if (hi < 0.0f) hi = 0.0f;
+    if (hi - lo < 1e-8f) hi = lo + 1e-8f;
+    s = ((double)hi - lo) / 255.0;
+    *scale = (float)s;
+    *zero = (int32_t)floor(-lo / s + 0.5);
+    if (*zero < 0) *zero = 0;
+    if (*zero > 255) *zero = 255;
+}
+/* floor(v / scale + 0.5) + zero clamped to [0, 255], NaN to 0: the division in float, the rest
+   in double; the AVX-512 path does the same operations 16 values at a time (same bytes) */
+NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
+    const double q = floor(v / scale + 0.5) + zero;
+    return (uint8_t)(!(q > 0) ? 0 : q > 255 ? 255 : q);
+}
+NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t zero, uint8_t *y) {
+    int64_t k = 0;
+#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
+    const __m512d half = _mm512_set1_pd(0.5), z = _mm512_set1_pd(zero), lo = _mm512_setzero_pd(), hi = _mm512_set1_pd(255.0);
+    for (; k + 16 <= n; k += 16) {
+        const __m512 f = _mm512_div_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(scale));
+        __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
+        __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+        d0 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d1 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d1, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d0 = _mm512_min_pd(_mm512_max_pd(d0, lo), hi); /* max(NaN, 0) is 0 */
+        d1 = _mm512_min_pd(_mm512_max_pd(d1, lo), hi);
+        _mm_storeu_si128((__m128i *)(void *)(y + k),
+                         _mm512_cvtepi32_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(d0)), _mm512_cvttpd_epi32(d1), 1)));
+    }
+#endif
+    for (; k < n; k++) y[k] = nn__quant1(x[k], scale, zero);
+}
+
+/* Dynamic quantization (a mixed model's dense): y (R, no) = x W^T + b with each float row of x
+   quantized to uint8 over its own range as it arrives, integer products, and the sums scaled
+   back: y = sx * sw[o] * (acc - zx * sumw[o]) + b[o]. Rows in blocks of 4 (independent: the same
+   bits on any thread count); xq holds the quantized rows (R * in bytes). */
+NN__PRIVATE void nn__qdense_dyn(const int8_t *w, const float *wsc, const int32_t *sumw, const float *bias, int64_t no,
+                                const float *x, int64_t in, int64_t R, uint8_t *xq, float *y) {
+    enum { NB = 4, NO = 64 };
+    int64_t b;
+    NN__OMP_FOR_IF(R * no * in >= NN_OMP_MIN_WORK)
+    for (b = 0; b < R; b += NB) {
+        const int64_t nb = R - b < NB ? R - b : (int64_t)NB;
+        int32_t acc[NB * NO], zx[NB];
+        float sx[NB];
+        int64_t i, j, k, o;
+        for (i = 0; i < nb; i++) {
+            const float *r = x + (b + i) * in;
+            float lo = 0.0f, hi = 0.0f;
+            for (k = 0; k < in; k++) { lo = r[k] < lo ? r[k] : lo; hi = r[k] > hi ? r[k] : hi; }
+            nn__qparams(lo, hi, &sx[i], &zx[i]);
+            nn__quantize(r, in, sx[i], zx[i], xq + (b + i) * in);
+        }
+        for (o = 0; o < no; o += NO) {
+            const int64_t n = no - o < NO ? no - o : (int64_t)NO;
+            nn__qdots(xq + b * in, in, nb, w + o * in, in, n, in, acc, NO);
+            for (i = 0; i < nb; i++)
+                for (j = 0; j < n; j++)
+                    y[(b + i) * no + o + j] = sx[i] * wsc[o + j] * (float)(acc[i * NO + j] - zx[i] * sumw[o + j]) +
+                                              (bias ? bias[o + j] : 0.0f);
+        }
+    }
+}
 /* direct convolution: the patches of NN__QPIX output pixels (padding is the input's zero), then
    their dot products with the group's channels, 4 pixels by 4 channels per tile */
 #define NN__QPIX 4
@@ -4919,7 +4998,9 @@ typedef struct nn__tdesc {
 #define NN__L_VIEW 1u    /* its output is its input's storage (y and dy): no memory, no arithmetic */
 #define NN__L_ASSIGNS 2u /* its backward can assign its first input's gradient when it is that gradient's only writer */
 /* How the int8 model runs a layer type (nn_quantize); NN__Q_NONE: it cannot */
-enum { NN__Q_NONE = 0, NN__Q_VIEW, NN__Q_SAME, NN__Q_WEIGHTS, NN__Q_LUT, NN__Q_RESCALE };
+enum { NN__Q_NONE = 0, NN__Q_VIEW, NN__Q_SAME, NN__Q_WEIGHTS, NN__Q_LUT, NN__Q_RESCALE,
+       NN__Q_FLOAT, /* only in a mixed model (nn_quantize of a sequence model), where it runs its float forward */
+       NN__Q_TIED };/* int8 through its embedding's table (mixed models only) */
 /* The backend entries a layer type's steps call: a backend that lacks one refuses the model */
 #define NN__BE_GEMM 0x1u
 #define NN__BE_CONV 0x2u     /* conv2d_forward, conv2d_backward */
@@ -5186,7 +5267,11 @@ NN__PRIVATE int nn__dense_tensors(const nn_model *m, const nn_layer *l, nn__tdes
 NN__PRIVATE void nn__dense_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_layer *a = &q->g.layers[l->inputs[0]];
-    nn__qdense(&q->q[i], q->q[l->inputs[0]].y, nn__width_of(a), B * nn__rows_of(a), q->q[i].y);
+    const nn_qlayer *ql = &q->q[i];
+    if (q->mixed) /* float rows in, float rows out (the sums of weights in bias) */
+        nn__qdense_dyn(ql->w, ql->wscale, ql->bias, ql->fbias, ql->n_ch, a->y, nn__width_of(a), B * nn__rows_of(a),
+                       q->scratch, l->y);
+    else nn__qdense(ql, q->q[l->inputs[0]].y, nn__width_of(a), B * nn__rows_of(a), ql->y);
 }
 
 /* >>layer-act: elementwise activations (nn_act) --------------------------------------------- */
@@ -5762,6 +5847,19 @@ NN__PRIVATE int nn__embedding_tensors(const nn_model *m, const nn_layer *l, nn__
     nn__tensor(&t[0], "weight", 2, s, 0, 0);
     return 1;
 }
+/* (mixed models only) int8 rows, a scale per row */
+NN__PRIVATE void nn__embedding_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i];
+    const nn_qlayer *ql = &q->q[i];
+    const float *ids = q->g.layers[l->inputs[0]].y;
+    const int64_t D = l->cfg.emb.dim, n = B * l->shape[0];
+    int64_t r, k;
+    for (r = 0; r < n; r++) {
+        const int64_t id = nn__token(ids[r], l->cfg.emb.vocab);
+        const int8_t *e = id >= 0 ? ql->w + id * D : NULL;
+        for (k = 0; k < D; k++) l->y[r * D + k] = e ? ql->wscale[id] * (float)e[k] : 0.0f;
+    }
+}
 
 /* >>layer-layernorm: over the last dimension, with a gain and a bias, as torch.nn.LayerNorm -------
    Each row: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). Forward keeps each
@@ -6242,6 +6340,12 @@ NN__PRIVATE void nn__tied_step(nn_model *m, nn_layer *l, int64_t t) {
     m->backend->gemm(m->backend->ctx, 0, 1, 1, out, in, 1.0f, a->y + t * in, in, e->w, in, 0.0f, l->y + t * out, out, NULL,
                      NULL, m->scratch, m->scratch_floats);
 }
+/* (mixed models only) the embedding's int8 rows are this layer's output channels */
+NN__PRIVATE void nn__tied_qforward(nn_qmodel *q, int i, int64_t B) {
+    const nn_layer *l = &q->g.layers[i], *a = &q->g.layers[l->inputs[0]];
+    const nn_qlayer *e = &q->q[l->cfg.tied.src];
+    nn__qdense_dyn(e->w, e->wscale, e->bias, NULL, e->n_ch, a->y, nn__width_of(a), B * nn__rows_of(a), q->scratch, l->y);
+}
 NN__PRIVATE void nn__tied_put_arch(char *t, size_t cap, const nn_layer *l) { nn__key_int(t, cap, "src", l->cfg.tied.src); }
 NN__PRIVATE int nn__tied_get_arch(nn_model *m, const char *line, const int64_t *ins, int *ok) {
     int64_t src;
@@ -6625,35 +6729,35 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"embedding", 1, 0, 0,
      nn__embedding_infer, nn__embedding_init, NULL, NULL, nn__embedding_fwd, NN__BWD(nn__embedding_bwd), nn__embedding_step,
      nn__embedding_put_arch, nn__embedding_get_arch, nn__embedding_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_WEIGHTS, NULL, NULL, NULL, nn__embedding_qforward},
     {"layernorm", 1, NN__L_ASSIGNS, 0,
      nn__layernorm_infer, nn__layernorm_init, nn__layernorm_scratch, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd), nn__layernorm_step,
      nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
      nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd), nn__posemb_step,
      nn__posemb_put_arch, nn__posemb_get_arch, nn__posemb_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"attention", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
      nn__attention_infer, nn__attention_init, nn__attention_scratch, NULL, nn__attention_fwd, NN__BWD(nn__attention_bwd), nn__attention_step,
      nn__attention_put_arch, nn__attention_get_arch, nn__attention_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"tied_dense", 1, NN__L_ASSIGNS, NN__BE_GEMM,
      nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd), nn__tied_step,
      nn__tied_put_arch, nn__tied_get_arch, NULL,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_TIED, NULL, NULL, NULL, nn__tied_qforward},
     {"mul", 2, 0, 0,
      nn__mul_infer, NULL, NULL, NULL, nn__mul_fwd, NN__BWD(nn__mul_bwd), nn__mul_step,
      NULL, nn__mul_get_arch, NULL,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
      nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), nn__lstm_step,
      nn__rnn_put_arch, nn__lstm_get_arch, nn__rnn_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"gru", 1, 0, NN__BE_GEMM | NN__BE_SUM,
      nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), nn__gru_step,
      nn__rnn_put_arch, nn__gru_get_arch, nn__rnn_tensors,
-     NN__Q_NONE, NULL, NULL, NULL, NULL},
+     NN__Q_FLOAT, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
 
@@ -9130,6 +9234,15 @@ NNDEF nn_result nn_csv_load(const char *path, int label_col, nn_dataset *out) {
    integer-only inference over the layer table, its file --------------------------------- */
 NN__PRIVATE void nn__qforward_all(nn_qmodel *q, const uint8_t *x, int64_t B) {
     int i;
+    if (q->mixed) { /* x: the float rows; the int8 layers' qforward, the others' float forward */
+        q->g.layers[0].y = (float *)(uintptr_t)(const void *)x;
+        for (i = 1; i < q->g.n_layers; i++) {
+            const nn__layer_ops *ops = nn__ops(q->g.layers[i].type);
+            if (ops->qrole == NN__Q_WEIGHTS || ops->qrole == NN__Q_TIED) ops->qforward(q, i, B);
+            else ops->forward(&q->g, &q->g.layers[i], B);
+        }
+        return;
+    }
     q->q[0].y = (uint8_t *)(uintptr_t)x; /* borrowed, never written */
     for (i = 1; i < q->g.n_layers; i++) {
         if (q->q[i].view) q->q[i].y = q->q[q->g.layers[i].inputs[0]].y;
@@ -9139,6 +9252,7 @@ NN__PRIVATE void nn__qforward_all(nn_qmodel *q, const uint8_t *x, int64_t B) {
 
 NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uint8_t **out) {
     if (!q || !q->mem || !x) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: no model, or x is NULL");
+    if (q->mixed) return nn__fail(NN_ERR_UNSUPPORTED, "nn_qforward: this int8 sequence model takes float input: use nn_qpredict");
     if (n < 1 || n > q->max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: batch %l outside [1, %l]", n, q->max_batch);
     nn__qforward_all(q, x, n);
     if (out) *out = q->q[q->g.n_layers - 1].y;
@@ -9148,8 +9262,10 @@ NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uin
 NNDEF int64_t nn_qargmax(const nn_qmodel *q, int64_t i) {
     const int64_t C = q->g.layers[q->g.n_layers - 1].size;
     const uint8_t *y = q->q[q->g.n_layers - 1].y + i * C;
+    const float *f = q->g.layers[q->g.n_layers - 1].y + i * C;
     int64_t k, best = 0;
-    for (k = 1; k < C; k++) if (y[k] > y[best]) best = k;
+    if (q->mixed) { for (k = 1; k < C; k++) if (f[k] > f[best]) best = k; }
+    else for (k = 1; k < C; k++) if (y[k] > y[best]) best = k;
     return best;
 }
 
@@ -9170,6 +9286,47 @@ NN__PRIVATE int64_t nn__q_weights(const nn_model *g, const nn_layer *l) {
     for (d = 0; d < t.ndim; d++) n *= t.shape[d];
     return n;
 }
+#define NN__QTAKE(ptr, type, count) do { type *p_ = base ? (type *)(void *)(base + off) : NULL; ptr = p_; \
+                                         off = nn__align_up(off + sizeof(type) * (size_t)(count), 16); } while (0)
+/* A mixed model's block: per int8 layer its weights, sums of weights (in bias), scales and float
+   bias; per float layer its parameters and buffers; every layer's float output and kept state;
+   the float layers' scratch (in g) and the quantized input rows (q->scratch) */
+NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
+    size_t off = 0;
+    int64_t fs = 0, bs = 0, B = q->max_batch;
+    int i;
+    for (i = 0; i < q->g.n_layers; i++) {
+        nn_layer *l = &q->g.layers[i];
+        nn_qlayer *ql = &q->q[i];
+        const nn__layer_ops *ops = nn__ops(l->type);
+        if (nn__q_has_w(l)) {
+            const int64_t ch = nn__q_channels(&q->g, l), nw = nn__q_weights(&q->g, l);
+            int8_t *w;
+            int32_t *sumw;
+            float *ws, *fb;
+            NN__QTAKE(w, int8_t, nw); NN__QTAKE(sumw, int32_t, ch); NN__QTAKE(ws, float, ch); NN__QTAKE(fb, float, ch);
+            if (base) { ql->w = w; ql->bias = sumw; ql->wscale = ws; ql->fbias = fb; }
+            ql->n_ch = ch;
+            ql->n_w = nw;
+        } else if (l->n_params) {
+            NN__QTAKE(l->w, float, l->n_params);
+        }
+        if (l->n_buffers) NN__QTAKE(l->buf, float, l->n_buffers);
+        if (l->n_saved || l->n_keep) NN__QTAKE(l->saved, float, l->n_saved + B * l->n_keep);
+        if (i > 0 && !nn__is_view(l->type)) NN__QTAKE(l->y, float, B * l->size);
+        if (ops->qrole == NN__Q_WEIGHTS || ops->qrole == NN__Q_TIED) {
+            const nn_layer *a = &q->g.layers[l->inputs[0]];
+            if (l->type != NN_LAYER_EMBEDDING && B * a->size > bs) bs = B * a->size;
+        } else if (i > 0 && ops->scratch) {
+            const int64_t n = ops->scratch(l, &q->g, B, 0);
+            if (n > fs) fs = n;
+        }
+    }
+    NN__QTAKE(q->g.scratch, float, fs);
+    q->g.scratch_floats = fs;
+    NN__QTAKE(q->scratch, uint8_t, bs);
+    return off + 16;
+}
 /* Lay out (base != NULL) or measure the block: the tables first (weights and lookup tables
    only when not borrowed), then activations and scratch from *act_off on (where a loader in an
    arena parses the file a second time). */
@@ -9177,8 +9334,7 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
     size_t off = 0;
     int64_t patch = 0;
     int i;
-#define NN__QTAKE(ptr, type, count) do { type *p_ = base ? (type *)(void *)(base + off) : NULL; ptr = p_; \
-                                         off = nn__align_up(off + sizeof(type) * (size_t)(count), 16); } while (0)
+    if (q->mixed) return nn__qlayout_mixed(q, base);
     for (i = 0; i < q->g.n_layers; i++) {
         nn_layer *l = &q->g.layers[i];
         nn_qlayer *ql = &q->q[i];
@@ -9250,46 +9406,71 @@ NN__PRIVATE void nn__qmult(double M, int32_t *mult, int32_t *shift) {
     *mult = (int32_t)m;
     *shift = e;
 }
-NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
-    double s;
-    if (lo > 0.0f) lo = 0.0f;
-    if (hi < 0.0f) hi = 0.0f;
-    if (hi - lo < 1e-8f) hi = lo + 1e-8f;
-    s = ((double)hi - lo) / 255.0;
-    *scale = (float)s;
-    *zero = (int32_t)floor(-lo / s + 0.5);
-    if (*zero < 0) *zero = 0;
-    if (*zero > 255) *zero = 255;
-}
-/* floor(v / scale + 0.5) + zero clamped to [0, 255], NaN to 0: the division in float, the rest
-   in double; the AVX-512 path does the same operations 16 values at a time (same bytes) */
-NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
-    const double q = floor(v / scale + 0.5) + zero;
-    return (uint8_t)(!(q > 0) ? 0 : q > 255 ? 255 : q);
-}
-NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t zero, uint8_t *y) {
-    int64_t k = 0;
-#if defined(__AVX512F__) && !defined(NN_NO_SIMD)
-    const __m512d half = _mm512_set1_pd(0.5), z = _mm512_set1_pd(zero), lo = _mm512_setzero_pd(), hi = _mm512_set1_pd(255.0);
-    for (; k + 16 <= n; k += 16) {
-        const __m512 f = _mm512_div_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(scale));
-        __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
-        __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
-        d0 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
-        d1 = _mm512_add_pd(_mm512_roundscale_pd(_mm512_add_pd(d1, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
-        d0 = _mm512_min_pd(_mm512_max_pd(d0, lo), hi); /* max(NaN, 0) is 0 */
-        d1 = _mm512_min_pd(_mm512_max_pd(d1, lo), hi);
-        _mm_storeu_si128((__m128i *)(void *)(y + k),
-                         _mm512_cvtepi32_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(d0)), _mm512_cvttpd_epi32(d1), 1)));
-    }
-#endif
-    for (; k < n; k++) y[k] = nn__quant1(x[k], scale, zero);
-}
-
 NNDEF nn_quant_config nn_quant_defaults(void) {
     nn_quant_config c;
     memset(&c, 0, sizeof c);
     return c;
+}
+
+/* one output channel's per weights, scaled by g (a folded batchnorm's), as int8 symmetric over
+   their range: *scale, and the sum of the int8 weights (for the input's zero point) */
+NN__PRIVATE int64_t nn__qchannel(const float *w, int64_t per, double g, int8_t *wq, double *scale) {
+    double amax = 0.0, s;
+    int64_t k, sum = 0;
+    for (k = 0; k < per; k++) if (fabs(w[k] * g) > amax) amax = fabs(w[k] * g);
+    s = amax > 0.0 ? amax / 127.0 : 1.0;
+    *scale = s;
+    for (k = 0; k < per; k++) {
+        const double v = floor(w[k] * g / s + 0.5);
+        wq[k] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
+        sum += wq[k];
+    }
+    return sum;
+}
+
+/* A sequence model's mixed form (see nn_quantize's manual): the graph with its float layers'
+   parameters, the int8 layers' tables; no calibration */
+NN__PRIVATE nn_result nn__quantize_mixed(nn_model *m, const nn_quant_config *qc, nn_qmodel *q) {
+    const int L = m->n_layers;
+    nn_allocator al;
+    nn_result r;
+    int i;
+    memset(q, 0, sizeof *q);
+    nn__pull(m, m->mem, m->mem_bytes); /* the weights, from a device backend */
+    q->mixed = 1;
+    q->g.n_layers = L;
+    memcpy(q->g.layers, m->layers, sizeof(nn_layer) * (size_t)L);
+    for (i = 0; i < L; i++) {
+        nn_layer *l = &q->g.layers[i];
+        l->w = l->dw = l->y = l->dy = l->buf = l->saved = NULL;
+        l->fused = l->pool_fwd = l->pool_bwd = 0; /* every layer runs its own step */
+        l->pool_rec = NULL;
+    }
+    q->g.config = m->config;
+    q->g.backend = &nn__backend_cpu;
+    q->max_batch = qc->max_batch > 0 ? qc->max_batch : m->config.max_batch;
+    q->g.config.max_batch = q->max_batch;
+    if ((r = nn__allocator_or_default(qc->allocator, &al, "nn_quantize")) != NN_OK) return r;
+    if ((r = nn__qalloc(q, &al, qc->arena, qc->arena_bytes, 0)) != NN_OK) return r;
+    for (i = 1; i < L; i++) {
+        const nn_layer *l = &m->layers[i];
+        nn_layer *g = &q->g.layers[i];
+        nn_qlayer *ql = &q->q[i];
+        if (nn__q_has_w(l)) {
+            const int64_t ch = ql->n_ch, per = ql->n_w / ch;
+            int has_bias;
+            int64_t o;
+            (void)nn__q_weight(m, l, &has_bias);
+            for (o = 0; o < ch; o++) {
+                double s;
+                ((int32_t *)(uintptr_t)ql->bias)[o] = (int32_t)nn__qchannel(l->w + o * per, per, 1.0, (int8_t *)(uintptr_t)ql->w + o * per, &s);
+                ((float *)(uintptr_t)ql->wscale)[o] = (float)s;
+                ((float *)(uintptr_t)ql->fbias)[o] = has_bias ? l->w[ch * per + o] : 0.0f;
+            }
+        } else if (l->n_params) memcpy(g->w, l->w, sizeof(float) * (size_t)l->n_params);
+        if (l->n_buffers) memcpy(g->buf, l->buf, sizeof(float) * (size_t)l->n_buffers);
+    }
+    return NN_OK;
 }
 
 NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q) {
@@ -9299,11 +9480,16 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
     nn_result r;
     int i, L;
     int64_t b, k;
-    if (!m || !q || !calib) return nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: model, calibration data or output is NULL");
+    int mixed = 0;
+    if (!m || !q) return nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: model or output is NULL");
     if (!m->compiled) return nn__fail(NN_ERR_STATE, "nn_quantize: the float model is not compiled");
+    L = m->n_layers;
+    mixed = m->layers[0].cfg.input.tokens;
+    for (i = 1; i < L; i++) mixed |= nn__ops(m->layers[i].type)->qrole >= NN__Q_FLOAT;
+    if (mixed) return nn__quantize_mixed(m, &qc, q);
+    if (!calib) return nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: the calibration data is NULL");
     if (n < 1) return nn__fail(NN_ERR_DATA, "nn_quantize: no calibration rows");
     memset(q, 0, sizeof *q);
-    L = m->n_layers;
     /* which layers an int8 model can run */
     for (i = 1; i < L; i++) {
         const nn__layer_ops *ops = nn__ops(m->layers[i].type);
@@ -9388,22 +9574,15 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
             ql->n_ch = ch;
             for (o = 0; o < ch; o++) {
                 /* a folded batchnorm scales the channel's weights and shifts its bias */
-                double g = 1.0, beta = 0.0, amax = 0.0, s, bsum;
-                const float *w = l->w + o * per;
-                int64_t sumw = 0;
+                double g = 1.0, beta = 0.0, s, bsum;
+                int64_t sumw;
                 if (bn) {
                     const double inv = 1.0 / sqrt((double)bn->buf[ch + o] + bn->cfg.bn.eps);
                     g = bn->w[o] * inv;
                     beta = bn->w[ch + o] - bn->buf[o] * g;
                 }
-                for (k = 0; k < per; k++) if (fabs(w[k] * g) > amax) amax = fabs(w[k] * g);
-                s = amax > 0.0 ? amax / 127.0 : 1.0;
+                sumw = nn__qchannel(l->w + o * per, per, g, wq + o * per, &s);
                 wsc[o] = (float)s;
-                for (k = 0; k < per; k++) {
-                    const double v = floor(w[k] * g / s + 0.5);
-                    wq[o * per + k] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
-                    sumw += wq[o * per + k];
-                }
                 bsum = (has_bias ? l->w[ch * per + o] * g : 0.0) + beta;
                 bias[o] = (int32_t)floor(bsum / ((double)qa->scale * s) + 0.5) - qa->zero * (int32_t)sumw;
                 nn__qmult((double)qa->scale * s / ql->scale, &mult[o], &shift[o]);
@@ -9422,6 +9601,15 @@ NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out)
     in = q->g.layers[0].size;
     C = q->g.layers[q->g.n_layers - 1].size;
     qo = &q->q[q->g.n_layers - 1];
+    if (q->mixed) {
+        if ((r = nn__check_tokens(&q->g, "nn_qpredict", x, n)) != NN_OK) return r;
+        for (i = 0; i < n; i += q->max_batch) {
+            const int64_t b = n - i < q->max_batch ? n - i : q->max_batch;
+            nn__qforward_all(q, (const uint8_t *)(const void *)(x + i * in), b);
+            memcpy(out + i * C, q->g.layers[q->g.n_layers - 1].y, sizeof(float) * (size_t)(b * C));
+        }
+        return NN_OK;
+    }
     for (i = 0; i < n; i += q->max_batch) {
         const int64_t b = n - i < q->max_batch ? n - i : q->max_batch;
         uint8_t *xs = q->x_stage;
@@ -9511,6 +9699,7 @@ NN__PRIVATE void nn__write_qmodel(nn__sink *s, const nn_qmodel *q) { nn__write_s
 NNDEF nn_result nn_qsave_mem(const nn_qmodel *q, void *buf, size_t cap, size_t *size) {
     nn__sink s;
     if (!q || !q->mem || !size) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave_mem: no model, or size is NULL");
+    if (q->mixed) return nn__fail(NN_ERR_UNSUPPORTED, "nn_qsave_mem: an int8 sequence model (float activations) has no file form; save the float model");
     nn__sink_init(&s, buf, buf ? cap : 0);
     nn__write_qmodel(&s, q);
     *size = s.len;
@@ -9686,6 +9875,7 @@ NNDEF nn_result nn_qload_mem_arena_bytes(nn_qmodel *q, const void *data, size_t 
 NN__PRIVATE void nn__fill_qmodel(nn__sink *s, const void *q, int unused) { (void)unused; nn__write_qmodel(s, (const nn_qmodel *)q); }
 NNDEF nn_result nn_qsave(const nn_qmodel *q, const char *path) {
     if (!q || !q->mem) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave: no model");
+    if (q->mixed) return nn__fail(NN_ERR_UNSUPPORTED, "nn_qsave: an int8 sequence model (float activations) has no file form; save the float model");
     return nn__save_atomic(path, "nn_qsave", nn__fill_qmodel, q, 0);
 }
 /* nn_load and nn_qload: the whole file into memory, loaded (copied: the bytes are freed) */

@@ -96,28 +96,29 @@ static void init_like_nanogpt(nn_model *m, const int *proj) {
     }
 }
 
-/* mean cross-entropy of next-character prediction over every window of ids[0..n) (stride CTX) */
-static double eval_loss(nn_model *m, const float *ids, const int32_t *next, int64_t n) {
-    static float x[BATCH * CTX];
+/* mean cross-entropy of next-character prediction over every window of ids[0..n) (stride CTX),
+   by the float model, or by its int8 form q when given */
+static double eval_loss(nn_model *m, nn_qmodel *q, const float *ids, const int32_t *next, int64_t n) {
+    static float x[BATCH * CTX], logits[BATCH * CTX * 256];
     static int32_t y[BATCH * CTX];
+    const int64_t V = nn_model_output_size(m) / CTX;
     const int64_t windows = (n - 1) / CTX;
     double total = 0.0;
     int64_t w, b, i;
     for (w = 0; w < windows; w += BATCH) {
         const int64_t nb = windows - w < BATCH ? windows - w : BATCH;
-        nn_tensor out;
         for (b = 0; b < nb; b++) {
             memcpy(x + b * CTX, ids + (w + b) * CTX, sizeof(float) * CTX);
             memcpy(y + b * CTX, next + (w + b) * CTX, sizeof(int32_t) * CTX);
         }
-        if (nn_forward(m, x, nb, &out) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); exit(1); }
+        if ((q ? nn_qpredict(q, x, nb, logits) : nn_predict(m, x, nb, logits)) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); exit(1); }
         for (i = 0; i < nb * CTX; i++) { /* log-sum-exp of the row minus the target's logit */
-            const float *r = out.data + i * out.shape[2];
+            const float *r = logits + i * V;
             float mx = r[0];
             double s = 0.0;
             int64_t c;
-            for (c = 1; c < out.shape[2]; c++) if (r[c] > mx) mx = r[c];
-            for (c = 0; c < out.shape[2]; c++) s += exp((double)(r[c] - mx));
+            for (c = 1; c < V; c++) if (r[c] > mx) mx = r[c];
+            for (c = 0; c < V; c++) s += exp((double)(r[c] - mx));
             total += log(s) + mx - r[y[i]];
         }
     }
@@ -187,13 +188,21 @@ int main(int argc, char **argv) {
         times[it] = now_s() - t0;
         if (it % 100 == 0) printf("iter %d loss %.4f (%.1f ms)\n", it, loss, 1e3 * times[it]);
         if ((it + 1) % 500 == 0 && it + 1 < iters)
-            printf("iter %d val loss %.4f\n", it + 1, eval_loss(&m, ids + n_train, next + n_train, n - n_train));
+            printf("iter %d val loss %.4f\n", it + 1, eval_loss(&m, NULL, ids + n_train, next + n_train, n - n_train));
     }
     qsort(times, (size_t)(iters > 0 ? iters : 1), sizeof(double), cmp_double);
     {
-        const double vl = eval_loss(&m, ids + n_train, next + n_train, n - n_train);
+        const double vl = eval_loss(&m, NULL, ids + n_train, next + n_train, n - n_train);
+        nn_qmodel q;
+        nn_quant_config qc = nn_quant_defaults();
         printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : "gpt",
                iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, peak_rss_mb(), nn_get_threads(), iters, (long long)m.n_params);
+        /* int8 (dense and embedding weights; layernorm, attention and the LSTM stay float) */
+        qc.max_batch = 1; /* (its memory as an application that samples holds it) */
+        if (nn_quantize(&m, NULL, 0, &qc, &q) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+        printf("int8 val_loss=%.4f (float %.4f), int8 model %.2f MB with its activations at batch 1 (float parameters alone %.2f MB)\n",
+               eval_loss(&m, &q, ids + n_train, next + n_train, n - n_train), vl, q.mem_bytes / 1e6, 4e-6 * (double)m.n_params);
+        nn_qmodel_free(&q);
     }
     if (argc > 4 && nn_save(&m, argv[4]) != NN_OK) fprintf(stderr, "%s\n", nn_error());
 

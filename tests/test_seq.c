@@ -554,6 +554,98 @@ static void test_generate(void) {
     test_generate_model(build_rnn, "lstm+gru");
 }
 
+/* int8 of sequence models (nn_quantize's mixed form): the dynamic int8 dense against float within
+   the bound its roundings allow (odd sizes, a partial channel tile); the GPT and the LSTM+GRU
+   models' int8 logits near the float ones, most argmaxes equal, different from float (the int8
+   code ran), the same bits on 1 and 2 threads and in an arena; misuse refused */
+static void test_quant_dense_dyn(void) {
+    enum { R = 7, IN = 13, NO = 70 };
+    float x[R * IN], w[NO * IN], b[NO], y[R * NO], ws[NO];
+    int8_t wq[NO * IN];
+    int32_t sw[NO];
+    uint8_t xq[R * IN];
+    int64_t r, o, k;
+    int bad = 0, exact = 1;
+    for (k = 0; k < R * IN; k++) x[k] = 3.0f * frand();
+    for (k = 0; k < NO * IN; k++) w[k] = frand();
+    for (o = 0; o < NO; o++) {
+        double s;
+        b[o] = frand();
+        sw[o] = (int32_t)nn__qchannel(w + o * IN, IN, 1.0, wq + o * IN, &s);
+        ws[o] = (float)s;
+    }
+    nn__qdense_dyn(wq, ws, sw, b, NO, x, IN, R, xq, y);
+    for (r = 0; r < R; r++) {
+        float lo = 0, hi = 0, sx;
+        int32_t zx;
+        for (k = 0; k < IN; k++) { lo = x[r * IN + k] < lo ? x[r * IN + k] : lo; hi = x[r * IN + k] > hi ? x[r * IN + k] : hi; }
+        nn__qparams(lo, hi, &sx, &zx);
+        for (o = 0; o < NO; o++) {
+            double ref = b[o], bound = 1e-5;
+            for (k = 0; k < IN; k++) {
+                ref += (double)x[r * IN + k] * w[o * IN + k];
+                bound += 0.5 * (sx * fabs(w[o * IN + k]) + ws[o] * fabs(x[r * IN + k])) + 0.25 * sx * ws[o];
+            }
+            bad += fabs(y[r * NO + o] - ref) > bound;
+            exact &= y[r * NO + o] == (float)ref;
+        }
+    }
+    CHECK_MSG(bad == 0, "%d of %d outputs outside the rounding bound", bad, R * NO);
+    CHECK(!exact);
+}
+static void test_quant_model(void (*build)(nn_model *, int), const char *name) {
+    enum { N = 6, T = 8, V = 11 };
+    nn_model m;
+    nn_qmodel q, q2;
+    nn_quant_config qc = nn_quant_defaults();
+    float x[N * T], yf[N * T * V], yq[N * T * V], y2[N * T * V], big = 0, diff = 0;
+    static unsigned char arena[1 << 20];
+    size_t sz;
+    int64_t i;
+    int agree = 0;
+    rs = 99;
+    build(&m, 1);
+    CHECK_OK(compile(&m, NN_LOSS_XENT, 4));
+    for (i = 0; i < m.n_params; i++) m.params[i] = 0.5f * frand();
+    for (i = 0; i < N * T; i++) x[i] = (float)irand(V);
+    CHECK_OK(nn_predict(&m, x, N, yf));
+    CHECK_OK(nn_quantize(&m, NULL, 0, NULL, &q));
+    CHECK(q.mixed == 1);
+    CHECK_OK(nn_qpredict(&q, x, N, yq)); /* (N > max_batch 4: two chunks) */
+    for (i = 0; i < N * T * V; i++) {
+        big = fabsf(yf[i]) > big ? fabsf(yf[i]) : big;
+        diff = fabsf(yf[i] - yq[i]) > diff ? fabsf(yf[i] - yq[i]) : diff;
+    }
+    for (i = 0; i < N * T; i++) agree += nn_argmax(yf + i * V, V) == nn_argmax(yq + i * V, V);
+    CHECK_MSG(diff > 0 && diff < 0.03f * big, "%s: int8 logits differ from float by %g (largest %g)", name, diff, big);
+    CHECK_MSG(agree >= N * T * 9 / 10, "%s: %d of %d argmaxes agree", name, agree, N * T);
+    printf("  int8 %-9s logits within %.2g of float (largest %.3g), %d of %d argmaxes agree, %lu bytes (float params %lu)\n",
+           name, diff, big, agree, N * T, (unsigned long)q.mem_bytes, (unsigned long)(sizeof(float) * (size_t)m.n_params));
+    CHECK(nn_qargmax(&q, 1) == nn_argmax(yq + 5 * T * V, T * V)); /* the last chunk's row 1 is row 5 */
+    nn_set_threads(1);
+    CHECK_OK(nn_qpredict(&q, x, N, y2));
+    CHECK(memcmp(yq, y2, sizeof yq) == 0);
+    nn_set_threads(2);
+    qc.arena = arena; qc.arena_bytes = 64;
+    CHECK_ERR(nn_quantize(&m, NULL, 0, &qc, &q2), NN_ERR_OUT_OF_MEMORY, "the arena has 64 bytes");
+    qc.arena_bytes = sizeof arena;
+    CHECK_OK(nn_quantize(&m, NULL, 0, &qc, &q2));
+    CHECK_OK(nn_qpredict(&q2, x, N, y2));
+    CHECK(memcmp(yq, y2, sizeof yq) == 0);
+    CHECK_ERR(nn_qforward(&q, (const uint8_t *)arena, 1, NULL), NN_ERR_UNSUPPORTED, "use nn_qpredict");
+    CHECK_ERR(nn_qsave_mem(&q, NULL, 0, &sz), NN_ERR_UNSUPPORTED, "no file form");
+    x[9] = 11.0f;
+    CHECK_ERR(nn_qpredict(&q, x, N, y2), NN_ERR_DATA, "step 1 of row 1 is 11");
+    nn_qmodel_free(&q);
+    nn_qmodel_free(&q2);
+    nn_model_free(&m);
+}
+static void test_quant(void) {
+    test_quant_dense_dyn();
+    test_quant_model(build_gpt, "gpt");
+    test_quant_model(build_rnn, "lstm+gru");
+}
+
 int main(void) {
     test_grads();
     test_torch();
@@ -562,5 +654,6 @@ int main(void) {
     test_threads();
     test_generate();
     test_gpt_parity();
+    test_quant();
     return t_summary("test_seq");
 }
