@@ -9289,13 +9289,36 @@ NN__PRIVATE int64_t nn__q_weights(const nn_model *g, const nn_layer *l) {
 #define NN__QTAKE(ptr, type, count) do { type *p_ = base ? (type *)(void *)(base + off) : NULL; ptr = p_; \
                                          off = nn__align_up(off + sizeof(type) * (size_t)(count), 16); } while (0)
 /* A mixed model's block: per int8 layer its weights, sums of weights (in bias), scales and float
-   bias; per float layer its parameters and buffers; every layer's float output and kept state;
-   the float layers' scratch (in g) and the quantized input rows (q->scratch) */
+   bias; per float layer its parameters and buffers; the outputs in slots reused once their last
+   reader has run (inference keeps nothing); one kept-state region, one float scratch (in g)
+   and the quantized input rows (q->scratch), each as large as the largest layer's */
 NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
     size_t off = 0;
-    int64_t fs = 0, bs = 0, B = q->max_batch;
-    int i;
-    for (i = 0; i < q->g.n_layers; i++) {
+    int64_t fs = 0, bs = 0, ks = 0, B = q->max_batch, slot_n[NN_MAX_LAYERS];
+    int slot_free[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], last[NN_MAX_LAYERS], ns = 0, i, k, L = q->g.n_layers;
+    float *slot_at[NN_MAX_LAYERS], *kept;
+    for (i = 0; i < L; i++) last[i] = i == L - 1 ? L : 0; /* (the output is read after the last step) */
+    for (i = 1; i < L; i++)
+        for (k = 0; k < q->g.layers[i].n_inputs; k++) {
+            const int o = nn__owner(&q->g, q->g.layers[i].inputs[k]);
+            if (last[o] < i) last[o] = i;
+        }
+    last[nn__owner(&q->g, L - 1)] = L;
+    for (i = 1; i < L; i++) { /* a free slot: the smallest that fits, else the largest, grown; else a new one */
+        const int64_t need = B * q->g.layers[i].size;
+        int best = -1;
+        if (nn__is_view(q->g.layers[i].type)) continue;
+        for (k = 0; k < ns; k++)
+            if (slot_free[k] < i && (best < 0 || (slot_n[k] >= need ? slot_n[best] < need || slot_n[k] < slot_n[best]
+                                                                     : slot_n[best] < need && slot_n[k] > slot_n[best])))
+                best = k;
+        if (best < 0) { best = ns++; slot_n[best] = 0; }
+        if (slot_n[best] < need) slot_n[best] = need;
+        slot_free[best] = last[i];
+        slot_of[i] = best;
+    }
+    for (k = 0; k < ns; k++) NN__QTAKE(slot_at[k], float, slot_n[k]);
+    for (i = 0; i < L; i++) {
         nn_layer *l = &q->g.layers[i];
         nn_qlayer *ql = &q->q[i];
         const nn__layer_ops *ops = nn__ops(l->type);
@@ -9312,8 +9335,8 @@ NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
             NN__QTAKE(l->w, float, l->n_params);
         }
         if (l->n_buffers) NN__QTAKE(l->buf, float, l->n_buffers);
-        if (l->n_saved || l->n_keep) NN__QTAKE(l->saved, float, l->n_saved + B * l->n_keep);
-        if (i > 0 && !nn__is_view(l->type)) NN__QTAKE(l->y, float, B * l->size);
+        if (l->n_saved + B * l->n_keep > ks) ks = l->n_saved + B * l->n_keep;
+        if (i > 0 && !nn__is_view(l->type)) l->y = slot_at[slot_of[i]];
         if (ops->qrole == NN__Q_WEIGHTS || ops->qrole == NN__Q_TIED) {
             const nn_layer *a = &q->g.layers[l->inputs[0]];
             if (l->type != NN_LAYER_EMBEDDING && B * a->size > bs) bs = B * a->size;
@@ -9322,6 +9345,8 @@ NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
             if (n > fs) fs = n;
         }
     }
+    NN__QTAKE(kept, float, ks);
+    for (i = 0; i < L; i++) q->g.layers[i].saved = q->g.layers[i].n_saved || q->g.layers[i].n_keep ? kept : NULL;
     NN__QTAKE(q->g.scratch, float, fs);
     q->g.scratch_floats = fs;
     NN__QTAKE(q->scratch, uint8_t, bs);
