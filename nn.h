@@ -548,6 +548,8 @@ typedef struct nn_layer {
     int frozen;                       /* nn_freeze: parameters not trained (batchnorm: running statistics used) */
     int need_dy;                      /* set by compile: its output gradient is planned */
     int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
+    int dy_first;                     /* set by compile: the layer whose backward writes that gradient first
+                                         (it is cleared just before; 0: before the loss) */
     /* the fused steps, set by compile (nn__plan_steps) and again when the backend changes */
     int fused;                        /* a ReLU computed by its max pooling (1) or by its dense input's GEMM (2);
                                          such a dense layer: the ReLU's index */
@@ -5292,12 +5294,17 @@ NN__PRIVATE nn_result nn__act_infer(nn_model *m, nn_layer *l, int idx) {
    A ReLU whose input is a dense layer that only it reads is computed by that layer's GEMM, which
    writes both outputs from each finished tile: a separate ReLU pass on two threads re-read half
    of the GEMM's output from the other core's cache. */
+/* a ReLU that only a max pooling reads (*pool: that pooling) */
+NN__PRIVATE int nn__relu_pooled(const nn_model *m, int r, int *pool) {
+    const nn_layer *l = &m->layers[r];
+    return l->type == NN_LAYER_ACT && l->cfg.act.kind == NN_ACT_RELU && r < m->n_layers - 1 && nn__readers(m, r, pool) == 1 &&
+           m->layers[*pool].type == NN_LAYER_POOL2D && m->layers[*pool].cfg.pool.d.kind == NN_POOL_MAX;
+}
 NN__PRIVATE void nn__act_fuse(nn_model *m, int r) {
     nn_layer *l = &m->layers[r], *in;
     int pool = -1;
     if (l->cfg.act.kind != NN_ACT_RELU) return;
-    if (r < m->n_layers - 1 && nn__readers(m, r, &pool) == 1 && m->layers[pool].type == NN_LAYER_POOL2D &&
-        m->layers[pool].cfg.pool.d.kind == NN_POOL_MAX)
+    if (nn__relu_pooled(m, r, &pool))
         l->fused = 1;
     else if ((in = nn__in(m, l, 0))->type == NN_LAYER_DENSE && nn__readers(m, l->inputs[0], NULL) == 1) {
         l->fused = 2;
@@ -7079,6 +7086,57 @@ NN__PRIVATE void nn__plan_assign(nn_model *m, int o) {
     m->layers[o].assign_dy = !nn__is_view(m->layers[o].type) && writers == 1 && assigns == 1;
 }
 
+/* Buffers with lifetimes in shared slots: of the slots free now (avail), the smallest that
+   holds need floats, else the largest, grown; else a new one. Its index. */
+NN__PRIVATE int nn__slot_pick(int64_t *slot_n, int *ns, const unsigned char *avail, int64_t need) {
+    int k, best = -1;
+    for (k = 0; k < *ns; k++)
+        if (avail[k] && (best < 0 || (slot_n[k] >= need ? slot_n[best] < need || slot_n[k] < slot_n[best]
+                                                          : slot_n[best] < need && slot_n[k] > slot_n[best])))
+            best = k;
+    if (best < 0) { best = (*ns)++; slot_n[best] = 0; }
+    if (slot_n[best] < need) slot_n[best] = need;
+    return best;
+}
+#ifndef NN_NO_TRAINING
+/* The output gradients share slots: backward runs the layers in reverse, and the gradient of
+   layer o lives from the backward of its last reader (dy_first, the first to write it; the loss
+   for the model's output) down to o's own. A ReLU computed by its max pooling, its input and
+   that pooling hand gradients and the pooling's record (in the ReLU's dy, written by forward)
+   across those bounds: theirs are never shared. Sets dy_first; off[i] (floats from the
+   section's start) when off is given; the section's floats. */
+NN__PRIVATE int64_t nn__plan_dy(nn_model *m, int64_t B, int64_t *off) {
+    int64_t slot_n[NN_MAX_LAYERS], total = 0;
+    int slot_lo[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], hi[NN_MAX_LAYERS], ns = 0, i, k, pool;
+    unsigned char avail[NN_MAX_LAYERS];
+    const int L = m->n_layers, out = nn__owner(m, L - 1);
+    for (i = 0; i < L; i++) { hi[i] = 0; m->layers[i].dy_first = 0; }
+    for (i = 1; i < L; i++)
+        if (!nn__is_view(m->layers[i].type))
+            for (k = 0; k < m->layers[i].n_inputs; k++) {
+                const int o = nn__owner(m, m->layers[i].inputs[k]);
+                if (hi[o] < i) hi[o] = i;
+            }
+    for (i = 1; i < L; i++)
+        if (nn__relu_pooled(m, i, &pool)) hi[i] = hi[pool] = hi[m->layers[i].inputs[0]] = L + 1; /* (never shared) */
+    hi[out] = hi[out] > L ? hi[out] : L;
+    for (i = L - 1; i >= 1; i--) {
+        nn_layer *l = &m->layers[i];
+        if (!l->need_dy || nn__is_view(l->type)) continue;
+        if (hi[i] == 0) hi[i] = L; /* (read by no layer: cleared before the loss, as the output's) */
+        l->dy_first = hi[i] < L ? hi[i] : 0;
+        for (k = 0; k < ns; k++) avail[k] = hi[i] <= L && slot_lo[k] > hi[i];
+        slot_of[i] = nn__slot_pick(slot_n, &ns, avail, (B * l->size + 15) / 16 * 16);
+        slot_lo[slot_of[i]] = hi[i] > L ? -1 : i;
+    }
+    for (k = 0; k < ns; k++) { const int64_t n = slot_n[k]; slot_n[k] = total; total += n; } /* (sizes -> offsets) */
+    if (off)
+        for (i = 1; i < L; i++)
+            off[i] = m->layers[i].need_dy && !nn__is_view(m->layers[i].type) ? slot_n[slot_of[i]] : 0;
+    return total;
+}
+#endif
+
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
    behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
 typedef struct nn__plan {
@@ -7161,9 +7219,11 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         for (i = 1; i < m->n_layers; i++) nn__plan_assign(m, i);
     }
     {
-        int64_t dacts = 0;
-        for (i = 1; i < m->n_layers; i++)
-            if (m->layers[i].need_dy && !nn__is_view(m->layers[i].type)) dacts += (B * m->layers[i].size + 15) / 16 * 16;
+#ifndef NN_NO_TRAINING
+        const int64_t dacts = train ? nn__plan_dy(m, B, NULL) : 0;
+#else
+        const int64_t dacts = 0;
+#endif
 #define NN__SECTION(o, nbytes) do { p->o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
     NN__SECTION(params, borrow ? 0 : sizeof(float) * (size_t)np);
     NN__SECTION(bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
@@ -7235,6 +7295,10 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     {
         float *ya = (float *)(void *)(base + p.acts), *dya = train ? (float *)(void *)(base + p.dacts) : NULL;
         float *sv = (float *)(void *)(base + p.saved);
+        int64_t dy_off[NN_MAX_LAYERS] = {0};
+#ifndef NN_NO_TRAINING
+        if (train) nn__plan_dy(m, B, dy_off);
+#endif
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
             l->w = borrow ? NULL : m->params + l->param_off;
@@ -7246,8 +7310,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {
                 l->y = ya; ya += (B * l->size + 15) / 16 * 16;
-                l->dy = l->need_dy ? dya : NULL;
-                if (l->need_dy) dya += (B * l->size + 15) / 16 * 16;
+                l->dy = l->need_dy ? dya + dy_off[i] : NULL;
             }
             if (!borrow && nn__ops(l->type)->init) nn__ops(l->type)->init(m, l);
         }
@@ -7370,15 +7433,22 @@ NN__PRIVATE void nn__zero_stats(const nn_model *m, double *stats) {
 /* the loss's sums go to stats (see nn__loss) */
 NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, double *stats) {
     nn_layer *outl = &m->layers[m->n_layers - 1];
-    int i;
+    int i, k;
     for (i = 1; i < m->n_layers; i++) {
         nn_layer *l = &m->layers[i];
-        if (l->dy && !nn__is_view(l->type) && !l->assign_dy) m->backend->zero(m->backend->ctx, l->dy, B * l->size);
+        if (l->dy && !nn__is_view(l->type) && !l->assign_dy && !l->dy_first) m->backend->zero(m->backend->ctx, l->dy, B * l->size);
     }
     nn__loss(m, labels, targets, B, outl->dy, stats);
-    for (i = m->n_layers - 1; i >= 1; i--)
-        if (m->layers[i].dy && nn__ops(m->layers[i].type)->backward) /* (no dy before the first trained layer) */
-            nn__ops(m->layers[i].type)->backward(m, &m->layers[i], B);
+    for (i = m->n_layers - 1; i >= 1; i--) {
+        nn_layer *l = &m->layers[i];
+        if (!l->dy || !nn__ops(l->type)->backward) continue; /* (no dy before the first trained layer) */
+        for (k = 0; k < l->n_inputs; k++) { /* the gradients it writes first, in slots shared (nn__plan_dy) */
+            nn_layer *a = &m->layers[nn__owner(m, l->inputs[k])];
+            if (a->dy && a->dy_first == i && !a->assign_dy) /* (twice for add(h, h): harmless) */
+                m->backend->zero(m->backend->ctx, a->dy, B * a->size);
+        }
+        nn__ops(l->type)->backward(m, l, B);
+    }
 }
 
 NN__PRIVATE void nn__clip_and_step(nn_model *m, float lr) {
@@ -9296,6 +9366,7 @@ NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
     size_t off = 0;
     int64_t fs = 0, bs = 0, ks = 0, B = q->max_batch, slot_n[NN_MAX_LAYERS];
     int slot_free[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], last[NN_MAX_LAYERS], ns = 0, i, k, L = q->g.n_layers;
+    unsigned char avail[NN_MAX_LAYERS];
     float *slot_at[NN_MAX_LAYERS], *kept;
     for (i = 0; i < L; i++) last[i] = i == L - 1 ? L : 0; /* (the output is read after the last step) */
     for (i = 1; i < L; i++)
@@ -9304,18 +9375,11 @@ NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
             if (last[o] < i) last[o] = i;
         }
     last[nn__owner(&q->g, L - 1)] = L;
-    for (i = 1; i < L; i++) { /* a free slot: the smallest that fits, else the largest, grown; else a new one */
-        const int64_t need = B * q->g.layers[i].size;
-        int best = -1;
+    for (i = 1; i < L; i++) {
         if (nn__is_view(q->g.layers[i].type)) continue;
-        for (k = 0; k < ns; k++)
-            if (slot_free[k] < i && (best < 0 || (slot_n[k] >= need ? slot_n[best] < need || slot_n[k] < slot_n[best]
-                                                                     : slot_n[best] < need && slot_n[k] > slot_n[best])))
-                best = k;
-        if (best < 0) { best = ns++; slot_n[best] = 0; }
-        if (slot_n[best] < need) slot_n[best] = need;
-        slot_free[best] = last[i];
-        slot_of[i] = best;
+        for (k = 0; k < ns; k++) avail[k] = slot_free[k] < i;
+        slot_of[i] = nn__slot_pick(slot_n, &ns, avail, B * q->g.layers[i].size);
+        slot_free[slot_of[i]] = last[i];
     }
     for (k = 0; k < ns; k++) NN__QTAKE(slot_at[k], float, slot_n[k]);
     for (i = 0; i < L; i++) {

@@ -526,6 +526,16 @@ static void test_gpt_parity(void) {
     cc.optimizer.beta2 = 0.99f;
     CHECK_OK(nn_model_compile(&m, &cc));
     CHECK(m.n_train == 1752 || m.n_params >= 1752);
+    { /* the output gradients share slots (nn__plan_dy): fewer distinct buffers than layers that have one */
+        int n_dy = 0, distinct = 0, j;
+        for (i = 1; i < m.n_layers; i++) {
+            if (!m.layers[i].dy || m.layers[i].type == NN_LAYER_FLATTEN || m.layers[i].type == NN_LAYER_RESHAPE) continue;
+            n_dy++;
+            for (j = 1; j < i && m.layers[j].dy != m.layers[i].dy; j++) {}
+            distinct += j == i;
+        }
+        CHECK_MSG(distinct < n_dy / 2, "%d distinct gradient buffers for %d layers", distinct, n_dy);
+    }
     copy_params(&m, gpt_params, 0, NULL);
     CHECK_OK(nn_forward(&m, gpt_ids, 3, &out));
     CHECK_MSG(maxdiff(out.data, gpt_logits, 198) < 1e-5f, "logits differ by %g", maxdiff(out.data, gpt_logits, 198));
