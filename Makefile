@@ -12,7 +12,7 @@ CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits charlm
 HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/ref/seq_ref.h tests/interop_models.h
 
-.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda bench-charlm ab
+.PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda bench-charlm bench-mpi ab
 all: examples tests
 
 examples: $(EXAMPLES:%=$(B)/%)
@@ -63,7 +63,7 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 test: tests
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
-	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
+	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 60; make test runs this too)
@@ -156,6 +156,23 @@ bench-cuda: $(B)/bench_cuda
 	@echo "# $$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1), $$(date -u +%Y-%m-%d)"
 	./$(B)/bench_cuda | tee $(B)/bench_cuda.txt
 	-/usr/bin/python3 bench/torch_ref.py --cuda | tee $(B)/bench_torch_cuda.txt
+
+# Data-parallel training (nn_mpi.h, OpenMPI): the MLP and LeNet-5 on 1 and 2 processes of one
+# thread each, MPI_ROUNDS times in turn, with one blocking reduction (bucket 0) too, then PyTorch
+# DDP (gloo) on the same processes; bench/mpi_summary.py prints the medians and the scaling
+MPI_ROUNDS ?= 3
+MPI_RUN := mpirun --allow-run-as-root -x OMP_NUM_THREADS=1
+$(B)/bench_mpi: bench/mpi.c bench/common.h bench/fashion.h bench/models.h examples/gunzip.h nn.h nn_mpi.h
+	@mkdir -p $(B)
+	mpicc -std=c99 $(CFLAGS) $(OMP) $< -o $@ -lm
+bench-mpi: $(B)/bench_mpi
+	@echo "# $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores, $$(date -u +%Y-%m-%d), $$(git rev-parse --short HEAD)"
+	@for r in $$(seq $(MPI_ROUNDS)); do for n in mlp-784-256-128-10 lenet5; do \
+	  for p in 1 2; do $(BENCH_ENV) $(MPI_RUN) -np $$p ./$(B)/bench_mpi $$n 2; done; \
+	  $(BENCH_ENV) $(MPI_RUN) -np 2 ./$(B)/bench_mpi $$n 2 0; \
+	  for p in 1 2; do $(BENCH_ENV) OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ddp.py $$n $$p 2; done; \
+	done; done | tee $(B)/bench_mpi.txt
+	@/usr/bin/python3 bench/mpi_summary.py $(B)/bench_mpi.txt
 
 # PyTorch at its two best settings: 1 thread, and 2 threads with OpenBLAS single-threaded
 bench-torch:

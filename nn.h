@@ -567,12 +567,34 @@ typedef struct nn_compile_config {
     int64_t max_batch;    /* largest batch for fit/evaluate/predict (default 32) */
     uint64_t seed;        /* initial weights, shuffling, dropout */
     int inference_only;   /* nonzero: no gradients or optimizer state are planned */
+    int keep_layer_grads; /* nonzero: each layer output's gradient has its own buffer, all of them
+                             readable after nn_model_backward (else they share memory by lifetime) */
     void *arena;          /* non-NULL: lay the model out in these arena_bytes (any alignment) and
                              allocate nothing; nn_model_arena_bytes says how many it needs */
     size_t arena_bytes;
 } nn_compile_config;
 
-typedef struct nn_model {
+/* Data-parallel training (nn_mpi.h fills this; nn.h itself knows no transport). nn_fit and
+   nn_train_step call it on every process in the same order; each process trains some rows of
+   every batch. */
+typedef struct nn_model nn_model;
+typedef struct nn_dist {
+    void *ctx;
+    int rank, size;
+    int sharded;          /* each process holds its own rows (else every one the whole set) */
+    /* a step begins: this process trains rows of the batch's global_rows (0: unknown, the
+       processes' rows summed) */
+    void (*step_begin)(void *ctx, nn_model *m, int64_t rows, int64_t global_rows);
+    /* backward has finished m->grads[lo, n_train): they may be sent */
+    void (*grads_ready)(void *ctx, nn_model *m, int64_t lo);
+    /* m->grads becomes the mean over the global batch, the same on every process; an error
+       (on all of them) when any process failed the step (bad: this one did) */
+    nn_result (*reduce_grads)(void *ctx, nn_model *m, int64_t global_rows, int bad);
+    void (*reduce)(void *ctx, double *v, int n, int max); /* v summed (or its maximum) over all */
+    void (*release)(void *ctx, nn_model *m);              /* nn_model_free */
+} nn_dist;
+
+struct nn_model {
     int n_layers;
     nn_layer layers[NN_MAX_LAYERS];
     nn_result status;     /* first build error (sticky) */
@@ -603,7 +625,8 @@ typedef struct nn_model {
     const nn_backend *backend; /* the CPU's, or a device's (nn_cuda_attach) */
     float *x_stage;       /* staging for a batch's inputs */
     double *stats;        /* loss and accuracy sums: [0..2] of fit's epoch, [4..6] of an evaluation */
-} nn_model;
+    const nn_dist *dist;  /* data-parallel training (nn_mpi_attach), or NULL */
+};
 
 /* Start an empty model. allocator may be NULL (malloc/free). */
 NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator);
@@ -773,8 +796,10 @@ NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *ou
 NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels,
                               const float *targets, int64_t n, float lr, float *loss);
 #endif
-/* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads and the
-   gradient of every layer output in layer.dy: for gradient checks and custom loops. Except a
+/* Forward (training mode) + loss + backward on a batch, leaving gradients in m->grads, and the
+   gradient of every layer output in layer.dy when the model was compiled with keep_layer_grads
+   (else those buffers are shared by lifetime and hold what the last layer to use them left):
+   for gradient checks and custom loops. Except a
    ReLU that compile fused into its max pooling (nn_layer.fused == 1): its y and dy hold the
    pooling's scratch (dy: the pooling's record of its windows, which the backward pass reads);
    nn_model_activation recomputes its output. And where that ReLU's input is a convolution that
@@ -6873,6 +6898,8 @@ NNDEF nn_result nn_model_init(nn_model *m, const nn_allocator *allocator) {
 
 NNDEF void nn_model_free(nn_model *m) {
     if (!m) return;
+    if (m->dist && m->dist->release) m->dist->release(m->dist->ctx, m); /* (nn_mpi_detach) */
+    m->dist = NULL;
     if (m->backend && m->backend->release) m->backend->release(m->backend->ctx);
     m->backend = nn_backend_cpu();
     if (m->mem && m->own_mem && m->allocator.free) m->allocator.free(m->mem, m->allocator.user);
@@ -7144,8 +7171,8 @@ NN__PRIVATE int nn__slot_pick(int64_t *slot_n, int *ns, const unsigned char *ava
    for the model's output) down to o's own. A ReLU computed by its max pooling, its input and
    that pooling hand gradients and the pooling's record (in the ReLU's dy, written by forward)
    across those bounds: theirs are never shared. Sets dy_first; off[i] (floats from the
-   section's start) when off is given; the section's floats. */
-NN__PRIVATE int64_t nn__plan_dy(nn_model *m, int64_t B, int64_t *off) {
+   section's start) when off is given; the section's floats. keep: share none. */
+NN__PRIVATE int64_t nn__plan_dy(nn_model *m, int64_t B, int keep, int64_t *off) {
     int64_t slot_n[NN_MAX_LAYERS], total = 0;
     int slot_lo[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], hi[NN_MAX_LAYERS], ns = 0, i, k, pool;
     unsigned char avail[NN_MAX_LAYERS];
@@ -7165,7 +7192,7 @@ NN__PRIVATE int64_t nn__plan_dy(nn_model *m, int64_t B, int64_t *off) {
         if (!l->need_dy || nn__is_view(l->type)) continue;
         if (hi[i] == 0) hi[i] = L; /* (read by no layer: cleared before the loss, as the output's) */
         l->dy_first = hi[i] < L ? hi[i] : 0;
-        for (k = 0; k < ns; k++) avail[k] = hi[i] <= L && slot_lo[k] > hi[i];
+        for (k = 0; k < ns; k++) avail[k] = !keep && hi[i] <= L && slot_lo[k] > hi[i];
         slot_of[i] = nn__slot_pick(slot_n, &ns, avail, (B * l->size + 15) / 16 * 16);
         slot_lo[slot_of[i]] = hi[i] > L ? -1 : i;
     }
@@ -7260,7 +7287,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
     }
     {
 #ifndef NN_NO_TRAINING
-        const int64_t dacts = train ? nn__plan_dy(m, B, NULL) : 0;
+        const int64_t dacts = train ? nn__plan_dy(m, B, c.keep_layer_grads, NULL) : 0;
 #else
         const int64_t dacts = 0;
 #endif
@@ -7337,7 +7364,7 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
         float *sv = (float *)(void *)(base + p.saved);
         int64_t dy_off[NN_MAX_LAYERS] = {0};
 #ifndef NN_NO_TRAINING
-        if (train) nn__plan_dy(m, B, dy_off);
+        if (train) nn__plan_dy(m, B, c.keep_layer_grads, dy_off);
 #endif
         for (i = 0; i < m->n_layers; i++) {
             nn_layer *l = &m->layers[i];
@@ -7471,7 +7498,8 @@ NN__PRIVATE void nn__zero_stats(const nn_model *m, double *stats) {
 
 #ifndef NN_NO_TRAINING
 /* the loss's sums go to stats (see nn__loss) */
-NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, double *stats) {
+NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *targets, int64_t B, double *stats,
+                              const nn_dist *ds) {
     nn_layer *outl = &m->layers[m->n_layers - 1];
     int i, k;
     for (i = 1; i < m->n_layers; i++) {
@@ -7488,6 +7516,7 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
                 m->backend->zero(m->backend->ctx, a->dy, B * a->size);
         }
         nn__ops(l->type)->backward(m, l, B);
+        if (ds && l->dw) ds->grads_ready(ds->ctx, m, l->dw - m->grads); /* (layers in reverse: lo only falls) */
     }
 }
 
@@ -7572,30 +7601,37 @@ NN__PRIVATE nn_result nn__check_batch(const nn_model *m, const char *fn, int64_t
 }
 
 #ifndef NN_NO_TRAINING
+/* With a data-parallel hook (ds), every process goes through step_begin and reduce_grads, the
+   ones that failed too (they send no rows) */
+NN__PRIVATE nn_result nn__model_backward(nn_model *m, const char *fn, const float *x, const int32_t *labels,
+                                         const float *targets, int64_t n, float *loss, const nn_dist *ds) {
+    nn_result r, rr;
+    double st[3];
+    if ((r = nn__check_model(m, fn, 1)) == NN_OK && (r = nn__check_batch(m, fn, n)) == NN_OK)
+        r = nn__check_rows(m, fn, x, labels, targets, n, nn_model_input_size(m), nn_model_output_size(m), 1);
+    if (ds) ds->step_begin(ds->ctx, m, r == NN_OK ? n : 0, 0);
+    if (r == NN_OK) {
+        m->training = 1;
+        nn__zero_stats(m, m->stats + 4);
+        nn__forward(m, x, n);
+        nn__backward(m, labels, targets, n, m->stats + 4, ds);
+        m->training = 0;
+        nn__read_stats(m, m->stats + 4, st);
+        r = nn__device_status(m);
+        if (loss) *loss = (float)(st[0] / (double)(n * nn__out_rows(m)));
+    } else if (ds) m->backend->zero(m->backend->ctx, m->grads, m->n_train);
+    if (ds && (rr = ds->reduce_grads(ds->ctx, m, 0, r != NN_OK)) != NN_OK && r == NN_OK) r = rr;
+    return r;
+}
 NNDEF nn_result nn_model_backward(nn_model *m, const float *x, const int32_t *labels, const float *targets,
                                   int64_t n, float *loss) {
-    nn_result r;
-    float l;
-    if ((r = nn__check_model(m, "nn_model_backward", 1)) != NN_OK) return r;
-    if ((r = nn__check_batch(m, "nn_model_backward", n)) != NN_OK) return r;
-    if ((r = nn__check_rows(m, "nn_model_backward", x, labels, targets, n, nn_model_input_size(m),
-                            nn_model_output_size(m), 1)) != NN_OK) return r;
-    double st[3];
-    m->training = 1;
-    nn__zero_stats(m, m->stats + 4);
-    nn__forward(m, x, n);
-    nn__backward(m, labels, targets, n, m->stats + 4);
-    m->training = 0;
-    nn__read_stats(m, m->stats + 4, st);
-    if ((r = nn__device_status(m)) != NN_OK) return r;
-    l = (float)(st[0] / (double)(n * nn__out_rows(m)));
-    if (loss) *loss = l;
-    return NN_OK;
+    return nn__model_backward(m, "nn_model_backward", x, labels, targets, n, loss, NULL);
 }
 
+/* (with nn_mpi_attach: each process its own batch, the gradients averaged over all rows) */
 NNDEF nn_result nn_train_step(nn_model *m, const float *x, const int32_t *labels, const float *targets,
                               int64_t n, float lr, float *loss) {
-    nn_result r = nn_model_backward(m, x, labels, targets, n, loss);
+    nn_result r = nn__model_backward(m, "nn_train_step", x, labels, targets, n, loss, m ? m->dist : NULL);
     if (r != NN_OK) return r;
     nn__clip_and_step(m, lr);
     return nn__device_status(m);
@@ -7769,14 +7805,18 @@ NN__PRIVATE void nn__data_end(nn_model *m, int slot) {
     if (m->backend->data_end) m->backend->data_end(m->backend->ctx, slot);
 }
 
-NN__PRIVATE nn_result nn__eval_rows(nn_model *m, const nn_dataset *d, float *loss, float *acc) {
+/* (ds: each process evaluated its part; the sums are over all of them) */
+NN__PRIVATE nn_result nn__eval_rows(nn_model *m, const nn_dataset *d, float *loss, float *acc, const nn_dist *ds) {
     const int64_t B = m->config.max_batch;
     const int has_loss = nn__loss_defined(m->config.loss, nn__loss_labels(m->config.loss, d->labels, d->targets),
                                           d->targets);
-    double st[3];
+    double st[4] = {0.0, 0.0, 0.0, 0.0};
     int64_t i;
     nn_result r;
-    if ((r = nn__data_begin(m, 1, d)) != NN_OK) return r;
+    if ((r = nn__data_begin(m, 1, d)) != NN_OK) {
+        if (ds) ds->reduce(ds->ctx, st, 4, 0); /* (still in the collective) */
+        return r;
+    }
     m->training = 0;
     nn__zero_stats(m, m->stats + 4);
     for (i = 0; i < d->n; i += B) {
@@ -7789,8 +7829,11 @@ NN__PRIVATE nn_result nn__eval_rows(nn_model *m, const nn_dataset *d, float *los
     }
     nn__data_end(m, 1);
     nn__read_stats(m, m->stats + 4, st);
-    if ((r = nn__device_status(m)) != NN_OK) return r;
-    if (loss) *loss = has_loss ? (float)(st[0] / (double)d->n) : nn__nan();
+    st[3] = (double)d->n;
+    r = nn__device_status(m);
+    if (ds) ds->reduce(ds->ctx, st, 4, 0);
+    if (r != NN_OK) return r;
+    if (loss) *loss = has_loss ? (float)(st[0] / st[3]) : nn__nan();
     if (acc) *acc = st[2] > 0.0 ? (float)(st[1] / st[2]) : nn__nan();
     return NN_OK;
 }
@@ -7809,7 +7852,7 @@ NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float
     if ((r = nn__check_one_label(m, "nn_evaluate")) != NN_OK) return r;
     if ((r = nn__check_rows(m, "nn_evaluate", d->x, d->labels, d->targets, d->n, d->features, d->n_targets, 1)) != NN_OK)
         return r;
-    return nn__eval_rows(m, d, loss, acc);
+    return nn__eval_rows(m, d, loss, acc, NULL);
 }
 
 NNDEF nn_fit_config nn_fit_defaults(void) {
@@ -7861,9 +7904,7 @@ NN__PRIVATE void nn__print_bar(int epoch, int epochs, int64_t b, int64_t nb, flo
 #endif
 
 #ifndef NN_NO_TRAINING
-NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
-    int64_t *perm, nb, i;
-    int e, stop = 0, bar = 0;
+NN__PRIVATE nn_result nn__fit_check(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
     nn_result r;
     if ((r = nn__check_model(m, "nn_fit", 1)) != NN_OK) return r;
     if (!train || !cfg) return nn__fail(NN_ERR_INVALID_ARG, "nn_fit: train and cfg must not be NULL");
@@ -7889,20 +7930,62 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
     if (cfg->checkpoint_epochs > 0 || cfg->checkpoint_steps > 0)
         return nn__fail(NN_ERR_UNSUPPORTED, "nn_fit: checkpoints need files (NN_NO_STDIO is defined)");
 #endif
-    cfg->epochs_run = 0;
-    perm = (int64_t *)m->allocator.alloc(sizeof(int64_t) * (size_t)train->n, m->allocator.user);
-    if (!perm) return nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_fit: no memory for %l row indices", train->n);
-    if ((r = nn__data_begin(m, 0, train)) != NN_OK) { m->allocator.free(perm, m->allocator.user); return r; }
-    nb = (train->n + cfg->batch_size - 1) / cfg->batch_size;
+    return NN_OK;
+}
+/* Data-parallel: every process learns whether any failed (each calls this at the same point);
+   the ones that did not get NN_ERR_STATE saying so */
+NN__PRIVATE nn_result nn__agree(const nn_model *m, nn_result r, const char *what) {
+    double bad = r != NN_OK;
+    if (!m || !m->dist) return r;
+    m->dist->reduce(m->dist->ctx, &bad, 1, 0);
+    if (r == NN_OK && bad > 0.0)
+        return nn__fail(NN_ERR_STATE, "nn_fit: %d of %d processes failed (%s)", (int)bad, m->dist->size, what);
+    return r;
+}
 #ifndef NN_NO_STDIO
-    bar = cfg->verbose > 0 && NN__ISATTY_STDERR();
+/* a checkpoint, written by one process (rank 0) of a data-parallel fit */
+NN__PRIVATE nn_result nn__fit_checkpoint(nn_model *m, const char *path) {
+    nn_result r = !m->dist || m->dist->rank == 0 ? nn_save_checkpoint(m, path) : NN_OK;
+    return nn__agree(m, r, "the checkpoint on rank 0");
+}
+#endif
+
+NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *val, nn_fit_config *cfg) {
+    const nn_dist *ds = m ? m->dist : NULL;
+    int64_t *perm = NULL, nb, i;
+    int e, stop = 0, bar = 0, verbose;
+    nn_result r = nn__fit_check(m, train, val, cfg);
+    nn_dataset vpart;
+    memset(&vpart, 0, sizeof vpart);
+    if (r == NN_OK) {
+        cfg->epochs_run = 0;
+        perm = (int64_t *)m->allocator.alloc(sizeof(int64_t) * (size_t)train->n, m->allocator.user);
+        if (!perm) r = nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_fit: no memory for %l row indices", train->n);
+        else if ((r = nn__data_begin(m, 0, train)) != NN_OK) { m->allocator.free(perm, m->allocator.user); perm = NULL; }
+    }
+    if ((r = nn__agree(m, r, "checks or memory")) != NN_OK) {
+        if (perm) { nn__data_end(m, 0); m->allocator.free(perm, m->allocator.user); }
+        return r;
+    }
+    nb = (train->n + cfg->batch_size - 1) / cfg->batch_size;
+    if (ds && ds->sharded) { /* as many steps as the largest shard needs */
+        double v = (double)nb;
+        ds->reduce(ds->ctx, &v, 1, 1);
+        nb = (int64_t)v;
+    }
+    if (val) vpart = *val;
+    if (val && ds && !ds->sharded) vpart = nn_dataset_slice(val, val->n * ds->rank / ds->size,
+                                                            val->n * (ds->rank + 1) / ds->size - val->n * ds->rank / ds->size);
+    verbose = cfg->verbose > 0 && (!ds || ds->rank == 0);
+#ifndef NN_NO_STDIO
+    bar = verbose && NN__ISATTY_STDERR();
 #else
     (void)bar;
 #endif
     for (e = 0; e < cfg->epochs && !stop; e++) {
         nn_epoch_stats st;
         nn_progress pg;
-        double t0 = nn__now(), sums[3] = {0.0, 0.0, 0.0};
+        double t0 = nn__now(), sums[4] = {0.0, 0.0, 0.0, 0.0};
         int64_t seen = 0, b, b0 = m->epoch_batch;
         memset(&st, 0, sizeof st);
         memset(&pg, 0, sizeof pg);
@@ -7922,44 +8005,67 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         m->fit_rows = train->n;
         nn__zero_stats(m, m->stats);
         for (b = b0; b < nb && !stop; b++) {
-            const int64_t lo = b * cfg->batch_size, n = train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
+            const int64_t lo = b * cfg->batch_size;
+            const int64_t n = lo >= train->n ? 0 : train->n - lo < cfg->batch_size ? train->n - lo : cfg->batch_size;
+            /* this process's rows of the batch: all of them, or its part of the shared batch */
+            const int64_t mlo = ds && !ds->sharded ? lo + n * ds->rank / ds->size : lo;
+            const int64_t mn = ds && !ds->sharded ? lo + n * (ds->rank + 1) / ds->size - mlo : n;
             const int32_t *lab;
             const float *tg, *xb;
             /* the running loss and accuracy come back from a device only when something shows them */
             const int report = bar || cfg->callback || b + 1 == nb;
-            nn__batch(m, 0, train, cfg->shuffle ? perm + lo : NULL, lo, n, &xb, &lab, &tg);
-            m->training = 1;
-            nn__forward(m, xb, n);
-            nn__backward(m, lab, tg, n, m->stats);
-            m->training = 0;
+            if (ds) ds->step_begin(ds->ctx, m, mn, ds->sharded ? 0 : n);
+            if (mn > 0) {
+                nn__batch(m, 0, train, cfg->shuffle ? perm + mlo : NULL, mlo, mn, &xb, &lab, &tg);
+                m->training = 1;
+                nn__forward(m, xb, mn);
+                nn__backward(m, lab, tg, mn, m->stats, ds);
+                m->training = 0;
+            } else m->backend->zero(m->backend->ctx, m->grads, m->n_train); /* (a process with no rows this step) */
+            r = nn__device_status(m);
+            if (ds) {
+                const nn_result rr = ds->reduce_grads(ds->ctx, m, ds->sharded ? 0 : n, r != NN_OK);
+                if (r == NN_OK) r = rr;
+            }
+            if (r != NN_OK) { stop = 2; break; }
             nn__clip_and_step(m, nn_optimizer_lr(&m->config.optimizer, m->epoch, m->step));
             m->epoch_batch = b + 1;
-            if ((r = nn__device_status(m)) != NN_OK) { stop = 2; break; }
+            if (!ds && (r = nn__device_status(m)) != NN_OK) { stop = 2; break; } /* (data-parallel: the next reduction's) */
 #ifndef NN_NO_STDIO
             if (cfg->checkpoint_steps > 0 && m->step % cfg->checkpoint_steps == 0 &&
-                (r = nn_save_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
+                (r = nn__fit_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
 #endif
-            seen += n;
+            seen += mn;
             if (!report) continue;
             nn__read_stats(m, m->stats, sums);
+            sums[3] = (double)seen;
+            if (ds && b + 1 == nb) ds->reduce(ds->ctx, sums, 4, 0); /* (the epoch's figures: over all processes) */
             pg.epoch = e + 1; pg.epochs = cfg->epochs; pg.batch = b + 1; pg.batches = nb;
-            pg.loss = (float)(sums[0] / (double)seen);
+            pg.loss = (float)(sums[0] / sums[3]);
             pg.acc = sums[2] > 0.0 ? (float)(sums[1] / sums[2]) : nn__nan();
 #ifndef NN_NO_STDIO
             if (bar && ((b + 1) % (nb / 40 + 1) == 0 || b + 1 == nb)) nn__print_bar(e + 1, cfg->epochs, b + 1, nb, pg.loss, pg.acc);
 #endif
             if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
+            if (ds && cfg->callback) { /* a stop anywhere stops every process after this batch */
+                double v = stop;
+                ds->reduce(ds->ctx, &v, 1, 1);
+                stop = v > 0.0;
+            }
         }
         if (stop == 2) break; /* a checkpoint or the device failed: r says why */
         st.loss = pg.loss;
-        st.acc = seen ? pg.acc : nn__nan();
+        st.acc = sums[3] > 0.0 ? pg.acc : nn__nan();
         st.val_loss = st.val_acc = nn__nan();
-        if (val && (r = nn__eval_rows(m, val, &st.val_loss, &st.val_acc)) != NN_OK) { stop = 2; break; }
+        if (val) {
+            r = nn__eval_rows(m, &vpart, &st.val_loss, &st.val_acc, ds);
+            if ((r = nn__agree(m, r, "validation")) != NN_OK) { stop = 2; break; }
+        }
         m->epoch++;
         m->epoch_batch = 0;
 #ifndef NN_NO_STDIO
         if (cfg->checkpoint_epochs > 0 && m->epoch % cfg->checkpoint_epochs == 0 &&
-            (r = nn_save_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
+            (r = nn__fit_checkpoint(m, cfg->checkpoint_path)) != NN_OK) { stop = 2; break; }
 #endif
         st.epoch = m->epoch;
         st.seconds = nn__now() - t0;
@@ -7967,11 +8073,16 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
         cfg->epochs_run = e + 1;
 #ifndef NN_NO_STDIO
         if (bar) fprintf(stderr, "\r%90s\r", ""); /* clear the bar before the epoch line */
-        if (cfg->verbose > 0) nn__print_epoch(&st, e + 1, cfg->epochs);
+        if (verbose) nn__print_epoch(&st, e + 1, cfg->epochs);
 #endif
         pg.epoch_end = 1;
         pg.stats = st;
         if (cfg->callback && cfg->callback(&pg, cfg->user)) stop = 1;
+        if (ds && cfg->callback) {
+            double v = stop;
+            ds->reduce(ds->ctx, &v, 1, 1);
+            stop = v > 0.0;
+        }
     }
     nn__data_end(m, 0);
     m->allocator.free(perm, m->allocator.user);

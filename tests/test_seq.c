@@ -542,6 +542,29 @@ static void test_gpt_parity(void) {
     CHECK_OK(nn_model_backward(&m, gpt_ids, gpt_tgt, NULL, 3, &loss0));
     CHECK_NEAR(loss0, gpt_loss[0], 1e-5);
     copy_params(&m, NULL, 1, got);
+    { /* keep_layer_grads: a buffer each, the same parameter gradients bit for bit */
+        nn_model k2 = m;
+        static float got2[1752];
+        int n_dy = 0, distinct = 0, j;
+        nn_model_init(&k2, NULL);
+        memcpy(k2.layers, m.layers, sizeof(nn_layer) * (size_t)m.n_layers);
+        k2.n_layers = m.n_layers;
+        cc.keep_layer_grads = 1;
+        CHECK_OK(nn_model_compile(&k2, &cc));
+        cc.keep_layer_grads = 0;
+        copy_params(&k2, gpt_params, 0, NULL);
+        CHECK_OK(nn_model_backward(&k2, gpt_ids, gpt_tgt, NULL, 3, &loss));
+        copy_params(&k2, NULL, 1, got2);
+        CHECK(memcmp(got, got2, sizeof got2) == 0 && loss == loss0);
+        for (i = 1; i < k2.n_layers; i++) {
+            if (!k2.layers[i].dy) continue;
+            n_dy++;
+            for (j = 1; j < i && k2.layers[j].dy != k2.layers[i].dy; j++) {}
+            distinct += j == i;
+        }
+        CHECK_MSG(distinct == n_dy, "%d distinct gradient buffers for %d layers", distinct, n_dy);
+        nn_model_free(&k2);
+    }
     for (i = 0; i < 1752; i++) if (fabsf(gpt_grads[i]) > big) big = fabsf(gpt_grads[i]);
     for (i = 0; i < 1752; i++) if (fabsf(got[i] - gpt_grads[i]) > fabsf(got[worst] - gpt_grads[worst])) worst = i;
     CHECK_MSG(fabsf(got[worst] - gpt_grads[worst]) <= 1e-5f * big, "gradient %d: %g, PyTorch %g (largest %g)", worst,
