@@ -60,6 +60,12 @@
 #ifndef NN_H_INCLUDED
 #error "include nn.h before nn_mpi.h"
 #endif
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1 /* (C++: the C interface only, not OpenMPI's deprecated C++ bindings) */
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 typedef struct nn_mpi_config {
