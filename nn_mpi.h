@@ -51,8 +51,10 @@
      same on all: nn_mpi's tests check both). The weights differ from a single process's in
      the last bits (the batch's sums are grouped differently), as any data-parallel trainer's.
 
-     GPU. With nn_cuda.h attached the gradients are brought to the host arena bucket by bucket,
-     reduced there and sent back (MPI is not assumed CUDA-aware; NCCL is not used).
+     GPU. With nn_cuda.h attached (both implementations in one translation unit, nvcc) the
+     gradients are brought to the host arena bucket by bucket, reduced there and sent back; that
+     part of the arena is page-locked (cudaHostRegister) for the copies. MPI is not assumed
+     CUDA-aware and NCCL is not used (not written yet).
 
    LICENSE: MIT, as nn.h. */
 #ifndef NN_MPI_H
@@ -95,6 +97,7 @@ typedef struct nn__mpi {
     double scale;          /* each bucket is scaled by this before its reduction */
     double rb[2], rb_out[2]; /* this step's rows and failure, then their sums */
     MPI_Request rreq;
+    int pinned;            /* the host arena's gradients were page-locked for a GPU's copies */
 } nn__mpi;
 
 NNDEF nn_mpi_config nn_mpi_defaults(void) {
@@ -157,6 +160,9 @@ NN__PRIVATE void nn__mpi_reduce(void *ctx, double *v, int n, int max) {
 NN__PRIVATE void nn__mpi_release(void *ctx, nn_model *m) { /* (nn_mpi_detach, nn_model_free) */
     nn__mpi *p = (nn__mpi *)ctx;
     m->dist = NULL;
+#ifdef NN_CUDA_IMPLEMENTATION_DONE
+    if (p->pinned) cudaHostUnregister(m->grads);
+#endif
     m->allocator.free(p->lo, m->allocator.user);
     m->allocator.free(p->req, m->allocator.user);
     m->allocator.free(p, m->allocator.user);
@@ -233,6 +239,12 @@ NNDEF nn_result nn_mpi_attach(nn_model *m, MPI_Comm comm, const nn_mpi_config *c
     m->fit_batch = (int64_t)st[3]; m->fit_rows = (int64_t)st[4]; m->rng = st[5]; m->epoch_rng = st[6];
     nn__push(m, m->mem, m->mem_bytes);
     m->dist = &p->dist;
+#ifdef NN_CUDA_IMPLEMENTATION_DONE
+    /* on a GPU (nn_cuda.h in this translation unit): the gradients go device -> host arena ->
+       MPI -> back, bucket by bucket; page-locked, those copies are DMA at full speed */
+    if (nn_cuda_active(m) && p->n > 0)
+        p->pinned = cudaHostRegister(m->grads, sizeof(float) * (size_t)p->n, cudaHostRegisterDefault) == cudaSuccess;
+#endif
     return NN_OK;
 }
 
