@@ -54,7 +54,9 @@
      GPU. With nn_cuda.h attached (both implementations in one translation unit, nvcc) the
      gradients are brought to the host arena bucket by bucket, reduced there and sent back; that
      part of the arena is page-locked (cudaHostRegister) for the copies. MPI is not assumed
-     CUDA-aware and NCCL is not used (not written yet).
+     CUDA-aware. Built with -DNN_MPI_NCCL (and -lnccl), when every process's model is on a GPU
+     the buckets are reduced by NCCL in device memory instead, queued on the model's stream after
+     the backward kernels (no copies; the loss sums and the failure flag still go over MPI).
 
    LICENSE: MIT, as nn.h. */
 #ifndef NN_MPI_H
@@ -85,6 +87,10 @@ NNDEF void nn_mpi_detach(nn_model *m);
 #ifdef NN_IMPLEMENTATION
 #ifndef NN_MPI_IMPLEMENTED
 #define NN_MPI_IMPLEMENTED
+#if defined(NN_MPI_NCCL) && defined(NN_CUDA_IMPLEMENTATION_DONE)
+#include <nccl.h>
+#define NN__MPI_NCCL 1
+#endif
 
 typedef struct nn__mpi {
     nn_dist dist;          /* first member: m->dist points at it */
@@ -98,6 +104,10 @@ typedef struct nn__mpi {
     double rb[2], rb_out[2]; /* this step's rows and failure, then their sums */
     MPI_Request rreq;
     int pinned;            /* the host arena's gradients were page-locked for a GPU's copies */
+#ifdef NN__MPI_NCCL
+    ncclComm_t nccl;       /* a GPU model's gradients reduced on the devices (NN_MPI_NCCL) */
+    int use_nccl;
+#endif
 } nn__mpi;
 
 NNDEF nn_mpi_config nn_mpi_defaults(void) {
@@ -111,6 +121,17 @@ NN__PRIVATE void nn__mpi_start(nn__mpi *p, nn_model *m, int k) {
     float *g = m->grads + p->lo[k + 1];
     const int64_t n = p->lo[k] - p->lo[k + 1];
     int64_t i;
+#ifdef NN__MPI_NCCL
+    if (p->use_nccl) { /* scaled and reduced in device memory, in order on the model's stream */
+        nn__cuda *c = (nn__cuda *)m->backend->ctx;
+        const float s = (float)p->scale;
+        float *d = NN__D(c, g);
+        if (s != 1.0f) cublasSscal(c->blas, (int)n, &s, d, 1);
+        ncclAllReduce(d, d, (size_t)n, ncclFloat, ncclSum, p->nccl, c->stream);
+        p->req[k] = MPI_REQUEST_NULL;
+        return;
+    }
+#endif
     nn__pull(m, g, sizeof(float) * (size_t)n); /* (a device backend: to the host arena) */
     if (p->scale != 1.0)
         for (i = 0; i < n; i++) g[i] = (float)(g[i] * p->scale);
@@ -145,6 +166,14 @@ NN__PRIVATE nn_result nn__mpi_reduce_grads(void *ctx, nn_model *m, int64_t globa
     MPI_Wait(&p->rreq, MPI_STATUS_IGNORE);
     if (p->rb_out[1] > 0.0)
         return nn__fail(NN_ERR_STATE, "nn_fit: %d of %d processes failed this step", (int)p->rb_out[1], p->dist.size);
+#ifdef NN__MPI_NCCL
+    if (p->use_nccl) {
+        nn__cuda *c = (nn__cuda *)m->backend->ctx;
+        const float inv = p->rb_out[0] > 0.0 ? (float)(1.0 / p->rb_out[0]) : 0.0f;
+        if (global_rows <= 0 && p->rb_out[0] > 0.0) cublasSscal(c->blas, (int)p->n, &inv, NN__D(c, m->grads), 1);
+        return NN_OK;
+    }
+#endif
     if (global_rows <= 0 && p->rb_out[0] > 0.0) {
         const double inv = 1.0 / p->rb_out[0];
         for (i = 0; i < p->n; i++) m->grads[i] = (float)(m->grads[i] * inv);
@@ -162,6 +191,9 @@ NN__PRIVATE void nn__mpi_release(void *ctx, nn_model *m) { /* (nn_mpi_detach, nn
     m->dist = NULL;
 #ifdef NN_CUDA_IMPLEMENTATION_DONE
     if (p->pinned) cudaHostUnregister(m->grads);
+#endif
+#ifdef NN__MPI_NCCL
+    if (p->use_nccl) ncclCommDestroy(p->nccl);
 #endif
     m->allocator.free(p->lo, m->allocator.user);
     m->allocator.free(p->req, m->allocator.user);
@@ -244,6 +276,21 @@ NNDEF nn_result nn_mpi_attach(nn_model *m, MPI_Comm comm, const nn_mpi_config *c
        MPI -> back, bucket by bucket; page-locked, those copies are DMA at full speed */
     if (nn_cuda_active(m) && p->n > 0)
         p->pinned = cudaHostRegister(m->grads, sizeof(float) * (size_t)p->n, cudaHostRegisterDefault) == cudaSuccess;
+#endif
+#ifdef NN__MPI_NCCL
+    { /* every process on a GPU: NCCL, its id from rank 0 (a process on the CPU: every one stays on MPI) */
+        ncclUniqueId id;
+        double all = nn_cuda_active(m) ? 1.0 : 0.0;
+        MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_DOUBLE, MPI_MIN, comm);
+        if (all > 0.0) {
+            if (rank == 0) ncclGetUniqueId(&id);
+            MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, comm);
+            p->use_nccl = ncclCommInitRank(&p->nccl, size, id, rank) == ncclSuccess;
+            all = p->use_nccl;
+            MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_DOUBLE, MPI_MIN, comm);
+            if (all == 0.0 && p->use_nccl) { ncclCommDestroy(p->nccl); p->use_nccl = 0; }
+        }
+    }
 #endif
     return NN_OK;
 }

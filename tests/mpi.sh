@@ -43,6 +43,11 @@ if [ -n "$NVCC" ]; then
         if printf '%s\n' "$out" | grep -q -E '^test_mpi_cuda: 1 passed, 0 failed$'; then pass=$((pass + 1))
         else fail=$((fail + 1)); echo "FAIL test_mpi_cuda (status $rc)"; fi
     else fail=$((fail + 1)); echo "FAIL nvcc: tests/test_mpi_cuda.c"; fi
+    # and its NCCL path (compile and link only: it runs where the GPUs are)
+    if "$NVCC" -x cu -std=c++17 -O2 --Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -DNN_MPI_NCCL tests/test_mpi_cuda.c \
+         $(mpicc -showme:compile) $(mpicc -showme:link) -o build/test_mpi_nccl -lcublas -lnccl; then
+        pass=$((pass + 1)); echo "built build/test_mpi_nccl (nn_mpi.h's NCCL path)"
+    else fail=$((fail + 1)); echo "FAIL nvcc -DNN_MPI_NCCL: tests/test_mpi_cuda.c"; fi
 else echo "mpi: nvcc not found: nn_mpi.h with nn_cuda.h not built"; fi
 if [ -x build/test_mpi ]; then
     t0=$(date +%s)
