@@ -758,7 +758,10 @@ typedef struct nn_fit_config {
     int64_t batch_size;
     int shuffle;           /* default 1 */
     int verbose;           /* 0 silent; 1 progress bar on a terminal, else a line per epoch (default) */
-    int (*callback)(const nn_progress *p, void *user); /* return nonzero to stop */
+    int (*callback)(const nn_progress *p, void *user); /* return nonzero to stop: inside an epoch, the
+                             model stays at that batch (epoch_batch; m->epoch does not count the
+                             epoch), so that a later nn_fit with the same batch size and rows, or a
+                             checkpoint saved now, continues it bit-identically */
     void *user;
     nn_epoch_stats *history; /* optional: room for history_cap epochs, filled in order */
     int history_cap;
@@ -8054,6 +8057,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
             }
         }
         if (stop == 2) break; /* a checkpoint or the device failed: r says why */
+        if (stop && m->epoch_batch < nb) break; /* stopped inside the epoch: it stays where it is (epoch_batch) */
         st.loss = pg.loss;
         st.acc = sums[3] > 0.0 ? pg.acc : nn__nan();
         st.val_loss = st.val_acc = nn__nan();
