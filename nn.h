@@ -777,7 +777,8 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
 #endif
 /* Mean loss and accuracy over a data set (either out-pointer may be NULL). */
 NNDEF nn_result nn_evaluate(nn_model *m, const nn_dataset *d, float *loss, float *acc);
-/* Outputs (n, output size) for inputs x (n, input size), in inference mode. */
+/* Outputs (n, output size) for inputs x (n, input size), in inference mode. A NaN or infinite
+   input is NN_ERR_DATA here too (and in nn_forward, nn_qpredict), as in training. */
 NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out);
 /* Autoregressive sampling from a language model: input token ids (nn_input_seq(m, T, 0)), output
    per-step logits (T, V). ids[0 .. n_prompt) is the prompt (at least one id); n_new ids are
@@ -7551,6 +7552,18 @@ NN__PRIVATE nn_result nn__check_tokens(const nn_model *m, const char *fn, const 
     return NN_OK;
 }
 
+/* Every input of every entry point: finite (else ReLU turns NaN into 0 and the output looks
+   fine), and token ids where the input is tokens */
+NN__PRIVATE nn_result nn__check_inputs(const nn_model *m, const char *fn, const float *x, int64_t n, int64_t features) {
+    int64_t i;
+    if (!nn__all_finite(x, n * features))
+        for (i = 0; i < n * features; i++)
+            if (!(x[i] - x[i] == 0.0f))
+                return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
+                                x[i] != x[i] ? "NaN" : "infinite");
+    return m ? nn__check_tokens(m, fn, x, n) : NN_OK;
+}
+
 /* Check a batch or data set against the model: widths, labels, finiteness. */
 NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const float *x, const int32_t *labels,
                                      const float *targets, int64_t n, int64_t features, int64_t n_targets, int need_loss) {
@@ -7575,12 +7588,7 @@ NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const fl
             if (labels[i] < 0 || labels[i] >= Cr)
                 return nn__fail(NN_ERR_DATA, "%s: label %d of row %l is outside [0, %l)", fn, (int)labels[i], i / R, Cr);
     }
-    if (!nn__all_finite(x, n * features))
-        for (i = 0; i < n * features; i++)
-            if (!(x[i] - x[i] == 0.0f))
-                return nn__fail(NN_ERR_DATA, "%s: feature %l of row %l is %s", fn, i % features, i / features,
-                                x[i] != x[i] ? "NaN" : "infinite");
-    if ((r = nn__check_tokens(m, fn, x, n)) != NN_OK) return r;
+    if ((r = nn__check_inputs(m, fn, x, n, features)) != NN_OK) return r;
     if (targets && !nn__all_finite(targets, n * n_targets))
         for (j = 0; j < n * n_targets; j++)
             if (!(targets[j] - targets[j] == 0.0f))
@@ -7649,7 +7657,7 @@ NNDEF nn_result nn_forward(nn_model *m, const float *x, int64_t n, nn_tensor *ou
     if ((r = nn__check_model(m, "nn_forward", 0)) != NN_OK) return r;
     if ((r = nn__check_batch(m, "nn_forward", n)) != NN_OK) return r;
     if (!x) return nn__fail(NN_ERR_INVALID_ARG, "nn_forward: x is NULL");
-    if ((r = nn__check_tokens(m, "nn_forward", x, n)) != NN_OK) return r;
+    if ((r = nn__check_inputs(m, "nn_forward", x, n, nn_model_input_size(m))) != NN_OK) return r;
     m->training = 0;
     nn__forward(m, x, n);
     o = &m->layers[m->n_layers - 1];
@@ -7669,7 +7677,7 @@ NNDEF nn_result nn_predict(nn_model *m, const float *x, int64_t n, float *out) {
     if ((r = nn__check_model(m, "nn_predict", 0)) != NN_OK) return r;
     if (n < 1) return nn__fail(NN_ERR_DATA, "nn_predict: n = %l (must be >= 1)", n);
     if (!x || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_predict: x or out is NULL");
-    if ((r = nn__check_tokens(m, "nn_predict", x, n)) != NN_OK) return r;
+    if ((r = nn__check_inputs(m, "nn_predict", x, n, nn_model_input_size(m))) != NN_OK) return r;
     in = nn_model_input_size(m);
     C = nn_model_output_size(m);
     m->training = 0;
@@ -9845,8 +9853,9 @@ NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out)
     in = q->g.layers[0].size;
     C = q->g.layers[q->g.n_layers - 1].size;
     qo = &q->q[q->g.n_layers - 1];
+    if (!q->mixed && (r = nn__check_inputs(NULL, "nn_qpredict", x, n, in)) != NN_OK) return r;
     if (q->mixed) {
-        if ((r = nn__check_tokens(&q->g, "nn_qpredict", x, n)) != NN_OK) return r;
+        if ((r = nn__check_inputs(&q->g, "nn_qpredict", x, n, in)) != NN_OK) return r;
         for (i = 0; i < n; i += q->max_batch) {
             const int64_t b = n - i < q->max_batch ? n - i : q->max_batch;
             nn__qforward_all(q, (const uint8_t *)(const void *)(x + i * in), b);

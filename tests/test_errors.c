@@ -238,6 +238,24 @@ int main(void) {
         CHECK_ERR(nn_forward(&m, NULL, 1, NULL), NN_ERR_INVALID_ARG, "x is NULL");
         CHECK_ERR(nn_predict(&m, x, 0, out), NN_ERR_DATA, "n = 0");
         CHECK_ERR(nn_predict(&m, x, 2, NULL), NN_ERR_INVALID_ARG, "NULL");
+        /* inference refuses what training refuses: a NaN or an infinity in the input (a ReLU
+           would turn it into 0 and the output would look fine) */
+        {
+            const float keep = x[4];
+            nn_qmodel q;
+            x[4] = NAN;
+            CHECK_ERR(nn_predict(&m, x, 2, out), NN_ERR_DATA, "nn_predict: feature 1 of row 1 is NaN");
+            CHECK_ERR(nn_forward(&m, x, 2, NULL), NN_ERR_DATA, "nn_forward: feature 1 of row 1 is NaN");
+            x[4] = -INFINITY;
+            CHECK_ERR(nn_predict(&m, x, 2, out), NN_ERR_DATA, "is infinite");
+            x[4] = keep;
+            CHECK_OK(nn_quantize(&m, x, 4, NULL, &q));
+            x[4] = NAN;
+            CHECK_ERR(nn_qpredict(&q, x, 2, out), NN_ERR_DATA, "nn_qpredict: feature 1 of row 1 is NaN");
+            x[4] = keep;
+            CHECK_OK(nn_qpredict(&q, x, 2, out));
+            nn_qmodel_free(&q);
+        }
     }
     nn_model_free(&m);
 

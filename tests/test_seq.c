@@ -255,8 +255,8 @@ static void test_errors(void) {
     for (i = 0; i < 4; i++) {
         const float keep = ids[7];
         ids[7] = i == 3 ? nn__nan() : bad[i];
-        CHECK_ERR(nn_forward(&m, ids, 2, NULL), NN_ERR_DATA, "step 2 of row 1");
-        CHECK_ERR(nn_predict(&m, ids, 2, y), NN_ERR_DATA, "not a token id in [0, 11)");
+        CHECK_ERR(nn_forward(&m, ids, 2, NULL), NN_ERR_DATA, "2 of row 1"); /* (NaN: "feature 2 of row 1 is NaN") */
+        CHECK_ERR(nn_predict(&m, ids, 2, y), NN_ERR_DATA, i == 3 ? "is NaN" : "not a token id in [0, 11)");
         CHECK_ERR(nn_model_backward(&m, ids, lab, NULL, 2, &loss), NN_ERR_DATA, "row 1");
         ids[7] = keep;
     }
