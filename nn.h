@@ -626,6 +626,8 @@ struct nn_model {
     float *x_stage;       /* staging for a batch's inputs */
     double *stats;        /* loss and accuracy sums: [0..2] of fit's epoch, [4..6] of an evaluation */
     const nn_dist *dist;  /* data-parallel training (nn_mpi_attach), or NULL */
+    uint64_t stamp;       /* this model's claim on mem (see nn__new_stamp), at *claim */
+    const uint64_t *claim;
 };
 
 /* Start an empty model. allocator may be NULL (malloc/free). */
@@ -834,7 +836,11 @@ typedef struct nn_load_config {
                                       otherwise the weights are copied. m->borrowed tells. */
     int freeze;                    /* > 0: nn_freeze(m, freeze) before compiling (fine-tuning) */
     void *arena;                   /* nn_load_mem: the model and the parser live in these
-                                      arena_bytes; nothing is allocated (nn_load_mem_arena_bytes) */
+                                      arena_bytes; nothing is allocated (nn_load_mem_arena_bytes).
+                                      A load takes the arena before it reads the file, so a model
+                                      that lived there refuses to run afterwards (NN_ERR_STATE),
+                                      even when the load fails: to fall back to the old model if
+                                      a new one does not load, load the new one into a second arena */
     size_t arena_bytes;
 } nn_load_config;
 NNDEF nn_load_config nn_load_defaults(void);
@@ -934,12 +940,16 @@ typedef struct nn_qmodel {
     nn_allocator allocator;
     uint8_t *scratch;       /* conv patches; a mixed model's quantized input rows */
     uint8_t *x_stage;       /* nn_qpredict's quantized input */
+    uint64_t stamp;         /* this model's claim on mem (a load into its arena takes it) */
+    const uint64_t *claim;
 } nn_qmodel;
 
 typedef struct nn_quant_config {
     int64_t max_batch;             /* batch of the quantized model (default: the float model's) */
     const nn_allocator *allocator; /* NULL: malloc/free */
-    void *arena;                   /* or lay it out in these bytes (too small: the error says how many it needs) */
+    void *arena;                   /* or lay it out in these bytes (too small: the error says how many it
+                                      needs, and the arena is not touched); a model that lived there
+                                      refuses to run afterwards */
     size_t arena_bytes;
 } nn_quant_config;
 NNDEF nn_quant_config nn_quant_defaults(void);
@@ -1328,6 +1338,22 @@ NN__PRIVATE nn_result nn__allocator_or_default(const nn_allocator *in, nn_alloca
 }
 
 NN__PRIVATE size_t nn__align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+NN__PRIVATE char *nn__aligned(void *p, size_t a) { return (char *)p + (a - (size_t)((uintptr_t)p % a)) % a; }
+
+/* A model's claim on its block: the block's first 8 bytes (at its aligned base) hold the stamp
+   its model keeps too; every entry point compares them. A compile, quantization or load into
+   the same caller's arena replaces the stamp, and a load clears it before it writes anything
+   (a failed one too), so a model whose arena was taken refuses to run instead of computing on
+   another model's bytes. */
+NN__PRIVATE uint64_t nn__new_stamp(const void *owner) {
+    static uint64_t n;
+    n += 0x9E3779B97F4A7C15ull;
+    return (n ^ ((uint64_t)(uintptr_t)owner * 0xBF58476D1CE4E5B9ull)) | 1u;
+}
+NN__PRIVATE void nn__clear_claim(void *arena, size_t bytes, size_t align) {
+    char *b = nn__aligned(arena, align);
+    if (arena && bytes >= (size_t)(b - (char *)arena) + 8) memset(b, 0, 8);
+}
 
 /* A model's zeroed block: the caller's arena, or the allocator's. From the default allocator it
    comes from calloc, whose fresh pages are zero untouched, so buffers a run never writes (e.g.
@@ -7211,7 +7237,7 @@ NN__PRIVATE int64_t nn__plan_dy(nn_model *m, int64_t B, int keep, int64_t *off) 
 /* The arena layout: byte offsets of each section from a 64-byte aligned base. The one planner
    behind compile, nn_model_arena_bytes and nn_load_mem_arena_bytes, so sizes are exact. */
 typedef struct nn__plan {
-    size_t params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, stats, bytes;
+    size_t claim, params, bufs, grads, opt1, opt2, acts, dacts, saved, scratch, x, t, lab, stats, bytes;
     int64_t np, nb, scratch_floats, train_off, n_train;
     int train;
 } nn__plan;
@@ -7296,6 +7322,7 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         const int64_t dacts = 0;
 #endif
 #define NN__SECTION(o, nbytes) do { p->o = off; off = nn__align_up(off + (size_t)(nbytes), NN__ALIGN); } while (0)
+    NN__SECTION(claim, 8);
     NN__SECTION(params, borrow ? 0 : sizeof(float) * (size_t)np);
     NN__SECTION(bufs, borrow ? 0 : sizeof(float) * (size_t)nb);
     NN__SECTION(grads, train ? sizeof(float) * (size_t)p->n_train : 0);
@@ -7343,7 +7370,10 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     if ((r = nn__take_zeroed(&m->allocator, c.arena, c.arena_bytes, p.bytes, &m->mem, &m->own_mem,
                              "nn_model_compile", " (nn_model_arena_bytes)")) != NN_OK) return r;
     m->mem_bytes = p.bytes;
-    base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
+    base = nn__aligned(m->mem, NN__ALIGN);
+    m->stamp = nn__new_stamp(m);
+    m->claim = (const uint64_t *)(void *)(base + p.claim);
+    memcpy(base + p.claim, &m->stamp, 8);
     m->params = borrow ? NULL : (float *)(void *)(base + p.params);
     m->buffers = borrow ? NULL : (float *)(void *)(base + p.bufs);
     m->scratch = (float *)(void *)(base + p.scratch);
@@ -7599,6 +7629,9 @@ NN__PRIVATE nn_result nn__check_rows(const nn_model *m, const char *fn, const fl
 NN__PRIVATE nn_result nn__check_model(const nn_model *m, const char *fn, int need_train) {
     if (!m) return nn__fail(NN_ERR_INVALID_ARG, "%s: model is NULL", fn);
     if (!m->compiled) return nn__fail(NN_ERR_STATE, "%s: the model is not compiled (call nn_model_compile)", fn);
+    if (m->claim && !m->backend->sync && *m->claim != m->stamp) /* (a device model's state is on the device) */
+        return nn__fail(NN_ERR_STATE, "%s: the model's arena was taken by another compile or load (a failed one too); "
+                        "load this model again", fn);
     if (need_train && !m->grads) return nn__fail(NN_ERR_STATE, "%s: the model was compiled inference_only", fn);
     return NN_OK;
 }
@@ -9022,14 +9055,16 @@ NN__PRIVATE nn_result nn__load(nn_model *m, const void *data, size_t size, const
     memset(&st, 0, sizeof st);
     if ((r = nn__allocator_or_default(lc.allocator, &mal, "nn_load_mem")) != NN_OK) return r;
     al = mal;
-    if (lc.arena) {
-        bump.p = (char *)lc.arena; bump.left = lc.arena_bytes;
+    if (lc.arena) { /* the arena is this load's from here on: its old model's claim goes first */
+        nn__clear_claim(lc.arena, lc.arena_bytes, NN__ALIGN);
+        bump.p = nn__aligned(lc.arena, NN__ALIGN) + NN__ALIGN;
+        bump.left = lc.arena_bytes > (size_t)(bump.p - (char *)lc.arena) ? lc.arena_bytes - (size_t)(bump.p - (char *)lc.arena) : 0;
         al.alloc = nn__bump_alloc; al.free = nn__no_free; al.user = &bump;
     }
     if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) {
         if (lc.arena && !st.mem && size >= 8)
             r = nn__fail(NN_ERR_OUT_OF_MEMORY, "nn_load_mem: the arena has %l bytes; reading this header takes %l",
-                         (int64_t)lc.arena_bytes, (int64_t)nn__st_arena_bytes(nn__rd_le((const unsigned char *)data, 8)));
+                         (int64_t)lc.arena_bytes, (int64_t)(2 * NN__ALIGN + nn__st_arena_bytes(nn__rd_le((const unsigned char *)data, 8))));
         goto done;
     }
     if (!st.arch) {
@@ -9076,7 +9111,7 @@ NN__PRIVATE nn_result nn__load(nn_model *m, const void *data, size_t size, const
     cc.arena_bytes = lc.arena_bytes;
     if ((r = nn__compile(m, &cc, borrow)) != NN_OK) goto done;
     if (lc.arena) { /* compile zeroed the arena: parse again, past what the weights fill */
-        char *base = (char *)m->mem + (NN__ALIGN - (size_t)((uintptr_t)m->mem % NN__ALIGN)) % NN__ALIGN;
+        char *base = nn__aligned(m->mem, NN__ALIGN);
         bump.p = base + plan.acts;
         bump.left = lc.arena_bytes - (size_t)(bump.p - (char *)lc.arena);
         if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
@@ -9483,8 +9518,13 @@ NN__PRIVATE void nn__qforward_all(nn_qmodel *q, const uint8_t *x, int64_t B) {
     }
 }
 
+NN__PRIVATE nn_result nn__qtaken(const char *fn) {
+    return nn__fail(NN_ERR_STATE, "%s: the model's arena was taken by another load or quantization (a failed one "
+                    "too); load this model again", fn);
+}
 NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uint8_t **out) {
     if (!q || !q->mem || !x) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: no model, or x is NULL");
+    if (q->claim && *q->claim != q->stamp) return nn__qtaken("nn_qforward");
     if (q->mixed) return nn__fail(NN_ERR_UNSUPPORTED, "nn_qforward: this int8 sequence model takes float input: use nn_qpredict");
     if (n < 1 || n > q->max_batch) return nn__fail(NN_ERR_INVALID_ARG, "nn_qforward: batch %l outside [1, %l]", n, q->max_batch);
     nn__qforward_all(q, x, n);
@@ -9526,7 +9566,7 @@ NN__PRIVATE int64_t nn__q_weights(const nn_model *g, const nn_layer *l) {
    reader has run (inference keeps nothing); one kept-state region, one float scratch (in g)
    and the quantized input rows (q->scratch), each as large as the largest layer's */
 NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
-    size_t off = 0;
+    size_t off = 16; /* (the claim) */
     int64_t fs = 0, bs = 0, ks = 0, B = q->max_batch, slot_n[NN_MAX_LAYERS];
     int slot_free[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], last[NN_MAX_LAYERS], ns = 0, i, k, L = q->g.n_layers;
     unsigned char avail[NN_MAX_LAYERS];
@@ -9583,7 +9623,7 @@ NN__PRIVATE size_t nn__qlayout_mixed(nn_qmodel *q, char *base) {
    only when not borrowed), then activations and scratch from *act_off on (where a loader in an
    arena parses the file a second time). */
 NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act_off) {
-    size_t off = 0;
+    size_t off = 16; /* (the claim) */
     int64_t patch = 0;
     int i;
     if (q->mixed) return nn__qlayout_mixed(q, base);
@@ -9627,7 +9667,7 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
 #undef NN__QTAKE
     return off + 16; /* room to align the base */
 }
-NN__PRIVATE char *nn__qbase(const nn_qmodel *q) { return (char *)q->mem + (16 - (size_t)((uintptr_t)q->mem % 16)) % 16; }
+NN__PRIVATE char *nn__qbase(const nn_qmodel *q) { return nn__aligned(q->mem, 16); }
 NN__PRIVATE nn_result nn__qalloc(nn_qmodel *q, const nn_allocator *al, void *arena, size_t arena_bytes, int borrow) {
     const size_t bytes = nn__qlayout(q, NULL, borrow, NULL);
     nn_result r;
@@ -9635,6 +9675,9 @@ NN__PRIVATE nn_result nn__qalloc(nn_qmodel *q, const nn_allocator *al, void *are
     q->allocator = *al;
     q->mem_bytes = bytes;
     nn__qlayout(q, nn__qbase(q), borrow, NULL);
+    q->stamp = nn__new_stamp(q);
+    q->claim = (const uint64_t *)(void *)nn__qbase(q);
+    memcpy(nn__qbase(q), &q->stamp, 8);
     return NN_OK;
 }
 NNDEF void nn_qmodel_free(nn_qmodel *q) {
@@ -9849,6 +9892,7 @@ NNDEF nn_result nn_qpredict(nn_qmodel *q, const float *x, int64_t n, float *out)
     int64_t i, k, in, C;
     nn_result r;
     if (!q || !q->mem || !x || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_qpredict: no model, or x or out is NULL");
+    if (q->claim && *q->claim != q->stamp) return nn__qtaken("nn_qpredict");
     if (n < 1) return nn__fail(NN_ERR_DATA, "nn_qpredict: n = %l", n);
     in = q->g.layers[0].size;
     C = q->g.layers[q->g.n_layers - 1].size;
@@ -10081,7 +10125,12 @@ NN__PRIVATE nn_result nn__qload(nn_qmodel *q, const void *data, size_t size, con
     memset(&st, 0, sizeof st);
     if ((r = nn__allocator_or_default(lc.allocator, &mal, "nn_qload_mem")) != NN_OK) return r;
     al = mal;
-    if (lc.arena) { bump.p = (char *)lc.arena; bump.left = lc.arena_bytes; al.alloc = nn__bump_alloc; al.free = nn__no_free; al.user = &bump; }
+    if (lc.arena) { /* the arena is this load's from here on: its old model's claim goes first */
+        nn__clear_claim(lc.arena, lc.arena_bytes, 16);
+        bump.p = nn__aligned(lc.arena, 16) + 16;
+        bump.left = lc.arena_bytes > (size_t)(bump.p - (char *)lc.arena) ? lc.arena_bytes - (size_t)(bump.p - (char *)lc.arena) : 0;
+        al.alloc = nn__bump_alloc; al.free = nn__no_free; al.user = &bump;
+    }
     if ((r = nn__st_parse(&st, (const unsigned char *)data, size, &al)) != NN_OK) goto done;
     if (!st.arch || !st.quant) { r = nn__fail(NN_ERR_FORMAT, "int8 model file: no nn.arch or nn.quant in __metadata__ (not an int8 nn.h model)"); goto done; }
     if (st.version && strcmp(st.version, "1") != 0) { r = nn__fail(NN_ERR_UNSUPPORTED, "int8 model file: format version '%s' is newer than this nn.h reads (1)", st.version); goto done; }

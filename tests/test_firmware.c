@@ -54,6 +54,18 @@ static void arena_inference(const char *path, int borrow) {
         CHECK(memcmp(a, b, sizeof a) == 0);
     }
     CHECK_MSG(allocs == 0, "%ld allocations while running from the arena", allocs);
+    /* a load into the same arena takes it, a failed one too: the model there refuses to run
+       until loaded again (it would compute on the other load's bytes) */
+    {
+        nn_model t;
+        CHECK(nn_load_mem(&t, file, size / 2, &lc) != NN_OK);
+        CHECK_ERR(nn_predict(&m, x, 1, a), NN_ERR_STATE, "arena was taken");
+        CHECK_ERR(nn_forward(&m, x, 1, NULL), NN_ERR_STATE, "load this model again");
+        CHECK_OK(nn_load_mem(&m, file, size, &lc));
+        CHECK_OK(nn_predict(&m, x, 1, a));
+        CHECK_OK(nn_predict(&heap, x, 1, b));
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
     nn_model_free(&m);
     CHECK(allocs == 0);
     /* one byte less is refused, and the message names the size needed */

@@ -108,6 +108,20 @@ static void check_model(nn_model *m, const char *name) {
         }
         CHECK_MSG(allocs == 0, "%ld allocations loading and running an int8 model in an arena", allocs);
         printf("  %-26s int8 arena for batch 1, weights in place: %lu bytes\n", name, (unsigned long)need);
+        /* a load into the same arena takes it, a failed one too: the model there refuses to run
+           (it computed garbage on the other load's bytes) until loaded again */
+        {
+            nn_qmodel t;
+            static float fo[4096];
+            CHECK(nn_qload_mem(&t, buf, qsize / 2, &lc) != NN_OK);
+            CHECK_ERR(nn_qforward(&r, xs, 1, &o2), NN_ERR_STATE, "arena was taken");
+            CHECK_ERR(nn_qpredict(&r, test.x, 1, fo), NN_ERR_STATE, "arena was taken");
+            CHECK_OK(nn_qload_mem(&t, buf, qsize, &lc));
+            CHECK_OK(nn_qforward(&t, xs, 1, &o2));
+            CHECK(memcmp(o1, o2, (size_t)C) == 0);
+            CHECK_ERR(nn_qforward(&r, xs, 1, &o2), NN_ERR_STATE, "load this model again");
+            nn_qmodel_free(&t);
+        }
         nn_qmodel_free(&r);
         free(arena);
         /* the float loader refuses it, naming the right one */
