@@ -1035,6 +1035,7 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <errno.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #define NN__ISATTY_STDERR() isatty(2)
@@ -1227,7 +1228,7 @@ static NN__INLINE void nn__v16_stm(float *p, nn__m16 m, nn__v16 v) {
 #define NN__PI 3.14159265358979323846
 
 /* >>error: the last failure's message, and nn__fail which records it -----------------------
-   A tiny formatter (%s %d %l=int64 %f %%) keeps messages available without <stdio.h>. */
+   A tiny formatter (%s %d %l=int64 %u=uint64 %f %%) keeps messages available without <stdio.h>. */
 static NN__TLS char nn__err_msg[320];
 
 NN__PRIVATE void nn__vformat(char *out, size_t cap, const char *fmt, va_list ap) {
@@ -1241,9 +1242,10 @@ NN__PRIVATE void nn__vformat(char *out, size_t cap, const char *fmt, va_list ap)
         if (*fmt == 's') {
             s = va_arg(ap, const char *);
             if (!s) s = "(null)";
-        } else if (*fmt == 'd' || *fmt == 'l') {
-            long long v = *fmt == 'd' ? (long long)va_arg(ap, int) : (long long)va_arg(ap, int64_t);
-            unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+        } else if (*fmt == 'd' || *fmt == 'l' || *fmt == 'u') {
+            long long v = *fmt == 'd' ? (long long)va_arg(ap, int) : *fmt == 'l' ? (long long)va_arg(ap, int64_t) : 0;
+            unsigned long long u = *fmt == 'u' ? (unsigned long long)va_arg(ap, uint64_t)
+                                   : v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
             int k = 47;
             tmp[k] = 0;
             do { tmp[--k] = (char)('0' + u % 10); u /= 10; } while (u);
@@ -8228,7 +8230,13 @@ NN__PRIVATE nn_result nn__csv_parse(char *text, int label_col, nn_dataset *out, 
             double v = strtod(q, &ep);
             if (ep == q) {
                 free(block);
-                return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: column %l is not a number", path, line, c + 1);
+                return nn__fail(NN_ERR_FORMAT, "nn_csv_load: %s:%l: column %l (from 0, as label_col) is not a number", path,
+                                line, c);
+            }
+            if (!(v - v == 0.0)) { /* (strtod reads "nan" and "inf": refused here, not later in nn_fit) */
+                free(block);
+                return nn__fail(NN_ERR_DATA, "nn_csv_load: %s:%l: column %l (from 0, as label_col) is %s", path, line, c,
+                                v != v ? "NaN" : "infinite");
             }
             while (*ep == ' ' || *ep == '\r' || *ep == '\t') ep++;
             if (c + 1 < cols ? *ep != ',' : *ep != 0) {
@@ -8476,10 +8484,13 @@ NN__PRIVATE nn_result nn__st_parse(nn__st *st, const unsigned char *file, size_t
     const char *hdr;
     memset(st, 0, sizeof *st);
     if (size < 8) return nn__fail(NN_ERR_FORMAT, "model file: %l bytes, too short for the 8-byte header length", (int64_t)size);
+    if (file[0] == 0x1f && file[1] == 0x8b)
+        return nn__fail(NN_ERR_FORMAT, "model file: gzip-compressed data (it starts 1f 8b): decompress it first");
     hlen = nn__rd_le(file, 8);
     if (hlen < 2 || hlen > NN__ST_MAX_HEADER || hlen > (uint64_t)size - 8)
-        return nn__fail(NN_ERR_FORMAT, "model file: header length %l does not fit the file size %l (or is over 100 MB)",
-                        (int64_t)(hlen > ((uint64_t)1 << 62) ? ((uint64_t)1 << 62) : hlen), (int64_t)size);
+        return nn__fail(NN_ERR_FORMAT, "model file: its first 8 bytes give a header length of %u, which %s (not a "
+                        "safetensors file?)", hlen, hlen > NN__ST_MAX_HEADER ? "is over 100 MB" : hlen < 2 ? "is too short"
+                        : "runs past the end of the file");
     hdr = (const char *)file + 8;
     st->data = file + 8 + hlen;
     st->data_size = (uint64_t)size - 8 - hlen;
@@ -9208,6 +9219,9 @@ NNDEF nn_result nn_idx_load_mem(const void *data, size_t size, nn_tensor *out) {
     int nd, d, dt;
     nn_result r;
     if (!p || !out) return nn__fail(NN_ERR_INVALID_ARG, "nn_idx_load_mem: data or out is NULL");
+    if (size >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+        return nn__fail(NN_ERR_FORMAT, "IDX: gzip-compressed data (a .gz file, as MNIST ships): decompress it first "
+                        "(gunzip, or in C examples/gunzip.h's gunzip_file, then nn_idx_load_mem)");
     if (size < 4 || p[0] != 0 || p[1] != 0) return nn__fail(NN_ERR_FORMAT, "IDX: no magic number (00 00 type dims)");
     switch (p[2]) {
     case 0x08: dt = NN__DT_U8; break;
@@ -9384,7 +9398,17 @@ NN__PRIVATE nn_result nn__read_file(const char *path, const nn_allocator *al, un
         len += got;
         if (got < 65536) break;
     }
-    if (ferror(f)) { al->free(buf, al->user); fclose(f); return nn__fail(NN_ERR_IO, "%s: error reading '%s'", fn, path); }
+    if (ferror(f)) {
+        const int dir =
+#ifdef EISDIR
+            errno == EISDIR;
+#else
+            0;
+#endif
+        al->free(buf, al->user);
+        fclose(f);
+        return nn__fail(NN_ERR_IO, dir ? "%s: '%s' is a directory, not a file" : "%s: error reading '%s'", fn, path);
+    }
     fclose(f);
     buf[len] = 0;
     *data = buf; *size = len;

@@ -310,7 +310,11 @@ int main(void) {
         CHECK_ERR(nn_csv_load("no/such/file.csv", -1, &c), NN_ERR_IO, "cannot open");
         CHECK(c.n == 0x5555555555555555ll); /* untouched */
         write_file("test_bad.csv", "a,b,label\n1,2,0\n3,x,1\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, ":3: column 2 is not a number");
+        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, ":3: column 1 (from 0, as label_col) is not a number");
+        write_file("test_bad.csv", "a,b,label\n1,2,0\nnan,4,1\n");
+        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, ":3: column 0 (from 0, as label_col) is NaN");
+        write_file("test_bad.csv", "a,b,label\n1,-inf,0\n");
+        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, ":2: column 1 (from 0, as label_col) is infinite");
         write_file("test_bad.csv", "a,b,label\n1,2,0\n3,4\n");
         CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, ":3: expected 3");
         write_file("test_bad.csv", "a,b,label\n1,2,0\n3,4,1,5\n");

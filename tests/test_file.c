@@ -423,9 +423,13 @@ static void test_bad_files(void) {
         blob f = make_st("{}", w, 0);
         nn_model m2;
         nn__wr_le(f.b, 100, 8);
-        CHECK_ERR(nn_load_mem(&m2, f.b, f.n, NULL), NN_ERR_FORMAT, "header length 100");
-        nn__wr_le(f.b, ~(uint64_t)0, 8);
-        CHECK_ERR(nn_load_mem(&m2, f.b, f.n, NULL), NN_ERR_FORMAT, "header length");
+        CHECK_ERR(nn_load_mem(&m2, f.b, f.n, NULL), NN_ERR_FORMAT, "header length of 100, which runs past the end");
+        nn__wr_le(f.b, ~(uint64_t)0, 8); /* (the real value, not a clamp) */
+        CHECK_ERR(nn_load_mem(&m2, f.b, f.n, NULL), NN_ERR_FORMAT, "header length of 18446744073709551615, which is over 100 MB");
+        f.b[0] = 0x1f; f.b[1] = 0x8b;
+        CHECK_ERR(nn_load_mem(&m2, f.b, f.n, NULL), NN_ERR_FORMAT, "gzip-compressed data");
+        CHECK_ERR(nn_idx_load_mem(f.b, f.n, &(nn_tensor){0}), NN_ERR_FORMAT, "gunzip");
+        CHECK_ERR(nn_load(&m2, "build", NULL), NN_ERR_IO, "'build' is a directory");
         CHECK_ERR(nn_load_mem(&m2, f.b, 5, NULL), NN_ERR_FORMAT, "too short");
         CHECK_ERR(nn_load(&m2, "build/no/such/file.nn", NULL), NN_ERR_IO, "cannot open");
     }
@@ -655,7 +659,7 @@ static void test_csv_mem(void) {
     CHECK_OK(nn_csv_load_mem(text, strlen(text), 2, &d));
     CHECK(d.n == 2 && d.features == 2 && d.x[2] == 3.5f && d.labels[1] == 1);
     nn_dataset_free(&d);
-    CHECK_ERR(nn_csv_load_mem("a,b\n1,x\n", 8, -1, &d), NN_ERR_FORMAT, "CSV text:2: column 2");
+    CHECK_ERR(nn_csv_load_mem("a,b\n1,x\n", 8, -1, &d), NN_ERR_FORMAT, "CSV text:2: column 1 (from 0");
     CHECK_ERR(nn_csv_load_mem("a,b\n1\0002\n", 8, -1, &d), NN_ERR_FORMAT, "NUL");
 }
 
