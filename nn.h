@@ -118,6 +118,12 @@
      do not depend on the thread count: the same seed gives bit-identical weights with 1 or N
      threads. Randomness comes from the library's own seeded generator (splitmix64); dropout
      masks are a hash of (seed, layer, step, element), so they need no stored state.
+     What is bit-identical: a training run (same seed, data, batch size and build) at any thread
+     count, resumed or not; a row's output for the same batch size. What is not: one row's
+     output run alone (batch 1) and inside a larger batch differ in the last bits (up to ~1e-5
+     relative: batch 1 takes a dot-product kernel whose sums are grouped differently from the
+     batched GEMM's, as in every BLAS); results across builds with different instruction sets
+     (AVX-512, AVX2, portable) or compilers; int8 outputs are exact integers everywhere.
 
    7. FILES
      A model file is a safetensors file (docs/FORMAT.md): the architecture, loss, optimizer and
