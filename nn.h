@@ -71,6 +71,11 @@
      kernel call (GEMM packing, im2col). Nothing is allocated inside fit's batch loop,
      nn_forward or nn_predict. nn_fit allocates one index array (for shuffling) when it starts
      and frees it when it returns.
+     Who allocates, in one rule: everything a model or an int8 model holds comes from its
+     nn_allocator (or the caller's arena); what is handed to the caller to keep, with a free
+     function of its own (the tensors and data sets of the CSV, IDX and NumPy readers:
+     nn_tensor_free, nn_dataset_free), comes from malloc; the raw kernels allocate nothing,
+     except nn_gemm, which mallocs its call's own workspace (nn_gemm_ws takes the caller's).
      Objects are caller-owned transparent structs: do not copy or move an nn_model after
      nn_model_init. Read its fields; change them only through functions.
      Dense weights are stored as PyTorch stores nn.Linear: W is (out, in), y = x W^T + b.
@@ -261,7 +266,8 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
 
 /* The same with a bias added to every row of C (bias may be NULL) and a caller-provided
    workspace of nn_gemm_workspace_floats() floats, so that it allocates nothing; nn_gemm
-   allocates that workspace per call (and runs unpacked loops under NN_NO_MALLOC). */
+   mallocs the workspace its call needs (none for small products) and frees it (and runs
+   unpacked loops under NN_NO_MALLOC): for repeated calls, nn_gemm_ws. */
 NNDEF void nn_gemm_ws(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                       const float *A, int64_t lda, const float *B, int64_t ldb,
                       float beta, float *C, int64_t ldc, const float *bias, float *ws);
@@ -1957,10 +1963,12 @@ NNDEF void nn_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                    const float *A, int64_t lda, const float *B, int64_t ldb,
                    float beta, float *C, int64_t ldc) {
     float *ws = NULL;
-#ifndef NN_NO_MALLOC
-    if (M * N * K >= 8192) ws = (float *)malloc(sizeof(float) * (size_t)NN__GEMM_WS);
+    int64_t need = 0;
+#ifndef NN_NO_MALLOC /* this call's workspace, as the model planner sizes it (not the largest any call needs) */
+    need = nn__gemm_plan(ta, tb, M, N, K, ldb, nn_get_threads());
+    if (need > 0) ws = (float *)malloc(sizeof(float) * (size_t)need);
 #endif
-    nn_gemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, ws);
+    nn__gemm_cap(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, NULL, ws, ws ? need : 0);
 #ifndef NN_NO_MALLOC
     free(ws);
 #endif
