@@ -7,7 +7,8 @@
        cc -std=c99 -O2 prog.c -lm                          (single-threaded, portable)
        cc -std=c99 -O2 -march=native -fopenmp prog.c -lm   (OpenMP threads, AVX2/AVX-512)
 
-   CONTENTS
+   CONTENTS (the declarations, each with its comment, follow this manual in sections named
+   ">>api-...": grep -n '^/\* >>api' nn.h)
      1. Example
      2. Tensors and layout
      3. Models: layers, shapes, memory
@@ -64,11 +65,12 @@
      builder calls return it and nn_model_compile reports it, so a chain of calls can be
      checked once.
      nn_model_compile plans all memory for a maximum batch size in ONE allocation:
-         [ params | grads | optimizer state (2 slots) | activations | activation grads | staging ]
-     Parameters are contiguous, so an optimizer step and a checkpoint are single passes.
-     plus the non-trained state (batchnorm running statistics) after the parameters, what the
-     backward pass keeps from the forward pass, and one scratch area sized for the largest
-     kernel call (GEMM packing, im2col). Nothing is allocated inside fit's batch loop,
+         [ claim | params | buffers | grads | optimizer state (2 slots) | activations |
+           activation grads | saved | scratch | staging ]
+     (claim: the model's stamp on its block; buffers: the non-trained state, batchnorm's running
+     statistics; saved: what backward keeps from forward; scratch: the largest kernel call's
+     GEMM packing or im2col; activation grads share memory by lifetime unless keep_layer_grads).
+     Parameters are contiguous, so an optimizer step and a checkpoint are single passes. Nothing is allocated inside fit's batch loop,
      nn_forward or nn_predict. nn_fit allocates one index array (for shuffling) when it starts
      and frees it when it returns.
      Who allocates, in one rule: everything a model or an int8 model holds comes from its
