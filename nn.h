@@ -1068,8 +1068,10 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #endif
 
 /* >>platform: OpenMP, thread-local storage --------------------------------------------------
-   Library code never writes a bare #pragma: the macros below vanish without OpenMP, so users
-   see no unknown-pragma warnings either way. */
+   Without OpenMP no pragma reaches the compiler, so users see no unknown-pragma warnings either
+   way: loops use the macros below, which vanish then, and the regions that need more than a
+   loop (a parallel region with barriers: GEMM packing, the convolutions' slots) write
+   '#pragma omp' only inside '#if NN__OMP' blocks, with a serial path after '#else'. */
 #if defined(_OPENMP) && !defined(NN_NO_OPENMP)
 #include <omp.h>
 #define NN__OMP 1
