@@ -60,7 +60,10 @@ $(B)/avx2_test_%: tests/test_%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(WARN) $(AVX2_FLAGS) $(OMP) $< -o $@ -lm
 
-test: tests
+# the binaries are built in parallel first (one job per core), then run one after another
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+test:
+	@t0=$$(date +%s); $(MAKE) --no-print-directory -j$(NPROC) tests && echo "(building the tests took $$(( $$(date +%s) - t0 )) s)"
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
 	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh

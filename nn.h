@@ -1473,7 +1473,7 @@ NN__PRIVATE void nn__gemm_simple_row(int ta, int tb, int64_t i, int64_t N, int64
         /* eight dot products per pass over the row of A (batch-1 inference is this loop), rows
            S apart: each of the eight weight streams runs S rows on in memory, which the hardware
            prefetcher follows; eight adjacent rows are eight streams of one row each that it does
-           not (128 x 784 from L2 on Zen 5: 3.3 -> 2.0 us). Rows 8S.. are left to the loop below. */
+           not (two fifths less time on a 128 x 784 layer from L2). Rows 8S.. are left to the loop below. */
         const int64_t S = N / 8, st = S * ldb;
         const float *a = A + i * lda;
         int64_t jj;
@@ -1867,7 +1867,8 @@ NN__PRIVATE void nn__gemm_packed(int ta, int tb, int64_t M, int64_t N, int64_t K
                     if (one && (own ? tb : !pack)) {
                         /* the next panel of B (from memory: the CNN's dense weights, just updated
                            by the optimizer), a share per tile, towards L2 while this one computes:
-                           64 x 1024 x 3136 with B^T out of cache, median 1.48 -> 1.35 ms */
+                           it hides part of the memory latency of B^T out of cache (about 9% on the
+                           CNN's 64 x 1024 x 3136) */
                         const int last = (jr + 1) * nq >= t_hi;
                         const int64_t k1 = last ? pc + kb : pc, j1 = jc + (last ? t_lo / nq : jr + 1) * NN__NR;
                         const int64_t w1 = nc + jc - j1 < NN__NR ? nc + jc - j1 : NN__NR, kc1 = K - k1 < kb ? K - k1 : kb;
@@ -2311,8 +2312,8 @@ NN__PRIVATE int nn__conv_dw_lanes(const nn_conv2d_desc *d) { return d->KH == 5 &
 #define NN__DW_GROUP 32 /* input channels per item of that kernel at most: their sums in the slot */
 /* Output channels in the vector lanes where they fill them and rows of outputs leave a quarter
    or more of the lanes idle (nn__conv_lanes_px): LeNet-5's second layer, 16 channels of 10-wide
-   rows, used 10 of 16 lanes (forward 452 -> 358 us). Not for fuller rows: the outputs' transposition
-   costs more than it saves (the CNN's 28-wide first layer: 880 -> 1037 us). */
+   rows, used 10 of 16 lanes (its forward is a fifth faster this way). Not for fuller rows: the
+   outputs' transposition costs more than it saves (the CNN's 28-wide first layer is a sixth slower). */
 NN__PRIVATE int nn__conv_lanes(int64_t oc, int64_t ow) {
     const int64_t r = (ow + 15) / 16 * 16;
     return oc % 16 == 0 && 4 * (r - ow) >= r;
@@ -2326,16 +2327,15 @@ NN__PRIVATE int nn__conv_direct_geometry(const nn_conv2d_desc *d) {
 }
 /* The weight gradient runs direct where im2col's GEMM is small in one dimension (few input
    taps or few output channels), or where it has its lanes kernel: the CNN's 32-to-64-channel
-   5x5 layer (batch 64, 2 threads) forward 8.8 -> 5.9 ms, weight gradient 9.3 -> 7.4, input
-   gradient 9.1 -> 6.1 against im2col + GEMM. Elsewhere (3x3 layers of 64 channels and more)
-   the direct weight gradient measured 2-3x slower than the GEMM. */
+   5x5 layer runs all three passes a fifth to a third faster direct than im2col + GEMM.
+   Elsewhere (3x3 layers of 64 channels and more) the direct weight gradient measured 2-3x
+   slower than the GEMM. */
 NN__PRIVATE int nn__conv_direct_dw_ok(const nn_conv2d_desc *d) {
     return nn__conv_direct_geometry(d) && (d->C * d->KH * d->KW <= 256 || d->OC <= 16 || nn__conv_dw_lanes(d));
 }
 /* Forward and input gradient run direct also where rows fill the lanes (the row kernel) and the
    kernel is more than 1x1: 3x3 layers of 64-128 channels on 16-56 wide images measured 20-40%
-   faster direct (batch 64, 2 threads; e.g. 64 channels 32x32 forward 29.7 -> 21.6 ms, input
-   gradient 31.5 -> 22.7), while 256-512 channels on 7-8 wide rows (the lanes kernel) and 1x1
+   faster direct (batch 64, 2 threads), while 256-512 channels on 7-8 wide rows (the lanes kernel) and 1x1
    layers of 256 channels measured the same or slower. Their weight gradient keeps the GEMM. */
 NN__PRIVATE int nn__conv_is_direct(const nn_conv2d_desc *d) {
     return nn__conv_direct_dw_ok(d) || (nn__conv_direct_geometry(d) && d->KH * d->KW > 1 &&
@@ -2367,7 +2367,7 @@ NN__PRIVATE int64_t nn__conv_direct_ws(const nn_conv2d_desc *d) {
    32 or more output channels: 36 products per 2x2 outputs and channel pair instead of 100, the
    channels in the lanes of every transform, per transform point one small GEMM (tiles x C) .
    (C x OC) (nn__wino_forward). Batch 64, 2 threads, against the direct kernels: 1.2-2x faster
-   from 16->32 channels up (32->64 on 14x14: 4.5 -> 2.4 ms; 128 on 7x7: 10.7 -> 8.1 ms); 16->16
+   from 16->32 channels up; 16->16
    channels equal on 60x60, 1.7x slower on 8x8, and 32->16 equal: those stay direct. The input
    gradient is such a pass with the channels swapped (nn__wino_dx_desc). */
 NN__PRIVATE int nn__conv_wino(const nn_conv2d_desc *d) {
