@@ -53,10 +53,12 @@
 
      GPU. With nn_cuda.h attached (both implementations in one translation unit, nvcc) the
      gradients are brought to the host arena bucket by bucket, reduced there and sent back; that
-     part of the arena is page-locked (cudaHostRegister) for the copies. MPI is not assumed
-     CUDA-aware. Built with -DNN_MPI_NCCL (and -lnccl), when every process's model is on a GPU
-     the buckets are reduced by NCCL in device memory instead, queued on the model's stream after
-     the backward kernels (no copies; the loss sums and the failure flag still go over MPI).
+     part of the arena is page-locked (cudaHostRegister) for the copies. Where OpenMPI says it
+     is CUDA-aware (MPIX_Query_cuda_support, on every process), the buckets go to MPI as device
+     pointers instead, no copies. Built with -DNN_MPI_NCCL (and -lnccl), when every process's
+     model is on a GPU and MPI is not CUDA-aware, the buckets are reduced by NCCL in device
+     memory, queued on the model's stream after the backward kernels (the loss sums and the
+     failure flag still go over MPI).
 
    LICENSE: MIT, as nn.h. */
 #ifndef NN_MPI_H
@@ -71,6 +73,9 @@
 #define MPICH_SKIP_MPICXX 1
 #endif
 #include <mpi.h>
+#if defined(OPEN_MPI) && OPEN_MPI
+#include <mpi-ext.h> /* (MPIX_Query_cuda_support: is this OpenMPI CUDA-aware) */
+#endif
 
 typedef struct nn_mpi_config {
     int sharded;          /* 0: every process holds the whole data set (default); 1: its own rows */
@@ -91,6 +96,9 @@ NNDEF void nn_mpi_detach(nn_model *m);
 #include <nccl.h>
 #define NN__MPI_NCCL 1
 #endif
+#if defined(NN_CUDA_IMPLEMENTATION_DONE) && defined(MPIX_CUDA_AWARE_SUPPORT)
+#define NN__MPI_CUDA_AWARE 1 /* (whether it is, the library says at run time) */
+#endif
 
 typedef struct nn__mpi {
     nn_dist dist;          /* first member: m->dist points at it */
@@ -104,10 +112,11 @@ typedef struct nn__mpi {
     double rb[2], rb_out[2]; /* this step's rows and failure, then their sums */
     MPI_Request rreq;
     int pinned;            /* the host arena's gradients were page-locked for a GPU's copies */
+    int cuda_aware;        /* a GPU model's buckets go to MPI as device pointers (CUDA-aware MPI) */
 #ifdef NN__MPI_NCCL
     ncclComm_t nccl;       /* a GPU model's gradients reduced on the devices (NN_MPI_NCCL) */
-    int use_nccl;
 #endif
+    int use_nccl;
 } nn__mpi;
 
 NNDEF nn_mpi_config nn_mpi_defaults(void) {
@@ -129,6 +138,17 @@ NN__PRIVATE void nn__mpi_start(nn__mpi *p, nn_model *m, int k) {
         if (s != 1.0f) cublasSscal(c->blas, (int)n, &s, d, 1);
         ncclAllReduce(d, d, (size_t)n, ncclFloat, ncclSum, p->nccl, c->stream);
         p->req[k] = MPI_REQUEST_NULL;
+        return;
+    }
+#endif
+#ifdef NN__MPI_CUDA_AWARE
+    if (p->cuda_aware) { /* scaled on the device; MPI reads device memory once the stream has written it */
+        nn__cuda *c = (nn__cuda *)m->backend->ctx;
+        const float s = (float)p->scale;
+        float *d = NN__D(c, g);
+        if (s != 1.0f) cublasSscal(c->blas, (int)n, &s, d, 1);
+        cudaStreamSynchronize(c->stream);
+        MPI_Iallreduce(MPI_IN_PLACE, d, (int)n, MPI_FLOAT, MPI_SUM, p->comm, &p->req[k]);
         return;
     }
 #endif
@@ -166,8 +186,8 @@ NN__PRIVATE nn_result nn__mpi_reduce_grads(void *ctx, nn_model *m, int64_t globa
     MPI_Wait(&p->rreq, MPI_STATUS_IGNORE);
     if (p->rb_out[1] > 0.0)
         return nn__fail(NN_ERR_STATE, "nn_fit: %d of %d processes failed this step", (int)p->rb_out[1], p->dist.size);
-#ifdef NN__MPI_NCCL
-    if (p->use_nccl) {
+#if defined(NN__MPI_NCCL) || defined(NN__MPI_CUDA_AWARE)
+    if (p->use_nccl || p->cuda_aware) {
         nn__cuda *c = (nn__cuda *)m->backend->ctx;
         const float inv = p->rb_out[0] > 0.0 ? (float)(1.0 / p->rb_out[0]) : 0.0f;
         if (global_rows <= 0 && p->rb_out[0] > 0.0) cublasSscal(c->blas, (int)p->n, &inv, NN__D(c, m->grads), 1);
@@ -277,8 +297,15 @@ NNDEF nn_result nn_mpi_attach(nn_model *m, MPI_Comm comm, const nn_mpi_config *c
     if (nn_cuda_active(m) && p->n > 0)
         p->pinned = cudaHostRegister(m->grads, sizeof(float) * (size_t)p->n, cudaHostRegisterDefault) == cudaSuccess;
 #endif
+#ifdef NN__MPI_CUDA_AWARE
+    { /* every process on a GPU and the MPI library CUDA-aware: device pointers straight to MPI */
+        double all = nn_cuda_active(m) && MPIX_Query_cuda_support() ? 1.0 : 0.0;
+        MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_DOUBLE, MPI_MIN, comm);
+        p->cuda_aware = all > 0.0;
+    }
+#endif
 #ifdef NN__MPI_NCCL
-    { /* every process on a GPU: NCCL, its id from rank 0 (a process on the CPU: every one stays on MPI) */
+    if (!p->cuda_aware) { /* every process on a GPU: NCCL, its id from rank 0 (a process on the CPU: every one stays on MPI) */
         ncclUniqueId id;
         double all = nn_cuda_active(m) ? 1.0 : 0.0;
         MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_DOUBLE, MPI_MIN, comm);
