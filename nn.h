@@ -8044,7 +8044,7 @@ NNDEF nn_result nn_fit(nn_model *m, const nn_dataset *train, const nn_dataset *v
 #ifndef NN_NO_STDIO
     bar = verbose && NN__ISATTY_STDERR();
 #else
-    (void)bar;
+    (void)bar; (void)verbose;
 #endif
     for (e = 0; e < cfg->epochs && !stop; e++) {
         nn_epoch_stats st;
