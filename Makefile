@@ -19,9 +19,12 @@ examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_FLAGS := -O2 -mavx2 -mfma -mno-avx512f
 AVX2_TESTS := test_gemm test_conv
+# (where the native build has no AVX-512, it is the AVX2 build already: not built twice)
+NATIVE_AVX512 := $(shell $(CC) -march=native -dM -E - < /dev/null 2>/dev/null | grep -c __AVX512F__)
+AVX2_RUN   := $(if $(filter 0,$(NATIVE_AVX512)),,$(AVX2_TESTS))
 # and the SIMD paths of this machine under the sanitizers (VNNI for int8 included)
 SANNATIVE  := $(AVX2_TESTS) test_quant
-tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU) \
+tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_RUN:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU) \
        $(SANNATIVE:%=$(B)/sannative_%)
 
 # nn_cuda.h on the CPU: tests/test_cuda.c with tests/cuda_emu.h standing in for the CUDA
@@ -65,11 +68,11 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 test:
 	@t0=$$(date +%s); $(MAKE) --no-print-directory -j$(NPROC) tests && echo "(building the tests took $$(( $$(date +%s) - t0 )) s)"
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
-	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_TESTS:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
+	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_RUN:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
 	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
-# 60; make test runs this too)
+# 30; make test runs this too; FUZZ_SECONDS=600 make fuzz for a deeper run)
 fuzz:
 	sh tests/fuzz.sh
 

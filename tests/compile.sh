@@ -15,6 +15,9 @@ link2() { # description, compiler, flags: two translation units, one main
     try "$d (tu 2)" $c "$@" $W ${TU2_FLAGS:-} -c tests/compile_tu.c -o "$T/b.o"
     try "$d (link)" $c "$@" -x none "$T/a.o" "$T/b.o" -o "$T/prog" -lm
 }
+# two halves at once (two cores), each in its own folder and counting on its own; the
+# compiler matrix first
+part1() {
 for c in gcc clang; do
     command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
     link2 "$c c99" $c -std=c99
@@ -36,6 +39,9 @@ for c in g++ clang++; do
 done
 link2 "g++ c++11 -fopenmp" g++ -x c++ -std=c++11 -fopenmp
 try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
+}
+# then nn_cuda.h, the examples and the tools
+part2() {
 # nn_cuda.h: its declarations in C; its implementation as C++ on the host compiler (with the
 # runtime stand-ins of tests/cuda_emu.h; tests/cuda.sh builds it with nvcc)
 printf '#include "nn.h"\n#include "nn_cuda.h"\nint f(nn_model *m) { return nn_cuda_attach(m, NULL); }\n' > "$T/cuda_decl.c"
@@ -65,6 +71,19 @@ try "xor example, cc -std=c99 -O2 -fopenmp" sh -c "cc -std=c99 -O2 -fopenmp exam
 # the README's example program, as printed there, against data/iris.csv
 awk '/^```c$/{n++; if (n == 2) {on = 1; next}} /^```$/{on = 0} on' README.md > "$T/readme.c"
 try "README example" sh -c "cc -std=c99 -O2 $W -I. $T/readme.c -lm -o $T/readme && $T/readme | grep -q 'training accuracy'"
+}
+run_part() { # folder, function: its output, then "N M" last
+    T=$1; mkdir -p "$T"; pass=0; fail=0; $2; echo "$pass $fail"
+}
+(run_part "$T/1" part1) > "$T/part1.txt" 2>&1 &
+(run_part "$T/2" part2) > "$T/part2.txt" 2>&1
+wait
+pass=0; fail=0
+for p in 1 2; do
+    sed '$d' "$T/part$p.txt"
+    set -- $(tail -n 1 "$T/part$p.txt")
+    pass=$((pass + $1)); fail=$((fail + $2))
+done
 rm -rf "$T"
 echo "test_compile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
