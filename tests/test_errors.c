@@ -7,6 +7,10 @@
 #include <stdlib.h>
 
 static int fail_alloc(void) { return 0; }
+#ifndef NN_TEST_TAG /* (tests/cross.sh runs two machines' copies at once: each its own files) */
+#define NN_TEST_TAG ""
+#endif
+#define BAD_CSV "build/test_bad" NN_TEST_TAG ".csv"
 static void *null_alloc(size_t n, void *u) { (void)n; (void)u; return NULL; }
 static void plain_free(void *p, void *u) { (void)u; free(p); }
 
@@ -309,36 +313,36 @@ int main(void) {
         memset(&c, 0x55, sizeof c);
         CHECK_ERR(nn_csv_load("no/such/file.csv", -1, &c), NN_ERR_IO, "cannot open");
         CHECK(c.n == 0x5555555555555555ll); /* untouched */
-        write_file("test_bad.csv", "a,b,label\n1,2,0\n3,x,1\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, ":3: column 1 (from 0, as label_col) is not a number");
-        write_file("test_bad.csv", "a,b,label\n1,2,0\nnan,4,1\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, ":3: column 0 (from 0, as label_col) is NaN");
-        write_file("test_bad.csv", "a,b,label\n1,-inf,0\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, ":2: column 1 (from 0, as label_col) is infinite");
-        write_file("test_bad.csv", "a,b,label\n1,2,0\n3,4\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, ":3: expected 3");
-        write_file("test_bad.csv", "a,b,label\n1,2,0\n3,4,1,5\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, "expected 3");
-        write_file("test_bad.csv", "a,b,label\n1,2,0.5\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, "not a non-negative integer");
-        write_file("test_bad.csv", "");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_FORMAT, "no header line and rows");
-        write_file("test_bad.csv", "a,b,label\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, "no data rows");
-        write_file("test_bad.csv", "a,b,label\n\n  \n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", -1, &c), NN_ERR_DATA, "no data rows");
-        write_file("test_bad.csv", "a,b\n1,2\n");
-        CHECK_ERR(nn_csv_load("test_bad.csv", 5, &c), NN_ERR_INVALID_ARG, "label column 5");
-        write_file("test_bad.csv", "a,b,label\r\n1,2,0\r\n\r\n3,4,1\r\n");
-        CHECK_OK(nn_csv_load("test_bad.csv", -1, &c));
+        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,x,1\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, ":3: column 1 (from 0, as label_col) is not a number");
+        write_file(BAD_CSV, "a,b,label\n1,2,0\nnan,4,1\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, ":3: column 0 (from 0, as label_col) is NaN");
+        write_file(BAD_CSV, "a,b,label\n1,-inf,0\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, ":2: column 1 (from 0, as label_col) is infinite");
+        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,4\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, ":3: expected 3");
+        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,4,1,5\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, "expected 3");
+        write_file(BAD_CSV, "a,b,label\n1,2,0.5\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "not a non-negative integer");
+        write_file(BAD_CSV, "");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, "no header line and rows");
+        write_file(BAD_CSV, "a,b,label\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "no data rows");
+        write_file(BAD_CSV, "a,b,label\n\n  \n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "no data rows");
+        write_file(BAD_CSV, "a,b\n1,2\n");
+        CHECK_ERR(nn_csv_load(BAD_CSV, 5, &c), NN_ERR_INVALID_ARG, "label column 5");
+        write_file(BAD_CSV, "a,b,label\r\n1,2,0\r\n\r\n3,4,1\r\n");
+        CHECK_OK(nn_csv_load(BAD_CSV, -1, &c));
         CHECK(c.n == 2 && c.features == 2 && c.x[2] == 3 && c.labels[1] == 1);
         nn_dataset_free(&c);
-        CHECK_OK(nn_csv_load("test_bad.csv", -2, &c));
+        CHECK_OK(nn_csv_load(BAD_CSV, -2, &c));
         CHECK(c.features == 3 && c.labels == NULL);
         d = nn_dataset_make(x, 4, 3, y);
         CHECK_ERR(nn_dataset_shuffle(&d, 1), NN_ERR_INVALID_ARG, "does not own");
         nn_dataset_free(&c);
-        remove("test_bad.csv");
+        remove(BAD_CSV);
     }
     CHECK(strcmp(nn_result_string(NN_ERR_SHAPE), "shape mismatch") == 0);
     return t_summary("test_errors");

@@ -10,7 +10,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#define TMP "build/test_file_tmp"
+#ifndef NN_TEST_TAG /* (tests/cross.sh runs two machines' copies at once: each its own files) */
+#define NN_TEST_TAG ""
+#endif
+#define TMP "build/test_file_tmp" NN_TEST_TAG
 
 /* A model with every layer type that has state or options: conv, batchnorm, pooling,
    concat, add, reshape, dropout, activations with parameters. */
