@@ -18,12 +18,10 @@ long AB_CAT(ab_data_, AB_SIDE)(float **x, int32_t **y);
 /* the network compiled as bench/train compiles it */
 void *AB_CAT(ab_make_, AB_SIDE)(const char *net, int batch) {
     nn_model *m = (nn_model *)calloc(1, sizeof *m);
-    nn_compile_config cc = nn_compile_defaults();
+    nn_compile_config cc = bench_config(net, batch);
     if (!m) return NULL;
     nn_model_init(m, NULL);
     if (build_net(m, net) < 0) { fprintf(stderr, "unknown network '%s'\n", net); exit(2); }
-    cc.optimizer = !strcmp(net, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
-    cc.max_batch = batch;
     if (nn_model_compile(m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); exit(1); }
     return m;
 }

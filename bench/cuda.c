@@ -21,8 +21,7 @@ static int train(const char *name, int64_t batch, int epochs, const nn_dataset *
     double s;
     nn_model_init(&m, NULL);
     build_net(&m, name);
-    cc.optimizer = !strcmp(name, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
-    cc.max_batch = batch;
+    cc = bench_config(name, batch);
     cc.seed = 1;
     if (nn_model_compile(&m, &cc) != NN_OK || nn_cuda_attach(&m, NULL) != NN_OK) {
         fprintf(stderr, "%s: %s\n", name, nn_error());

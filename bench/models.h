@@ -40,6 +40,14 @@ static int build_net(nn_model *m, const char *name) {
     }
     return -1;
 }
+/* the compile settings of the benchmark runs: SGD 0.1 for the small MLP, Adam 1e-3 for the rest */
+static nn_compile_config bench_config(const char *net, int64_t batch) __attribute__((unused));
+static nn_compile_config bench_config(const char *net, int64_t batch) {
+    nn_compile_config cc = nn_compile_defaults();
+    cc.optimizer = !strcmp(net, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
+    cc.max_batch = batch;
+    return cc;
+}
 /* nn_fit's callback for the benchmarks: the seconds of each epoch into times[] */
 static double t_last, times[64];
 static int n_times;

@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     long ntr, nte;
     int rank, size;
     nn_model m;
-    nn_compile_config cc = nn_compile_defaults();
+    nn_compile_config cc = bench_config(name, 64);
     nn_fit_config fc = nn_fit_defaults();
     nn_mpi_config mc = nn_mpi_defaults();
     nn_dist hooked;
@@ -56,8 +56,6 @@ int main(int argc, char **argv) {
     fashion_read("t10k-labels-idx1-ubyte.gz", NULL, &yte);
     nn_model_init(&m, NULL);
     if (build_net(&m, name) < 0) { fprintf(stderr, "unknown network '%s'\n", name); return 2; }
-    cc.optimizer = !strcmp(name, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
-    cc.max_batch = 64;
     cc.seed = 1;
     if (nn_model_compile(&m, &cc) != NN_OK || nn_mpi_attach(&m, MPI_COMM_WORLD, &mc) != NN_OK) {
         fprintf(stderr, "%s\n", nn_error());

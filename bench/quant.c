@@ -53,8 +53,7 @@ int main(int argc, char **argv) {
     fashion_read("t10k-labels-idx1-ubyte.gz", NULL, &yte);
     nn_model_init(&m, NULL);
     if (build_net(&m, name) < 0) { fprintf(stderr, "unknown network '%s'\n", name); return 2; }
-    cc.optimizer = !strcmp(name, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
-    cc.max_batch = 256;
+    cc = bench_config(name, 256);
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     train = nn_dataset_make(xtr, ntr, 784, ytr);
     test = nn_dataset_make(xte, nte, 784, yte);

@@ -16,7 +16,7 @@ int main(int argc, char **argv) {
     int32_t *ytr, *yte;
     long ntr = fashion_read("train-images-idx3-ubyte.gz", &xtr, NULL), nte;
     nn_model m;
-    nn_compile_config cc = nn_compile_defaults();
+    nn_compile_config cc = bench_config(name, 64);
     nn_fit_config fc = nn_fit_defaults();
     nn_dataset train, test;
     fashion_read("train-labels-idx1-ubyte.gz", NULL, &ytr);
@@ -24,8 +24,6 @@ int main(int argc, char **argv) {
     fashion_read("t10k-labels-idx1-ubyte.gz", NULL, &yte);
     nn_model_init(&m, NULL);
     if (build_net(&m, name) < 0) { fprintf(stderr, "unknown network '%s'\n", name); return 2; }
-    cc.optimizer = !strcmp(name, "mlp-784-128-10") ? nn_sgd(0.1f, 0.0f, 0) : nn_adam(1e-3f);
-    cc.max_batch = 64;
     cc.seed = 1;
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     train = nn_dataset_make(xtr, ntr, 784, ytr);
