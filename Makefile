@@ -72,7 +72,7 @@ test:
 	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
-# 20; make test runs this too; FUZZ_SECONDS=600 make fuzz for a deeper run)
+# 15; make test runs this too; FUZZ_SECONDS=600 make fuzz for a deeper run)
 fuzz:
 	sh tests/fuzz.sh
 

@@ -15,33 +15,44 @@ link2() { # description, compiler, flags: two translation units, one main
     try "$d (tu 2)" $c "$@" $W ${TU2_FLAGS:-} -c tests/compile_tu.c -o "$T/b.o"
     try "$d (link)" $c "$@" -x none "$T/a.o" "$T/b.o" -o "$T/prog" -lm
 }
+# the examples, exactly as their first lines say (and xor must learn): every other one (k = 0, 1)
+examples() {
+    i=0
+    for e in examples/*.c; do
+        i=$((i + 1)); [ $((i % 2)) -eq "$1" ] || continue
+        cmd=$(head -n 1 "$e" | sed -e 's|^/\* *||' -e 's| *&&.*||' -e 's|\*/.*||' -e 's| -o [^ ]*||')
+        try "$e: $cmd" sh -c "$cmd -o $T/ex $W"
+    done
+}
 # two halves at once (two cores), each in its own folder and counting on its own; the
 # compiler matrix first
 part1() {
+# every configuration with gcc; the second compiler (clang) on the plain build and the firmware ones
 for c in gcc clang; do
     command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
     link2 "$c c99" $c -std=c99
+    try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
+    # the firmware configuration: inference only, no malloc, no stdio, no VLAs
+    try "$c c99 NN_NO_TRAINING NN_NO_MALLOC NN_NO_STDIO -Wvla" $c -std=c99 $W -Wvla -DUSE_IMPL -DNN_NO_TRAINING -DNN_NO_MALLOC -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
+    [ $c = gcc ] || continue
     TU2_FLAGS="-DUSE_IMPL" link2 "$c c99 NN_STATIC in two files" $c -std=c99 -DNN_STATIC
     TU2_FLAGS="-DUSE_IMPL" link2 "$c c99 -O2 NN_STATIC in two files" $c -std=c99 -O2 -DNN_STATIC
     try "$c c99 NN_NO_STDIO" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
-    try "$c c99 NN_NO_STDIO NN_NO_MALLOC" $c -std=c99 $W -DUSE_IMPL -DNN_NO_STDIO -DNN_NO_MALLOC -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 -march=native NN_NO_SIMD" $c -std=c99 -march=native $W -DUSE_IMPL -DNN_NO_SIMD -c tests/compile_tu.c -o "$T/c.o"
-    # the firmware configuration: inference only, no malloc, no stdio, no VLAs
-    try "$c c99 NN_NO_TRAINING NN_NO_MALLOC NN_NO_STDIO -Wvla" $c -std=c99 $W -Wvla -DUSE_IMPL -DNN_NO_TRAINING -DNN_NO_MALLOC -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c.o"
     try "$c c99 NN_NO_TRAINING -march=native" $c -std=c99 -march=native $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
 done
 link2 "gcc c99 -fopenmp" gcc -std=c99 -fopenmp
 try "gcc c99 -fopenmp NN_NO_OPENMP" gcc -std=c99 -fopenmp -DNN_NO_OPENMP $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
-for c in g++ clang++; do
-    command -v $c >/dev/null 2>&1 || { echo "skip: $c not installed"; continue; }
-    link2 "$c c++11" $c -x c++ -std=c++11
-done
+link2 "g++ c++11" g++ -x c++ -std=c++11
 link2 "g++ c++11 -fopenmp" g++ -x c++ -std=c++11 -fopenmp
-try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
+examples 0
 }
-# then nn_cuda.h, the examples and the tools
+# then clang++, nn_cuda.h and the tools
 part2() {
+examples 1
+if command -v clang++ >/dev/null 2>&1; then link2 "clang++ c++11" clang++ -x c++ -std=c++11; else echo "skip: clang++ not installed"; fi
+try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAINING -c tests/compile_tu.c -o "$T/c.o"
 # nn_cuda.h: its declarations in C; its implementation as C++ on the host compiler (with the
 # runtime stand-ins of tests/cuda_emu.h; tests/cuda.sh builds it with nvcc)
 printf '#include "nn.h"\n#include "nn_cuda.h"\nint f(nn_model *m) { return nn_cuda_attach(m, NULL); }\n' > "$T/cuda_decl.c"
@@ -49,11 +60,6 @@ try "nn_cuda.h declarations, cc c99" cc -std=c99 $W -I. -c "$T/cuda_decl.c" -o "
 try "nn_cuda.h implementation (emulated runtime), g++ c++11" g++ -x c++ -std=c++11 $W -fopenmp -c tests/test_cuda.c -o "$T/c.o"
 # the AVX-VNNI (256-bit) int8 path compiles (this machine cannot run it)
 try "gcc c99 -mavx2 -mfma -mavxvnni" gcc -std=c99 -mavx2 -mfma -mavxvnni $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
-# the examples, exactly as their first lines say (and xor must learn)
-for e in examples/*.c; do
-    cmd=$(head -n 1 "$e" | sed -e 's|^/\* *||' -e 's| *&&.*||' -e 's|\*/.*||' -e 's| -o [^ ]*||')
-    try "$e: $cmd" sh -c "$cmd -o $T/ex $W"
-done
 # a model compiled into a program: the example runs from its header (and needs 8 of 10 right)
 try "embedded example runs" sh -c "cc -std=c99 -O2 examples/embedded_digits.c -lm -o $T/emb && $T/emb"
 # tools/nn2c: the header it writes holds exactly the file's bytes; it refuses a broken file
@@ -73,7 +79,7 @@ awk '/^```c$/{n++; if (n == 2) {on = 1; next}} /^```$/{on = 0} on' README.md > "
 try "README example" sh -c "cc -std=c99 -O2 $W -I. $T/readme.c -lm -o $T/readme && $T/readme | grep -q 'training accuracy'"
 }
 run_part() { # folder, function: its output, then "N M" last
-    T=$1; mkdir -p "$T"; pass=0; fail=0; $2; echo "$pass $fail"
+    T=$1; mkdir -p "$T"; pass=0; fail=0; t0=$(date +%s); $2; echo "($2: $(( $(date +%s) - t0 )) s)"; echo "$pass $fail"
 }
 (run_part "$T/1" part1) > "$T/part1.txt" 2>&1 &
 (run_part "$T/2" part2) > "$T/part2.txt" 2>&1

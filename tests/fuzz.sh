@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs each libFuzzer target (tests/fuzz/fuzz_*.c: the model loader and the IDX, NumPy and
-# CSV readers) for FUZZ_SECONDS (default 20, make test's share; FUZZ_SECONDS=600 make fuzz
+# CSV readers) for FUZZ_SECONDS (default 15, make test's share; FUZZ_SECONDS=600 make fuzz
 # digs deeper) from its seed corpus (tests/fuzz/corpus/NAME, valid files), two at a time, with AddressSanitizer and UndefinedBehaviorSanitizer. A crash,
 # leak or sanitizer report fails the target. Ends with "fuzz: N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
-S=${FUZZ_SECONDS:-20}
+S=${FUZZ_SECONDS:-15}
 B=build/fuzz
 mkdir -p $B
 if ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
