@@ -7683,7 +7683,7 @@ NN__PRIVATE nn_result nn__model_backward(nn_model *m, const char *fn, const floa
         nn__read_stats(m, m->stats + 4, st);
         r = nn__device_status(m);
         if (loss) *loss = (float)(st[0] / (double)(n * nn__out_rows(m)));
-    } else if (ds) m->backend->zero(m->backend->ctx, m->grads, m->n_train);
+    } else if (ds && m->grads) m->backend->zero(m->backend->ctx, m->grads, m->n_train);
     if (ds && (rr = ds->reduce_grads(ds->ctx, m, 0, r != NN_OK)) != NN_OK && r == NN_OK) r = rr;
     return r;
 }
