@@ -57,4 +57,16 @@ static int on_epoch(const nn_progress *p, void *user) {
     if (p->epoch_end) { double t = now_s(); if (n_times < 64) times[n_times++] = t - t_last; t_last = t; }
     return 0;
 }
+/* the fit of the benchmark runs: batch 64 in file order, silent, epochs timed by on_epoch */
+static nn_fit_config bench_fit_config(int epochs) __attribute__((unused));
+static nn_fit_config bench_fit_config(int epochs) {
+    nn_fit_config fc = nn_fit_defaults();
+    fc.epochs = epochs;
+    fc.batch_size = 64;
+    fc.shuffle = 0;
+    fc.verbose = 0;
+    fc.callback = on_epoch;
+    t_last = now_s();
+    return fc;
+}
 #endif

@@ -70,12 +70,7 @@ int main(int argc, char **argv) {
     m.dist = &hooked;
     train = nn_dataset_make(xtr, ntr, 784, ytr);
     test = nn_dataset_make(xte, nte, 784, yte);
-    fc.epochs = epochs;
-    fc.batch_size = 64;
-    fc.shuffle = 0;
-    fc.verbose = 0;
-    fc.callback = on_epoch;
-    t_last = now_s();
+    fc = bench_fit_config(epochs);
     if (nn_fit(&m, &train, NULL, &fc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); MPI_Abort(MPI_COMM_WORLD, 1); }
     if (rank == 0) {
         const double es = median(times, n_times);

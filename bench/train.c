@@ -28,12 +28,7 @@ int main(int argc, char **argv) {
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     train = nn_dataset_make(xtr, ntr, 784, ytr);
     test = nn_dataset_make(xte, nte, 784, yte);
-    fc.epochs = epochs;
-    fc.batch_size = 64;
-    fc.shuffle = 0;
-    fc.verbose = 0;
-    fc.callback = on_epoch;
-    t_last = now_s();
+    fc = bench_fit_config(epochs);
     if (nn_fit(&m, &train, NULL, &fc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     nn_evaluate(&m, &test, NULL, &acc);
     printf("train %s epoch_s=%.3f acc=%.4f rss_mb=%.0f threads=%d epochs=%d\n", name, median(times, n_times), acc,
