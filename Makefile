@@ -7,10 +7,10 @@ OMP     ?= -fopenmp
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 B       := build
 
-TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware test_quant test_seq
+TESTS     := test_gemm test_grad test_conv test_torch test_train test_errors test_file test_interop test_firmware test_quant test_seq test_onnx
 CUDA_EMU  := $(B)/test_cuda_emu $(B)/san_test_cuda_emu
 EXAMPLES  := xor iris digits fashion_mnist embedded_digits charlm
-HEADERS   := nn.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/ref/seq_ref.h tests/interop_models.h
+HEADERS   := nn.h nn_onnx.h tests/test.h tests/gradcheck.h tests/ref/torch_ref.h tests/ref/seq_ref.h tests/interop_models.h
 
 .PHONY: all test fuzz cross demo embedded-model examples tests clean bench bench-torch bench-compare bench-compare-avx2 bench-deps bench-cuda bench-charlm bench-mpi ab
 all: examples tests
