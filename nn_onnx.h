@@ -49,8 +49,8 @@
    THE MODEL. Input: the graph's one input without an initializer; its first axis is the batch.
    (C) floats -> nn_input, (C, H, W) -> nn_input_image, (T, D) -> nn_input_seq(T, D), integer
    (T) -> nn_input_seq(T, 0) (ids, given to nn_predict as floats). The output is the graph's one
-   output; compiled with cfg (NULL: nn_compile_defaults()), the weights the file's (the seed
-   initializes nothing that is kept). Layer parameters keep nn.h's own names ("<i-1>.weight").
+   output; compiled with cfg->compile, the weights the file's (the seed initializes nothing
+   that is kept). Layer parameters keep nn.h's own names ("<i-1>.weight").
 
    LICENSE: MIT, as nn.h. */
 #ifndef NN_ONNX_H
@@ -59,11 +59,18 @@
 #error "include nn.h before nn_onnx.h"
 #endif
 
-/* Build, compile (cfg: NULL for nn_compile_defaults()) and fill m (not initialized before) from
-   an ONNX model in memory; on failure m is left freed and nn_error() says why. */
-NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, const nn_compile_config *cfg);
+typedef struct nn_onnx_config {
+    nn_compile_config compile;     /* how the model is compiled: loss, optimizer (to fine-tune),
+                                      max_batch, inference_only, arena (nn_compile_defaults()) */
+    const nn_allocator *allocator; /* the model's memory (NULL: malloc/free); the reader's own
+                                      short-lived tables come from malloc */
+} nn_onnx_config;
+NNDEF nn_onnx_config nn_onnx_defaults(void);
+/* Build, compile and fill m (not initialized before) from an ONNX model in memory (cfg NULL:
+   nn_onnx_defaults()); on failure m is left freed and nn_error() says why. */
+NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, const nn_onnx_config *cfg);
 #ifndef NN_NO_STDIO
-NNDEF nn_result nn_onnx_load(nn_model *m, const char *path, const nn_compile_config *cfg);
+NNDEF nn_result nn_onnx_load(nn_model *m, const char *path, const nn_onnx_config *cfg);
 #endif
 #endif /* NN_ONNX_H */
 
@@ -632,7 +639,8 @@ NN__PRIVATE float *nn__ox_gates(const float *src, int gates, int64_t H, int64_t 
     return d;
 }
 
-NN__PRIVATE nn_result nn__ox_rnn(nn__ox *x, const nn__ox_node *nd, int gates) {
+/* (the node functions return NN_OK or a negative nn_result, as int: layer builders return ints) */
+NN__PRIVATE int nn__ox_rnn(nn__ox *x, const nn__ox_node *nd, int gates) {
     const int64_t H = nn__ox_int(nd, "hidden_size", 0);
     const int layout = (int)nn__ox_int(nd, "layout", 0);
     const int xi = nn__ox_in_idx(x, nd, 0);
@@ -717,7 +725,7 @@ NN__PRIVATE nn_result nn__ox_const_new(nn__ox *x, nn__ox_tensor *t, int ndim, co
     memset(t, 0, sizeof *t);
     t->dtype = ints ? 7 : 1; t->ndim = ndim; t->count = 1;
     for (k = 0; k < ndim; k++) { t->dims[k] = dims[k]; t->count *= dims[k]; }
-    if (t->count > ((int64_t)1 << 24)) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a computed constant of over 2^24 elements");
+    if (t->count > ((int64_t)1 << 20)) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a computed constant of over 2^20 elements");
     t->f = (float *)calloc((size_t)(t->count ? t->count : 1), sizeof(float));
     t->i = ints ? (int64_t *)calloc((size_t)(t->count ? t->count : 1), sizeof(int64_t)) : NULL;
     if (!t->f || (ints && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory"); }
@@ -729,7 +737,7 @@ NN__PRIVATE nn_result nn__ox_const_op(nn__ox *x, const nn__ox_node *nd) {
     nn__ox_tensor t;
     const nn__ox_tensor *a = nn__ox_const(x, nd, 0);
     const nn__ox_val *av = nn__ox_in(x, nd, 0);
-    int64_t axes[NN__OX_MAX_RANK], dims[NN__OX_MAX_RANK];
+    int64_t axes[NN__OX_MAX_RANK], dims[NN__OX_MAX_RANK] = {0};
     int k, n;
     nn_result r;
     if (NN__OX_IS("Constant")) {
@@ -784,7 +792,7 @@ NN__PRIVATE nn_result nn__ox_const_op(nn__ox *x, const nn__ox_node *nd) {
         }
         for (k = 0; k < s->count; k++) {
             if (s->i[k] == NN__OX_BATCH) { batch = 1; dims[k] = 1; }
-            else if (s->i[k] < 0 || s->i[k] > ((int64_t)1 << 24)) return nn__ox_bad(x, NN_ERR_FORMAT, "ConstantOfShape of a negative or huge shape");
+            else if (s->i[k] < 0 || s->i[k] > ((int64_t)1 << 20)) return nn__ox_bad(x, NN_ERR_FORMAT, "ConstantOfShape of a negative or huge shape");
             else dims[k] = s->i[k];
         }
         if ((r = nn__ox_const_new(x, &t, (int)s->count, dims, 0)) != NN_OK) return r;
@@ -874,7 +882,7 @@ NN__PRIVATE nn_result nn__ox_const_op(nn__ox *x, const nn__ox_node *nd) {
 }
 
 /* one node: its outputs' values become layers, views, constants or pattern steps */
-NN__PRIVATE nn_result nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
+NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
     nn_model *m = x->m;
     const int i0 = nn__ox_in_idx(x, nd, 0), i1 = nn__ox_in_idx(x, nd, 1);
     nn__ox_val *o;
@@ -1323,6 +1331,7 @@ NN__PRIVATE nn_result nn__ox_build(nn__ox *x, const uint8_t *data, size_t size, 
     int k, i, j, n_in = 0, n_out = 0, vin = -1, vout = -1, rank = 0, elem = 0;
     nn__ox_str in_name, out_name;
     int64_t dims[NN__OX_MAX_RANK];
+    int64_t j64;
     nn_result res;
     nn__ox_where(x, -1);
     x->opset = 0;
@@ -1426,7 +1435,7 @@ NN__PRIVATE nn_result nn__ox_build(nn__ox *x, const uint8_t *data, size_t size, 
         if (ints && rank != 2) return nn__fail(NN_ERR_UNSUPPORTED, "ONNX model: integer input of other than (N, T) token ids");
         l = ints ? nn_input_seq(x->m, dims[1], 0) : rank == 2 ? nn_input(x->m, dims[1]) : rank == 3 ? nn_input_seq(x->m, dims[1], dims[2])
                                                                 : nn_input_image(x->m, dims[1], dims[2], dims[3]);
-        if (l < 0) return l;
+        if (l < 0) return (nn_result)l;
         v->rank = rank; v->bpos = 0; v->tokens = ints;
         memcpy(v->dims, dims, sizeof(int64_t) * (size_t)rank);
         v->dims[0] = NN__OX_BATCH; v->layer = l;
@@ -1476,20 +1485,33 @@ NN__PRIVATE nn_result nn__ox_build(nn__ox *x, const uint8_t *data, size_t size, 
         for (k = 0; k < n; k++) if (strcmp(td[k].part, p->part) == 0) break;
         if (k == n || nn__ox_prod(td[k].shape, td[k].ndim) != p->count)
             return nn__fail(NN_ERR_SHAPE, "ONNX model: layer %d (%s): tensor %s does not take %l floats", p->layer, nn__layer_name(l->type), p->part, p->count);
+        for (j64 = 0; j64 < p->count; j64++) /* (as nn_load: a model file holds finite numbers only) */
+            if (!(p->data[j64] - p->data[j64] == 0.0f))
+                return nn__fail(NN_ERR_FORMAT, "ONNX model: layer %d (%s): tensor %s element %l is not finite", p->layer,
+                                nn__layer_name(l->type), p->part, j64);
         memcpy((td[k].buffer ? l->buf : l->w) + td[k].off, p->data, sizeof(float) * (size_t)p->count);
     }
     return nn_model_sync(x->m, 1);
 }
 
-NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, const nn_compile_config *cfg) {
+NNDEF nn_onnx_config nn_onnx_defaults(void) {
+    nn_onnx_config c;
+    memset(&c, 0, sizeof c);
+    c.compile = nn_compile_defaults();
+    return c;
+}
+
+NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, const nn_onnx_config *cfg) {
+    const nn_onnx_config def = nn_onnx_defaults();
     nn__ox x;
     nn_result r;
     int i;
     if (!m || (!data && size)) return nn__fail(NN_ERR_INVALID_ARG, "nn_onnx_load_mem: model or data is NULL");
-    if ((r = nn_model_init(m, NULL)) != NN_OK) return r;
+    if (!cfg) cfg = &def;
+    if ((r = nn_model_init(m, cfg->allocator)) != NN_OK) return r;
     memset(&x, 0, sizeof x);
     x.m = m;
-    r = nn__ox_build(&x, (const uint8_t *)data, size, cfg);
+    r = nn__ox_build(&x, (const uint8_t *)data, size, &cfg->compile);
     for (i = 0; i < x.n_vals; i++) nn__ox_tensor_free(&x.vals[i].t);
     for (i = 0; i < x.n_params; i++) free(x.params[i].data);
     free(x.vals); free(x.params); free(x.nodes);
@@ -1498,7 +1520,7 @@ NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, con
 }
 
 #ifndef NN_NO_STDIO
-NNDEF nn_result nn_onnx_load(nn_model *m, const char *path, const nn_compile_config *cfg) {
+NNDEF nn_result nn_onnx_load(nn_model *m, const char *path, const nn_onnx_config *cfg) {
     unsigned char *data = NULL;
     size_t size = 0;
     nn_allocator al;

@@ -58,6 +58,11 @@ try "g++ c++11 NN_NO_TRAINING" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_NO_TRAIN
 printf '#include "nn.h"\n#include "nn_cuda.h"\nint f(nn_model *m) { return nn_cuda_attach(m, NULL); }\n' > "$T/cuda_decl.c"
 try "nn_cuda.h declarations, cc c99" cc -std=c99 $W -I. -c "$T/cuda_decl.c" -o "$T/c.o"
 try "nn_cuda.h implementation (emulated runtime), g++ c++11" g++ -x c++ -std=c++11 $W -fopenmp -c tests/test_cuda.c -o "$T/c.o"
+# nn_onnx.h in C++ (its implementation with nn.h's); tools/onnx2nn converts a reference model and
+# tools/nn2c embeds the result
+try "nn_onnx.h (tools/onnx2nn.c), g++ c++11" g++ -x c++ -std=c++11 $W tools/onnx2nn.c -o "$T/onnx2nn_cpp" -lm
+try "onnx2nn then nn2c" sh -c "cc -std=c99 -O2 $W tools/onnx2nn.c -lm -o $T/onnx2nn && $T/onnx2nn tests/ref/onnx/cnn.onnx $T/cnn.safetensors > /dev/null &&
+    cc -std=c99 -O2 tools/nn2c.c -lm -o $T/nn2c_o && $T/nn2c_o $T/cnn.safetensors cnn > $T/cnn.h && grep -q 'cnn_len' $T/cnn.h"
 # the AVX-VNNI (256-bit) int8 path compiles (this machine cannot run it)
 try "gcc c99 -mavx2 -mfma -mavxvnni" gcc -std=c99 -mavx2 -mfma -mavxvnni $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
 # a model compiled into a program: the example runs from its header (and needs 8 of 10 right)

@@ -7,7 +7,7 @@
 # Emulation is slow (test_gemm: a minute on ARM, five on s390x), so each machine runs what it
 # is there for: 32-bit ARM every test but test_gemm and test_conv (their portable kernels run
 # in the sanitizer builds on x86; 3 minutes here), big-endian s390x the tests that read or
-# write bytes (files, int8 tables, the interop and firmware models; test_seq's sequence files
+# write bytes (files, int8 tables, the interop and firmware models, ONNX's protobuf; test_seq's sequence files
 # go through the same writer and reader, and its arithmetic takes 100 s there).
 # Ends with "cross: N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
@@ -37,7 +37,7 @@ mkdir -p build
 # the two machines at once (two cores)
 only() { for t in $tests; do case " $* " in *" $t "*) echo $t;; esac; done; }
 arm_tests=$(for t in $tests; do case $t in test_gemm|test_conv) ;; *) echo $t;; esac; done)
-be_tests=$(only test_errors test_file test_firmware test_interop test_quant)
+be_tests=$(only test_errors test_file test_firmware test_interop test_quant test_onnx)
 run_arch arm-linux-gnueabihf:arm $arm_tests > build/cross_arm.txt 2>&1 &
 run_arch s390x-linux-gnu:s390x $be_tests > build/cross_s390x.txt 2>&1
 wait

@@ -143,16 +143,16 @@ static void check_ref(const char *name) {
 /* a loaded model is an nn.h model: it trains, saves and loads back, quantizes */
 static void check_use(void) {
     nn_model m, back;
-    nn_compile_config cc = nn_compile_defaults();
+    nn_onnx_config oc = nn_onnx_defaults();
     int64_t nx, ny, i;
     float *x = load_npy(REF "cnn_x.npy", &nx), *y = load_npy(REF "cnn_y.npy", &ny);
     float out[64], out2[64], first = 0, loss = 0, target[30] = {0};
     unsigned char *buf;
     size_t size;
     if (!x || !y) { free(x); free(y); return; }
-    cc.loss = NN_LOSS_MSE; cc.optimizer.type = NN_OPT_ADAM;
+    oc.compile.loss = NN_LOSS_MSE; oc.compile.optimizer.type = NN_OPT_ADAM;
     target[1] = target[14] = target[27] = 1; /* (the CNN ends in a softmax: one-hot targets) */
-    if (nn_onnx_load(&m, REF "cnn.onnx", &cc) != NN_OK) { CHECK_MSG(0, "%s", nn_error()); free(x); free(y); return; }
+    if (nn_onnx_load(&m, REF "cnn.onnx", &oc) != NN_OK) { CHECK_MSG(0, "%s", nn_error()); free(x); free(y); return; }
     CHECK(m.grads != NULL);
     for (i = 0; i < 30; i++) {
         CHECK_OK(nn_train_step(&m, x, NULL, target, 3, 1e-2f, &loss));

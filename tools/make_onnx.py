@@ -91,7 +91,7 @@ if __name__ == "__main__":
     save("mlp", m, torch.randn(5, 3, 4), 11)
     m = Cnn(); randomize_bn(m)
     # batchnorm kept as a node (not folded into the convolution) so that the reader sees one
-    save("cnn", m, torch.randn(3, 3, 13, 11), 14, do_constant_folding=False)
+    save("cnn", m, torch.randn(3, 3, 13, 11), 14, training=torch.onnx.TrainingMode.PRESERVE)
     save("seq", Seq(), torch.randn(4, 7, 5), 17)
     save("rnn", Rnn(), torch.randint(0, 11, (3, 9)), 14)
     save("lstm_last", LstmLast(), torch.randn(4, 6, 4), 14)
