@@ -69,7 +69,7 @@ test:
 	@t0=$$(date +%s); $(MAKE) --no-print-directory -j$(NPROC) tests && echo "(building the tests took $$(( $$(date +%s) - t0 )) s)"
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CROSS_TESTS="$(TESTS)" \
 	sh tests/run.sh $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_RUN:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware \
-	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh
+	  $(SANNATIVE:%=$(B)/sannative_%) $(CUDA_EMU) tests/cuda.sh tests/mpi.sh tests/compile.sh tests/cross.sh tests/fuzz.sh tests/m4.sh
 
 # libFuzzer (clang): the model loader and the three data readers, FUZZ_SECONDS each (default
 # 15; make test runs this too; FUZZ_SECONDS=600 make fuzz for a deeper run)
@@ -91,7 +91,8 @@ embedded-model: $(B)/digits $(B)/nn2c
 	./$(B)/nn2c $(B)/digits_int8.safetensors digits_int8_model > examples/digits_int8_model.h
 
 # --- firmware: the embedded examples for a Cortex-M4F (apt-get install gcc-arm-none-eabi
-# libnewlib-arm-none-eabi), and their sizes; the numbers go to bench/RESULTS.md ------------
+# libnewlib-arm-none-eabi), and their sizes; then the MLPerf Tiny models run on an emulated
+# Cortex-M4 (qemu-system-arm; tests/m4.sh, also in make test); the numbers go to bench/RESULTS.md ------------
 M4FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections \
            -fdata-sections $(WARN) -DNN_EXAMPLE_QUIET -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs
 cross:
@@ -101,6 +102,7 @@ cross:
 	arm-none-eabi-gcc $(M4FLAGS) examples/firmware_int8.c -o $(B)/firmware_int8_m4.elf -lm
 	arm-none-eabi-gcc $(M4FLAGS) examples/embedded_digits.c -o $(B)/embedded_digits_m4.elf -lm
 	@sh tools/m4_size.sh $(B)/m4_base.elf $(B)/firmware_int8_m4.elf digits_int8_model $(B)/embedded_digits_m4.elf digits_model
+	@sh tests/m4.sh
 
 # --- benchmarks (not part of the tests): see bench/RESULTS.md ------------------------------
 # OpenBLAS and PyTorch run at half speed with these set: the benchmarks unset them.
