@@ -310,7 +310,7 @@ static void check_wire(void) {
 }
 
 int main(void) {
-    const char *models[] = {"mlp", "cnn", "seq", "rnn", "lstm_last"};
+    const char *models[] = {"mlp", "cnn", "seq", "rnn", "lstm_last", "kws_dscnn"};
     size_t i;
     for (i = 0; i < sizeof models / sizeof models[0]; i++) check_ref(models[i]);
     check_use();

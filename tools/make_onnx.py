@@ -85,6 +85,22 @@ class LstmLast(nn.Module):  # an LSTM's last state (h_n), as a classifier reads 
         return s.o(h.squeeze(0))
 
 
+class DsCnn(nn.Module):  # MLPerf Tiny's keyword spotting DS-CNN (tests/m4/tiny_models.h's tiny_kws)
+    def __init__(s):
+        super().__init__()
+        s.c = nn.Conv2d(1, 64, (10, 4), stride=2, padding=(5, 1)); s.bn = nn.BatchNorm2d(64)
+        s.blocks = nn.ModuleList()
+        for _ in range(4):
+            s.blocks.append(nn.Sequential(nn.Conv2d(64, 64, 3, padding=1, groups=64), nn.BatchNorm2d(64), nn.ReLU(),
+                                          nn.Conv2d(64, 64, 1), nn.BatchNorm2d(64), nn.ReLU()))
+        s.fc = nn.Linear(64, 12)
+    def forward(s, x):
+        x = F.relu(s.bn(s.c(x)))
+        for b in s.blocks:
+            x = b(x)
+        return torch.softmax(s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1)), 1)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     m = Mlp(); randomize_bn(m)
@@ -95,5 +111,7 @@ if __name__ == "__main__":
     save("seq", Seq(), torch.randn(4, 7, 5), 17)
     save("rnn", Rnn(), torch.randint(0, 11, (3, 9)), 14)
     save("lstm_last", LstmLast(), torch.randn(4, 6, 4), 14)
+    m = DsCnn(); randomize_bn(m)
+    save("kws_dscnn", m, torch.randn(2, 1, 49, 10), 14, training=torch.onnx.TrainingMode.PRESERVE)
     for f in sorted(os.listdir(OUT)):
         print(f, os.path.getsize(os.path.join(OUT, f)))
