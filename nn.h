@@ -9694,11 +9694,27 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
         if (nn__ops(l->type)->qscratch && nn__ops(l->type)->qscratch(l) > patch) patch = nn__ops(l->type)->qscratch(l);
     }
     if (act_off) *act_off = off;
-    for (i = 1; i < q->g.n_layers; i++) {
-        uint8_t *y;
-        if (q->q[i].view) continue;
-        NN__QTAKE(y, uint8_t, q->max_batch * q->g.layers[i].size);
-        if (base) q->q[i].y = y;
+    {   /* the outputs in slots reused once their last reader has run (a view reads through to
+           the layer whose buffer it is); the model's output lives to the end */
+        int64_t slot_n[NN_MAX_LAYERS];
+        int slot_free[NN_MAX_LAYERS], slot_of[NN_MAX_LAYERS], last[NN_MAX_LAYERS], own[NN_MAX_LAYERS], ns = 0, k;
+        const int L = q->g.n_layers;
+        unsigned char avail[NN_MAX_LAYERS];
+        uint8_t *slot_at[NN_MAX_LAYERS];
+        for (i = 0; i < L; i++) { own[i] = i > 0 && q->q[i].view ? own[q->g.layers[i].inputs[0]] : i; last[i] = 0; }
+        for (i = 1; i < L; i++)
+            for (k = 0; k < q->g.layers[i].n_inputs; k++)
+                if (last[own[q->g.layers[i].inputs[k]]] < i) last[own[q->g.layers[i].inputs[k]]] = i;
+        last[own[L - 1]] = L;
+        for (i = 1; i < L; i++) {
+            if (q->q[i].view) continue;
+            for (k = 0; k < ns; k++) avail[k] = slot_free[k] < i;
+            slot_of[i] = nn__slot_pick(slot_n, &ns, avail, q->max_batch * q->g.layers[i].size);
+            slot_free[slot_of[i]] = last[i] > i ? last[i] : i; /* (read by none: free after itself) */
+        }
+        for (k = 0; k < ns; k++) NN__QTAKE(slot_at[k], uint8_t, slot_n[k]);
+        for (i = 1; i < L; i++)
+            if (!q->q[i].view && base) q->q[i].y = slot_at[slot_of[i]];
     }
     {
         uint8_t *sc, *xs;
