@@ -4334,10 +4334,19 @@ NN__PRIVATE int32_t nn__qdot(const uint8_t *a, const int8_t *w, int64_t n) {
     return s0 + s1 + s2 + s3;
 #endif
 }
-/* round(v * mult / 2^shift), halves away from zero; shifts only non-negative values */
+/* round(v * mult / 2^shift), halves away from zero; shifts only non-negative values. The usual
+   case (v fits 32 bits, shift > 32) from the product's high word alone: the low word cannot
+   carry into the result (it adds less than 2^(32 - shift) <= 1/2 ulp of the high word's
+   quotient), and 32-bit cores then do one smull and no 64-bit shifts */
 NN__PRIVATE int32_t nn__rq(int64_t v, int32_t mult, int32_t shift) {
-    const int64_t p = v * mult, r = (int64_t)1 << (shift - 1);
-    return (int32_t)(p >= 0 ? (p + r) >> shift : -((-p + r) >> shift));
+    if (shift > 32 && v == (int32_t)v) {
+        const int64_t p = (int64_t)(int32_t)v * mult, a = p >= 0 ? p : -p;
+        const int32_t q = ((int32_t)(a >> 32) + ((int32_t)1 << (shift - 33))) >> (shift - 32);
+        return p >= 0 ? q : -q;
+    } else {
+        const int64_t p = v * mult, r = (int64_t)1 << (shift - 1);
+        return (int32_t)(p >= 0 ? (p + r) >> shift : -((-p + r) >> shift));
+    }
 }
 NN__PRIVATE uint8_t nn__sat_u8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
@@ -4438,6 +4447,70 @@ NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int
 #undef NN__QW16
 #undef NN__QX16
 #endif
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(NN_NO_SIMD)
+#define NN__QDOT_DSP 1
+/* ARMv7E-M (Cortex-M4, M7): a word of 4 bytes widened to two pairs of 16-bit halves (uxtb16 /
+   sxtb16: bytes 0 and 2, and with ror #8 bytes 1 and 3), each pair multiplied and added by one
+   smlad: 2 rows x 2 channels, 4 chains, 16 products in 20 instructions; the same sums */
+NN__PRIVATE uint32_t nn__ld32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+NN__PRIVATE uint32_t nn__uxtb16(uint32_t x, int odd) {
+    uint32_t r;
+    if (odd) __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); else __asm__("uxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+NN__PRIVATE uint32_t nn__sxtb16(uint32_t x, int odd) {
+    uint32_t r;
+    if (odd) __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); else __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+NN__PRIVATE int32_t nn__smlad(uint32_t a, uint32_t b, int32_t c) {
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+/* rows 1 or 2 (a, a + lda) by channels w, w + ldw: y[0], y[1] (and y[ldy], y[ldy + 1]); n < 2^30
+   (int counters: 64-bit ones cost two instructions each on these cores) */
+NN__PRIVATE NN__NOINLINE void nn__qdot_dsp(const uint8_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int n,
+                              int32_t *y, int64_t ldy) {
+    const uint8_t *a1 = rows > 1 ? a + lda : a;
+    const int8_t *w1 = w + ldw;
+    int32_t c00 = 0, c01 = 0, c10 = 0, c11 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t x0 = nn__ld32(a + k), x1 = nn__ld32(a1 + k), v0 = nn__ld32(w + k), v1 = nn__ld32(w1 + k);
+        const uint32_t x0e = nn__uxtb16(x0, 0), x0o = nn__uxtb16(x0, 1), x1e = nn__uxtb16(x1, 0), x1o = nn__uxtb16(x1, 1);
+        const uint32_t v0e = nn__sxtb16(v0, 0), v0o = nn__sxtb16(v0, 1), v1e = nn__sxtb16(v1, 0), v1o = nn__sxtb16(v1, 1);
+        c00 = nn__smlad(x0o, v0o, nn__smlad(x0e, v0e, c00));
+        c01 = nn__smlad(x0o, v1o, nn__smlad(x0e, v1e, c01));
+        c10 = nn__smlad(x1o, v0o, nn__smlad(x1e, v0e, c10));
+        c11 = nn__smlad(x1o, v1o, nn__smlad(x1e, v1e, c11));
+    }
+    for (; k < n; k++) {
+        c00 += (int32_t)a[k] * w[k]; c01 += (int32_t)a[k] * w1[k];
+        c10 += (int32_t)a1[k] * w[k]; c11 += (int32_t)a1[k] * w1[k];
+    }
+    y[0] = c00; y[1] = c01;
+    if (rows > 1) { y[ldy] = c10; y[ldy + 1] = c11; }
+}
+/* one row by 4 channels (a batch-1 dense layer): the row's word widened once, 16 products in 23 */
+NN__PRIVATE NN__NOINLINE void nn__qdot1x4_dsp(const uint8_t *a, const int8_t *w, int ldw, int n, int32_t *y) {
+    int32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) { /* (offsets from one pointer: 13 registers hold the loop) */
+        const uint32_t x = nn__ld32(a + k), xe = nn__uxtb16(x, 0), xo = nn__uxtb16(x, 1);
+        const uint32_t v0 = nn__ld32(w + k), v1 = nn__ld32(w + ldw + k), v2 = nn__ld32(w + 2 * ldw + k), v3 = nn__ld32(w + 3 * ldw + k);
+        c0 = nn__smlad(xo, nn__sxtb16(v0, 1), nn__smlad(xe, nn__sxtb16(v0, 0), c0));
+        c1 = nn__smlad(xo, nn__sxtb16(v1, 1), nn__smlad(xe, nn__sxtb16(v1, 0), c1));
+        c2 = nn__smlad(xo, nn__sxtb16(v2, 1), nn__smlad(xe, nn__sxtb16(v2, 0), c2));
+        c3 = nn__smlad(xo, nn__sxtb16(v3, 1), nn__smlad(xe, nn__sxtb16(v3, 0), c3));
+    }
+    for (; k < n; k++) {
+        c0 += (int32_t)a[k] * w[k]; c1 += (int32_t)a[k] * w[ldw + k];
+        c2 += (int32_t)a[k] * w[2 * ldw + k]; c3 += (int32_t)a[k] * w[3 * ldw + k];
+    }
+    y[0] = c0; y[1] = c1; y[2] = c2; y[3] = c3;
+}
+#endif
 NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
                            int32_t *y, int64_t ldy) {
     int64_t r = 0, o, i;
@@ -4455,6 +4528,15 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
                 nn__qdot2x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
                 nn__qdot2x4(a + (r + 2) * lda, lda, w + o * ldw, ldw, n, y + (r + 2) * ldy + o, ldy);
             } else nn__qdot2x4(a + r * lda, 0, w + o * ldw, ldw, n, y + r * ldy + o, 0);
+        }
+#elif defined(NN__QDOT_DSP)
+        if (rr == 1 && n < ((int64_t)1 << 30))
+            for (; o + 4 <= no && ldw < ((int64_t)1 << 28); o += 4) nn__qdot1x4_dsp(a + r * lda, w + o * ldw, (int)ldw, (int)n, y + r * ldy + o);
+        for (; o + 2 <= no && n < ((int64_t)1 << 30); o += 2) {
+            if (rr == 4) {
+                nn__qdot_dsp(a + r * lda, lda, 2, w + o * ldw, ldw, (int)n, y + r * ldy + o, ldy);
+                nn__qdot_dsp(a + (r + 2) * lda, lda, 2, w + o * ldw, ldw, (int)n, y + (r + 2) * ldy + o, ldy);
+            } else nn__qdot_dsp(a + r * lda, 0, 1, w + o * ldw, ldw, (int)n, y + r * ldy + o, 0);
         }
 #endif
         for (; o < no; o++)
@@ -4569,12 +4651,73 @@ NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t 
             }
         }
 }
+/* the output positions [*lo, *hi) along one axis whose taps all fall inside the input */
+NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int64_t pad, int64_t dil, int *lo, int *hi) {
+    const int64_t last = in - 1 - (k - 1) * dil + pad; /* (the largest o * s) */
+    const int64_t l = (pad + s - 1) / s, h = last < 0 ? 0 : last / s + 1;
+    *lo = (int)(l < out ? l : out);
+    *hi = (int)(h < out ? (h > *lo ? h : *lo) : out > *lo ? out : *lo);
+}
+/* depthwise (one input and one output channel per group): direct, no patches; the windows
+   inside the image without bounds checks, 3x3 unrolled. Indices within one image in int (the
+   caller checks they fit): 32-bit targets pay for int64 arithmetic */
+NN__PRIVATE void nn__qconv_dw(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
+                              uint8_t *y) {
+    const int H = (int)d->H, W = (int)d->W, OH = (int)d->OH, OW = (int)d->OW, KH = (int)d->KH, KW = (int)d->KW;
+    const int SH = (int)d->SH, SW = (int)d->SW, PH = (int)d->PH, PW = (int)d->PW, DH = (int)d->DH, DW = (int)d->DW;
+    const int fast3 = KH == 3 && KW == 3 && DH == 1 && DW == 1;
+    int oh_lo, oh_hi, ow_lo, ow_hi, oh, ow, i, j;
+    int64_t nc;
+    nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &oh_lo, &oh_hi);
+    nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &ow_lo, &ow_hi);
+    for (nc = 0; nc < B * d->C; nc++) {
+        const int c = (int)(nc % d->C);
+        const uint8_t *xc = x + nc * H * W;
+        const int8_t *wc = l->w + c * KH * KW;
+        uint8_t *yc = y + nc * OH * OW;
+        int32_t wsum = 0;
+        for (i = 0; i < KH * KW; i++) wsum += wc[i];
+        for (oh = 0; oh < OH; oh++) {
+            const int ih0 = oh * SH - PH, rows_in = oh >= oh_lo && oh < oh_hi;
+            /* the taps of this row inside the image: i in [i0, i1) */
+            const int i0 = ih0 >= 0 ? 0 : (-ih0 + DH - 1) / DH, i1 = H - 1 - ih0 < 0 ? 0 : (H - 1 - ih0) / DH + 1 < KH ? (H - 1 - ih0) / DH + 1 : KH;
+            for (ow = 0; ow < OW; ow++) {
+                const int iw0 = ow * SW - PW;
+                int32_t acc = 0;
+                if (rows_in && ow >= ow_lo && ow < ow_hi) {
+                    const uint8_t *p = xc + ih0 * W + iw0;
+                    if (fast3)
+                        acc = p[0] * wc[0] + p[1] * wc[1] + p[2] * wc[2] + p[W] * wc[3] + p[W + 1] * wc[4] + p[W + 2] * wc[5] +
+                              p[2 * W] * wc[6] + p[2 * W + 1] * wc[7] + p[2 * W + 2] * wc[8];
+                    else
+                        for (i = 0; i < KH; i++)
+                            for (j = 0; j < KW; j++) acc += p[i * DH * W + j * DW] * wc[i * KW + j];
+                } else { /* the taps inside, and the zero point times the weights of the others */
+                    const int j0 = iw0 >= 0 ? 0 : (-iw0 + DW - 1) / DW;
+                    const int j1 = W - 1 - iw0 < 0 ? 0 : (W - 1 - iw0) / DW + 1 < KW ? (W - 1 - iw0) / DW + 1 : KW;
+                    int32_t win = 0;
+                    for (i = i0; i < i1; i++)
+                        for (j = j0; j < j1; j++) {
+                            acc += xc[(ih0 + i * DH) * W + iw0 + j * DW] * wc[i * KW + j];
+                            win += wc[i * KW + j];
+                        }
+                    acc += zin * (wsum - win);
+                }
+                yc[oh * OW + ow] = nn__qout(l, c, acc);
+            }
+        }
+    }
+}
 NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
                            uint8_t *y, uint8_t *patch) {
     enum { NO = 64 };
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     int32_t acc[NN__QPIX * NO];
     int64_t n, g, p0, r, j, o;
+    if (cg == 1 && ocg == 1 && d->H * d->W < ((int64_t)1 << 30) && P < ((int64_t)1 << 30) && d->KH * d->KW < 65536) {
+        nn__qconv_dw(l, d, x, zin, B, y);
+        return;
+    }
     for (n = 0; n < B; n++)
         for (g = 0; g < d->G; g++)
             for (p0 = 0; p0 < P; p0 += NN__QPIX) {

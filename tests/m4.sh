@@ -6,7 +6,8 @@
 # weights read in place from flash) and run by qemu-system-arm -M mps2-an386 with semihosting;
 # its output must equal the host's bit for bit. With -icount shift=0 QEMU's virtual clock
 # advances one nanosecond per executed instruction, so a timer gives the instructions an
-# inference executes (calibrated against a loop of known length in the same run).
+# inference executes (calibrated against a loop of known length in the same run), and so for
+# the same inference with plain multiply-accumulate loops (the baseline; same output too).
 # Prints a table and ends with "m4: N passed, N failed"; skipped without the tools
 # (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm).
 cd "$(dirname "$0")/.." || exit 1
@@ -28,21 +29,24 @@ build kws & p1=$!; build ic & p2=$!; wait $p1; wait $p2
 build ad & p1=$!; build vww & p2=$!; wait $p1; wait $p2
 sym() { v=$(arm-none-eabi-nm -S $B/$1.elf | awk -v s=$2 '$4 == s { print $2 }'); echo ${v:-0}; } # (0: folded into the code)
 echo "# arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion) -O2 -mcpu=cortex-m4 -mfloat-abi=hard; qemu-system-arm -M mps2-an386 -icount shift=0"
-printf '%-5s %9s %11s %11s %10s %14s  %s\n' model params "int8 file" "arena" "code" "instructions" "vs host"
+printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' model params "int8 file" "arena" "code" "instructions" "plain loops" "vs host"
 for n in kws ic ad vww; do
     if [ ! -f $B/$n.elf ]; then fail=$((fail + 1)); echo "FAIL m4 $n: build"; head -n 20 $B/$n.build; continue; fi
     out=$(timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
           -semihosting-config enable=on,target=native -icount shift=0 -kernel $B/$n.elf 2>&1); rc=$?
+    printf '%s\n' "$out" > $B/$n.out # (with the ticks per layer type: "profile")
     cal=$(printf '%s\n' "$out" | sed -n 's/^calibration: 2097152 instructions in ticks //p')
     ticks=$(printf '%s\n' "$out" | sed -n "s/^$n match load_ticks [0-9]* ticks //p")
-    if [ $rc -ne 0 ] || [ -z "$ticks" ] || [ -z "$cal" ]; then
+    naive=$(printf '%s\n' "$out" | sed -n "s/^naive_ticks //p")
+    if [ $rc -ne 0 ] || [ -z "$ticks" ] || [ -z "$cal" ] || [ -z "$naive" ]; then
         fail=$((fail + 1)); echo "FAIL m4 $n (status $rc):"; printf '%s\n' "$out" | head -n 5; continue
     fi
     pass=$((pass + 1))
     set -- $(grep "^$n " $B/host.txt)
     text=$(arm-none-eabi-size $B/$n.elf | awk 'NR == 2 { print $1 }')
     code=$((text - 0x$(sym $n tiny_model) - 0x$(sym $n tiny_input) - 0x$(sym $n tiny_expect)))
-    printf '%-5s %9s %11s %11s %10s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) "bit-identical"
+    printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) \
+        $((naive * 2097152 / cal)) "bit-identical"
 done
 echo "m4: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -281,6 +281,35 @@ static void fused_calibration(void) {
     nn_model_free(&b);
 }
 
+/* the requantization's 32-bit path (v fits 32 bits, shift > 32) against the 64-bit formula:
+   random and edge values, every shift, exact halves */
+static void requant_paths(void) {
+    uint64_t r = 99;
+    int k, bad = 0, fast = 0;
+    for (k = 0; k < 400000; k++) {
+        int64_t v, p, want;
+        int32_t mult, shift;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        shift = 1 + (int32_t)((r >> 33) % 62);
+        mult = (int32_t)(((r >> 7) & 0x3fffffff) | 0x40000000);
+        switch (k % 5) {
+        case 0: v = (int64_t)(int32_t)(r >> 17); break;                    /* any 32-bit value */
+        case 1: v = (int64_t)((r >> 40) & 0xffff) - 32768; break;          /* small */
+        case 2: v = k & 1 ? INT32_MAX - (int64_t)(k % 7) : INT32_MIN + (int64_t)(k % 7); break;
+        case 3: v = (int64_t)(r >> 31) - ((int64_t)1 << 32); break;        /* beyond 32 bits (p within 63) */
+        default: v = (int64_t)(int32_t)(r >> 21); mult = 1 << 30; break;    /* powers of two: exact halves */
+        }
+        p = v * mult;
+        if (p > ((int64_t)1 << 62) || p < -((int64_t)1 << 62)) continue; /* (the formula's own range) */
+        want = p >= 0 ? (p + ((int64_t)1 << (shift - 1))) >> shift : -((-p + ((int64_t)1 << (shift - 1))) >> shift);
+        if (want < INT32_MIN || want > INT32_MAX) continue; /* (outside what requantization produces) */
+        fast += shift > 32 && v == (int32_t)v;
+        bad += nn__rq(v, mult, shift) != (int32_t)want;
+    }
+    CHECK_MSG(bad == 0, "%d requantizations differ from the 64-bit formula", bad);
+    CHECK(fast > 100000);
+}
+
 int main(void) {
     nn_model m;
     int64_t i;
@@ -293,6 +322,7 @@ int main(void) {
     train = nn_dataset_slice(&all, 360, -1);
     dot_product();
     dot_tiles();
+    requant_paths();
     quantize_input();
     layer_types();
     fused_calibration();
