@@ -4551,13 +4551,17 @@ NN__PRIVATE uint8_t nn__qout(const nn_qlayer *l, int64_t o, int32_t acc) {
 NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
     enum { NB = 4, NO = 64 };
     int32_t acc[NB * NO];
-    int64_t b, o, i, j;
+    int64_t b, o, i;
     for (b = 0; b < B; b += NB)
         for (o = 0; o < l->n_ch; o += NO) {
             const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
             nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO);
-            for (i = 0; i < nb; i++)
-                for (j = 0; j < no; j++) y[(b + i) * l->n_ch + o + j] = nn__qout(l, o + j, acc[i * NO + j]);
+            for (i = 0; i < nb; i++) {
+                uint8_t *yr = y + (b + i) * l->n_ch + o;
+                const int32_t *ar = acc + i * NO, *bi = l->bias + o, *mu = l->mult + o, *sh = l->shift + o;
+                int jj;
+                for (jj = 0; jj < (int)no; jj++) yr[jj] = nn__sat_u8(l->zero + nn__rq((int64_t)bi[jj] + ar[jj], mu[jj], sh[jj]));
+            }
         }
 }
 /* an activation range's uint8 scale and zero point (0 inside it), and the quantization itself */
@@ -4631,23 +4635,28 @@ NN__PRIVATE void nn__qdense_dyn(const int8_t *w, const float *wsc, const int32_t
 /* direct convolution: the patches of NN__QPIX output pixels (padding is the input's zero), then
    their dot products with the group's channels, 4 pixels by 4 channels per tile */
 #define NN__QPIX 4
-NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t cg, int64_t oh, int64_t ow, uint8_t zin, uint8_t *p) {
-    const int64_t ih0 = oh * d->SH - d->PH, iw0 = ow * d->SW - d->PW, HW = d->H * d->W;
-    int64_t c, i, j;
-    if (ih0 >= 0 && iw0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H && iw0 + (d->KW - 1) * d->DW < d->W) { /* inside */
+/* (indices in int: the caller checks that one image's fit; 64-bit arithmetic costs 32-bit cores
+   several instructions per byte) */
+NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t cg64, int64_t oh, int64_t ow, uint8_t zin,
+                            uint8_t *p) {
+    const int H = (int)d->H, W = (int)d->W, KH = (int)d->KH, KW = (int)d->KW, DH = (int)d->DH, DW = (int)d->DW;
+    const int ih0 = (int)(oh * d->SH - d->PH), iw0 = (int)(ow * d->SW - d->PW), HW = H * W, cg = (int)cg64;
+    int c, i, j;
+    if (ih0 >= 0 && iw0 >= 0 && ih0 + (KH - 1) * DH < H && iw0 + (KW - 1) * DW < W) { /* inside */
         for (c = 0; c < cg; c++)
-            for (i = 0; i < d->KH; i++) {
-                const uint8_t *row = xg + c * HW + (ih0 + i * d->DH) * d->W + iw0;
-                for (j = 0; j < d->KW; j++) *p++ = row[j * d->DW];
+            for (i = 0; i < KH; i++) {
+                const uint8_t *row = xg + c * HW + (ih0 + i * DH) * W + iw0;
+                if (DW == 1) for (j = 0; j < KW; j++) *p++ = row[j];
+                else for (j = 0; j < KW; j++) *p++ = row[j * DW];
             }
         return;
     }
     for (c = 0; c < cg; c++)
-        for (i = 0; i < d->KH; i++) {
-            const int64_t ih = ih0 + i * d->DH;
-            for (j = 0; j < d->KW; j++) {
-                const int64_t iw = iw0 + j * d->DW;
-                *p++ = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? zin : xg[c * HW + ih * d->W + iw];
+        for (i = 0; i < KH; i++) {
+            const int ih = ih0 + i * DH;
+            for (j = 0; j < KW; j++) {
+                const int iw = iw0 + j * DW;
+                *p++ = ih < 0 || ih >= H || iw < 0 || iw >= W ? zin : xg[c * HW + ih * W + iw];
             }
         }
 }
@@ -4714,7 +4723,8 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     int32_t acc[NN__QPIX * NO];
     int64_t n, g, p0, r, j, o;
-    if (cg == 1 && ocg == 1 && d->H * d->W < ((int64_t)1 << 30) && P < ((int64_t)1 << 30) && d->KH * d->KW < 65536) {
+    NN_ASSERT(d->C * d->H * d->W < ((int64_t)1 << 30) && kg < ((int64_t)1 << 30)); /* (nn__conv2d_qcheck) */
+    if (cg == 1 && ocg == 1) {
         nn__qconv_dw(l, d, x, zin, B, y);
         return;
     }
@@ -4728,8 +4738,12 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
                 for (o = g * ocg; o < (g + 1) * ocg; o += NO) {
                     const int64_t no = (g + 1) * ocg - o < NO ? (g + 1) * ocg - o : (int64_t)NO;
                     nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO);
-                    for (r = 0; r < np; r++)
-                        for (j = 0; j < no; j++) y[(n * d->OC + o + j) * P + p0 + r] = nn__qout(l, o + j, acc[r * NO + j]);
+                    for (j = 0; j < no; j++) { /* (a channel's constants once for its pixels; int indices) */
+                        const int32_t b = l->bias[o + j], mu = l->mult[o + j], sh = l->shift[o + j], z = l->zero;
+                        uint8_t *yo = y + (n * d->OC + o + j) * P + p0;
+                        int rr;
+                        for (rr = 0; rr < (int)np; rr++) yo[rr] = nn__sat_u8(z + nn__rq((int64_t)b + acc[rr * NO + j], mu, sh));
+                    }
                 }
             }
 }
@@ -5886,6 +5900,13 @@ NN__PRIVATE int64_t nn__conv2d_qscratch(const nn_layer *l) {
     const nn_conv2d_desc *d = &l->cfg.conv.d;
     return NN__QPIX * (d->C / d->G) * d->KH * d->KW;
 }
+/* int8 kernels index one image in int (fast on 32-bit cores) */
+NN__PRIVATE const char *nn__conv2d_qcheck(const nn_model *m, int i) {
+    const nn_conv2d_desc *d = &m->layers[i].cfg.conv.d;
+    const int64_t k = d->C / d->G * d->KH * d->KW;
+    return d->C * d->H * d->W >= ((int64_t)1 << 30) || d->OC * d->OH * d->OW >= ((int64_t)1 << 30) || k >= ((int64_t)1 << 30)
+               ? "has an image of 2^30 values or more (int8 convolutions index one image in int)" : NULL;
+}
 NN__PRIVATE void nn__conv2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
@@ -6978,7 +6999,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"conv2d", 1, 0, NN__BE_CONV,
      nn__conv2d_infer, nn__conv2d_init, nn__conv2d_scratch, NULL, nn__conv2d_fwd, NN__BWD(nn__conv2d_bwd), NULL,
      nn__conv2d_put_arch, nn__conv2d_get_arch, nn__conv2d_tensors,
-     NN__Q_WEIGHTS, NULL, NULL, nn__conv2d_qscratch, nn__conv2d_qforward},
+     NN__Q_WEIGHTS, nn__conv2d_qcheck, NULL, nn__conv2d_qscratch, nn__conv2d_qforward},
     {"pool2d", 1, NN__L_ASSIGNS, NN__BE_POOL | NN__BE_ACT,
      nn__pool2d_infer, NULL, NULL, nn__pool2d_fuse, nn__pool2d_fwd, NN__BWD(nn__pool2d_bwd), NULL,
      nn__pool2d_put_arch, nn__pool2d_get_arch, NULL,
