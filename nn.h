@@ -4424,26 +4424,40 @@ NN__PRIVATE __m128i nn__hsum4_avx2(__m256i a, __m256i b, __m256i c, __m256i d) {
 }
 #define NN__QW16(p) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 #define NN__QX16(p) _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define NN__Q2X4(A0, A1, W0, W1, W2, W3)                                                                  \
+    {                                                                                                   \
+        const __m256i w0 = NN__QW16(W0), w1 = NN__QW16(W1), w2 = NN__QW16(W2), w3 = NN__QW16(W3);       \
+        __m256i x = NN__QX16(A0);                                                                       \
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1)); \
+        c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(x, w2)); c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(x, w3)); \
+        x = NN__QX16(A1);                                                                               \
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1)); \
+        c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(x, w2)); c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(x, w3)); \
+    }
+/* lda 0: one row (a twice, y[0..3] only); the last n % 16 bytes through zero-padded copies (one
+   more step, not 8 scalar tails: convolutions of 25 or 150 taps are mostly tail) */
 NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     int32_t t[8];
     int64_t k = 0, o;
-    for (; k + 16 <= n; k += 16) {
-        const __m256i w0 = NN__QW16(w + k), w1 = NN__QW16(w + ldw + k), w2 = NN__QW16(w + 2 * ldw + k), w3 = NN__QW16(w + 3 * ldw + k);
-        __m256i x = NN__QX16(a + k);
-        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
-        c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(x, w2)); c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(x, w3));
-        x = NN__QX16(a + lda + k);
-        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
-        c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(x, w2)); c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(x, w3));
+    for (; k + 16 <= n; k += 16) NN__Q2X4(a + k, a + lda + k, w + k, w + ldw + k, w + 2 * ldw + k, w + 3 * ldw + k)
+    if (k < n) {
+        uint8_t ta[2][16];
+        int8_t tw[4][16];
+        const size_t r = (size_t)(n - k);
+        memset(ta, 0, sizeof ta); memset(tw, 0, sizeof tw);
+        memcpy(ta[0], a + k, r); memcpy(ta[1], a + lda + k, r);
+        for (o = 0; o < 4; o++) memcpy(tw[o], w + o * ldw + k, r);
+        NN__Q2X4(ta[0], ta[1], tw[0], tw[1], tw[2], tw[3])
     }
     _mm_storeu_si128((__m128i *)(void *)t, nn__hsum4_avx2(c00, c01, c02, c03));
     _mm_storeu_si128((__m128i *)(void *)(t + 4), nn__hsum4_avx2(c10, c11, c12, c13));
     for (o = 0; o < 4; o++) {
-        y[o] = t[o] + nn__qdot(a + k, w + o * ldw + k, n - k);
-        if (ldy) y[ldy + o] = t[4 + o] + nn__qdot(a + lda + k, w + o * ldw + k, n - k);
+        y[o] = t[o];
+        if (ldy) y[ldy + o] = t[4 + o];
     }
 }
+#undef NN__Q2X4
 #undef NN__QW16
 #undef NN__QX16
 #endif
@@ -4528,6 +4542,15 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
                 nn__qdot2x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
                 nn__qdot2x4(a + (r + 2) * lda, lda, w + o * ldw, ldw, n, y + (r + 2) * ldy + o, ldy);
             } else nn__qdot2x4(a + r * lda, 0, w + o * ldw, ldw, n, y + r * ldy + o, 0);
+        }
+        if (o < no && no >= 4) { /* the last 1-3 channels: a tile of the last 4, the new ones kept */
+            int32_t t[16];
+            const int64_t o4 = no - 4;
+            int64_t q;
+            for (i = 0; i < rr; i += 2) nn__qdot2x4(a + (r + i) * lda, rr > 1 ? lda : 0, w + o4 * ldw, ldw, n, t + i * 4, 4);
+            for (i = 0; i < rr; i++)
+                for (q = o; q < no; q++) y[(r + i) * ldy + q] = t[i * 4 + q - o4];
+            o = no;
         }
 #elif defined(NN__QDOT_DSP)
         if (rr == 1 && n < ((int64_t)1 << 30))
