@@ -180,7 +180,12 @@ enum { NN__OXV_ACT = 1,  /* a layer's output, batch at axis bpos */
        NN__OXV_CONST,    /* a constant (initializer, Constant, or computed from shapes) */
        NN__OXV_DENSE,    /* MatMul by a constant, not yet a layer: an Add of a bias may follow */
        NN__OXV_PAD,      /* Pad of an activation: its reader (Conv, AveragePool) pads */
-       NN__OXV_GELU1, NN__OXV_GELU2, NN__OXV_GELU3, NN__OXV_GELU4 }; /* x/sqrt2, erf, +1, *x */
+       NN__OXV_GELU1, NN__OXV_GELU2, NN__OXV_GELU3, NN__OXV_GELU4, /* x/sqrt2, erf, +1, *x */
+       /* self-attention as torch writes nanoGPT's: the q, k, v thirds of a fused projection
+          (part, state: 0 (T, C), 1 (T, H, D), 2 (H, T, D), 3 (H, D, T)), q k^T (scaled, masked),
+          its softmax, times v (state 2, then 1), merged back to (T, C), times the output
+          projection: one attention layer once something reads it */
+       NN__OXV_QKV, NN__OXV_SCORES, NN__OXV_PROBS, NN__OXV_ATTY, NN__OXV_ATT, NN__OXV_ATTP };
 typedef struct nn__ox_val {
     nn__ox_str name;
     int kind;
@@ -192,6 +197,9 @@ typedef struct nn__ox_val {
     nn__ox_tensor t;      /* CONST; DENSE: its weight (units, in) */
     int uses;             /* readers among the live nodes (and the graph output) */
     int tokens;           /* ACT: the model's integer input */
+    float *bias;          /* DENSE, ATTP: the bias an Add gave it (owned) */
+    int part, state, heads, causal; /* attention steps (src: the fused projection's DENSE value) */
+    double scale;         /* SCORES: the factor applied so far */
 } nn__ox_val;
 
 /* A parameter from the file, copied into its layer after compile */
@@ -438,6 +446,24 @@ NN__PRIVATE int nn__ox_new(nn__ox *x, nn__ox_str name, int kind) {
     v->name = name; v->kind = kind; v->layer = -1; v->src = -1;
     return x->n_vals++;
 }
+/* value o becomes what value v is (an activation or an attention step: nothing owned is shared) */
+NN__PRIVATE void nn__ox_alias(nn__ox *x, int o, int v) {
+    const nn__ox_str nm = x->vals[o].name;
+    const int uses = x->vals[o].uses;
+    x->vals[o] = x->vals[v];
+    x->vals[o].name = nm; x->vals[o].uses = uses;
+    memset(&x->vals[o].t, 0, sizeof x->vals[o].t);
+    x->vals[o].bias = NULL;
+}
+/* value o takes over value v, which nothing else reads (its weights and bias move) */
+NN__PRIVATE void nn__ox_move(nn__ox *x, int o, int v) {
+    const nn__ox_str nm = x->vals[o].name;
+    const int uses = x->vals[o].uses;
+    x->vals[o] = x->vals[v];
+    x->vals[o].name = nm; x->vals[o].uses = uses;
+    memset(&x->vals[v].t, 0, sizeof x->vals[v].t);
+    x->vals[v].bias = NULL;
+}
 NN__PRIVATE nn_result nn__ox_param_add(nn__ox *x, int layer, const char *part, float *data, int64_t count) {
     if (x->n_params == x->cap_params) {
         int cap = x->cap_params ? 2 * x->cap_params : 32;
@@ -475,20 +501,40 @@ NN__PRIVATE int nn__ox_sample_shape(const nn__ox_val *v, int64_t *shape, int *nd
 NN__PRIVATE int64_t nn__ox_prod(const int64_t *d, int n) { int64_t p = 1; int i; for (i = 0; i < n; i++) p *= d[i]; return p; }
 
 NN__PRIVATE int nn__ox_layer(nn__ox *x, int vi, int want_rank, int any);
-/* a MatMul's dense layer, now without a bias */
-NN__PRIVATE int nn__ox_make_dense(nn__ox *x, int vi, const float *bias) {
+/* a MatMul's dense layer (with the bias an Add gave it) */
+NN__PRIVATE int nn__ox_make_dense(nn__ox *x, int vi) {
     nn__ox_val *v = &x->vals[vi];
     const int64_t units = v->t.dims[0];
     int a = nn__ox_layer(x, v->src, 0, 1), l;
     if (a < 0) return a;
-    l = nn_dense_ex(x->m, a, units, bias != NULL, NN_INIT_TORCH);
-    if (l < 0) return l;
     v = &x->vals[vi];
-    if (nn__ox_param_add(x, l, "weight", v->t.f, v->t.count) != NN_OK) { v->t.f = NULL; return NN_ERR_OUT_OF_MEMORY; }
-    v->t.f = NULL;
-    if (bias && nn__ox_param_copy(x, l, "bias", bias, units, 1.0f) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
-    nn__ox_tensor_free(&v->t);
+    l = nn_dense_ex(x->m, a, units, v->bias != NULL, NN_INIT_TORCH);
+    if (l < 0) return l;
+    if (nn__ox_param_copy(x, l, "weight", v->t.f, v->t.count, 1.0f) != NN_OK ||
+        (v->bias && nn__ox_param_copy(x, l, "bias", v->bias, units, 1.0f) != NN_OK))
+        return NN_ERR_OUT_OF_MEMORY;
     v->kind = NN__OXV_ACT; v->layer = l;
+    return l;
+}
+/* the attention layer an output projection completes: its input is the fused projection's */
+NN__PRIVATE int nn__ox_make_attention(nn__ox *x, int vi) {
+    const int qi = x->vals[vi].src;
+    const int64_t C = x->vals[vi].t.dims[0];
+    int a = nn__ox_layer(x, x->vals[qi].src, 2, 1), l, k;
+    if (a < 0) return a;
+    l = nn_attention_ex(x->m, a, x->vals[vi].heads, x->vals[vi].causal, 1, 0.0f, NN_INIT_TORCH);
+    if (l < 0) return l;
+    for (k = 0; k < 2; k++) { /* c_attn (3C, C), c_proj (C, C), and their biases (zeros where there were none) */
+        const nn__ox_val *v = &x->vals[k ? vi : qi];
+        const int64_t n = k ? C : 3 * C;
+        float *b = (float *)calloc((size_t)n, sizeof(float));
+        if (!b) return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory");
+        if (v->bias) memcpy(b, v->bias, sizeof(float) * (size_t)n);
+        if (nn__ox_param_copy(x, l, k ? "c_proj.weight" : "c_attn.weight", v->t.f, v->t.count, 1.0f) != NN_OK ||
+            nn__ox_param_add(x, l, k ? "c_proj.bias" : "c_attn.bias", b, n) != NN_OK)
+            return NN_ERR_OUT_OF_MEMORY;
+    }
+    x->vals[vi].kind = NN__OXV_ACT; x->vals[vi].layer = l;
     return l;
 }
 /* the layer holding value vi with the per-sample shape its ONNX dims say (a reshape view added
@@ -500,13 +546,18 @@ NN__PRIVATE int nn__ox_layer(nn__ox *x, int vi, int want_rank, int any) {
     int n, i, same;
     const nn_layer *l;
     char nm[64], msg[200];
-    if (v->kind == NN__OXV_DENSE) { int r = nn__ox_make_dense(x, vi, NULL); if (r < 0) return r; v = &x->vals[vi]; }
+    if (v->kind == NN__OXV_DENSE || v->kind == NN__OXV_ATTP) {
+        const int r = v->kind == NN__OXV_DENSE ? nn__ox_make_dense(x, vi) : nn__ox_make_attention(x, vi);
+        if (r < 0) return r;
+        v = &x->vals[vi];
+    }
     if (v->kind != NN__OXV_ACT) {
         msg[0] = 0;
         nn__cat(msg, sizeof msg, "value \"");
         nn__cat(msg, sizeof msg, nn__ox_name(nm, v->name));
         nn__cat(msg, sizeof msg, v->kind == NN__OXV_CONST ? "\" is a constant where a layer's input is needed (an operation between constants nn.h does not evaluate)"
                                  : v->kind == NN__OXV_PAD ? "\" is a Pad read by other than a Conv or AveragePool"
+                                 : v->kind >= NN__OXV_QKV ? "\" is a step of self-attention read from outside its pattern (q k^T, scale, causal mask, softmax, times v, output projection)"
                                  : "\" is part of a GELU written as Div, Erf, Add, Mul, Mul, read from outside that pattern");
         return nn__ox_bad(x, NN_ERR_UNSUPPORTED, msg);
     }
@@ -724,8 +775,12 @@ NN__PRIVATE nn_result nn__ox_const_new(nn__ox *x, nn__ox_tensor *t, int ndim, co
     int k;
     memset(t, 0, sizeof *t);
     t->dtype = ints ? 7 : 1; t->ndim = ndim; t->count = 1;
-    for (k = 0; k < ndim; k++) { t->dims[k] = dims[k]; t->count *= dims[k]; }
-    if (t->count > ((int64_t)1 << 20)) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a computed constant of over 2^20 elements");
+    for (k = 0; k < ndim; k++) {
+        t->dims[k] = dims[k];
+        if (dims[k] < 0 || (dims[k] && t->count > ((int64_t)1 << 20) / dims[k]))
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a computed constant of over 2^20 elements");
+        t->count *= dims[k];
+    }
     t->f = (float *)calloc((size_t)(t->count ? t->count : 1), sizeof(float));
     t->i = ints ? (int64_t *)calloc((size_t)(t->count ? t->count : 1), sizeof(int64_t)) : NULL;
     if (!t->f || (ints && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory"); }
@@ -827,6 +882,89 @@ NN__PRIVATE nn_result nn__ox_const_op(nn__ox *x, const nn__ox_node *nd) {
         nn__ox_put_const(x, nd, &t);
         return NN_OK;
     }
+    if (NN__OX_IS("Identity")) {
+        if ((r = nn__ox_const_new(x, &t, a->ndim, a->dims, a->i != NULL)) != NN_OK) return r;
+        memcpy(t.f, a->f, sizeof(float) * (size_t)a->count);
+        if (a->i) memcpy(t.i, a->i, sizeof(int64_t) * (size_t)a->count);
+        nn__ox_put_const(x, nd, &t);
+        return NN_OK;
+    }
+    if (NN__OX_IS("Range")) { /* start, limit, delta (torch's arange of positions) */
+        const nn__ox_tensor *b = nn__ox_const(x, nd, 1), *c = nn__ox_const(x, nd, 2);
+        double n;
+        if (!b || !c || a->count != 1 || b->count != 1 || c->count != 1 || c->f[0] == 0.0f)
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Range of other than three constant scalars");
+        n = ceil(((double)b->f[0] - a->f[0]) / c->f[0]);
+        if (!(n <= (double)((int64_t)1 << 20)) || (a->i && (a->i[0] > ((int64_t)1 << 40) || a->i[0] < -((int64_t)1 << 40))) ||
+            (c->i && (c->i[0] > ((int64_t)1 << 20) || c->i[0] < -((int64_t)1 << 20))))
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a Range of over 2^20 elements");
+        dims[0] = n > 0 ? (int64_t)n : 0;
+        if ((r = nn__ox_const_new(x, &t, 1, dims, a->i != NULL)) != NN_OK) return r;
+        for (k = 0; k < t.count; k++) {
+            t.f[k] = (float)(a->f[0] + (double)k * c->f[0]);
+            if (t.i) t.i[k] = a->i[0] + (int64_t)k * (c->i ? c->i[0] : (int64_t)c->f[0]);
+        }
+        nn__ox_put_const(x, nd, &t);
+        return NN_OK;
+    }
+    if (NN__OX_IS("Add") || NN__OX_IS("Sub") || NN__OX_IS("Mul") || NN__OX_IS("Div") || NN__OX_IS("Equal")) {
+        /* elementwise on constants, one side a scalar or both the same shape; integers stay exact
+           (the batch element stays the batch) */
+        const nn__ox_tensor *b = nn__ox_const(x, nd, 1), *big;
+        const int op = NN__OX_IS("Add") ? 0 : NN__OX_IS("Sub") ? 1 : NN__OX_IS("Mul") ? 2 : NN__OX_IS("Div") ? 3 : 4;
+        if (!b || !(a->count == b->count || a->count == 1 || b->count == 1))
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "arithmetic on constants of two shapes");
+        big = a->count >= b->count ? a : b;
+        if ((r = nn__ox_const_new(x, &t, big->ndim, big->dims, (a->i && b->i) || op == 4)) != NN_OK) return r;
+        for (k = 0; k < t.count; k++) {
+            const int64_t ka = a->count == 1 ? 0 : k, kb = b->count == 1 ? 0 : k;
+            const double fa = a->f[ka], fb = b->f[kb];
+            if (op == 4) { t.i[k] = a->i && b->i ? a->i[ka] == b->i[kb] : fa == fb; t.f[k] = (float)t.i[k]; continue; }
+            if (t.i) {
+                const int64_t ia = a->i[ka], ib = b->i[kb], big2 = (int64_t)1 << 31;
+                if (ia == NN__OX_BATCH || ib == NN__OX_BATCH) { t.i[k] = NN__OX_BATCH; t.f[k] = 0.0f; continue; }
+                if (ia >= big2 || ia <= -big2 || ib >= big2 || ib <= -big2) {
+                    nn__ox_tensor_free(&t);
+                    return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "integer arithmetic on constants over 2^31");
+                }
+                if (op == 3 && ib == 0) { nn__ox_tensor_free(&t); return nn__ox_bad(x, NN_ERR_FORMAT, "an integer division by zero"); }
+                t.i[k] = op == 0 ? ia + ib : op == 1 ? ia - ib : op == 2 ? ia * ib : ia / ib;
+                t.f[k] = (float)t.i[k];
+            } else t.f[k] = (float)(op == 0 ? fa + fb : op == 1 ? fa - fb : op == 2 ? fa * fb : fa / fb);
+        }
+        nn__ox_put_const(x, nd, &t);
+        return NN_OK;
+    }
+    if (NN__OX_IS("Slice")) { /* starts, ends, axes, steps (1) as constant inputs (opset 10 on) */
+        const nn__ox_tensor *st = nn__ox_const(x, nd, 1), *en = nn__ox_const(x, nd, 2), *ax = nn__ox_const(x, nd, 3),
+                            *sp = nn__ox_const(x, nd, 4);
+        int64_t lo[NN__OX_MAX_RANK], hi[NN__OX_MAX_RANK], idx[NN__OX_MAX_RANK], e;
+        int d;
+        if (!st || !en || !st->i || !en->i || st->count != en->count || st->count > a->ndim || (ax && (!ax->i || ax->count != st->count)))
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Slice of a constant without constant starts and ends");
+        for (d = 0; d < a->ndim; d++) { lo[d] = 0; hi[d] = a->dims[d]; }
+        for (k = 0; k < st->count; k++) {
+            const int axis = nn__ox_axis(ax ? ax->i[k] : k, a->ndim);
+            int64_t b0 = st->i[k], b1 = en->i[k];
+            if (axis < 0 || axis >= a->ndim || (sp && (!sp->i || sp->count != st->count || sp->i[k] != 1)))
+                return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Slice with an axis out of range or a step other than 1");
+            if (b0 < 0) b0 += a->dims[axis];
+            if (b1 < 0) b1 += a->dims[axis];
+            lo[axis] = b0 < 0 ? 0 : b0 > a->dims[axis] ? a->dims[axis] : b0;
+            hi[axis] = b1 < lo[axis] ? lo[axis] : b1 > a->dims[axis] ? a->dims[axis] : b1;
+        }
+        for (d = 0; d < a->ndim; d++) dims[d] = hi[d] - lo[d];
+        if ((r = nn__ox_const_new(x, &t, a->ndim, dims, a->i != NULL)) != NN_OK) return r;
+        for (e = 0; e < t.count; e++) { /* each element's index in a */
+            int64_t rem = e, src = 0;
+            for (d = a->ndim - 1; d >= 0; d--) { idx[d] = rem % dims[d] + lo[d]; rem /= dims[d]; }
+            for (d = 0; d < a->ndim; d++) src = src * a->dims[d] + idx[d];
+            t.f[e] = a->f[src];
+            if (t.i) t.i[e] = a->i[src];
+        }
+        nn__ox_put_const(x, nd, &t);
+        return NN_OK;
+    }
     if (NN__OX_IS("Unsqueeze") || NN__OX_IS("Squeeze")) {
         const int sq = NN__OX_IS("Squeeze");
         int rank, j = 0, m = 0;
@@ -845,16 +983,21 @@ NN__PRIVATE nn_result nn__ox_const_op(nn__ox *x, const nn__ox_node *nd) {
         nn__ox_put_const(x, nd, &t);
         return NN_OK;
     }
-    if (NN__OX_IS("Gather")) {
+    if (NN__OX_IS("Gather")) { /* elements of a vector, or rows of a matrix (positions' embeddings) */
         const nn__ox_tensor *ix = nn__ox_const(x, nd, 1);
-        if (!ix || !ix->i || a->ndim != 1 || nn__ox_int(nd, "axis", 0) != 0 || ix->ndim > 1)
-            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Gather on constants other than elements of a vector");
-        if ((r = nn__ox_const_new(x, &t, ix->ndim, ix->dims, a->i != NULL)) != NN_OK) return r;
+        const int64_t row = a->ndim == 2 ? a->dims[1] : 1, rows = a->ndim == 2 ? a->dims[0] : a->count;
+        int64_t j;
+        if (!ix || !ix->i || (a->ndim != 1 && a->ndim != 2) || nn__ox_int(nd, "axis", 0) != 0 || ix->ndim > 1)
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Gather on constants other than elements of a vector or rows of a matrix");
+        dims[0] = ix->count; dims[1] = row;
+        if ((r = nn__ox_const_new(x, &t, ix->ndim + (a->ndim == 2), ix->ndim ? dims : dims + 1, a->i != NULL)) != NN_OK) return r;
         for (k = 0; k < ix->count; k++) {
-            int64_t i = ix->i[k] < 0 ? ix->i[k] + a->count : ix->i[k];
-            if (i < 0 || i >= a->count) { nn__ox_tensor_free(&t); return nn__ox_bad(x, NN_ERR_FORMAT, "Gather index out of range"); }
-            t.f[k] = a->f[i];
-            if (a->i) t.i[k] = a->i[i];
+            int64_t i = ix->i[k] < 0 ? ix->i[k] + rows : ix->i[k];
+            if (i < 0 || i >= rows) { nn__ox_tensor_free(&t); return nn__ox_bad(x, NN_ERR_FORMAT, "Gather index out of range"); }
+            for (j = 0; j < row; j++) {
+                t.f[k * row + j] = a->f[i * row + j];
+                if (a->i) t.i[k * row + j] = a->i[i * row + j];
+            }
         }
         nn__ox_put_const(x, nd, &t);
         return NN_OK;
@@ -887,13 +1030,13 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
     const int i0 = nn__ox_in_idx(x, nd, 0), i1 = nn__ox_in_idx(x, nd, 1);
     nn__ox_val *o;
     int k, a, l;
-    const int all_const = (nd->n_in > 0 || NN__OX_IS("Constant")) && (i0 < 0 || x->vals[i0].kind == NN__OXV_CONST) &&
-                          (i1 < 0 || x->vals[i1].kind == NN__OXV_CONST);
+    int all_const = nd->n_in > 0 || NN__OX_IS("Constant");
+    for (k = 0; k < nd->n_in; k++) if (nd->in[k].n && x->vals[nn__ox_find(x, nd->in[k])].kind != NN__OXV_CONST) all_const = 0;
     if (all_const || NN__OX_IS("Shape") || NN__OX_IS("Expand") || NN__OX_IS("ConstantOfShape")) return nn__ox_const_op(x, nd);
     if (nd->n_out < 1 || !nd->out[0].n) return nn__ox_bad(x, NN_ERR_FORMAT, "a node without an output");
     o = &x->vals[nn__ox_find(x, nd->out[0])];
     for (k = 1; k < nd->n_out; k++)
-        if (nd->out[k].n && x->vals[nn__ox_find(x, nd->out[k])].uses > 0 && !NN__OX_IS("LSTM") && !NN__OX_IS("GRU"))
+        if (nd->out[k].n && x->vals[nn__ox_find(x, nd->out[k])].uses > 0 && !NN__OX_IS("LSTM") && !NN__OX_IS("GRU") && !NN__OX_IS("Split"))
             return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a second output that is read (a mask, indices or batch statistics)");
     if (i0 < 0) return nn__ox_bad(x, NN_ERR_FORMAT, "a node without its first input");
 
@@ -909,10 +1052,9 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
     if (NN__OX_IS("Identity") || NN__OX_IS("Dropout") || NN__OX_IS("Cast")) {
         const nn__ox_val src = x->vals[i0];
         if (NN__OX_IS("Cast") && nn__ox_int(nd, "to", 1) != 1) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Cast of an activation to other than float");
-        o = &x->vals[nn__ox_find(x, nd->out[0])];
-        if (src.kind == NN__OXV_CONST) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a constant passed through");
-        { const nn__ox_str nm = o->name; const int uses = o->uses; *o = src; o->name = nm; o->uses = uses; }
-        if (o->kind == NN__OXV_DENSE) { o->kind = NN__OXV_ACT; return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a MatMul's output passed through before its bias"); }
+        if (src.kind != NN__OXV_ACT && src.kind < NN__OXV_QKV) return nn__ox_layer(x, i0, 0, 1) < 0 ? m->status : NN_OK;
+        if (src.kind == NN__OXV_ATTP && (a = nn__ox_layer(x, i0, 0, 1)) < 0) return a;
+        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
         return NN_OK;
     }
     if (NN__OX_IS("Gemm")) {
@@ -945,7 +1087,32 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         const nn__ox_tensor *B = nn__ox_const(x, nd, 1);
         nn__ox_val *v = &x->vals[i0];
         int64_t U, K, r, c;
-        if (!B || B->ndim != 2) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "MatMul by other than a constant matrix (products of activations, as attention's, are not read)");
+        if (i1 >= 0 && x->vals[i1].kind == NN__OXV_QKV && x->vals[i1].src == v->src) {
+            const nn__ox_val *b = &x->vals[i1];
+            o = &x->vals[nn__ox_find(x, nd->out[0])];
+            if (v->kind == NN__OXV_QKV && v->part == 0 && v->state == 2 && b->part == 1 && b->state == 3) { /* q k^T */
+                o->kind = NN__OXV_SCORES; o->src = v->src; o->heads = v->heads; o->scale = 1.0;
+                return NN_OK;
+            }
+            if (v->kind == NN__OXV_PROBS && b->part == 2 && b->state == 2) { /* softmax(...) v */
+                o->kind = NN__OXV_ATTY; o->src = v->src; o->heads = v->heads; o->causal = v->causal; o->state = 2;
+                return NN_OK;
+            }
+        }
+        if (v->kind == NN__OXV_ATT) { /* the output projection */
+            const nn__ox_val *q = &x->vals[v->src];
+            const int64_t C = q->t.dims[0] / 3;
+            if (!B || B->ndim != 2 || B->dims[0] != C || B->dims[1] != C) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "self-attention whose output projection is not a constant (C, C)");
+            o = &x->vals[nn__ox_find(x, nd->out[0])];
+            o->kind = NN__OXV_ATTP; o->src = v->src; o->heads = v->heads; o->causal = v->causal;
+            o->rank = q->rank; o->bpos = q->bpos;
+            memcpy(o->dims, q->dims, sizeof o->dims);
+            o->dims[o->rank - 1] = C;
+            if (nn__ox_const_new(x, &o->t, 2, B->dims, 0) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
+            for (r = 0; r < C; r++) for (c = 0; c < C; c++) o->t.f[r * C + c] = B->f[c * C + r];
+            return NN_OK;
+        }
+        if (!B || B->ndim != 2) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "MatMul by other than a constant matrix, outside self-attention's pattern");
         if (v->kind == NN__OXV_DENSE && (a = nn__ox_layer(x, i0, 0, 1)) < 0) return a;
         v = &x->vals[i0];
         if (v->kind != NN__OXV_ACT) return nn__ox_layer(x, i0, 0, 1);
@@ -970,17 +1137,33 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         o = &x->vals[nn__ox_find(x, nd->out[0])];
         if (c && !c->zero) {
             nn__ox_val *v = &x->vals[va];
-            if (add && v->kind == NN__OXV_DENSE && v->uses == 1 && (c->count == v->t.dims[0] || c->count == 1)) {
+            if (add && (v->kind == NN__OXV_DENSE || v->kind == NN__OXV_ATTP) && v->uses == 1 && !v->bias &&
+                (c->count == v->t.dims[0] || c->count == 1)) { /* a bias: still pending (attention may follow) */
                 float *b = (float *)malloc(sizeof(float) * (size_t)v->t.dims[0]);
                 int64_t u;
                 if (!b) return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory");
                 for (u = 0; u < v->t.dims[0]; u++) b[u] = c->f[c->count == 1 ? 0 : u];
-                l = nn__ox_make_dense(x, va, b);
-                free(b);
-                if (l < 0) return l;
+                nn__ox_move(x, nn__ox_find(x, nd->out[0]), va);
+                x->vals[nn__ox_find(x, nd->out[0])].bias = b;
+                return NN_OK;
+            }
+            if (v->kind == NN__OXV_DENSE || v->kind == NN__OXV_ATTP) { /* (no bias to take: a layer now) */
+                if ((a = nn__ox_layer(x, va, 0, 1)) < 0) return a;
                 v = &x->vals[va];
+                c = &x->vals[vb].t;
+            }
+            if (add && v->kind == NN__OXV_ACT && v->rank == 3 && v->bpos == 0 && c->count == v->dims[1] * v->dims[2] &&
+                (c->ndim == 2 || (c->ndim == 3 && c->dims[0] == 1))) { /* a learned vector per step (GPT's wpe) */
+                if ((a = nn__ox_layer(x, va, 2, 0)) < 0) return a;
+                if ((l = nn_pos_embedding(m, a, 0.02f)) < 0) return l;
+                if (nn__ox_param_copy(x, l, "weight", c->f, c->count, 1.0f) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
+                nn__ox_set_like(x, nd, l, va);
+                return NN_OK;
+            }
+            if ((mul || NN__OX_IS("Div")) && v->kind == NN__OXV_SCORES && c->count == 1 && c->f[0] != 0.0f) {
+                nn__ox_alias(x, nn__ox_find(x, nd->out[0]), va);
                 o = &x->vals[nn__ox_find(x, nd->out[0])];
-                { const nn__ox_str nm = o->name; const int uses = o->uses; *o = *v; o->name = nm; o->uses = uses; }
+                o->scale = mul ? o->scale * c->f[0] : o->scale / c->f[0];
                 return NN_OK;
             }
             /* GELU as torch writes it before opset 20: 0.5 * x * (1 + erf(x / sqrt 2)) */
@@ -1011,6 +1194,53 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
     if (NN__OX_IS("Erf")) {
         if (x->vals[i0].kind != NN__OXV_GELU1) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Erf outside GELU's pattern");
         o->kind = NN__OXV_GELU2; o->src = x->vals[i0].src;
+        return NN_OK;
+    }
+    if (NN__OX_IS("Softmax") && x->vals[i0].kind == NN__OXV_SCORES) { /* attention's probabilities */
+        const nn__ox_val *v = &x->vals[i0];
+        const double D = (double)(x->vals[v->src].t.dims[0] / 3 / v->heads);
+        const int64_t ax = nn__ox_int(nd, "axis", x->opset >= 13 ? -1 : 1);
+        if (ax != -1 && ax != 3) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "attention's softmax over other than the keys");
+        if (fabs(v->scale * sqrt(D) - 1.0) > 1e-5) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "attention scores scaled by other than 1/sqrt(head size)");
+        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+        x->vals[nn__ox_find(x, nd->out[0])].kind = NN__OXV_PROBS;
+        return NN_OK;
+    }
+    if (NN__OX_IS("Where")) { /* the causal mask: -inf where a key comes after its query */
+        const int i2 = nn__ox_in_idx(x, nd, 2);
+        const int keep = i2 >= 0 && x->vals[i1].kind == NN__OXV_SCORES; /* Where(keep, scores, -inf) */
+        const nn__ox_tensor *cond = nn__ox_const(x, nd, 0), *fill = nn__ox_const(x, nd, keep ? 2 : 1);
+        const int si = keep ? i1 : i2;
+        int64_t T, qi, ki;
+        int ok = cond && fill && fill->count == 1 && fill->f[0] < -1e30f && si >= 0 && x->vals[si].kind == NN__OXV_SCORES &&
+                 cond->ndim >= 2 && cond->dims[cond->ndim - 1] == cond->dims[cond->ndim - 2] && !x->vals[si].causal;
+        T = ok ? cond->dims[cond->ndim - 1] : 0;
+        if (ok && cond->count != T * T) ok = 0;
+        for (qi = 0; ok && qi < T; qi++)
+            for (ki = 0; ki < T; ki++) ok &= (cond->f[qi * T + ki] != 0.0f) == (keep ? ki <= qi : ki > qi);
+        if (!ok) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Where other than attention's causal mask");
+        if (T != x->vals[x->vals[si].src].dims[x->vals[x->vals[si].src].rank - 2])
+            return nn__ox_bad(x, NN_ERR_SHAPE, "a causal mask of other than the sequence's steps");
+        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), si);
+        x->vals[nn__ox_find(x, nd->out[0])].causal = 1;
+        return NN_OK;
+    }
+    if (NN__OX_IS("Split")) { /* q, k, v from the fused projection */
+        nn__ox_val *v = &x->vals[i0];
+        const nn__ox_tensor *sp = nn__ox_const(x, nd, 1);
+        int64_t sizes[NN__OX_MAX_RANK], C;
+        int ns = sp && sp->i && sp->count <= NN__OX_MAX_RANK ? (int)sp->count : nn__ox_ints_attr(nd, "split", sizes);
+        if (sp && sp->i && sp->count <= NN__OX_MAX_RANK) memcpy(sizes, sp->i, sizeof(int64_t) * (size_t)ns);
+        if (v->kind != NN__OXV_DENSE || v->uses != 1 || nd->n_out != 3 || v->t.dims[0] % 3 ||
+            nn__ox_axis(nn__ox_int(nd, "axis", 0), v->rank) != v->rank - 1)
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Split other than of a fused q, k, v projection into thirds");
+        C = v->t.dims[0] / 3;
+        if (ns >= 0 && (ns != 3 || sizes[0] != C || sizes[1] != C || sizes[2] != C))
+            return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Split other than of a fused q, k, v projection into thirds");
+        for (k = 0; k < 3; k++) {
+            nn__ox_val *q = &x->vals[nn__ox_find(x, nd->out[k])];
+            q->kind = NN__OXV_QKV; q->src = i0; q->part = k; q->state = 0;
+        }
         return NN_OK;
     }
     if (NN__OX_IS("Softmax")) {
@@ -1168,7 +1398,31 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         nn__ox_val v = x->vals[i0];
         int64_t dims[NN__OX_MAX_RANK], s[NN__OX_MAX_RANK];
         int n = 0, bpos = -1, ns;
-        if (v.kind == NN__OXV_DENSE) { if ((a = nn__ox_layer(x, i0, 0, 1)) < 0) return a; v = x->vals[i0]; }
+        if (v.kind == NN__OXV_QKV || v.kind == NN__OXV_ATTY) { /* attention's heads split and merged */
+            const nn__ox_val *q = &x->vals[v.src];
+            const int64_t C = q->t.dims[0] / 3, T = q->dims[q->rank - 2];
+            int64_t perm[NN__OX_MAX_RANK];
+            const nn__ox_tensor *t = nn__ox_const(x, nd, 1);
+            int np = NN__OX_IS("Transpose") ? nn__ox_ints_attr(nd, "perm", perm) : -1, next = -1;
+            const int p0213 = np == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 1 && perm[3] == 3;
+            if (q->rank != 3 || q->bpos != 0) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "self-attention of other than (N, T, C)");
+            if (NN__OX_IS("Reshape") && t && t->i && v.kind == NN__OXV_QKV && v.state == 0 && t->count == 4 &&
+                (t->i[1] == T || t->i[1] == 0) && t->i[2] > 0 && t->i[3] > 0 && t->i[2] <= C && t->i[3] <= C && t->i[2] * t->i[3] == C) {
+                next = 1; v.heads = (int)t->i[2];
+            } else if (NN__OX_IS("Reshape") && t && t->i && v.kind == NN__OXV_ATTY && v.state == 1 && t->count == 3 &&
+                       (t->i[1] == T || t->i[1] == 0) && (t->i[2] == C || t->i[2] == -1)) {
+                v.kind = NN__OXV_ATT; next = 0;
+            } else if (v.kind == NN__OXV_QKV && v.state == 1 && p0213) next = 2;
+            else if (v.kind == NN__OXV_QKV && v.state == 1 && np == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1) next = 3;
+            else if (v.kind == NN__OXV_QKV && v.state == 2 && np == 4 && perm[0] == 0 && perm[1] == 1 && perm[2] == 3 && perm[3] == 2) next = 3;
+            else if (v.kind == NN__OXV_ATTY && v.state == 2 && p0213) next = 1;
+            if (next < 0) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a reshape or transpose of attention's heads outside its pattern");
+            nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+            o = &x->vals[nn__ox_find(x, nd->out[0])];
+            o->state = next; o->heads = v.heads; o->kind = v.kind;
+            return NN_OK;
+        }
+        if (v.kind == NN__OXV_DENSE || v.kind == NN__OXV_ATTP) { if ((a = nn__ox_layer(x, i0, 0, 1)) < 0) return a; v = x->vals[i0]; }
         if (v.kind != NN__OXV_ACT) return nn__ox_layer(x, i0, 0, 1);
         if (NN__OX_IS("Flatten")) {
             const int ax = nn__ox_axis(nn__ox_int(nd, "axis", 1), v.rank);
@@ -1191,6 +1445,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
                 if (e == 0 && !nn__ox_int(nd, "allowzero", 0)) { if (k >= v.rank) return nn__ox_bad(x, NN_ERR_FORMAT, "Reshape copies an axis its input lacks"); e = v.dims[k]; }
                 if (e == -1) { if (neg >= 0) return nn__ox_bad(x, NN_ERR_FORMAT, "Reshape with two -1"); neg = k; dims[k] = 1; continue; }
                 if (e < 1) return nn__ox_bad(x, NN_ERR_FORMAT, "Reshape to a zero or negative size");
+                if (e > total) return nn__ox_bad(x, NN_ERR_SHAPE, "Reshape changes the element count");
                 dims[k] = e;
                 if (known > total) return nn__ox_bad(x, NN_ERR_SHAPE, "Reshape changes the element count");
                 known *= e;
@@ -1512,7 +1767,7 @@ NNDEF nn_result nn_onnx_load_mem(nn_model *m, const void *data, size_t size, con
     memset(&x, 0, sizeof x);
     x.m = m;
     r = nn__ox_build(&x, (const uint8_t *)data, size, &cfg->compile);
-    for (i = 0; i < x.n_vals; i++) nn__ox_tensor_free(&x.vals[i].t);
+    for (i = 0; i < x.n_vals; i++) { nn__ox_tensor_free(&x.vals[i].t); free(x.vals[i].bias); }
     for (i = 0; i < x.n_params; i++) free(x.params[i].data);
     free(x.vals); free(x.params); free(x.nodes);
     if (r != NN_OK) nn_model_free(m);

@@ -170,6 +170,15 @@ static void check_use(void) {
     nn_model_free(&back);
     free(buf);
     nn_model_free(&m);
+    {   /* the GPT from ONNX samples with nn_generate (its attention layers take the KV cache) */
+        int32_t ids[10] = {1, 5, 2};
+        int k, inside = 1;
+        CHECK_OK(nn_onnx_load(&m, REF "gpt.onnx", NULL));
+        CHECK_OK(nn_generate(&m, ids, 3, 7, 0.8f, 5, 42));
+        for (k = 0; k < 10; k++) inside &= ids[k] >= 0 && ids[k] < 13;
+        CHECK(inside);
+        nn_model_free(&m);
+    }
     {   /* int8: the MLP (dense, batchnorm folded, tanh, leaky relu, sigmoid) */
         nn_qmodel q;
         float qo[64], fo[64];
@@ -310,7 +319,7 @@ static void check_wire(void) {
 }
 
 int main(void) {
-    const char *models[] = {"mlp", "cnn", "seq", "rnn", "lstm_last", "kws_dscnn"};
+    const char *models[] = {"mlp", "cnn", "seq", "rnn", "lstm_last", "gpt", "kws_dscnn"};
     size_t i;
     for (i = 0; i < sizeof models / sizeof models[0]; i++) check_ref(models[i]);
     check_use();

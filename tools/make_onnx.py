@@ -5,7 +5,7 @@ test_onnx loads every model with nn_onnx_load and compares its nn_predict output
 
     /usr/bin/python3 tools/make_onnx.py        (run from the repository root)
 """
-import os, io
+import os, io, math
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 
@@ -85,6 +85,42 @@ class LstmLast(nn.Module):  # an LSTM's last state (h_n), as a classifier reads 
         return s.o(h.squeeze(0))
 
 
+class Attn(nn.Module):  # nanoGPT's CausalSelfAttention: fused q, k, v projection, causal mask
+    def __init__(s, C, H, T):
+        super().__init__()
+        s.c_attn = nn.Linear(C, 3 * C); s.c_proj = nn.Linear(C, C); s.H = H
+        s.register_buffer("bias", torch.tril(torch.ones(T, T)).view(1, 1, T, T))
+    def forward(s, x):
+        B, T, C = x.size()
+        q, k, v = s.c_attn(x).split(C, dim=2)
+        k = k.view(B, T, s.H, C // s.H).transpose(1, 2)
+        q = q.view(B, T, s.H, C // s.H).transpose(1, 2)
+        v = v.view(B, T, s.H, C // s.H).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(s.bias[:, :, :T, :T] == 0, float("-inf"))
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return s.c_proj(y)
+
+
+class Gpt(nn.Module):  # token and position embeddings, 2 pre-norm blocks, final norm, tied head
+    def __init__(s, V=13, C=8, H=2, T=6, L=2):
+        super().__init__()
+        s.wte = nn.Embedding(V, C); s.wpe = nn.Embedding(T, C)
+        s.blocks = nn.ModuleList()
+        for _ in range(L):
+            s.blocks.append(nn.ModuleDict(dict(ln_1=nn.LayerNorm(C), attn=Attn(C, H, T), ln_2=nn.LayerNorm(C),
+                                               fc=nn.Linear(C, 4 * C), proj=nn.Linear(4 * C, C))))
+        s.ln_f = nn.LayerNorm(C); s.lm_head = nn.Linear(C, V, bias=False)
+        s.lm_head.weight = s.wte.weight
+    def forward(s, idx):
+        pos = torch.arange(0, idx.size(1), dtype=torch.long)
+        x = s.wte(idx) + s.wpe(pos)
+        for b in s.blocks:
+            x = x + b["attn"](b["ln_1"](x))
+            x = x + b["proj"](F.gelu(b["fc"](b["ln_2"](x))))
+        return s.lm_head(s.ln_f(x))
+
+
 class DsCnn(nn.Module):  # MLPerf Tiny's keyword spotting DS-CNN (tests/m4/tiny_models.h's tiny_kws)
     def __init__(s):
         super().__init__()
@@ -113,5 +149,6 @@ if __name__ == "__main__":
     save("lstm_last", LstmLast(), torch.randn(4, 6, 4), 14)
     m = DsCnn(); randomize_bn(m)
     save("kws_dscnn", m, torch.randn(2, 1, 49, 10), 14, training=torch.onnx.TrainingMode.PRESERVE)
+    save("gpt", Gpt(), torch.randint(0, 13, (3, 6)), 17)
     for f in sorted(os.listdir(OUT)):
         print(f, os.path.getsize(os.path.join(OUT, f)))
