@@ -185,7 +185,10 @@ enum { NN__OXV_ACT = 1,  /* a layer's output, batch at axis bpos */
           (part, state: 0 (T, C), 1 (T, H, D), 2 (H, T, D), 3 (H, D, T)), q k^T (scaled, masked),
           its softmax, times v (state 2, then 1), merged back to (T, C), times the output
           projection: one attention layer once something reads it */
-       NN__OXV_QKV, NN__OXV_SCORES, NN__OXV_PROBS, NN__OXV_ATTY, NN__OXV_ATT, NN__OXV_ATTP };
+       NN__OXV_QKV, NN__OXV_SCORES, NN__OXV_PROBS, NN__OXV_ATTY, NN__OXV_ATT, NN__OXV_ATTP,
+       /* LayerNorm as torch writes it before opset 17 (state: 1 mean, 2 x - mean, 3 its square,
+          4 their mean, 5 + eps, 6 sqrt, 7 normalized, 8 times a weight; then + bias) */
+       NN__OXV_LN };
 typedef struct nn__ox_val {
     nn__ox_str name;
     int kind;
@@ -501,6 +504,7 @@ NN__PRIVATE int nn__ox_sample_shape(const nn__ox_val *v, int64_t *shape, int *nd
 NN__PRIVATE int64_t nn__ox_prod(const int64_t *d, int n) { int64_t p = 1; int i; for (i = 0; i < n; i++) p *= d[i]; return p; }
 
 NN__PRIVATE int nn__ox_layer(nn__ox *x, int vi, int want_rank, int any);
+NN__PRIVATE int nn__ox_make_layernorm(nn__ox *x, int vi, const float *b);
 /* a MatMul's dense layer (with the bias an Add gave it) */
 NN__PRIVATE int nn__ox_make_dense(nn__ox *x, int vi) {
     nn__ox_val *v = &x->vals[vi];
@@ -514,6 +518,26 @@ NN__PRIVATE int nn__ox_make_dense(nn__ox *x, int vi) {
         (v->bias && nn__ox_param_copy(x, l, "bias", v->bias, units, 1.0f) != NN_OK))
         return NN_ERR_OUT_OF_MEMORY;
     v->kind = NN__OXV_ACT; v->layer = l;
+    return l;
+}
+/* the layernorm a decomposed one (state 7 or 8) makes, with bias b (NULL: zeros) */
+NN__PRIVATE int nn__ox_make_layernorm(nn__ox *x, int vi, const float *b) {
+    const nn__ox_val *v = &x->vals[vi];
+    const int64_t C = v->dims[v->rank - 1];
+    float *w = (float *)malloc(sizeof(float) * (size_t)C), *z = (float *)calloc((size_t)C, sizeof(float));
+    int a, l;
+    int64_t k;
+    if (!w || !z) { free(w); free(z); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory"); }
+    for (k = 0; k < C; k++) w[k] = v->state == 8 ? v->t.f[v->t.count == 1 ? 0 : k] : 1.0f;
+    if (b) memcpy(z, b, sizeof(float) * (size_t)C);
+    if ((a = nn__ox_layer(x, v->src, 0, 1)) < 0 || (l = nn_layernorm(x->m, a, (float)x->vals[vi].scale)) < 0) {
+        free(w); free(z);
+        return a < 0 ? a : x->m->status;
+    }
+    if (nn__ox_param_add(x, l, "weight", w, C) != NN_OK) { free(z); return NN_ERR_OUT_OF_MEMORY; }
+    if (nn__ox_param_add(x, l, "bias", z, C) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
+    nn__ox_tensor_free(&x->vals[vi].t);
+    x->vals[vi].kind = NN__OXV_ACT; x->vals[vi].layer = l;
     return l;
 }
 /* the attention layer an output projection completes: its input is the fused projection's */
@@ -546,8 +570,9 @@ NN__PRIVATE int nn__ox_layer(nn__ox *x, int vi, int want_rank, int any) {
     int n, i, same;
     const nn_layer *l;
     char nm[64], msg[200];
-    if (v->kind == NN__OXV_DENSE || v->kind == NN__OXV_ATTP) {
-        const int r = v->kind == NN__OXV_DENSE ? nn__ox_make_dense(x, vi) : nn__ox_make_attention(x, vi);
+    if (v->kind == NN__OXV_DENSE || v->kind == NN__OXV_ATTP || (v->kind == NN__OXV_LN && v->state >= 7)) {
+        const int r = v->kind == NN__OXV_DENSE ? nn__ox_make_dense(x, vi) : v->kind == NN__OXV_ATTP ? nn__ox_make_attention(x, vi)
+                                                                          : nn__ox_make_layernorm(x, vi, NULL);
         if (r < 0) return r;
         v = &x->vals[vi];
     }
@@ -557,6 +582,7 @@ NN__PRIVATE int nn__ox_layer(nn__ox *x, int vi, int want_rank, int any) {
         nn__cat(msg, sizeof msg, nn__ox_name(nm, v->name));
         nn__cat(msg, sizeof msg, v->kind == NN__OXV_CONST ? "\" is a constant where a layer's input is needed (an operation between constants nn.h does not evaluate)"
                                  : v->kind == NN__OXV_PAD ? "\" is a Pad read by other than a Conv or AveragePool"
+                                 : v->kind == NN__OXV_LN ? "\" is a step of a LayerNorm written as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, read from outside that pattern"
                                  : v->kind >= NN__OXV_QKV ? "\" is a step of self-attention read from outside its pattern (q k^T, scale, causal mask, softmax, times v, output projection)"
                                  : "\" is part of a GELU written as Div, Erf, Add, Mul, Mul, read from outside that pattern");
         return nn__ox_bad(x, NN_ERR_UNSUPPORTED, msg);
@@ -1126,6 +1152,40 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         o->t.dims[0] = U; o->t.dims[1] = K;
         for (r = 0; r < U; r++) for (c = 0; c < K; c++) o->t.f[r * K + c] = B->f[c * U + r];
         return NN_OK;
+    }
+    {   /* LayerNorm before opset 17: mean, x - mean, its square's mean, + eps, sqrt, divide, * w, + b */
+        const nn__ox_val *v = &x->vals[i0], *b = i1 >= 0 ? &x->vals[i1] : NULL;
+        const nn__ox_tensor *c = b && b->kind == NN__OXV_CONST && !b->t.zero ? &b->t : NULL;
+        int next = 0, src = -1;
+        if (NN__OX_IS("ReduceMean") && (v->kind == NN__OXV_ACT || (v->kind == NN__OXV_LN && v->state == 3))) {
+            int64_t axes[NN__OX_MAX_RANK];
+            const int na = nn__ox_axes(x, nd, 1, axes);
+            if (na != 1 || nn__ox_axis(axes[0], v->rank) != v->rank - 1 || !nn__ox_int(nd, "keepdims", 1))
+                return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "ReduceMean other than over the last axis (a LayerNorm's)");
+            next = v->kind == NN__OXV_ACT ? 1 : 4; src = v->kind == NN__OXV_ACT ? i0 : v->src;
+        } else if (NN__OX_IS("Sub") && b && b->kind == NN__OXV_LN && b->state == 1 && b->src == i0) { next = 2; src = i0; }
+        else if (NN__OX_IS("Pow") && v->kind == NN__OXV_LN && v->state == 2 && nn__ox_is_scalar(c, 2.0, 0)) { next = 3; src = v->src; }
+        else if (NN__OX_IS("Add") && v->kind == NN__OXV_LN && v->state == 4 && c && c->count == 1 && c->f[0] > 0) { next = 5; src = v->src; }
+        else if (NN__OX_IS("Sqrt") && v->kind == NN__OXV_LN && v->state == 5) { next = 6; src = v->src; }
+        else if (NN__OX_IS("Div") && v->kind == NN__OXV_LN && v->state == 2 && b && b->kind == NN__OXV_LN && b->state == 6 && b->src == v->src) {
+            next = 7; src = v->src;
+        } else if (NN__OX_IS("Mul") && v->kind == NN__OXV_LN && v->state == 7 && c && (c->count == 1 || c->count == v->dims[v->rank - 1]) && v->uses == 1) {
+            next = 8; src = v->src;
+        } else if (NN__OX_IS("Add") && v->kind == NN__OXV_LN && v->state >= 7 && c && c->count == v->dims[v->rank - 1] && v->uses == 1) {
+            if ((l = nn__ox_make_layernorm(x, i0, c->f)) < 0) return l;
+            nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+            return NN_OK;
+        }
+        if (next) {
+            const double eps = next == 5 ? c->f[0] : v->kind == NN__OXV_LN ? v->scale : (b && b->kind == NN__OXV_LN ? b->scale : 0);
+            o = &x->vals[nn__ox_find(x, nd->out[0])];
+            o->kind = NN__OXV_LN; o->state = next; o->src = src; o->scale = next == 7 ? b->scale : eps;
+            o->rank = x->vals[src].rank; o->bpos = x->vals[src].bpos;
+            memcpy(o->dims, x->vals[src].dims, sizeof o->dims);
+            if (next == 8 && nn__ox_const_new(x, &o->t, c->ndim, c->dims, 0) == NN_OK) memcpy(o->t.f, c->f, sizeof(float) * (size_t)c->count);
+            else if (next == 8) return NN_ERR_OUT_OF_MEMORY;
+            return NN_OK;
+        }
     }
     if (NN__OX_IS("Add") || NN__OX_IS("Mul") || NN__OX_IS("Div")) {
         const int add = NN__OX_IS("Add"), mul = NN__OX_IS("Mul");
