@@ -37,12 +37,19 @@
      Gather of a constant table by the token input    embedding (input: nn_input_seq(T, 0))
      LSTM, GRU (forward, zero initial state, torch's  lstm, gru (gate blocks reordered to torch's;
        linear_before_reset GRU)                         every step's output, or the last one)
+     MatMul, Split, Reshape, Transpose, MatMul, Mul,  attention (causal when a Where masks the
+       Where, Softmax, MatMul, Transpose, Reshape,      keys after each query)
+       MatMul (+ Add): nanoGPT's self-attention
+     Add of a constant (T, D) table                   pos_embedding
+     ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt,     layernorm (torch before opset 17)
+       Div, Mul, Add
      Flatten, Reshape, Squeeze, Unsqueeze, Transpose  views (the batch stays the outer axis;
        that only moves the batch or size-1 axes           a Transpose that moves data is refused)
      Dropout, Identity, Cast to float                 nothing (inference: dropout is off)
      Pad (constant 0) before Conv/AveragePool         that layer's padding
-     Constant, ConstantOfShape, Shape, Gather, Concat, Unsqueeze, Squeeze, Cast, Expand on
-       constants and shapes (what torch writes to size an LSTM's zero initial state)
+     Constant, ConstantOfShape, Shape, Gather, Concat, Unsqueeze, Squeeze, Cast, Expand,
+       Identity, Range, Slice, Equal, Add, Sub, Mul, Div on constants and shapes (what torch
+       writes to size an LSTM's zero state, a position range, a causal mask)
    Anything else is NN_ERR_UNSUPPORTED naming the operator and its node; so is an attribute
    value nn.h's layer cannot express (asymmetric padding, ceil_mode, a nonzero initial state).
 
