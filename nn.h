@@ -162,13 +162,16 @@
      NN_IMPLEMENTATION   emit the implementation in this file
      NN_STATIC *         make every API function static (a private copy per file)
      NNDEF *             linkage of API functions (default extern, or static with NN_STATIC)
-     NN_ASSERT(x)        contract checks on kernel functions (default assert from <assert.h>)
+     NN_ASSERT(x)        contract checks on kernel functions (default assert from <assert.h>;
+                         none with NN_NO_STDIO, where assert would link printf)
      NN_NO_STDIO         no <stdio.h>: no file functions (the _mem ones remain), no progress output
      NN_NO_MALLOC        no default allocator: nn_model_init needs an nn_allocator
      NN_NO_OPENMP        ignore -fopenmp
      NN_NO_SIMD          portable C kernels only (no AVX intrinsics)
      NN_OMP_MIN_WORK     work below which loops run serially (default 65536)
      NN_NO_TRAINING      inference only: no backward pass, optimizers, fit or checkpoints
+     NN_INT8_ONLY        int8 models only (nn_qload_mem, nn_qforward): no float layer code is
+                         linked (firmware; implies NN_NO_TRAINING); nn_model_compile refuses
      NN_NO_TLS           the error message is a plain global, not thread-local (the default on
                          bare-metal ARM, which has no thread pointer)
      NN_MAX_LAYERS *     layers per model (default 128)
@@ -188,6 +191,9 @@
 */
 #ifndef NN_H_INCLUDED
 #define NN_H_INCLUDED
+#if defined(NN_INT8_ONLY) && !defined(NN_NO_TRAINING)
+#define NN_NO_TRAINING
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -1039,8 +1045,12 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #include <math.h>
 #include <stdarg.h>
 #ifndef NN_ASSERT
+#ifdef NN_NO_STDIO /* (assert prints through stdio: a firmware build would link printf for it) */
+#define NN_ASSERT(x) ((void)0)
+#else
 #include <assert.h>
 #define NN_ASSERT(x) assert(x)
+#endif
 #endif
 #ifndef NN_NO_MALLOC
 #include <stdlib.h>
@@ -1129,7 +1139,11 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #else
 #define NN__TLS
 #endif
+#if defined(NN_INT8_ONLY) && (defined(__GNUC__) || defined(__clang__))
+#define NN__PRIVATE static __attribute__((unused)) /* (the float layers' code is left unreferenced) */
+#else
 #define NN__PRIVATE static
+#endif
 #define NN__ALIGN 64
 /* restrict lets -O2 vectorize loops over several arrays without runtime overlap checks */
 #ifdef __cplusplus
@@ -4980,6 +4994,10 @@ static const nn_backend nn__backend_cpu = {
     nn__cpu_loss, nn__cpu_optimizer_step, NULL, NULL, NULL, NULL, NULL, NULL, nn__cpu_maxpool2x2_relu_forward,
     nn__cpu_maxpool2x2_relu_backward, nn__cpu_conv2d_backward_pooled, nn__cpu_conv2d_maxpool2x2_relu_forward
 };
+#elif defined(NN_INT8_ONLY) /* no float kernels at all */
+static const nn_backend nn__backend_cpu = {"cpu", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                           NULL, NULL, NULL};
 #else /* inference only: no backward entries */
 static const nn_backend nn__backend_cpu = {
     "cpu", NULL, nn__cpu_gemm, nn__cpu_conv2d_forward, NULL, nn__cpu_pool2d_forward, NULL, nn__cpu_bn_forward, NULL,
@@ -5341,6 +5359,13 @@ NN__PRIVATE const nn__layer_ops *nn__ops(int type); /* (the table, after the blo
 #else
 #define NN__BWD(f) f
 #endif
+#ifdef NN_INT8_ONLY /* the float steps, the writer and the mixed int8 form: no entry, so the linker drops their code */
+#define NN__FLT(f) NULL
+#define NN__MIXED(q) 0
+#else
+#define NN__FLT(f) f
+#define NN__MIXED(q) ((q)->mixed)
+#endif
 
 NN__PRIVATE const char *nn__shape_str(char *buf, const nn_layer *l) {
     char num[24];
@@ -5565,7 +5590,7 @@ NN__PRIVATE void nn__dense_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_layer *a = &q->g.layers[l->inputs[0]];
     const nn_qlayer *ql = &q->q[i];
-    if (q->mixed) /* float rows in, float rows out (the sums of weights in bias) */
+    if (NN__MIXED(q)) /* float rows in, float rows out (the sums of weights in bias) */
         nn__qdense_dyn(ql->w, ql->wscale, ql->bias, ql->fbias, ql->n_ch, a->y, nn__width_of(a), B * nn__rows_of(a),
                        q->scratch, l->y);
     else nn__qdense(ql, q->q[l->inputs[0]].y, nn__width_of(a), B * nn__rows_of(a), ql->y);
@@ -6988,84 +7013,84 @@ NN__PRIVATE int nn__gru_get_arch(nn_model *m, const char *line, const int64_t *i
    put_arch, get_arch, tensors | int8 role, qcheck, qtable, qscratch, qforward */
 static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
     {"input", 0, 0, 0,
-     nn__input_infer, NULL, NULL, NULL, NULL, NULL, nn__input_step,
-     nn__input_put_arch, nn__input_get_arch, NULL,
+     nn__input_infer, NULL, NULL, NULL, NULL, NULL, NN__FLT(nn__input_step),
+     NN__FLT(nn__input_put_arch), nn__input_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
     {"dense", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
-     nn__dense_infer, nn__dense_init, nn__dense_scratch, NULL, nn__dense_fwd, NN__BWD(nn__dense_bwd), nn__dense_step,
-     nn__dense_put_arch, nn__dense_get_arch, nn__dense_tensors,
+     nn__dense_infer, NN__FLT(nn__dense_init), NN__FLT(nn__dense_scratch), NULL, NN__FLT(nn__dense_fwd), NN__BWD(nn__dense_bwd), NN__FLT(nn__dense_step),
+     NN__FLT(nn__dense_put_arch), nn__dense_get_arch, nn__dense_tensors,
      NN__Q_WEIGHTS, NULL, NULL, NULL, nn__dense_qforward},
     {"activation", 1, NN__L_ASSIGNS, NN__BE_ACT,
-     nn__act_infer, NULL, NULL, nn__act_fuse, nn__act_fwd, NN__BWD(nn__act_bwd), nn__act_step,
-     nn__act_put_arch, nn__act_get_arch, NULL,
-     NN__Q_LUT, NULL, nn__act_qtable, NULL, nn__act_qforward},
+     nn__act_infer, NULL, NULL, NN__FLT(nn__act_fuse), NN__FLT(nn__act_fwd), NN__BWD(nn__act_bwd), NN__FLT(nn__act_step),
+     NN__FLT(nn__act_put_arch), nn__act_get_arch, NULL,
+     NN__Q_LUT, NULL, NN__FLT(nn__act_qtable), NULL, nn__act_qforward},
     {"softmax", 1, 0, NN__BE_SOFTMAX,
-     nn__softmax_infer, NULL, NULL, NULL, nn__softmax_fwd, NN__BWD(nn__softmax_bwd), NULL,
+     nn__softmax_infer, NULL, NULL, NULL, NN__FLT(nn__softmax_fwd), NN__BWD(nn__softmax_bwd), NULL,
      NULL, nn__softmax_get_arch, NULL,
      NN__Q_VIEW, nn__softmax_qcheck, NULL, NULL, NULL},
     {"dropout", 1, 0, NN__BE_DROPOUT | NN__BE_COPY,
-     nn__dropout_infer, NULL, NULL, NULL, nn__dropout_fwd, NN__BWD(nn__dropout_bwd), nn__dropout_step,
-     nn__dropout_put_arch, nn__dropout_get_arch, NULL,
+     nn__dropout_infer, NULL, NULL, NULL, NN__FLT(nn__dropout_fwd), NN__BWD(nn__dropout_bwd), NN__FLT(nn__dropout_step),
+     NN__FLT(nn__dropout_put_arch), nn__dropout_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"add", 2, 0, NN__BE_COPY,
-     nn__add_infer, NULL, NULL, NULL, nn__add_fwd, NN__BWD(nn__add_bwd), nn__add_step,
+     nn__add_infer, NULL, NULL, NULL, NN__FLT(nn__add_fwd), NN__BWD(nn__add_bwd), NN__FLT(nn__add_step),
      NULL, nn__add_get_arch, NULL,
      NN__Q_RESCALE, NULL, NULL, NULL, nn__add_qforward},
     {"concat", 2, 0, NN__BE_COPY,
-     nn__concat_infer, NULL, NULL, NULL, nn__concat_fwd, NN__BWD(nn__concat_bwd), NULL,
+     nn__concat_infer, NULL, NULL, NULL, NN__FLT(nn__concat_fwd), NN__BWD(nn__concat_bwd), NULL,
      NULL, nn__concat_get_arch, NULL,
      NN__Q_RESCALE, NULL, NULL, NULL, nn__concat_qforward},
     {"flatten", 1, NN__L_VIEW, 0,
-     nn__flatten_infer, NULL, NULL, NULL, nn__view_fwd, NULL, NULL,
+     nn__flatten_infer, NULL, NULL, NULL, NN__FLT(nn__view_fwd), NULL, NULL,
      NULL, nn__flatten_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"conv2d", 1, 0, NN__BE_CONV,
-     nn__conv2d_infer, nn__conv2d_init, nn__conv2d_scratch, NULL, nn__conv2d_fwd, NN__BWD(nn__conv2d_bwd), NULL,
-     nn__conv2d_put_arch, nn__conv2d_get_arch, nn__conv2d_tensors,
+     nn__conv2d_infer, NN__FLT(nn__conv2d_init), NN__FLT(nn__conv2d_scratch), NULL, NN__FLT(nn__conv2d_fwd), NN__BWD(nn__conv2d_bwd), NULL,
+     NN__FLT(nn__conv2d_put_arch), nn__conv2d_get_arch, nn__conv2d_tensors,
      NN__Q_WEIGHTS, nn__conv2d_qcheck, NULL, nn__conv2d_qscratch, nn__conv2d_qforward},
     {"pool2d", 1, NN__L_ASSIGNS, NN__BE_POOL | NN__BE_ACT,
-     nn__pool2d_infer, NULL, NULL, nn__pool2d_fuse, nn__pool2d_fwd, NN__BWD(nn__pool2d_bwd), NULL,
-     nn__pool2d_put_arch, nn__pool2d_get_arch, NULL,
+     nn__pool2d_infer, NULL, NULL, NN__FLT(nn__pool2d_fuse), NN__FLT(nn__pool2d_fwd), NN__BWD(nn__pool2d_bwd), NULL,
+     NN__FLT(nn__pool2d_put_arch), nn__pool2d_get_arch, NULL,
      NN__Q_SAME, NULL, NULL, NULL, nn__pool2d_qforward},
     {"batchnorm", 1, 0, NN__BE_BN,
-     nn__batchnorm_infer, nn__batchnorm_init, NULL, NULL, nn__batchnorm_fwd, NN__BWD(nn__batchnorm_bwd), NULL,
-     nn__batchnorm_put_arch, nn__batchnorm_get_arch, nn__batchnorm_tensors,
+     nn__batchnorm_infer, NN__FLT(nn__batchnorm_init), NULL, NULL, NN__FLT(nn__batchnorm_fwd), NN__BWD(nn__batchnorm_bwd), NULL,
+     NN__FLT(nn__batchnorm_put_arch), nn__batchnorm_get_arch, nn__batchnorm_tensors,
      NN__Q_VIEW, nn__batchnorm_qcheck, NULL, NULL, NULL},
     {"reshape", 1, NN__L_VIEW, 0,
-     nn__reshape_infer, NULL, NULL, NULL, nn__view_fwd, NULL, NULL,
-     nn__shape_put_arch, nn__reshape_get_arch, NULL,
+     nn__reshape_infer, NULL, NULL, NULL, NN__FLT(nn__view_fwd), NULL, NULL,
+     NN__FLT(nn__shape_put_arch), nn__reshape_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
     {"embedding", 1, 0, 0,
-     nn__embedding_infer, nn__embedding_init, NULL, NULL, nn__embedding_fwd, NN__BWD(nn__embedding_bwd), nn__embedding_step,
-     nn__embedding_put_arch, nn__embedding_get_arch, nn__embedding_tensors,
-     NN__Q_WEIGHTS, NULL, NULL, NULL, nn__embedding_qforward},
+     nn__embedding_infer, NN__FLT(nn__embedding_init), NULL, NULL, NN__FLT(nn__embedding_fwd), NN__BWD(nn__embedding_bwd), NN__FLT(nn__embedding_step),
+     NN__FLT(nn__embedding_put_arch), nn__embedding_get_arch, nn__embedding_tensors,
+     NN__Q_WEIGHTS, NULL, NULL, NULL, NN__FLT(nn__embedding_qforward)},
     {"layernorm", 1, NN__L_ASSIGNS, 0,
-     nn__layernorm_infer, nn__layernorm_init, nn__layernorm_scratch, NULL, nn__layernorm_fwd, NN__BWD(nn__layernorm_bwd), nn__layernorm_step,
-     nn__layernorm_put_arch, nn__layernorm_get_arch, nn__layernorm_tensors,
+     nn__layernorm_infer, NN__FLT(nn__layernorm_init), NN__FLT(nn__layernorm_scratch), NULL, NN__FLT(nn__layernorm_fwd), NN__BWD(nn__layernorm_bwd), NN__FLT(nn__layernorm_step),
+     NN__FLT(nn__layernorm_put_arch), nn__layernorm_get_arch, nn__layernorm_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"pos_embedding", 1, NN__L_ASSIGNS, NN__BE_COPY,
-     nn__posemb_infer, nn__posemb_init, NULL, NULL, nn__posemb_fwd, NN__BWD(nn__posemb_bwd), nn__posemb_step,
-     nn__posemb_put_arch, nn__posemb_get_arch, nn__posemb_tensors,
+     nn__posemb_infer, NN__FLT(nn__posemb_init), NULL, NULL, NN__FLT(nn__posemb_fwd), NN__BWD(nn__posemb_bwd), NN__FLT(nn__posemb_step),
+     NN__FLT(nn__posemb_put_arch), nn__posemb_get_arch, nn__posemb_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"attention", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
-     nn__attention_infer, nn__attention_init, nn__attention_scratch, NULL, nn__attention_fwd, NN__BWD(nn__attention_bwd), nn__attention_step,
-     nn__attention_put_arch, nn__attention_get_arch, nn__attention_tensors,
+     nn__attention_infer, NN__FLT(nn__attention_init), NN__FLT(nn__attention_scratch), NULL, NN__FLT(nn__attention_fwd), NN__BWD(nn__attention_bwd), NN__FLT(nn__attention_step),
+     NN__FLT(nn__attention_put_arch), nn__attention_get_arch, nn__attention_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"tied_dense", 1, NN__L_ASSIGNS, NN__BE_GEMM,
-     nn__tied_infer, NULL, nn__tied_scratch, NULL, nn__tied_fwd, NN__BWD(nn__tied_bwd), nn__tied_step,
-     nn__tied_put_arch, nn__tied_get_arch, NULL,
-     NN__Q_TIED, NULL, NULL, NULL, nn__tied_qforward},
+     nn__tied_infer, NULL, NN__FLT(nn__tied_scratch), NULL, NN__FLT(nn__tied_fwd), NN__BWD(nn__tied_bwd), NN__FLT(nn__tied_step),
+     NN__FLT(nn__tied_put_arch), nn__tied_get_arch, NULL,
+     NN__Q_TIED, NULL, NULL, NULL, NN__FLT(nn__tied_qforward)},
     {"mul", 2, 0, 0,
-     nn__mul_infer, NULL, NULL, NULL, nn__mul_fwd, NN__BWD(nn__mul_bwd), nn__mul_step,
+     nn__mul_infer, NULL, NULL, NULL, NN__FLT(nn__mul_fwd), NN__BWD(nn__mul_bwd), NN__FLT(nn__mul_step),
      NULL, nn__mul_get_arch, NULL,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"lstm", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__lstm_fwd, NN__BWD(nn__lstm_bwd), nn__lstm_step,
-     nn__rnn_put_arch, nn__lstm_get_arch, nn__rnn_tensors,
+     nn__rnn_infer, NN__FLT(nn__rnn_init), NN__FLT(nn__rnn_scratch), NULL, NN__FLT(nn__lstm_fwd), NN__BWD(nn__lstm_bwd), NN__FLT(nn__lstm_step),
+     NN__FLT(nn__rnn_put_arch), nn__lstm_get_arch, nn__rnn_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
     {"gru", 1, 0, NN__BE_GEMM | NN__BE_SUM,
-     nn__rnn_infer, nn__rnn_init, nn__rnn_scratch, NULL, nn__gru_fwd, NN__BWD(nn__gru_bwd), nn__gru_step,
-     nn__rnn_put_arch, nn__gru_get_arch, nn__rnn_tensors,
+     nn__rnn_infer, NN__FLT(nn__rnn_init), NN__FLT(nn__rnn_scratch), NULL, NN__FLT(nn__gru_fwd), NN__BWD(nn__gru_bwd), NN__FLT(nn__gru_step),
+     NN__FLT(nn__rnn_put_arch), nn__gru_get_arch, nn__rnn_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
 };
 NN__PRIVATE const nn__layer_ops *nn__ops(int type) { return &nn__layer_table[type]; }
@@ -7628,7 +7653,14 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
     if ((r = nn__check_backend(m, m->backend, "nn_model_compile")) != NN_OK) { nn_model_free(m); return r; }
     return NN_OK;
 }
-NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) { return nn__compile(m, cfg, 0); }
+NNDEF nn_result nn_model_compile(nn_model *m, const nn_compile_config *cfg) {
+#ifdef NN_INT8_ONLY
+    (void)m; (void)cfg;
+    return nn__fail(NN_ERR_UNSUPPORTED, "nn_model_compile: this build has NN_INT8_ONLY (int8 models only: nn_qload_mem)");
+#else
+    return nn__compile(m, cfg, 0);
+#endif
+}
 
 NNDEF nn_result nn_freeze(nn_model *m, int upto) {
     int i;
@@ -9855,7 +9887,7 @@ NN__PRIVATE size_t nn__qlayout(nn_qmodel *q, char *base, int borrow, size_t *act
     size_t off = 16; /* (the claim) */
     int64_t patch = 0;
     int i;
-    if (q->mixed) return nn__qlayout_mixed(q, base);
+    if (NN__MIXED(q)) return nn__qlayout_mixed(q, base);
     for (i = 0; i < q->g.n_layers; i++) {
         nn_layer *l = &q->g.layers[i];
         nn_qlayer *ql = &q->q[i];
@@ -10242,6 +10274,9 @@ NNDEF nn_result nn_qsave_mem(const nn_qmodel *q, void *buf, size_t cap, size_t *
     nn__sink s;
     if (!q || !q->mem || !size) return nn__fail(NN_ERR_INVALID_ARG, "nn_qsave_mem: no model, or size is NULL");
     if (q->mixed) return nn__fail(NN_ERR_UNSUPPORTED, "nn_qsave_mem: an int8 sequence model (float activations) has no file form; save the float model");
+#ifdef NN_INT8_ONLY
+    return nn__fail(NN_ERR_UNSUPPORTED, "nn_qsave_mem: this build has NN_INT8_ONLY (no writer)");
+#endif
     nn__sink_init(&s, buf, buf ? cap : 0);
     nn__write_qmodel(&s, q);
     *size = s.len;

@@ -1,13 +1,13 @@
 /* cc -std=c99 -O2 examples/firmware_int8.c -lm -o firmware_int8 && ./firmware_int8
    Firmware-style inference: the int8 digits model is compiled in (examples/digits_int8_model.h,
    made by tools/nn2c; `make embedded-model` remakes it), the library is built without malloc,
-   stdio or training, and the model runs in a static arena whose size nn2c computed, with its
-   weights read in place from the const array. After the one conversion of each input to the
+   stdio, training or float layer code (NN_INT8_ONLY), and the model runs in a static arena
+   whose size nn2c computed, with its weights read in place from the const array. After the one conversion of each input to the
    model's scale, inference is integers only. `make cross` builds this for a Cortex-M4F and
    prints its size. */
 #define NN_NO_MALLOC
 #define NN_NO_STDIO
-#define NN_NO_TRAINING
+#define NN_INT8_ONLY /* (no float layer code linked; implies NN_NO_TRAINING) */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
 #include "digits_int8_model.h"

@@ -67,6 +67,10 @@ try "onnx2nn then nn2c" sh -c "cc -std=c99 -O2 $W tools/onnx2nn.c -lm -o $T/onnx
 try "gcc c99 -mavx2 -mfma -mavxvnni" gcc -std=c99 -mavx2 -mfma -mavxvnni $W -DUSE_IMPL -c tests/compile_tu.c -o "$T/c.o"
 # a model compiled into a program: the example runs from its header (and needs 8 of 10 right)
 try "embedded example runs" sh -c "cc -std=c99 -O2 examples/embedded_digits.c -lm -o $T/emb && $T/emb"
+# the int8 firmware example runs from its header (whose arena size nn2c wrote: a layout change
+# that outgrows it fails here) with NN_INT8_ONLY, and as C++
+try "int8 firmware example runs" sh -c "cc -std=c99 -O2 examples/firmware_int8.c -lm -o $T/fw8 && $T/fw8 | grep -q 'of 10 right'"
+try "NN_INT8_ONLY, g++ c++11" g++ -x c++ -std=c++11 $W -DUSE_IMPL -DNN_INT8_ONLY -DNN_NO_MALLOC -DNN_NO_STDIO -c tests/compile_tu.c -o "$T/c8.o"
 # tools/nn2c: the header it writes holds exactly the file's bytes; it refuses a broken file
 cat > "$T/dump.c" <<'EOF'
 #include <stdio.h>

@@ -24,14 +24,18 @@ if ! cc -std=c99 -O2 $W tests/m4/tiny_gen.c -lm -o $B/tiny_gen || ! $B/tiny_gen 
 fi
 M4="-std=c99 -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections -fdata-sections $W
     -I. -nostartfiles -Wl,--gc-sections -T tests/m4/m4.ld --specs=nano.specs --specs=nosys.specs"
-build() { rm -f $B/$1.elf; arm-none-eabi-gcc $M4 -DTINY_HEADER="\"$B/$1.h\"" tests/m4/startup.c tests/m4/tiny_m4.c -o $B/$1.elf -lm > $B/$1.build 2>&1; }
+build() { # the measured program (-O2), and the library alone at -Os for its size
+    rm -f $B/$1.elf $B/$1_os.elf
+    arm-none-eabi-gcc $M4 -DTINY_HEADER="\"$B/$1.h\"" tests/m4/startup.c tests/m4/tiny_m4.c -o $B/$1.elf -lm > $B/$1.build 2>&1 &&
+    arm-none-eabi-gcc $M4 -Os -DTINY_SIZE_ONLY -DTINY_HEADER="\"$B/$1.h\"" tests/m4/startup.c tests/m4/tiny_m4.c -o $B/$1_os.elf -lm >> $B/$1.build 2>&1
+}
 build kws & p1=$!; build ic & p2=$!; wait $p1; wait $p2
 build ad & p1=$!; build vww & p2=$!; wait $p1; wait $p2
-sym() { v=$(arm-none-eabi-nm -S $B/$1.elf | awk -v s=$2 '$4 == s { print $2 }'); echo ${v:-0}; } # (0: folded into the code)
+sym() { v=$(arm-none-eabi-nm -S $B/$1_os.elf | awk -v s=$2 '$4 == s { print $2 }'); echo ${v:-0}; } # (0: folded into the code)
 echo "# arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion) -O2 -mcpu=cortex-m4 -mfloat-abi=hard; qemu-system-arm -M mps2-an386 -icount shift=0"
-printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' model params "int8 file" "arena" "code" "instructions" "plain loops" "vs host"
+printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' model params "int8 file" "arena" "code -Os" "instructions" "plain loops" "vs host"
 for n in kws ic ad vww; do
-    if [ ! -f $B/$n.elf ]; then fail=$((fail + 1)); echo "FAIL m4 $n: build"; head -n 20 $B/$n.build; continue; fi
+    if [ ! -f $B/$n.elf ] || [ ! -f $B/${n}_os.elf ]; then fail=$((fail + 1)); echo "FAIL m4 $n: build"; head -n 20 $B/$n.build; continue; fi
     out=$(timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
           -semihosting-config enable=on,target=native -icount shift=0 -kernel $B/$n.elf 2>&1); rc=$?
     printf '%s\n' "$out" > $B/$n.out # (with the ticks per layer type: "profile")
@@ -43,7 +47,7 @@ for n in kws ic ad vww; do
     fi
     pass=$((pass + 1))
     set -- $(grep "^$n " $B/host.txt)
-    text=$(arm-none-eabi-size $B/$n.elf | awk 'NR == 2 { print $1 }')
+    text=$(arm-none-eabi-size $B/${n}_os.elf | awk 'NR == 2 { print $1 }')
     code=$((text - 0x$(sym $n tiny_model) - 0x$(sym $n tiny_input) - 0x$(sym $n tiny_expect)))
     printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) \
         $((naive * 2097152 / cal)) "bit-identical"

@@ -1,10 +1,10 @@
 /* tests/m4: one MLPerf Tiny model (the header tests/m4/tiny_gen.c wrote) run
    int8 on the emulated Cortex-M4: loaded in place from flash into a static arena (NN_NO_MALLOC,
-   NN_NO_STDIO, NN_NO_TRAINING, as firmware builds it), one inference timed, its uint8 output
+   NN_NO_STDIO, NN_INT8_ONLY, as firmware builds it), one inference timed, its uint8 output
    compared byte for byte with the host's. Prints "NAME match ticks T" or the first mismatch. */
 #define NN_NO_MALLOC
 #define NN_NO_STDIO
-#define NN_NO_TRAINING
+#define NN_INT8_ONLY
 #define NN_IMPLEMENTATION
 #include "../../nn.h"
 #include TINY_HEADER /* (-DTINY_HEADER='"build/tiny/NAME.h"') */
@@ -15,6 +15,7 @@ uint32_t m4_timer_ticks(void);
 
 static unsigned char arena[TINY_ARENA_BYTES] __attribute__((aligned(16)));
 
+#ifndef TINY_SIZE_ONLY /* (tests/m4.sh's size build: the library's code alone) */
 /* The same inference with the multiply-accumulate loops written plainly (one output at a time,
    every tap bounds-checked), the rest nn.h's own layer code: the baseline the library's
    kernels are measured against, and a second computation of the output */
@@ -56,6 +57,7 @@ static void naive_forward(nn_qmodel *q, const uint8_t *x) {
         } else nn__ops(l->type)->qforward(q, i, 1);
     }
 }
+#endif
 
 static void put_num(char *buf, const char *pre, uint32_t v) {
     char d[12];
@@ -90,6 +92,7 @@ int main(void) {
     t2 = m4_timer_ticks();
     n = (uint32_t)sizeof tiny_expect;
     for (i = 0; i < n; i++) if (out[i] != tiny_expect[i]) break;
+#ifndef TINY_SIZE_ONLY
     {   /* where the instructions go: nn.h's layers one at a time, ticks per layer type
            (depthwise convolutions apart) */
         uint32_t per[NN_LAYER_COUNT + 1] = {0}, t3;
@@ -127,6 +130,7 @@ int main(void) {
         strcat(line, "\n");
         m4_puts(line);
     }
+#endif
     line[0] = 0;
     strcat(line, TINY_NAME);
     strcat(line, i == n ? " match" : " MISMATCH at byte");
