@@ -456,23 +456,16 @@ NN__PRIVATE int nn__ox_new(nn__ox *x, nn__ox_str name, int kind) {
     v->name = name; v->kind = kind; v->layer = -1; v->src = -1;
     return x->n_vals++;
 }
-/* value o becomes what value v is (an activation or an attention step: nothing owned is shared) */
-NN__PRIVATE void nn__ox_alias(nn__ox *x, int o, int v) {
+/* value o becomes what value v is, keeping its name and readers: nothing owned is shared (alias:
+   o owns nothing; move: v, which nothing else reads, gives o its weights and bias) */
+NN__PRIVATE void nn__ox_copy(nn__ox *x, int o, int v, int move) {
     const nn__ox_str nm = x->vals[o].name;
     const int uses = x->vals[o].uses;
+    nn__ox_val *clear = move ? &x->vals[v] : &x->vals[o];
     x->vals[o] = x->vals[v];
     x->vals[o].name = nm; x->vals[o].uses = uses;
-    memset(&x->vals[o].t, 0, sizeof x->vals[o].t);
-    x->vals[o].bias = NULL;
-}
-/* value o takes over value v, which nothing else reads (its weights and bias move) */
-NN__PRIVATE void nn__ox_move(nn__ox *x, int o, int v) {
-    const nn__ox_str nm = x->vals[o].name;
-    const int uses = x->vals[o].uses;
-    x->vals[o] = x->vals[v];
-    x->vals[o].name = nm; x->vals[o].uses = uses;
-    memset(&x->vals[v].t, 0, sizeof x->vals[v].t);
-    x->vals[v].bias = NULL;
+    memset(&clear->t, 0, sizeof clear->t);
+    clear->bias = NULL;
 }
 NN__PRIVATE nn_result nn__ox_param_add(nn__ox *x, int layer, const char *part, float *data, int64_t count) {
     if (x->n_params == x->cap_params) {
@@ -1087,7 +1080,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         if (NN__OX_IS("Cast") && nn__ox_int(nd, "to", 1) != 1) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Cast of an activation to other than float");
         if (src.kind != NN__OXV_ACT && src.kind < NN__OXV_QKV) return nn__ox_layer(x, i0, 0, 1) < 0 ? m->status : NN_OK;
         if (src.kind == NN__OXV_ATTP && (a = nn__ox_layer(x, i0, 0, 1)) < 0) return a;
-        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+        nn__ox_copy(x, nn__ox_find(x, nd->out[0]), i0, 0);
         return NN_OK;
     }
     if (NN__OX_IS("Gemm")) {
@@ -1180,7 +1173,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
             next = 8; src = v->src;
         } else if (NN__OX_IS("Add") && v->kind == NN__OXV_LN && v->state >= 7 && c && c->count == v->dims[v->rank - 1] && v->uses == 1) {
             if ((l = nn__ox_make_layernorm(x, i0, c->f)) < 0) return l;
-            nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+            nn__ox_copy(x, nn__ox_find(x, nd->out[0]), i0, 0);
             return NN_OK;
         }
         if (next) {
@@ -1210,7 +1203,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
                 int64_t u;
                 if (!b) return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory");
                 for (u = 0; u < v->t.dims[0]; u++) b[u] = c->f[c->count == 1 ? 0 : u];
-                nn__ox_move(x, nn__ox_find(x, nd->out[0]), va);
+                nn__ox_copy(x, nn__ox_find(x, nd->out[0]), va, 1);
                 x->vals[nn__ox_find(x, nd->out[0])].bias = b;
                 return NN_OK;
             }
@@ -1228,7 +1221,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
                 return NN_OK;
             }
             if ((mul || NN__OX_IS("Div")) && v->kind == NN__OXV_SCORES && c->count == 1 && c->f[0] != 0.0f) {
-                nn__ox_alias(x, nn__ox_find(x, nd->out[0]), va);
+                nn__ox_copy(x, nn__ox_find(x, nd->out[0]), va, 0);
                 o = &x->vals[nn__ox_find(x, nd->out[0])];
                 o->scale = mul ? o->scale * c->f[0] : o->scale / c->f[0];
                 return NN_OK;
@@ -1269,7 +1262,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         const int64_t ax = nn__ox_int(nd, "axis", x->opset >= 13 ? -1 : 1);
         if (ax != -1 && ax != 3) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "attention's softmax over other than the keys");
         if (fabs(v->scale * sqrt(D) - 1.0) > 1e-5) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "attention scores scaled by other than 1/sqrt(head size)");
-        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+        nn__ox_copy(x, nn__ox_find(x, nd->out[0]), i0, 0);
         x->vals[nn__ox_find(x, nd->out[0])].kind = NN__OXV_PROBS;
         return NN_OK;
     }
@@ -1288,7 +1281,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
         if (!ok) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "Where other than attention's causal mask");
         if (T != x->vals[x->vals[si].src].dims[x->vals[x->vals[si].src].rank - 2])
             return nn__ox_bad(x, NN_ERR_SHAPE, "a causal mask of other than the sequence's steps");
-        nn__ox_alias(x, nn__ox_find(x, nd->out[0]), si);
+        nn__ox_copy(x, nn__ox_find(x, nd->out[0]), si, 0);
         x->vals[nn__ox_find(x, nd->out[0])].causal = 1;
         return NN_OK;
     }
@@ -1484,7 +1477,7 @@ NN__PRIVATE int nn__ox_node_run(nn__ox *x, const nn__ox_node *nd) {
             else if (v.kind == NN__OXV_QKV && v.state == 2 && np == 4 && perm[0] == 0 && perm[1] == 1 && perm[2] == 3 && perm[3] == 2) next = 3;
             else if (v.kind == NN__OXV_ATTY && v.state == 2 && p0213) next = 1;
             if (next < 0) return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a reshape or transpose of attention's heads outside its pattern");
-            nn__ox_alias(x, nn__ox_find(x, nd->out[0]), i0);
+            nn__ox_copy(x, nn__ox_find(x, nd->out[0]), i0, 0);
             o = &x->vals[nn__ox_find(x, nd->out[0])];
             o->state = next; o->heads = v.heads; o->kind = v.kind;
             return NN_OK;
