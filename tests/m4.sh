@@ -1,5 +1,6 @@
 #!/bin/sh
-# The four MLPerf Tiny reference models (tests/m4/tiny_models.h), int8, on an emulated
+# The four MLPerf Tiny reference models (tests/m4/tiny_models.h; and the DS-CNN as PyTorch
+# exported it to ONNX, "kwsonnx"), int8, on an emulated
 # Cortex-M4: tests/m4/tiny_gen.c quantizes them on the host and writes each int8 model, an
 # input and the host's output; tests/m4/tiny_m4.c is built for the Cortex-M4F with
 # arm-none-eabi-gcc + newlib (NN_NO_MALLOC, NN_NO_STDIO, NN_NO_TRAINING, static arena,
@@ -31,10 +32,11 @@ build() { # the measured program (-O2), and the library alone at -Os for its siz
 }
 build kws & p1=$!; build ic & p2=$!; wait $p1; wait $p2
 build ad & p1=$!; build vww & p2=$!; wait $p1; wait $p2
+build kwsonnx
 sym() { v=$(arm-none-eabi-nm -S $B/$1_os.elf | awk -v s=$2 '$4 == s { print $2 }'); echo ${v:-0}; } # (0: folded into the code)
 echo "# arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion) -O2 -mcpu=cortex-m4 -mfloat-abi=hard; qemu-system-arm -M mps2-an386 -icount shift=0"
-printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' model params "int8 file" "arena" "code -Os" "instructions" "plain loops" "vs host"
-for n in kws ic ad vww; do
+printf '%-7s %9s %11s %11s %10s %14s %14s  %s\n' model params "int8 file" "arena" "code -Os" "instructions" "plain loops" "vs host"
+for n in kws ic ad vww kwsonnx; do
     if [ ! -f $B/$n.elf ] || [ ! -f $B/${n}_os.elf ]; then fail=$((fail + 1)); echo "FAIL m4 $n: build"; head -n 20 $B/$n.build; continue; fi
     out=$(timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
           -semihosting-config enable=on,target=native -icount shift=0 -kernel $B/$n.elf 2>&1); rc=$?
@@ -49,7 +51,7 @@ for n in kws ic ad vww; do
     set -- $(grep "^$n " $B/host.txt)
     text=$(arm-none-eabi-size $B/${n}_os.elf | awk 'NR == 2 { print $1 }')
     code=$((text - 0x$(sym $n tiny_model) - 0x$(sym $n tiny_input) - 0x$(sym $n tiny_expect)))
-    printf '%-5s %9s %11s %11s %10s %14s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) \
+    printf '%-7s %9s %11s %11s %10s %14s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) \
         $((naive * 2097152 / cal)) "bit-identical"
 done
 echo "m4: $pass passed, $fail failed"

@@ -4,9 +4,12 @@
    rows, and writes OUTDIR/NAME.h: the int8 model file as a const array (as tools/nn2c does),
    the arena it needs on the device (one input, weights in place), one quantized input and the
    uint8 output the host's nn_qforward gives for it, which the device must reproduce bit for
-   bit. Built like nn2c, without OpenMP or -march: the portable kernels, one thread. */
+   bit. Built like nn2c, without OpenMP or -march: the portable kernels, one thread. A fifth
+   model, "kwsonnx", is the DS-CNN as PyTorch exported it (tests/ref/onnx/kws_dscnn.onnx, read
+   by nn_onnx.h): PyTorch -> ONNX -> nn.h int8 -> Cortex-M4. */
 #define NN_IMPLEMENTATION
 #include "../../nn.h"
+#include "../../nn_onnx.h"
 #include "tiny_models.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +28,9 @@ static void put_bytes(FILE *f, const char *name, const unsigned char *p, size_t 
 int main(int argc, char **argv) {
     int k;
     if (argc != 2) { fprintf(stderr, "usage: tiny_gen OUTDIR\n"); return 2; }
-    for (k = 0; k < 4; k++) {
-        const tiny_model *t = &tiny_models[k];
+    for (k = 0; k < 5; k++) {
+        static const tiny_model from_onnx = {"kwsonnx", "keyword spotting, DS-CNN from PyTorch through ONNX", NULL};
+        const tiny_model *t = k < 4 ? &tiny_models[k] : &from_onnx;
         nn_model m;
         nn_qmodel q, dev;
         nn_compile_config cc = nn_compile_defaults();
@@ -39,11 +43,17 @@ int main(int argc, char **argv) {
         size_t size, arena;
         char path[512];
         FILE *f;
-        nn_model_init(&m, NULL);
-        t->build(&m);
         cc.max_batch = rows; cc.seed = 7 + (uint64_t)k; cc.inference_only = 1;
-        if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s: %s\n", t->name, nn_error()); return 1; }
-        for (i = 0; i < m.n_layers; i++) { /* batchnorm statistics that are not the identity */
+        if (!t->build) {
+            nn_onnx_config oc = nn_onnx_defaults();
+            oc.compile = cc;
+            if (nn_onnx_load(&m, "tests/ref/onnx/kws_dscnn.onnx", &oc) != NN_OK) { fprintf(stderr, "%s: %s\n", t->name, nn_error()); return 1; }
+        } else {
+            nn_model_init(&m, NULL);
+            t->build(&m);
+            if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s: %s\n", t->name, nn_error()); return 1; }
+        }
+        for (i = 0; t->build && i < m.n_layers; i++) { /* batchnorm statistics that are not the identity */
             nn_layer *l = &m.layers[i];
             int64_t c;
             if (l->type != NN_LAYER_BATCHNORM) continue;
