@@ -4614,7 +4614,8 @@ NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
     if (*zero > 255) *zero = 255;
 }
 /* floor(v / scale + 0.5) + zero clamped to [0, 255], NaN to 0: the division in float, the rest
-   in double; the AVX-512 path does the same operations 16 values at a time (same bytes) */
+   in double; the AVX-512 and AVX2 paths do the same operations 16 or 8 values at a time (same
+   bytes) */
 NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
     const double q = floor(v / scale + 0.5) + zero;
     return (uint8_t)(!(q > 0) ? 0 : q > 255 ? 255 : q);
@@ -4633,6 +4634,20 @@ NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t ze
         d1 = _mm512_min_pd(_mm512_max_pd(d1, lo), hi);
         _mm_storeu_si128((__m128i *)(void *)(y + k),
                          _mm512_cvtepi32_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(d0)), _mm512_cvttpd_epi32(d1), 1)));
+    }
+#elif defined(__AVX2__) && !defined(NN_NO_SIMD)
+    const __m256d half = _mm256_set1_pd(0.5), z = _mm256_set1_pd(zero), lo = _mm256_setzero_pd(), hi = _mm256_set1_pd(255.0);
+    for (; k + 8 <= n; k += 8) { /* (8 at a time, the same operations: an int8 model's input is this loop) */
+        const __m256 f = _mm256_div_ps(_mm256_loadu_ps(x + k), _mm256_set1_ps(scale));
+        __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(f)), d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
+        __m128i i0, i1;
+        d0 = _mm256_add_pd(_mm256_round_pd(_mm256_add_pd(d0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d1 = _mm256_add_pd(_mm256_round_pd(_mm256_add_pd(d1, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
+        d0 = _mm256_min_pd(_mm256_max_pd(d0, lo), hi); /* max(NaN, 0) is 0 */
+        d1 = _mm256_min_pd(_mm256_max_pd(d1, lo), hi);
+        i0 = _mm256_cvttpd_epi32(d0); i1 = _mm256_cvttpd_epi32(d1);
+        i0 = _mm_packs_epi32(i0, i1);                       /* 8 x int16, all in [0, 255] */
+        _mm_storel_epi64((__m128i *)(void *)(y + k), _mm_packus_epi16(i0, i0));
     }
 #endif
     for (; k < n; k++) y[k] = nn__quant1(x[k], scale, zero);
