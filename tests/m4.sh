@@ -9,19 +9,19 @@
 # advances one nanosecond per executed instruction, so a timer gives the instructions an
 # inference executes (calibrated against a loop of known length in the same run), and so for
 # the same inference with plain multiply-accumulate loops (the baseline; same output too).
-# Prints a table and ends with "m4: N passed, N failed"; skipped without the tools
+# Prints a table and ends with "mcu: N passed, N failed"; skipped without the tools
 # (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm).
 cd "$(dirname "$0")/.." || exit 1
 B=build/m4
 W="-Wall -Wextra -pedantic -Werror"
 if ! command -v arm-none-eabi-gcc >/dev/null 2>&1 || ! command -v qemu-system-arm >/dev/null 2>&1; then
     echo "m4: skipped: no arm-none-eabi-gcc or qemu-system-arm"
-    echo "m4: 0 passed, 0 failed"; exit 0
+    echo "mcu: 0 passed, 0 failed"; exit 0
 fi
 mkdir -p $B
 pass=0; fail=0
 if ! cc -std=c99 -O2 $W tests/m4/tiny_gen.c -lm -o $B/tiny_gen || ! $B/tiny_gen $B > $B/host.txt; then
-    echo "FAIL m4: the host generator"; echo "m4: 0 passed, 1 failed"; exit 1
+    echo "FAIL m4: the host generator"; echo "mcu: 0 passed, 1 failed"; exit 1
 fi
 M4="-std=c99 -O2 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections -fdata-sections $W
     -I. -nostartfiles -Wl,--gc-sections -T tests/m4/m4.ld --specs=nano.specs --specs=nosys.specs"
@@ -54,5 +54,5 @@ for n in kws ic ad vww kwsonnx; do
     printf '%-7s %9s %11s %11s %10s %14s %14s  %s\n' $n $2 "$3 B" "$4 B" "$code B" $((ticks * 2097152 / cal)) \
         $((naive * 2097152 / cal)) "bit-identical"
 done
-echo "m4: $pass passed, $fail failed"
+echo "mcu: $pass passed, $fail failed"
 [ $fail -eq 0 ]
