@@ -155,7 +155,7 @@ NN__PRIVATE int nn__pb_each(const nn__pbf *f, int elem_wire, void (*get)(void *,
     }
     return 1;
 }
-NN__PRIVATE int nn__pb_str_is(const uint8_t *p, size_t n, const char *s) { return strlen(s) == n && memcmp(p, s, n) == 0; }
+NN__PRIVATE int nn__pb_str_is(const uint8_t *p, size_t n, const char *s) { return strlen(s) == n && (n == 0 || memcmp(p, s, n) == 0); }
 
 /* >>onnx-model: the parts of ModelProto, GraphProto, NodeProto, AttributeProto and TensorProto
    this reads (field numbers from onnx.proto) ----------------------------------------------------- */
@@ -440,7 +440,7 @@ NN__PRIVATE int nn__ox_ints_attr(const nn__ox_node *nd, const char *name, int64_
 NN__PRIVATE int nn__ox_find(const nn__ox *x, nn__ox_str s) {
     int i;
     for (i = x->n_vals - 1; i >= 0; i--)
-        if (x->vals[i].name.n == s.n && memcmp(x->vals[i].name.p, s.p, s.n) == 0) return i;
+        if (x->vals[i].name.n == s.n && (s.n == 0 || memcmp(x->vals[i].name.p, s.p, s.n) == 0)) return i;
     return -1;
 }
 NN__PRIVATE int nn__ox_new(nn__ox *x, nn__ox_str name, int kind) {
@@ -1721,6 +1721,7 @@ NN__PRIVATE nn_result nn__ox_build(nn__ox *x, const uint8_t *data, size_t size, 
     }
     if (n_in != 1) return nn__fail(NN_ERR_UNSUPPORTED, "ONNX model: %d inputs besides the initializers (nn.h models have one)", n_in);
     if (n_out != 1) return nn__fail(NN_ERR_UNSUPPORTED, "ONNX model: %d outputs (nn.h models have one)", n_out);
+    if (!in_name.n || !out_name.n) return nn__fail(NN_ERR_FORMAT, "ONNX model: the graph's input or output has no name");
     /* liveness from the output back: nodes that lead nowhere are skipped */
     for (i = x->n_nodes - 1; i >= 0; i--) {
         nn__ox_node *nd = &x->nodes[i];

@@ -301,6 +301,14 @@ static void check_wire(void) {
         w_model(&mm, &g);
         CHECK_ERR(nn_onnx_load_mem(&m, mm.b, mm.n, NULL), NN_ERR_UNSUPPORTED, "2 inputs");
     }
+    {   /* an input without a name (the fuzzer's find: empty names compared as memory) */
+        pbw g = {{0}, 0}, mm = {{0}, 0};
+        w_node(&g, "Relu", "act", "", NULL, NULL, "y", 0);
+        w_value(&g, 11, "", 3);
+        w_value(&g, 12, "y", 3);
+        w_model(&mm, &g);
+        CHECK_ERR(nn_onnx_load_mem(&m, mm.b, mm.n, NULL), NN_ERR_FORMAT, "no name");
+    }
     CHECK_ERR(nn_onnx_load_mem(&m, "\x1f\x8b\x08\x00", 4, NULL), NN_ERR_FORMAT, "gzip");
     CHECK_ERR(nn_onnx_load_mem(&m, "", 0, NULL), NN_ERR_FORMAT, "no graph");
     CHECK_ERR(nn_onnx_load(&m, "tests/ref/onnx/missing.onnx", NULL), NN_ERR_IO, "cannot open");
