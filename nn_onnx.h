@@ -238,6 +238,13 @@ NN__PRIVATE nn_result nn__ox_bad(nn__ox *x, nn_result code, const char *what) {
 }
 
 NN__PRIVATE void nn__ox_tensor_free(nn__ox_tensor *t) { free(t->f); free(t->i); t->f = NULL; t->i = NULL; }
+/* t's t->count elements, zeroed: floats, and int64s too for integer data */
+NN__PRIVATE nn_result nn__ox_tensor_alloc(nn__ox *x, nn__ox_tensor *t, int ints) {
+    t->f = (float *)calloc((size_t)(t->count ? t->count : 1), sizeof(float));
+    t->i = ints ? (int64_t *)calloc((size_t)(t->count ? t->count : 1), sizeof(int64_t)) : NULL;
+    if (!t->f || (ints && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory for a tensor"); }
+    return NN_OK;
+}
 
 /* TensorProto: dims 1, data_type 2, segment 3, float_data 4, int32_data 5, int64_data 7, name 8,
    raw_data 9, double_data 10, uint64_data 11, external_data 13, data_location 14 */
@@ -324,9 +331,7 @@ NN__PRIVATE nn_result nn__ox_tensor_read(nn__ox *x, const uint8_t *p, size_t n, 
         int64_t i;
         if ((uint64_t)raw_len != (uint64_t)t->count * (uint64_t)esize)
             return nn__ox_bad(x, NN_ERR_FORMAT, "a tensor's raw_data length is not its element count times the element size");
-        t->f = (float *)malloc(sizeof(float) * (size_t)(t->count ? t->count : 1));
-        t->i = is_int ? (int64_t *)malloc(sizeof(int64_t) * (size_t)(t->count ? t->count : 1)) : NULL;
-        if (!t->f || (is_int && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory for a tensor"); }
+        if (nn__ox_tensor_alloc(x, t, is_int) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
         for (i = 0; i < t->count; i++) { /* little-endian on every host */
             const uint8_t *q = raw + i * esize;
             uint64_t u = 0;
@@ -360,9 +365,7 @@ NN__PRIVATE nn_result nn__ox_tensor_read(nn__ox *x, const uint8_t *p, size_t n, 
             }
             if (pass == 0) {
                 if (c.n != t->count) return nn__ox_bad(x, NN_ERR_FORMAT, "a tensor holds a different number of elements than its dims say");
-                t->f = (float *)malloc(sizeof(float) * (size_t)(t->count ? t->count : 1));
-                t->i = is_int ? (int64_t *)malloc(sizeof(int64_t) * (size_t)(t->count ? t->count : 1)) : NULL;
-                if (!t->f || (is_int && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory for a tensor"); }
+                if (nn__ox_tensor_alloc(x, t, is_int) != NN_OK) return NN_ERR_OUT_OF_MEMORY;
             }
         }
     }
@@ -807,10 +810,7 @@ NN__PRIVATE nn_result nn__ox_const_new(nn__ox *x, nn__ox_tensor *t, int ndim, co
             return nn__ox_bad(x, NN_ERR_UNSUPPORTED, "a computed constant of over 2^20 elements");
         t->count *= dims[k];
     }
-    t->f = (float *)calloc((size_t)(t->count ? t->count : 1), sizeof(float));
-    t->i = ints ? (int64_t *)calloc((size_t)(t->count ? t->count : 1), sizeof(int64_t)) : NULL;
-    if (!t->f || (ints && !t->i)) { nn__ox_tensor_free(t); return nn__ox_bad(x, NN_ERR_OUT_OF_MEMORY, "no memory"); }
-    return NN_OK;
+    return nn__ox_tensor_alloc(x, t, ints);
 }
 
 /* Shape, Gather, Concat, Unsqueeze, Squeeze, Cast, Expand, ConstantOfShape, Constant on constants */
