@@ -313,26 +313,23 @@ int main(void) {
         memset(&c, 0x55, sizeof c);
         CHECK_ERR(nn_csv_load("no/such/file.csv", -1, &c), NN_ERR_IO, "cannot open");
         CHECK(c.n == 0x5555555555555555ll); /* untouched */
-        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,x,1\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, ":3: column 1 (from 0, as label_col) is not a number");
-        write_file(BAD_CSV, "a,b,label\n1,2,0\nnan,4,1\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, ":3: column 0 (from 0, as label_col) is NaN");
-        write_file(BAD_CSV, "a,b,label\n1,-inf,0\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, ":2: column 1 (from 0, as label_col) is infinite");
-        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,4\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, ":3: expected 3");
-        write_file(BAD_CSV, "a,b,label\n1,2,0\n3,4,1,5\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, "expected 3");
-        write_file(BAD_CSV, "a,b,label\n1,2,0.5\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "not a non-negative integer");
-        write_file(BAD_CSV, "");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_FORMAT, "no header line and rows");
-        write_file(BAD_CSV, "a,b,label\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "no data rows");
-        write_file(BAD_CSV, "a,b,label\n\n  \n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, -1, &c), NN_ERR_DATA, "no data rows");
-        write_file(BAD_CSV, "a,b\n1,2\n");
-        CHECK_ERR(nn_csv_load(BAD_CSV, 5, &c), NN_ERR_INVALID_ARG, "label column 5");
+        static const struct { const char *text; int label_col; nn_result code; const char *says; } bad[] = {
+            {"a,b,label\n1,2,0\n3,x,1\n", -1, NN_ERR_FORMAT, ":3: column 1 (from 0, as label_col) is not a number"},
+            {"a,b,label\n1,2,0\nnan,4,1\n", -1, NN_ERR_DATA, ":3: column 0 (from 0, as label_col) is NaN"},
+            {"a,b,label\n1,-inf,0\n", -1, NN_ERR_DATA, ":2: column 1 (from 0, as label_col) is infinite"},
+            {"a,b,label\n1,2,0\n3,4\n", -1, NN_ERR_FORMAT, ":3: expected 3"},
+            {"a,b,label\n1,2,0\n3,4,1,5\n", -1, NN_ERR_FORMAT, "expected 3"},
+            {"a,b,label\n1,2,0.5\n", -1, NN_ERR_DATA, "not a non-negative integer"},
+            {"", -1, NN_ERR_FORMAT, "no header line and rows"},
+            {"a,b,label\n", -1, NN_ERR_DATA, "no data rows"},
+            {"a,b,label\n\n  \n", -1, NN_ERR_DATA, "no data rows"},
+            {"a,b\n1,2\n", 5, NN_ERR_INVALID_ARG, "label column 5"},
+        };
+        size_t k;
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            write_file(BAD_CSV, bad[k].text);
+            CHECK_ERR(nn_csv_load(BAD_CSV, bad[k].label_col, &c), bad[k].code, bad[k].says);
+        }
         write_file(BAD_CSV, "a,b,label\r\n1,2,0\r\n\r\n3,4,1\r\n");
         CHECK_OK(nn_csv_load(BAD_CSV, -1, &c));
         CHECK(c.n == 2 && c.features == 2 && c.x[2] == 3 && c.labels[1] == 1);
