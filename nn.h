@@ -4585,10 +4585,203 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
 NN__PRIVATE uint8_t nn__qout(const nn_qlayer *l, int64_t o, int32_t acc) {
     return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
 }
+/* the output positions [*lo, *hi) along one axis whose taps all fall inside the input */
+NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int64_t pad, int64_t dil, int *lo, int *hi) {
+    const int64_t last = in - 1 - (k - 1) * dil + pad; /* (the largest o * s) */
+    const int64_t l = (pad + s - 1) / s, h = last < 0 ? 0 : last / s + 1;
+    *lo = (int)(l < out ? l : out);
+    *hi = (int)(h < out ? (h > *lo ? h : *lo) : out > *lo ? out : *lo);
+}
+#if defined(NN__QDOT_AVX2)
+/* AVX2 int8 GEMM over many columns (a convolution's pixels, a dense layer's rows of a batch):
+   Y (M, N) = W (M, K) X (K, N) in outer-product tiles of 6 rows by 16 columns. A pair of one
+   row's weights (two taps, widened to 16 bits) is broadcast and multiplied by 8 columns' pairs
+   of inputs by vpmaddwd: 16 exact products an instruction, and no horizontal sums (nn__qdot2x4
+   reduces its chains at every tile, which short convolution rows of 25 taps are mostly).
+   Blocks on the stack: NN__QKC taps of NN__QMB rows (int16), the same taps of NN__QNC columns
+   (int16, [pair][column][2]), the (NN__QMB, NN__QNC) sums. Integer sums: the same values as
+   nn__qdots in any order. */
+enum { NN__QMR = 6, NN__QMB = 66, NN__QKC = 128, NN__QNC = 64, NN__QPADB = 16384 };
+typedef struct nn__qsrc {    /* where the columns come from: */
+    const nn_conv2d_desc *d; /* a convolution: column n is output pixel n of the image x (a group's
+                                channels), padding reads zin; or, d NULL, */
+    const uint8_t *x;
+    int64_t ld;              /* a dense layer: column n is the row x + n * ld */
+    int zin;
+} nn__qsrc;
+NN__PRIVATE int32_t nn__ld32i(const int16_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+#define NN__QLD8(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define NN__QST8(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
+#define NN__QROW(r, A, B)                                                                               \
+    {                                                                                                   \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * NN__QKC + 2 * j));                     \
+        A = _mm256_add_epi32(A, _mm256_madd_epi16(w, x0)); B = _mm256_add_epi32(B, _mm256_madd_epi16(w, x1)); \
+    }
+/* acc (6 rows of NN__QNC) += wp (6 rows of NN__QKC) x xp (16 columns), np pairs */
+NN__PRIVATE NN__NOINLINE void nn__qtile6x16(const int16_t *wp, const int16_t *xp, int64_t np, int32_t *acc) {
+    __m256i c0a = NN__QLD8(acc), c0b = NN__QLD8(acc + 8), c1a = NN__QLD8(acc + NN__QNC), c1b = NN__QLD8(acc + NN__QNC + 8);
+    __m256i c2a = NN__QLD8(acc + 2 * NN__QNC), c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
+    __m256i c3a = NN__QLD8(acc + 3 * NN__QNC), c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+    __m256i c4a = NN__QLD8(acc + 4 * NN__QNC), c4b = NN__QLD8(acc + 4 * NN__QNC + 8);
+    __m256i c5a = NN__QLD8(acc + 5 * NN__QNC), c5b = NN__QLD8(acc + 5 * NN__QNC + 8);
+    int64_t j;
+    for (j = 0; j < np; j++) {
+        const __m256i x0 = NN__QLD8(xp + j * 2 * NN__QNC), x1 = NN__QLD8(xp + j * 2 * NN__QNC + 16);
+        NN__QROW(0, c0a, c0b) NN__QROW(1, c1a, c1b) NN__QROW(2, c2a, c2b)
+        NN__QROW(3, c3a, c3b) NN__QROW(4, c4a, c4b) NN__QROW(5, c5a, c5b)
+    }
+    NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
+    NN__QST8(acc + 2 * NN__QNC, c2a); NN__QST8(acc + 2 * NN__QNC + 8, c2b);
+    NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
+    NN__QST8(acc + 4 * NN__QNC, c4a); NN__QST8(acc + 4 * NN__QNC + 8, c4b);
+    NN__QST8(acc + 5 * NN__QNC, c5a); NN__QST8(acc + 5 * NN__QNC + 8, c5b);
+}
+#undef NN__QROW
+/* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the odd tap and the columns up to a
+   multiple of 16 zero. A convolution's windows inside the image, stride 1: 8 pixels of two taps
+   at a time (their bytes interleaved, widened) */
+NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *xp, int *tab) {
+    const int64_t np = (kc + 1) / 2, ncp = (nc + 15) / 16 * 16;
+    int64_t j, n, t;
+    if (!s->d) {
+        for (n = 0; n < nc; n++) {
+            const uint8_t *r = s->x + (n0 + n) * s->ld + k0;
+            for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = r[t];
+            if (kc & 1) xp[((kc >> 1) * NN__QNC + n) * 2 + 1] = 0;
+        }
+    } else {
+        const nn_conv2d_desc *d = s->d;
+        const int H = (int)d->H, W = (int)d->W, OW = (int)d->OW, KHW = (int)(d->KH * d->KW), KW = (int)d->KW;
+        const int SH = (int)d->SH, SW = (int)d->SW, PH = (int)d->PH, PW = (int)d->PW, DH = (int)d->DH, DW = (int)d->DW;
+        int *off = tab + 1, *tc = off + NN__QKC, *ti = tc + NN__QKC, *tj = ti + NN__QKC, oh_lo, oh_hi, ow_lo, ow_hi;
+        nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &oh_lo, &oh_hi);
+        nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &ow_lo, &ow_hi);
+        if (tab[0] != (int)k0) /* (tab[0]: the block the tables hold, or -1) */
+            for (tab[0] = (int)k0, t = 0; t < kc; t++) { /* tap k0 + t: channel, row, column of the window */
+                const int k = (int)(k0 + t), c = k / KHW, i = k % KHW / KW, jj = k % KW;
+                tc[t] = c * H * W; ti[t] = i * DH; tj[t] = jj * DW; off[t] = tc[t] + ti[t] * W + tj[t];
+            }
+        for (n = 0; n < nc;) {
+            const int p = (int)(n0 + n), oh = p / OW, ow = p % OW, ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+            if (SW == 1 && ow_hi - ow_lo >= 8 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
+                /* L pixels of the row inside: the 8 from s0 (all inside) read, moved down by ow - s0 */
+                const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8, L = nc - n < L0 ? (int)(nc - n) : L0;
+                const int s0 = ow + 8 <= ow_hi ? ow : ow_hi - 8;
+                const uint8_t *x = s->x + ih0 * W + s0 - PW;
+                const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
+                const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(L), lane);
+                for (j = 0; j < np; j++) {
+                    const __m128i a = _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * j]));
+                    const __m128i b = 2 * j + 1 < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * j + 1]))
+                                                     : _mm_setzero_si128();
+                    __m256i v = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
+                    if (ow != s0) v = _mm256_permutevar8x32_epi32(v, idx);
+                    if (L == 8) NN__QST8(xp + (j * NN__QNC + n) * 2, v);
+                    else _mm256_maskstore_epi32((int *)(void *)(xp + (j * NN__QNC + n) * 2), keep, v);
+                }
+                n += L;
+                continue;
+            }
+            if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
+                const uint8_t *x = s->x + ih0 * W + iw0;
+                for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = x[off[t]];
+            } else
+                for (t = 0; t < kc; t++) {
+                    const int ih = ih0 + ti[t], iw = iw0 + tj[t];
+                    xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (int16_t)s->zin : s->x[tc[t] + ih * W + iw];
+                }
+            if (kc & 1) xp[((kc >> 1) * NN__QNC + n) * 2 + 1] = 0;
+            n++;
+        }
+    }
+    for (j = 0; j < np; j++) memset(xp + (j * NN__QNC + nc) * 2, 0, (size_t)(ncp - nc) * 4);
+}
+/* y[i * ys] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
+   the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
+NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bias, int32_t mult, int32_t shift,
+                              int32_t zero, uint8_t *y, int64_t ys) {
+    int64_t i = 0;
+    if (fit && mult >= 0 && shift > 32 && shift <= 62) {
+        const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
+        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33));
+        const __m128i cnt = _mm_cvtsi32_si128(shift - 32);
+        for (; i + 8 <= n; i += 8) {
+            const __m256i v = _mm256_add_epi32(NN__QLD8(acc + i), b), a = _mm256_abs_epi32(v);
+            const __m256i pe = _mm256_mul_epu32(a, m), po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+            const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+            const __m256i q = _mm256_add_epi32(_mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
+            const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+            const __m128i u = _mm_packus_epi16(h, h);
+            if (ys == 1) _mm_storel_epi64((__m128i *)(void *)(y + i), u);
+            else {
+                uint8_t t[16];
+                int e;
+                _mm_storeu_si128((__m128i *)(void *)t, u);
+                for (e = 0; e < 8; e++) y[(i + e) * ys] = t[e];
+            }
+        }
+    }
+    for (; i < n; i++) y[i * ys] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
+}
+/* the int8 layer l's channels [o0, o0 + M) (weights w, K taps each) over N columns from s:
+   channel o0 + m of column n to y[m * ys_o + n * ys_n] */
+NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int64_t M, int64_t K, int64_t N, const nn__qsrc *s,
+                           uint8_t *y, int64_t ys_o, int64_t ys_n) {
+    int16_t wp[NN__QMB * NN__QKC], xp[NN__QKC * NN__QNC];
+    int32_t acc[NN__QMB * NN__QNC];
+    int tab[1 + 4 * NN__QKC];
+    int64_t n0, m0, k0, r, t, n;
+    int64_t bmax = 0;
+    int fit;
+    for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
+    fit = K < ((int64_t)1 << 16) && bmax + K * 255 * 127 < ((int64_t)1 << 31) - 1;
+    tab[0] = -1;
+    for (n0 = 0; n0 < N; n0 += NN__QNC) {
+        const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
+        for (m0 = 0; m0 < M; m0 += NN__QMB) {
+            const int64_t mb = M - m0 < NN__QMB ? M - m0 : NN__QMB, mbp = (mb + NN__QMR - 1) / NN__QMR * NN__QMR;
+            memset(acc, 0, sizeof(int32_t) * (size_t)(mbp * NN__QNC));
+            for (k0 = 0; k0 < K; k0 += NN__QKC) {
+                const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, np = (kc + 1) / 2;
+                nn__qpack_x(s, k0, kc, n0, nc, xp, tab);
+                for (r = 0; r < mbp; r++) { /* the rows widened; the odd tap and the rows past M zero */
+                    int16_t *d = wp + r * NN__QKC;
+                    const int8_t *src = w + (m0 + r) * K + k0;
+                    t = 0;
+                    if (r < mb) {
+                        for (; t + 16 <= kc; t += 16)
+                            NN__QST8(d + t, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + t))));
+                        for (; t < kc; t++) d[t] = src[t];
+                    }
+                    for (; t < 2 * np; t++) d[t] = 0;
+                }
+                for (r = 0; r < mbp; r += NN__QMR)
+                    for (n = 0; n < nc; n += 16) nn__qtile6x16(wp + r * NN__QKC, xp + n * 2, np, acc + r * NN__QNC + n);
+            }
+            for (r = 0; r < mb; r++) {
+                const int64_t o = o0 + m0 + r;
+                nn__qreq_row(acc + r * NN__QNC, nc, fit, l->bias[o], l->mult[o], l->shift[o], l->zero,
+                             y + (m0 + r) * ys_o + n0 * ys_n, ys_n);
+            }
+        }
+    }
+}
+#undef NN__QLD8
+#undef NN__QST8
+#endif
 NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
     enum { NB = 4, NO = 64 };
     int32_t acc[NB * NO];
     int64_t b, o, i;
+#if defined(NN__QDOT_AVX2)
+    if (B >= 16) { /* the batch's rows as the columns of one GEMM */
+        nn__qsrc s;
+        s.d = NULL; s.x = x; s.ld = in; s.zin = 0;
+        nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch);
+        return;
+    }
+#endif
     for (b = 0; b < B; b += NB)
         for (o = 0; o < l->n_ch; o += NO) {
             const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
@@ -4712,13 +4905,6 @@ NN__PRIVATE void nn__qpatch(const nn_conv2d_desc *d, const uint8_t *xg, int64_t 
             }
         }
 }
-/* the output positions [*lo, *hi) along one axis whose taps all fall inside the input */
-NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int64_t pad, int64_t dil, int *lo, int *hi) {
-    const int64_t last = in - 1 - (k - 1) * dil + pad; /* (the largest o * s) */
-    const int64_t l = (pad + s - 1) / s, h = last < 0 ? 0 : last / s + 1;
-    *lo = (int)(l < out ? l : out);
-    *hi = (int)(h < out ? (h > *lo ? h : *lo) : out > *lo ? out : *lo);
-}
 /* depthwise (one input and one output channel per group): direct, no patches; the windows
    inside the image without bounds checks, 3x3 unrolled. Indices within one image in int (the
    caller checks they fit): 32-bit targets pay for int64 arithmetic */
@@ -4780,6 +4966,32 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
         nn__qconv_dw(l, d, x, zin, B, y);
         return;
     }
+#if defined(NN__QDOT_AVX2)
+    if (P >= 16) { /* each image's pixels as the columns of one GEMM per group; with a zero-padded
+                      copy of the image where it fits, stride 1 packs every window 8 pixels at once */
+        const int64_t Hp = d->H + 2 * d->PH, Wp = d->W + 2 * d->PW;
+        const int padded = (d->PH || d->PW) && d->SW == 1 && cg * Hp * Wp <= NN__QPADB;
+        nn_conv2d_desc dp = *d;
+        uint8_t pad[NN__QPADB];
+        nn__qsrc s;
+        s.d = d; s.ld = 0; s.zin = zin;
+        if (padded) {
+            dp.H = Hp; dp.W = Wp; dp.PH = dp.PW = 0;
+            s.d = &dp; s.x = pad;
+            memset(pad, zin, (size_t)(cg * Hp * Wp));
+        }
+        for (n = 0; n < B; n++)
+            for (g = 0; g < d->G; g++) {
+                const uint8_t *xg = x + (n * d->C + g * cg) * d->H * d->W;
+                if (padded)
+                    for (r = 0; r < cg * d->H; r++)
+                        memcpy(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, (size_t)d->W);
+                else s.x = xg;
+                nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1);
+            }
+        return;
+    }
+#endif
     for (n = 0; n < B; n++)
         for (g = 0; g < d->G; g++)
             for (p0 = 0; p0 < P; p0 += NN__QPIX) {

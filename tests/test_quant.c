@@ -310,6 +310,102 @@ static void requant_paths(void) {
     CHECK(fast > 100000);
 }
 
+/* The int8 dense and convolution kernels (nn__qdense, nn__qconv: packed GEMM tiles on AVX2,
+   smlad tiles on ARM, dot products elsewhere) against plain C loops, byte for byte: batches
+   either side of the GEMM's 16 columns, odd and long rows (several blocks of taps, rows and
+   columns), padding, strides, dilation, groups, depthwise, images narrower than 8, a padded
+   image too large for the kernel's copy; biases beyond the 32-bit fast path, shifts of 32 and
+   below (nn__rq's 64-bit case), outputs saturating at both ends. */
+static uint64_t qrng = 12345;
+static int32_t qrand(int32_t lo, int32_t hi) {
+    qrng = qrng * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (int32_t)((qrng >> 33) % (uint64_t)(hi - lo + 1));
+}
+static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, int32_t *mult, int32_t *shift, int64_t ch, int big) {
+    int64_t k;
+    for (k = 0; k < nw; k++) w[k] = (int8_t)qrand(-127, 127);
+    for (k = 0; k < ch; k++) {
+        bias[k] = big && k % 3 == 0 ? qrand(-2000000000, 2000000000) : qrand(-300000, 300000);
+        mult[k] = qrand(1 << 30, 2147483647);
+        shift[k] = k % 7 == 6 ? qrand(20, 32) : qrand(33, 44);
+    }
+    l->w = w; l->bias = bias; l->mult = mult; l->shift = shift; l->n_ch = ch; l->n_w = nw;
+    l->zero = qrand(0, 255);
+}
+static uint8_t qref(const nn_qlayer *l, int64_t o, int64_t acc) {
+    return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
+}
+static void int8_kernels(void) {
+    static int8_t w[600000];
+    static uint8_t x[300000], y[300000];
+    static int32_t bias[400], mult[400], shift[400];
+    /* dense: in, out, batch */
+    const int dense[][3] = {{1, 1, 1}, {784, 128, 16}, {784, 10, 17}, {131, 67, 65}, {300, 133, 40}, {7, 5, 200}, {64, 64, 3}};
+    /* conv: C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, batch */
+    const int conv[][14] = {{1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 2}, {6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
+                            {3, 17, 19, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2}, {4, 9, 23, 8, 3, 5, 1, 1, 2, 1, 2, 1, 2, 1},
+                            {16, 6, 6, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {1, 49, 10, 9, 10, 4, 2, 2, 4, 1, 1, 1, 1, 1},
+                            {5, 7, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 1}, {20, 12, 11, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},
+                            {130, 4, 5, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1}, {40, 20, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                            {2, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}};
+    nn_qlayer l;
+    int t, big, bad = 0, cases = 0;
+    int64_t k, b, o, i;
+    memset(&l, 0, sizeof l);
+    for (big = 0; big < 2; big++)
+        for (t = 0; t < (int)(sizeof dense / sizeof dense[0]); t++) {
+            const int64_t in = dense[t][0], out = dense[t][1], B = dense[t][2];
+            qlayer_random(&l, w, in * out, bias, mult, shift, out, big);
+            for (k = 0; k < B * in; k++) x[k] = (uint8_t)qrand(0, 255);
+            nn__qdense(&l, x, in, B, y);
+            for (b = 0; b < B; b++)
+                for (o = 0; o < out; o++) {
+                    int64_t acc = 0;
+                    for (k = 0; k < in; k++) acc += (int32_t)x[b * in + k] * w[o * in + k];
+                    bad += y[b * out + o] != qref(&l, o, acc);
+                }
+            cases++;
+        }
+    CHECK_MSG(bad == 0, "int8 dense: %d outputs differ from plain C", bad);
+    for (big = 0; big < 2; big++)
+        for (t = 0; t < (int)(sizeof conv / sizeof conv[0]); t++) {
+            const int *c = conv[t];
+            static uint8_t patch[1 << 16];
+            nn_conv2d_desc d;
+            int64_t kg, P, oh, ow, ci, ki, kj;
+            int32_t zin = qrand(0, 255);
+            d.C = c[0]; d.H = c[1]; d.W = c[2]; d.OC = c[3]; d.KH = c[4]; d.KW = c[5]; d.SH = c[6]; d.SW = c[7];
+            d.PH = c[8]; d.PW = c[9]; d.DH = c[10]; d.DW = c[11]; d.G = c[12]; d.T = 1;
+            CHECK_OK(nn_conv2d_desc_init(&d));
+            kg = d.C / d.G * d.KH * d.KW;
+            P = d.OH * d.OW;
+            qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, big);
+            for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)qrand(0, 255);
+            nn__qconv(&l, &d, x, zin, c[13], y, patch);
+            for (b = 0; b < c[13]; b++)
+                for (o = 0; o < d.OC; o++)
+                    for (oh = 0; oh < d.OH; oh++)
+                        for (ow = 0; ow < d.OW; ow++) {
+                            const int64_t g = o / (d.OC / d.G);
+                            int64_t acc = 0;
+                            for (ci = 0; ci < d.C / d.G; ci++)
+                                for (ki = 0; ki < d.KH; ki++)
+                                    for (kj = 0; kj < d.KW; kj++) {
+                                        const int64_t ih = oh * d.SH - d.PH + ki * d.DH, iw = ow * d.SW - d.PW + kj * d.DW;
+                                        const int32_t v = ih < 0 || ih >= d.H || iw < 0 || iw >= d.W
+                                                              ? zin : x[((b * d.C + g * (d.C / d.G) + ci) * d.H + ih) * d.W + iw];
+                                        acc += v * w[((o * (d.C / d.G) + ci) * d.KH + ki) * d.KW + kj];
+                                    }
+                            i = ((b * d.OC + o) * d.OH + oh) * d.OW + ow;
+                            bad += y[i] != qref(&l, o, acc);
+                        }
+            (void)P;
+            cases++;
+        }
+    CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
+    CHECK(cases == 2 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
+}
+
 int main(void) {
     nn_model m;
     int64_t i;
@@ -322,6 +418,7 @@ int main(void) {
     train = nn_dataset_slice(&all, 360, -1);
     dot_product();
     dot_tiles();
+    int8_kernels();
     requant_paths();
     quantize_input();
     layer_types();
