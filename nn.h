@@ -4601,7 +4601,11 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    Blocks on the stack: NN__QKC taps of NN__QMB rows (int16), the same taps of NN__QNC columns
    (int16, [pair][column][2]), the (NN__QMB, NN__QNC) sums. Integer sums: the same values as
    nn__qdots in any order. */
-enum { NN__QMR = 6, NN__QMB = 66, NN__QKC = 128, NN__QNC = 64, NN__QPADB = 16384 };
+#define NN__QMR 6
+#define NN__QMB 66
+#define NN__QKC 128
+#define NN__QNC 64
+#define NN__QPADB 16384
 typedef struct nn__qsrc {    /* where the columns come from: */
     const nn_conv2d_desc *d; /* a convolution: column n is output pixel n of the image x (a group's
                                 channels), padding reads zin; or, d NULL, */
