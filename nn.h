@@ -934,6 +934,7 @@ typedef struct nn_qlayer {
     float scale;            /* output activation: real = scale * (q - zero) */
     int32_t zero;           /* 0..255 */
     int view;               /* output is the input's buffer (flatten, reshape, dropout, folded batchnorm) */
+    int pooled;             /* activation: its max pooling ran first (set by each nn_qforward) */
     int64_t n_w, n_ch;      /* dense/conv: weights and output channels */
     const int8_t *w;        /* dense (out, in) or conv (OC, C/G, KH, KW) weights */
     const int32_t *bias;    /* per channel, the input's zero point folded in */
@@ -4594,15 +4595,15 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
 }
 #if defined(NN__QDOT_AVX2)
 /* AVX2 int8 GEMM over many columns (a convolution's pixels, a dense layer's rows of a batch):
-   Y (M, N) = W (M, K) X (K, N) in outer-product tiles of 6 rows by 16 columns. A pair of one
+   Y (M, N) = W (M, K) X (K, N) in outer-product tiles of 4 rows by 16 columns. A pair of one
    row's weights (two taps, widened to 16 bits) is broadcast and multiplied by 8 columns' pairs
    of inputs by vpmaddwd: 16 exact products an instruction, and no horizontal sums (nn__qdot2x4
    reduces its chains at every tile, which short convolution rows of 25 taps are mostly).
    Blocks on the stack: NN__QKC taps of NN__QMB rows (int16), the same taps of NN__QNC columns
    (int16, [pair][column][2]), the (NN__QMB, NN__QNC) sums. Integer sums: the same values as
    nn__qdots in any order. */
-#define NN__QMR 6
-#define NN__QMB 66
+#define NN__QMR 4
+#define NN__QMB 64
 #define NN__QKC 128
 #define NN__QNC 64
 #define NN__QPADB 16384
@@ -4621,24 +4622,20 @@ NN__PRIVATE int32_t nn__ld32i(const int16_t *p) { int32_t v; memcpy(&v, p, 4); r
         const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * NN__QKC + 2 * j));                     \
         A = _mm256_add_epi32(A, _mm256_madd_epi16(w, x0)); B = _mm256_add_epi32(B, _mm256_madd_epi16(w, x1)); \
     }
-/* acc (6 rows of NN__QNC) += wp (6 rows of NN__QKC) x xp (16 columns), np pairs */
-NN__PRIVATE NN__NOINLINE void nn__qtile6x16(const int16_t *wp, const int16_t *xp, int64_t np, int32_t *acc) {
+/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC) x xp (16 columns), np pairs: 8 chains, 4
+   broadcasts, 2 loads in 14 registers (6 rows: GCC hoists the 6 broadcasts and spills sums) */
+NN__PRIVATE NN__NOINLINE void nn__qtile4x16(const int16_t *wp, const int16_t *xp, int64_t np, int32_t *acc) {
     __m256i c0a = NN__QLD8(acc), c0b = NN__QLD8(acc + 8), c1a = NN__QLD8(acc + NN__QNC), c1b = NN__QLD8(acc + NN__QNC + 8);
     __m256i c2a = NN__QLD8(acc + 2 * NN__QNC), c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
     __m256i c3a = NN__QLD8(acc + 3 * NN__QNC), c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
-    __m256i c4a = NN__QLD8(acc + 4 * NN__QNC), c4b = NN__QLD8(acc + 4 * NN__QNC + 8);
-    __m256i c5a = NN__QLD8(acc + 5 * NN__QNC), c5b = NN__QLD8(acc + 5 * NN__QNC + 8);
     int64_t j;
     for (j = 0; j < np; j++) {
         const __m256i x0 = NN__QLD8(xp + j * 2 * NN__QNC), x1 = NN__QLD8(xp + j * 2 * NN__QNC + 16);
-        NN__QROW(0, c0a, c0b) NN__QROW(1, c1a, c1b) NN__QROW(2, c2a, c2b)
-        NN__QROW(3, c3a, c3b) NN__QROW(4, c4a, c4b) NN__QROW(5, c5a, c5b)
+        NN__QROW(0, c0a, c0b) NN__QROW(1, c1a, c1b) NN__QROW(2, c2a, c2b) NN__QROW(3, c3a, c3b)
     }
     NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
     NN__QST8(acc + 2 * NN__QNC, c2a); NN__QST8(acc + 2 * NN__QNC + 8, c2b);
     NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
-    NN__QST8(acc + 4 * NN__QNC, c4a); NN__QST8(acc + 4 * NN__QNC + 8, c4b);
-    NN__QST8(acc + 5 * NN__QNC, c5a); NN__QST8(acc + 5 * NN__QNC + 8, c5b);
 }
 #undef NN__QROW
 /* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the odd tap and the columns up to a
@@ -4647,11 +4644,24 @@ NN__PRIVATE NN__NOINLINE void nn__qtile6x16(const int16_t *wp, const int16_t *xp
 NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *xp, int *tab) {
     const int64_t np = (kc + 1) / 2, ncp = (nc + 15) / 16 * 16;
     int64_t j, n, t;
-    if (!s->d) {
-        for (n = 0; n < nc; n++) {
-            const uint8_t *r = s->x + (n0 + n) * s->ld + k0;
-            for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = r[t];
-            if (kc & 1) xp[((kc >> 1) * NN__QNC + n) * 2 + 1] = 0;
+    if (!s->d) { /* 8 rows widened, then their pairs transposed 8 x 8 (32-bit lanes moved as floats) */
+        const int64_t np8 = (np + 7) / 8 * 8;
+        int16_t tmp[8 * NN__QKC];
+        int64_t e;
+        for (n = 0; n < nc; n += 8) {
+            for (e = 0; e < 8; e++) {
+                int16_t *d = tmp + e * NN__QKC;
+                t = 0;
+                if (n + e < nc) {
+                    const uint8_t *r = s->x + (n0 + n + e) * s->ld + k0;
+                    for (; t + 16 <= kc; t += 16)
+                        NN__QST8(d + t, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(r + t))));
+                    for (; t < kc; t++) d[t] = r[t];
+                }
+                for (; t < 2 * np8; t++) d[t] = 0;
+            }
+            for (j = 0; j < np; j += 8)
+                nn__transpose8((float *)(void *)(xp + (j * NN__QNC + n) * 2), NN__QNC, (const float *)(const void *)(tmp + 2 * j), NN__QKC / 2);
         }
     } else {
         const nn_conv2d_desc *d = s->d;
@@ -4761,7 +4771,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                     for (; t < 2 * np; t++) d[t] = 0;
                 }
                 for (r = 0; r < mbp; r += NN__QMR)
-                    for (n = 0; n < nc; n += 16) nn__qtile6x16(wp + r * NN__QKC, xp + n * 2, np, acc + r * NN__QNC + n);
+                    for (n = 0; n < nc; n += 16) nn__qtile4x16(wp + r * NN__QKC, xp + n * 2, np, acc + r * NN__QNC + n);
             }
             for (r = 0; r < mb; r++) {
                 const int64_t o = o0 + m0 + r;
@@ -5019,6 +5029,19 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
    counts as the zero point, torch's count_include_pad) */
 NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
     int64_t pl, oh, ow, i, j;
+    if (d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0) {
+        for (pl = 0; pl < B * d->C; pl++) /* (2x2: the usual case, without bounds) */
+            for (oh = 0; oh < d->OH; oh++) {
+                const uint8_t *r0 = x + (pl * d->H + 2 * oh) * d->W, *r1 = r0 + d->W;
+                uint8_t *yo = y + (pl * d->OH + oh) * d->OW;
+                for (ow = 0; ow < d->OW; ow++) {
+                    const uint8_t a = r0[2 * ow] > r0[2 * ow + 1] ? r0[2 * ow] : r0[2 * ow + 1];
+                    const uint8_t b = r1[2 * ow] > r1[2 * ow + 1] ? r1[2 * ow] : r1[2 * ow + 1];
+                    yo[ow] = a > b ? a : b;
+                }
+            }
+        return;
+    }
     for (pl = 0; pl < B * d->C; pl++)
         for (oh = 0; oh < d->OH; oh++)
             for (ow = 0; ow < d->OW; ow++) {
@@ -5893,11 +5916,21 @@ NN__PRIVATE int nn__act_get_arch(nn_model *m, const char *line, const int64_t *i
 NN__PRIVATE void nn__act_qtable(const nn_layer *l, float *y, const float *x, int64_t n) {
     nn_act_forward(l->cfg.act.kind, l->cfg.act.alpha, y, x, n);
 }
+/* An int8 activation that only a max pooling reads, with a non-decreasing table (ReLU, sigmoid,
+   tanh, leaky ReLU; checked on the table itself), runs that pooling on its input into its own
+   buffer, and the pooling applies the table to the 4x fewer maxima: max(f(x)) = f(max(x)), the
+   same bytes. */
 NN__PRIVATE void nn__act_qforward(nn_qmodel *q, int i, int64_t B) {
-    const nn_qlayer *ql = &q->q[i];
-    const uint8_t *x = q->q[q->g.layers[i].inputs[0]].y;
+    nn_qlayer *ql = &q->q[i];
+    const nn_qlayer *qa = &q->q[q->g.layers[i].inputs[0]];
     int64_t k;
-    for (k = 0; k < B * q->g.layers[i].size; k++) ql->y[k] = ql->lut[x[k]];
+    int pool = 0;
+    ql->pooled = i < q->g.n_layers - 1 && nn__readers(&q->g, i, &pool) == 1 && q->g.layers[pool].type == NN_LAYER_POOL2D &&
+                 q->g.layers[pool].cfg.pool.d.kind == NN_POOL_MAX;
+    for (k = 1; k < 256 && ql->pooled; k++) ql->pooled = ql->lut[k] >= ql->lut[k - 1];
+    if (ql->pooled) nn__qpool(&q->g.layers[pool].cfg.pool.d, qa->y, qa->zero, B, ql->y);
+    else
+        for (k = 0; k < B * q->g.layers[i].size; k++) ql->y[k] = ql->lut[qa->y[k]];
 }
 
 /* >>layer-softmax: over the features of each row ------------------------------------------------ */
@@ -6280,7 +6313,10 @@ NN__PRIVATE int nn__pool2d_get_arch(nn_model *m, const char *line, const int64_t
 NN__PRIVATE void nn__pool2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
-    nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
+    int64_t k;
+    if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) /* (>>layer-act: the maxima are there) */
+        for (k = 0; k < B * l->size; k++) q->q[i].y[k] = qa->lut[qa->y[k]];
+    else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
 }
 
 /* >>layer-batchnorm: per channel of (C, H, W) or per feature, as torch's BatchNorm1d/2d ------------ */
