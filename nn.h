@@ -4685,15 +4685,14 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
                 const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(L), lane);
-                for (j = 0; j < np; j++) {
-                    const __m128i a = _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * j]));
-                    const __m128i b = 2 * j + 1 < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * j + 1]))
-                                                     : _mm_setzero_si128();
-                    __m256i v = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
-                    if (ow != s0) v = _mm256_permutevar8x32_epi32(v, idx);
-                    if (L == 8) NN__QST8(xp + (j * NN__QNC + n) * 2, v);
-                    else _mm256_maskstore_epi32((int *)(void *)(xp + (j * NN__QNC + n) * 2), keep, v);
-                }
+#define NN__QPAIR(j) _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j)])), \
+                         2 * (j) + 1 < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j) + 1])) : _mm_setzero_si128()))
+                if (L == 8 && ow == s0) /* (the usual case, its own loop) */
+                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QNC + n) * 2, NN__QPAIR(j));
+                else
+                    for (j = 0; j < np; j++)
+                        _mm256_maskstore_epi32((int *)(void *)(xp + (j * NN__QNC + n) * 2), keep, _mm256_permutevar8x32_epi32(NN__QPAIR(j), idx));
+#undef NN__QPAIR
                 n += L;
                 continue;
             }
