@@ -570,6 +570,8 @@ typedef struct nn_layer {
     int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
     int dy_first;                     /* set by compile: the layer whose backward writes that gradient first
                                          (it is cleared just before; 0: before the loss) */
+    int recomp;                       /* set by compile: its output, in a buffer such layers share, is
+                                         recomputed before its reader's backward (>>layer-act) */
     /* the fused steps, set by compile (nn__plan_steps) and again when the backend changes */
     int fused;                        /* a ReLU computed by its max pooling (1) or by its dense input's GEMM (2);
                                          such a dense layer: the ReLU's index */
@@ -5884,6 +5886,21 @@ NN__PRIVATE void nn__act_fuse(nn_model *m, int r) {
         in->fused = r;
     }
 }
+/* A GELU that only the dense layer right after it reads, in a model compiled to train: its own
+   backward needs its input alone, and that dense layer's needs the GELU's output again only for
+   its weight gradient. So the output lives in one buffer that every such layer shares, and
+   nn__backward recomputes it just before that dense layer's backward (the same bits): a
+   transformer's MLP keeps its 4C-wide activations once, not once a block. nn_model_activation
+   recomputes it too (its view then holds until the next such call). Decided with the scratch
+   sizes (nn__plan_model), as it changes the plan; the layer needs no scratch. */
+NN__PRIVATE int64_t nn__act_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
+    const int i = nn__index(m, l);
+    int r = -1;
+    (void)B;
+    l->recomp = train && l->cfg.act.kind == NN_ACT_GELU && i < m->n_layers - 1 && nn__readers(m, i, &r) == 1 &&
+                r == i + 1 && m->layers[r].type == NN_LAYER_DENSE;
+    return 0;
+}
 NN__PRIVATE void nn__act_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const nn_backend *be = m->backend;
     if (!l->fused) be->act_forward(be->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, nn__in(m, l, 0)->y, B * l->size);
@@ -7287,7 +7304,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      NN__FLT(nn__dense_put_arch), nn__dense_get_arch, nn__dense_tensors,
      NN__Q_WEIGHTS, NULL, NULL, NULL, nn__dense_qforward},
     {"activation", 1, NN__L_ASSIGNS, NN__BE_ACT,
-     nn__act_infer, NULL, NULL, NN__FLT(nn__act_fuse), NN__FLT(nn__act_fwd), NN__BWD(nn__act_bwd), NN__FLT(nn__act_step),
+     nn__act_infer, NULL, NN__FLT(nn__act_scratch), NN__FLT(nn__act_fuse), NN__FLT(nn__act_fwd), NN__BWD(nn__act_bwd), NN__FLT(nn__act_step),
      NN__FLT(nn__act_put_arch), nn__act_get_arch, NULL,
      NN__Q_LUT, NULL, NN__FLT(nn__act_qtable), NULL, nn__act_qforward},
     {"softmax", 1, 0, NN__BE_SOFTMAX,
@@ -7744,7 +7761,7 @@ typedef struct nn__plan {
 NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, int borrow, nn__plan *p) {
     nn_compile_config c;
     size_t off = 0;
-    int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
+    int64_t np = 0, nb = 0, ns = 0, acts = 0, shared = 0, scratch = 0, B, out;
     int i, train;
     /* set on every path, failures too: callers that the compiler inlines this into cannot tell
        that they read it only after NN_OK */
@@ -7782,14 +7799,17 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         l->buffer_off = nb;
         nb += l->n_buffers;
         ns += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
+        l->recomp = 0;
         /* the scratch section serves the largest kernel call (GEMM packing, im2col), planned
            for the largest batch and the threads of now */
         if (nn__ops(l->type)->scratch) {
             const int64_t need = nn__ops(l->type)->scratch(l, m, B, train);
             if (scratch < need) scratch = need;
         }
-        if (l->n_inputs > 0 && !nn__is_view(l->type)) acts += (B * l->size + 15) / 16 * 16;
+        if (l->n_inputs > 0 && !nn__is_view(l->type) && !l->recomp) acts += (B * l->size + 15) / 16 * 16;
+        if (l->recomp && shared < (B * l->size + 15) / 16 * 16) shared = (B * l->size + 15) / 16 * 16;
     }
+    acts += shared;
     out = m->layers[m->n_layers - 1].size;
     {   /* frozen layers (nn_freeze) are a front part of the model: they keep no gradients and
            no optimizer state, and layers before the first trained one no output gradient, so
@@ -7908,11 +7928,13 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             if (l->n_inputs == 0) { l->y = m->x_stage; l->dy = NULL; }
             else if (nn__is_view(l->type)) { l->y = nn__in(m, l, 0)->y; l->dy = nn__in(m, l, 0)->dy; }
             else {
-                l->y = ya; ya += (B * l->size + 15) / 16 * 16;
+                if (!l->recomp) { l->y = ya; ya += (B * l->size + 15) / 16 * 16; }
                 l->dy = l->need_dy ? dya + dy_off[i] : NULL;
             }
             if (!borrow && nn__ops(l->type)->init) nn__ops(l->type)->init(m, l);
         }
+        for (i = 1; i < m->n_layers; i++) /* (the shared buffer last: after every own one) */
+            if (m->layers[i].recomp) m->layers[i].y = ya;
     }
     nn__plan_steps(m);
     m->compiled = 1;
@@ -7968,6 +7990,8 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
     }
     if (l->fused == 1) /* (a ReLU whose buffer holds its pooling's scratch: >>layer-act) */
         m->backend->act_forward(m->backend->ctx, NN_ACT_RELU, 0.0f, l->y, m->layers[l->inputs[0]].y, n * l->size);
+    if (l->recomp) /* (an output in a shared buffer: >>layer-act) */
+        m->backend->act_forward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, m->layers[l->inputs[0]].y, n * l->size);
     nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
     *out = nn_tensor_view(l->y, l->ndim + 1, shape);
     return NN_OK;
@@ -8054,6 +8078,8 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
             if (a->dy && a->dy_first == i && !a->assign_dy) /* (twice for add(h, h): harmless) */
                 m->backend->zero(m->backend->ctx, a->dy, B * a->size);
         }
+        for (k = 0; k < l->n_inputs; k++) /* (an input kept in a shared buffer: >>layer-act) */
+            if (m->layers[l->inputs[k]].recomp) nn__ops(m->layers[l->inputs[k]].type)->forward(m, &m->layers[l->inputs[k]], B);
         nn__ops(l->type)->backward(m, l, B);
         if (ds && l->dw) ds->grads_ready(ds->ctx, m, l->dw - m->grads); /* (layers in reverse: lo only falls) */
     }

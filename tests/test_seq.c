@@ -123,6 +123,51 @@ static void test_grads(void) {
     nn_model_free(&m);
 }
 
+/* GELUs that only the next dense layer reads keep their outputs in one shared buffer when the
+   model trains, recomputed before that layer's backward (>>layer-act): two of them share it, a
+   gradient check runs through both, nn_model_activation recomputes each exactly, a GELU read by
+   two layers and an inference model keep their own */
+static void test_recompute(void) {
+    nn_model m;
+    nn_compile_config cc = nn_compile_defaults();
+    float x[3 * 7 * 4], tg[3 * 7 * 3], want[3 * 7 * 9];
+    nn_tensor a, d;
+    int i, h, g1, g2, k;
+    for (i = 0; i < 3 * 7 * 4; i++) x[i] = frand();
+    for (i = 0; i < 3 * 7 * 3; i++) tg[i] = frand();
+    nn_model_init(&m, NULL);
+    h = nn_input_seq(&m, 7, 4);
+    g1 = nn_gelu(&m, nn_dense(&m, h, 9));
+    h = nn_dense(&m, g1, 5);
+    g2 = nn_gelu(&m, nn_dense(&m, h, 9));
+    nn_dense(&m, g2, 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    CHECK(m.layers[g1].recomp && m.layers[g2].recomp && m.layers[g1].y == m.layers[g2].y);
+    jiggle(&m);
+    t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "two GELUs recomputed for backward, mse");
+    CHECK_OK(nn_forward(&m, x, 3, NULL));
+    for (k = 0; k < 2; k++) {
+        const int g = k ? g2 : g1;
+        CHECK_OK(nn_model_activation(&m, g - 1, 3, &d));
+        nn_act_forward(NN_ACT_GELU, 0.0f, want, d.data, 3 * 7 * 9);
+        CHECK_OK(nn_model_activation(&m, g, 3, &a));
+        CHECK(memcmp(a.data, want, sizeof(float) * 3 * 7 * 9) == 0);
+    }
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    g1 = nn_gelu(&m, nn_dense(&m, nn_input_seq(&m, 7, 4), 9));
+    nn_dense(&m, nn_add(&m, nn_dense(&m, g1, 9), g1), 3);
+    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    CHECK(!m.layers[g1].recomp);
+    nn_model_free(&m);
+    nn_model_init(&m, NULL);
+    nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_input_seq(&m, 7, 4), 9)), 5), 9)), 3);
+    cc.inference_only = 1;
+    CHECK_OK(nn_model_compile(&m, &cc));
+    CHECK(!m.layers[2].recomp && !m.layers[5].recomp && m.layers[2].y != m.layers[5].y);
+    nn_model_free(&m);
+}
+
 static float maxdiff(const float *a, const float *b, int64_t n) {
     float d = 0.0f;
     int64_t i;
@@ -681,6 +726,7 @@ static void test_quant(void) {
 
 int main(void) {
     test_grads();
+    test_recompute();
     test_torch();
     test_errors();
     test_file();
