@@ -216,7 +216,8 @@ define CHARLM_RUNS
 	    $(BENCH_ENV) ./$(B)/charlm data/kjv.txt $(CHARLM_ITERS) $$k | tee -a $(B)/bench_nn.txt; \
 	    ITERS=$(CHARLM_ITERS) $(TORCH1) --only train charlm-$$k | tee -a $(B)/bench_torch1.txt; \
 	    ITERS=$(CHARLM_ITERS) $(TORCH2) --only train charlm-$$k | tee -a $(B)/bench_torch2.txt; \
-	done
+	done; \
+	$(BENCH_ENV) ./$(B)/charlm data/kjv.txt $(CHARLM_ITERS) gpt-lean | tee -a $(B)/bench_nn.txt
 endef
 CHARLM_ITERS ?= 2000
 bench-charlm: $(B)/charlm

@@ -553,7 +553,7 @@ typedef struct nn_layer {
         struct { nn_pool2d_desc d; int global; } pool;
         struct { float momentum, eps; } bn;
         struct { int64_t vocab, dim; float std; int tied; } emb; /* (pos_embedding: std); tied: its tied_dense */
-        struct { int heads, causal, bias, threads; float dropout; nn_init init; } attn;
+        struct { int heads, causal, bias, threads, keep_p; float dropout; nn_init init; } attn;
         struct { int src; } tied;
         struct { int64_t hidden; int sequences, gates; } rnn; /* gates: 4 LSTM, 3 GRU */
         struct { float eps; } ln;
@@ -591,6 +591,11 @@ typedef struct nn_compile_config {
     int inference_only;   /* nonzero: no gradients or optimizer state are planned */
     int keep_layer_grads; /* nonzero: each layer output's gradient has its own buffer, all of them
                              readable after nn_model_backward (else they share memory by lifetime) */
+    int recompute;        /* nonzero: training keeps less and recomputes it in backward, with the
+                             same results: the output of a GELU that only the next dense layer reads
+                             (one buffer for all such GELUs) and attention's probabilities (no
+                             T x T buffers). A GPT's activations about a third smaller, its step
+                             about 10% slower */
     void *arena;          /* non-NULL: lay the model out in these arena_bytes (any alignment) and
                              allocate nothing; nn_model_arena_bytes says how many it needs */
     size_t arena_bytes;
@@ -5567,6 +5572,7 @@ typedef struct nn__tdesc {
 /* Flags of a layer type */
 #define NN__L_VIEW 1u    /* its output is its input's storage (y and dy): no memory, no arithmetic */
 #define NN__L_ASSIGNS 2u /* its backward can assign its first input's gradient when it is that gradient's only writer */
+#define NN__RECOMPUTE 2  /* the scratch entry's train argument: nn_compile_config.recompute */
 /* How the int8 model runs a layer type (nn_quantize); NN__Q_NONE: it cannot */
 enum { NN__Q_NONE = 0, NN__Q_VIEW, NN__Q_SAME, NN__Q_WEIGHTS, NN__Q_LUT, NN__Q_RESCALE,
        NN__Q_FLOAT, /* only in a mixed model (nn_quantize of a sequence model), where it runs its float forward */
@@ -5590,7 +5596,9 @@ typedef struct nn__layer_ops {
     /* the output shape, n_params, n_buffers and n_saved from the inputs; fails naming the shapes */
     nn_result (*infer)(nn_model *m, nn_layer *l, int idx);
     void (*init)(nn_model *m, nn_layer *l);               /* parameters and buffers, from m->rng */
-    int64_t (*scratch)(nn_layer *l, const nn_model *m, int64_t B, int train); /* floats of m->scratch */
+    /* floats of m->scratch; train: nonzero when training, with NN__RECOMPUTE set when the layer
+       should keep less for backward and recompute it (nn_compile_config.recompute) */
+    int64_t (*scratch)(nn_layer *l, const nn_model *m, int64_t B, int train);
     void (*fuse)(nn_model *m, int idx);                   /* the fused steps it starts (nn__plan_steps) */
     void (*forward)(nn_model *m, nn_layer *l, int64_t B);
     void (*backward)(nn_model *m, nn_layer *l, int64_t B); /* NULL under NN_NO_TRAINING */
@@ -5886,18 +5894,18 @@ NN__PRIVATE void nn__act_fuse(nn_model *m, int r) {
         in->fused = r;
     }
 }
-/* A GELU that only the dense layer right after it reads, in a model compiled to train: its own
-   backward needs its input alone, and that dense layer's needs the GELU's output again only for
-   its weight gradient. So the output lives in one buffer that every such layer shares, and
-   nn__backward recomputes it just before that dense layer's backward (the same bits): a
-   transformer's MLP keeps its 4C-wide activations once, not once a block. nn_model_activation
-   recomputes it too (its view then holds until the next such call). Decided with the scratch
-   sizes (nn__plan_model), as it changes the plan; the layer needs no scratch. */
+/* With nn_compile_config.recompute, a GELU that only the dense layer right after it reads, in a
+   model compiled to train: its own backward needs its input alone, and that dense layer's needs
+   the GELU's output again only for its weight gradient. So the output lives in one buffer that
+   every such layer shares, and nn__backward recomputes it just before that dense layer's
+   backward (the same bits): a transformer's MLP keeps its 4C-wide activations once, not once a
+   block. nn_model_activation recomputes it too (its view then holds until the next such call).
+   Decided with the scratch sizes (nn__plan_model), as it changes the plan; it needs no scratch. */
 NN__PRIVATE int64_t nn__act_scratch(nn_layer *l, const nn_model *m, int64_t B, int train) {
     const int i = nn__index(m, l);
     int r = -1;
     (void)B;
-    l->recomp = train && l->cfg.act.kind == NN_ACT_GELU && i < m->n_layers - 1 && nn__readers(m, i, &r) == 1 &&
+    l->recomp = (train & NN__RECOMPUTE) && l->cfg.act.kind == NN_ACT_GELU && i < m->n_layers - 1 && nn__readers(m, i, &r) == 1 &&
                 r == i + 1 && m->layers[r].type == NN_LAYER_DENSE;
     return 0;
 }
@@ -6654,9 +6662,10 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
    (3C, C) projection; q, k, v the three C-wide thirds, head h the h-th hs = C / heads columns of
    each), P = softmax(q k^T / sqrt(hs)) with a causal mask (step i sees steps <= i), dropout on P
    in training, y = (P v, heads side by side) W_proj^T + b. Kept from forward for backward, per
-   sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C). Backward's
-   per-(sample, head) work needs a row of T floats per thread. Legend: B batch, T steps, C width,
-   H heads, hs = C / H. */
+   sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C); with
+   nn_compile_config.recompute no P: backward recomputes each of its rows as forward made it
+   (nn__attn_probs: the same operations, the same bits); inference keeps no P either. Per thread: a head's k^T (and v^T in
+   backward) and rows of T floats. Legend: B batch, T steps, C width, H heads, hs = C / H. */
 /* p[j] = e^(p[j] - mx) for j < n (all <= 0), their sum */
 NN__PRIVATE float nn__exp_shift(float *NN__RESTRICT p, int64_t n, float mx) {
     float sum = 0.0f;
@@ -6681,9 +6690,20 @@ NN__PRIVATE void nn__scores(float *NN__RESTRICT s, const float *NN__RESTRICT a, 
 NN__PRIVATE NN__INLINE void nn__axpy(float *NN__RESTRICT y, float a, const float *NN__RESTRICT x, int64_t n) {
     NN__VLOOP(i, 0, n, y[i] += a * x[i];);
 }
+/* row i of a head's probabilities: pr[j] = softmax over j < n of scale * (q_i . k_j), zero after */
+NN__PRIVATE void nn__attn_probs(float *NN__RESTRICT pr, const float *NN__RESTRICT qi, const float *NN__RESTRICT kt, int64_t hs,
+                                int64_t T, int64_t n, float scale) {
+    float mx = -INFINITY, sum;
+    int64_t j;
+    nn__scores(pr, qi, kt, hs, T, n, scale);
+    for (j = 0; j < n; j++) if (pr[j] > mx) mx = pr[j];
+    sum = nn__exp_shift(pr, n, mx);
+    for (j = 0; j < n; j++) pr[j] /= sum;
+    for (j = n; j < T; j++) pr[j] = 0.0f;
+}
 NN__PRIVATE int64_t nn__attn_keep(const nn_layer *l) {
     const int64_t T = l->shape[0], C = l->shape[1];
-    return T * 3 * C + l->cfg.attn.heads * T * T + T * C;
+    return T * 3 * C + (l->cfg.attn.keep_p ? l->cfg.attn.heads * T * T : 0) + T * C;
 }
 NN__PRIVATE nn_result nn__attention_infer(nn_model *m, nn_layer *l, int idx) {
     const nn_layer *a = nn__in(m, l, 0);
@@ -6727,14 +6747,16 @@ NN__PRIVATE int64_t nn__attention_scratch(nn_layer *l, const nn_model *m, int64_
     int64_t g = nn__gemm_plan(0, 1, BT, 3 * C, C, C, th), k;
     (void)m;
     l->cfg.attn.threads = th; /* (the core's per-thread buffers: it runs on at most these) */
-    if (!train) return g > th * (C / l->cfg.attn.heads) * T ? g : th * (C / l->cfg.attn.heads) * T;
+    l->cfg.attn.keep_p = train && !(train & NN__RECOMPUTE); /* (inference needs it for no backward) */
+    l->n_keep = nn__attn_keep(l);
+    if (!train) return g > th * (C / l->cfg.attn.heads + 1) * T ? g : th * (C / l->cfg.attn.heads + 1) * T;
     k = nn__gemm_plan(1, 0, 3 * C, C, BT, C, th); if (k > g) g = k;
     k = nn__gemm_plan(0, 0, BT, C, 3 * C, C, th); if (k > g) g = k;
     k = nn__gemm_plan(0, 0, BT, C, C, C, th); if (k > g) g = k;
     k = nn__gemm_plan(1, 0, C, C, BT, C, th); if (k > g) g = k;
-    if (g < th * (C / l->cfg.attn.heads) * T) g = th * (C / l->cfg.attn.heads) * T; /* (forward's k^T) */
-    /* dqkv, d(P v), per thread a row of T and the head's k^T and v^T, the GEMMs' */
-    return BT * 4 * C + (int64_t)th * (T + 2 * (C / l->cfg.attn.heads) * T) + g;
+    if (g < th * (C / l->cfg.attn.heads + 1) * T) g = th * (C / l->cfg.attn.heads + 1) * T; /* (forward's k^T, row) */
+    /* dqkv, d(P v), per thread two rows of T and the head's k^T and v^T, the GEMMs' */
+    return BT * 4 * C + (int64_t)th * (2 * T + 2 * (C / l->cfg.attn.heads) * T) + g;
 }
 NN__PRIVATE uint64_t nn__attn_key(const nn_model *m, const nn_layer *l) { return nn__dropout_key(m, l) ^ 0xA77Eull; }
 NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
@@ -6743,7 +6765,7 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
     const float scale = 1.0f / sqrtf((float)hs), p = m->training ? l->cfg.attn.dropout : 0.0f;
     const uint64_t key = nn__attn_key(m, l);
     const int th = l->cfg.attn.threads > 0 ? l->cfg.attn.threads : 1;
-    float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
+    float *qkv = l->saved, *P = l->cfg.attn.keep_p ? qkv + BT * 3 * C : NULL, *yv = qkv + BT * 3 * C + (P ? B * H * T * T : 0);
     int64_t o[4], bh;
     nn__attn_offs(l, o);
     (void)th; /* (no OpenMP: one thread) */
@@ -6753,9 +6775,9 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
     for (bh = 0; bh < B * H; bh++) {
         const int64_t b = bh / H, h = bh % H;
         const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C;
-        float *Pb = P + bh * T * T, *y = yv + b * T * C + h * hs;
+        float *y = yv + b * T * C + h * hs;
 #if NN__OMP
-        float *kt = m->scratch + (int64_t)omp_get_thread_num() * hs * T;
+        float *kt = m->scratch + (int64_t)omp_get_thread_num() * (hs + 1) * T;
 #else
         float *kt = m->scratch;
 #endif
@@ -6763,13 +6785,9 @@ NN__PRIVATE void nn__attention_fwd(nn_model *m, nn_layer *l, int64_t B) {
         for (j = 0; j < T; j++) /* k^T: the scores of a row are then axpys along contiguous memory */
             for (d = 0; d < hs; d++) kt[d * T + j] = k[j * 3 * C + d];
         for (i = 0; i < T; i++) {
-            float *pr = Pb + i * T, mx = -INFINITY, sum = 0.0f;
             const int64_t n = l->cfg.attn.causal ? i + 1 : T;
-            nn__scores(pr, q + i * 3 * C, kt, hs, T, n, scale);
-            for (j = 0; j < n; j++) if (pr[j] > mx) mx = pr[j];
-            sum = nn__exp_shift(pr, n, mx);
-            for (j = 0; j < n; j++) pr[j] /= sum;
-            for (j = n; j < T; j++) pr[j] = 0.0f;
+            float *pr = P ? P + (bh * T + i) * T : kt + hs * T;
+            nn__attn_probs(pr, q + i * 3 * C, kt, hs, T, n, scale);
             for (d = 0; d < hs; d++) y[i * C + d] = 0.0f;
             for (j = 0; j < n; j++) {
                 const float w = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? pr[j] / (1.0f - p) : 0.0f) : pr[j];
@@ -6787,10 +6805,11 @@ NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
     const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H, BT = B * T;
     const float scale = 1.0f / sqrtf((float)hs), p = l->cfg.attn.dropout;
     const uint64_t key = nn__attn_key(m, l);
-    const float *qkv = l->saved, *P = qkv + BT * 3 * C, *yv = P + B * H * T * T;
+    const float *qkv = l->saved, *P = l->cfg.attn.keep_p ? qkv + BT * 3 * C : NULL;
+    const float *yv = qkv + BT * 3 * C + (P ? B * H * T * T : 0);
     float *dqkv = m->scratch, *dyv = dqkv + BT * 3 * C, *dP0 = dyv + BT * C;
     const int th = l->cfg.attn.threads > 0 ? l->cfg.attn.threads : 1;
-    float *ws = dP0 + (int64_t)th * (T + 2 * hs * T);
+    float *ws = dP0 + (int64_t)th * (2 * T + 2 * hs * T);
     const int64_t wsf = m->scratch_floats - (ws - m->scratch);
     int64_t o[4], bh;
     nn__attn_offs(l, o);
@@ -6803,31 +6822,33 @@ NN__PRIVATE void nn__attention_bwd(nn_model *m, nn_layer *l, int64_t B) {
     for (bh = 0; bh < B * H; bh++) {
         const int64_t b = bh / H, h = bh % H;
 #if NN__OMP
-        float *dp = dP0 + (int64_t)omp_get_thread_num() * (T + 2 * hs * T);
+        float *dp = dP0 + (int64_t)omp_get_thread_num() * (2 * T + 2 * hs * T);
 #else
         float *dp = dP0;
 #endif
-        float *vt = dp + T;
-        const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C, *Pb = P + bh * T * T;
+        float *row = dp + T, *vt = row + T, *kt = vt + hs * T;
+        const float *q = qkv + b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C;
         const float *dy = dyv + b * T * C + h * hs;
         float *dq = dqkv + b * T * 3 * C + h * hs, *dk = dq + C, *dv = dq + 2 * C;
         int64_t i, j, d;
         for (i = 0; i < T; i++)
             for (d = 0; d < hs; d++) dq[i * 3 * C + d] = dk[i * 3 * C + d] = dv[i * 3 * C + d] = 0.0f;
         for (j = 0; j < T; j++)
-            for (d = 0; d < hs; d++) vt[d * T + j] = v[j * 3 * C + d];
+            for (d = 0; d < hs; d++) { vt[d * T + j] = v[j * 3 * C + d]; if (!P) kt[d * T + j] = k[j * 3 * C + d]; }
         for (i = 0; i < T; i++) {
             const int64_t n = l->cfg.attn.causal ? i + 1 : T;
+            const float *pr = P ? P + (bh * T + i) * T : row;
             float s = 0.0f;
+            if (!P) nn__attn_probs(row, q + i * 3 * C, kt, hs, T, n, scale); /* (row i of P, as forward) */
             nn__scores(dp, dy + i * C, vt, hs, T, n, 1.0f); /* dP'_ij = dy_i . v_j */
             for (j = 0; j < n; j++) {
                 const float keep = p > 0.0f ? (nn_dropout_keep(key, (bh * T + i) * T + j, p) ? 1.0f / (1.0f - p) : 0.0f) : 1.0f;
-                nn__axpy(dv + j * 3 * C, Pb[i * T + j] * keep, dy + i * C, hs);
+                nn__axpy(dv + j * 3 * C, pr[j] * keep, dy + i * C, hs);
                 dp[j] *= keep;
-                s += dp[j] * Pb[i * T + j];
+                s += dp[j] * pr[j];
             }
             for (j = 0; j < n; j++) {
-                const float ds = Pb[i * T + j] * (dp[j] - s) * scale;
+                const float ds = pr[j] * (dp[j] - s) * scale;
                 nn__axpy(dq + i * 3 * C, ds, k + j * 3 * C, hs);
                 nn__axpy(dk + j * 3 * C, ds, q + i * 3 * C, hs);
             }
@@ -6848,14 +6869,14 @@ NN__PRIVATE void nn__attention_step(nn_model *m, nn_layer *l, int64_t t) {
     const nn_backend *be = m->backend;
     const int64_t T = l->shape[0], C = l->shape[1], H = l->cfg.attn.heads, hs = C / H;
     const float scale = 1.0f / sqrtf((float)hs);
-    float *qkv = l->saved, *P = qkv + T * 3 * C, *yv = P + H * T * T;
+    float *qkv = l->saved, *yv = qkv + T * 3 * C, *pr = m->scratch; /* (a row, after the GEMM) */
     int64_t o[4], h, j;
     nn__attn_offs(l, o);
     be->gemm(be->ctx, 0, 1, 1, 3 * C, C, 1.0f, nn__in(m, l, 0)->y + t * C, C, l->w, C, 0.0f, qkv + t * 3 * C, 3 * C,
              l->cfg.attn.bias ? l->w + o[1] : NULL, NULL, m->scratch, m->scratch_floats);
     for (h = 0; h < H; h++) {
         const float *q = qkv + t * 3 * C + h * hs;
-        float *pr = P + (h * T + t) * T, *y = yv + t * C + h * hs, mx = -INFINITY, sum = 0.0f;
+        float *y = yv + t * C + h * hs, mx = -INFINITY, sum = 0.0f;
         int64_t d;
         for (j = 0; j <= t; j++) {
             const float *k = qkv + j * 3 * C + C + h * hs;
@@ -7798,14 +7819,14 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
         np += (l->n_params + 15) / 16 * 16;
         l->buffer_off = nb;
         nb += l->n_buffers;
-        ns += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
         l->recomp = 0;
         /* the scratch section serves the largest kernel call (GEMM packing, im2col), planned
-           for the largest batch and the threads of now */
+           for the largest batch and the threads of now (and decides what a layer recomputes) */
         if (nn__ops(l->type)->scratch) {
-            const int64_t need = nn__ops(l->type)->scratch(l, m, B, train);
+            const int64_t need = nn__ops(l->type)->scratch(l, m, B, train ? 1 | (c.recompute ? NN__RECOMPUTE : 0) : 0);
             if (scratch < need) scratch = need;
         }
+        ns += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
         if (l->n_inputs > 0 && !nn__is_view(l->type) && !l->recomp) acts += (B * l->size + 15) / 16 * 16;
         if (l->recomp && shared < (B * l->size + 15) / 16 * 16) shared = (B * l->size + 15) / 16 * 16;
     }

@@ -47,7 +47,8 @@ for (kind, name), rs in nn.items():
 for (kind, name), rs in nn.items():  # the char models: ms per iteration and validation loss
     if kind != "train" or "iter_ms" not in rs[0]:
         continue
-    a, b = t1.get((kind, name), []), t2.get((kind, name), [])
+    ref_name = name[:-5] if name.endswith("-lean") else name  # (charlm-gpt-lean: the same model as charlm-gpt)
+    a, b = t1.get((kind, ref_name), []), t2.get((kind, ref_name), [])
     ref = [x[0] for x in (a, b) if x]
     best = min(ref, key=lambda x: float(x["iter_ms"])) if ref else None
     print("%-20s %10s %10s %10s %8s %8s %8s %8s" % (name + " ms/it", rs[0]["iter_ms"], a[0]["iter_ms"] if a else "-",

@@ -5,10 +5,12 @@
    gradients clipped to norm 1, 2,000 iterations). The text is data/kjv.txt (1 MB of the King
    James Bible); the first 90% trains, the last 10% is the validation split.
 
-     ./charlm [text [iterations [gpt|lstm [model.safetensors]]]]
+     ./charlm [text [iterations [gpt|gpt-lean|lstm [model.safetensors]]]]
 
-   lstm: a two-layer LSTM (hidden 256) over 128-wide character embeddings instead, PyTorch's
-   default initializations, the same training loop.
+   gpt-lean: the same GPT compiled with nn_compile_config.recompute (the GELUs' outputs and
+   attention's probabilities recomputed in backward rather than kept: the same numbers, less
+   memory, a slower step). lstm: a two-layer LSTM (hidden 256) over 128-wide character
+   embeddings instead, PyTorch's default initializations, the same training loop.
 
    It prints the training loss every 100 iterations, the validation loss (over every window of
    the split: the same number each run, not a sample) every 500 and at the end, the median time
@@ -128,7 +130,7 @@ static double eval_loss(nn_model *m, nn_qmodel *q, const float *ids, const int32
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "data/kjv.txt";
     const int iters = argc > 2 ? atoi(argv[2]) : 2000;
-    const int lstm = argc > 3 && strcmp(argv[3], "lstm") == 0;
+    const int lstm = argc > 3 && strcmp(argv[3], "lstm") == 0, lean = argc > 3 && strcmp(argv[3], "gpt-lean") == 0;
     static float x[BATCH * CTX];
     static int32_t y[BATCH * CTX];
     unsigned char *text;
@@ -171,6 +173,7 @@ int main(int argc, char **argv) {
     cc.optimizer.clip_norm = 1.0f;
     cc.max_batch = BATCH;
     cc.seed = 1337;
+    cc.recompute = lean;
     if (nn_model_compile(&m, &cc) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     if (!lstm) init_like_nanogpt(&m, proj);
     printf("model: %d layers, %lld parameters, threads %d\n", m.n_layers, (long long)m.n_params, nn_get_threads());
@@ -195,7 +198,7 @@ int main(int argc, char **argv) {
         const double vl = eval_loss(&m, NULL, ids + n_train, next + n_train, n - n_train);
         nn_qmodel q;
         nn_quant_config qc = nn_quant_defaults();
-        printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : "gpt",
+        printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : lean ? "gpt-lean" : "gpt",
                iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, peak_rss_mb(), nn_get_threads(), iters, (long long)m.n_params);
         /* int8 (dense and embedding weights; layernorm, attention and the LSTM stay float) */
         qc.max_batch = 1; /* (its memory as an application that samples holds it) */

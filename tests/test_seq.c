@@ -130,6 +130,7 @@ static void test_grads(void) {
 static void test_recompute(void) {
     nn_model m;
     nn_compile_config cc = nn_compile_defaults();
+    nn_compile_config rc = cc;
     float x[3 * 7 * 4], tg[3 * 7 * 3], want[3 * 7 * 9];
     nn_tensor a, d;
     int i, h, g1, g2, k;
@@ -141,7 +142,8 @@ static void test_recompute(void) {
     h = nn_dense(&m, g1, 5);
     g2 = nn_gelu(&m, nn_dense(&m, h, 9));
     nn_dense(&m, g2, 3);
-    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    rc.loss = NN_LOSS_MSE; rc.max_batch = 3; rc.recompute = 1;
+    CHECK_OK(nn_model_compile(&m, &rc));
     CHECK(m.layers[g1].recomp && m.layers[g2].recomp && m.layers[g1].y == m.layers[g2].y);
     jiggle(&m);
     t_grad_check(&m, x, NULL, tg, 3, 5e-3f, "two GELUs recomputed for backward, mse");
@@ -157,15 +159,46 @@ static void test_recompute(void) {
     nn_model_init(&m, NULL);
     g1 = nn_gelu(&m, nn_dense(&m, nn_input_seq(&m, 7, 4), 9));
     nn_dense(&m, nn_add(&m, nn_dense(&m, g1, 9), g1), 3);
-    CHECK_OK(compile(&m, NN_LOSS_MSE, 3));
+    CHECK_OK(nn_model_compile(&m, &rc));
     CHECK(!m.layers[g1].recomp);
     nn_model_free(&m);
     nn_model_init(&m, NULL);
     nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_input_seq(&m, 7, 4), 9)), 5), 9)), 3);
-    cc.inference_only = 1;
-    CHECK_OK(nn_model_compile(&m, &cc));
+    rc.inference_only = 1;
+    CHECK_OK(nn_model_compile(&m, &rc));
     CHECK(!m.layers[2].recomp && !m.layers[5].recomp && m.layers[2].y != m.layers[5].y);
     nn_model_free(&m);
+    /* a GPT with dropout on attention: 3 AdamW steps with and without recompute, the same bits,
+       with a smaller arena */
+    {
+        float ids[3 * 8], p[2][4000];
+        int32_t lab[3 * 8];
+        size_t bytes[2];
+        int64_t np = 0;
+        for (i = 0; i < 24; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
+        for (k = 0; k < 2; k++) {
+            int e, s;
+            nn_model_init(&m, NULL);
+            e = nn_embedding(&m, nn_input_seq(&m, 8, 0), 11, 8);
+            h = nn_pos_embedding(&m, e, 0.5f);
+            h = nn_add(&m, h, nn_attention_ex(&m, nn_layernorm(&m, h, 1e-5f), 2, 1, 1, 0.2f, NN_INIT_GLOROT_UNIFORM));
+            h = nn_add(&m, h, nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_layernorm(&m, h, 1e-5f), 16)), 8));
+            nn_dense_tied(&m, nn_layernorm(&m, h, 1e-5f), e);
+            rc = nn_compile_defaults();
+            rc.loss = NN_LOSS_XENT; rc.max_batch = 3; rc.seed = 9; rc.optimizer = nn_adamw(1e-2f, 0.1f); rc.recompute = k;
+            CHECK_OK(nn_model_arena_bytes(&m, &rc, &bytes[k]));
+            CHECK_OK(nn_model_compile(&m, &rc));
+            for (s = 0; s < 3; s++) CHECK_OK(nn_train_step(&m, ids, lab, NULL, 3, 1e-2f, NULL));
+            np = m.n_params;
+            CHECK(np <= 4000);
+            memcpy(p[k], m.params, sizeof(float) * (size_t)(np <= 4000 ? np : 4000));
+            nn_model_free(&m);
+        }
+        CHECK_MSG(memcmp(p[0], p[1], sizeof(float) * (size_t)(np <= 4000 ? np : 4000)) == 0,
+                  "recompute changed the parameters after 3 steps");
+        CHECK_MSG(bytes[1] + sizeof(float) * 3 * 2 * 8 * 8 <= bytes[0], "arena %lu with recompute, %lu without",
+                  (unsigned long)bytes[1], (unsigned long)bytes[0]);
+    }
 }
 
 static float maxdiff(const float *a, const float *b, int64_t n) {
