@@ -4613,6 +4613,7 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
 #define NN__QMB 64
 #define NN__QKC 128
 #define NN__QNC 64
+#define NN__QXS (NN__QNC + 8) /* (xp's row: 8 columns of slack for whole-vector stores) */
 #define NN__QPADB 16384
 typedef struct nn__qsrc {    /* where the columns come from: */
     const nn_conv2d_desc *d; /* a convolution: column n is output pixel n of the image x (a group's
@@ -4637,7 +4638,7 @@ NN__PRIVATE NN__NOINLINE void nn__qtile4x16(const int16_t *wp, const int16_t *xp
     __m256i c3a = NN__QLD8(acc + 3 * NN__QNC), c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
     int64_t j;
     for (j = 0; j < np; j++) {
-        const __m256i x0 = NN__QLD8(xp + j * 2 * NN__QNC), x1 = NN__QLD8(xp + j * 2 * NN__QNC + 16);
+        const __m256i x0 = NN__QLD8(xp + j * 2 * NN__QXS), x1 = NN__QLD8(xp + j * 2 * NN__QXS + 16);
         NN__QROW(0, c0a, c0b) NN__QROW(1, c1a, c1b) NN__QROW(2, c2a, c2b) NN__QROW(3, c3a, c3b)
     }
     NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
@@ -4668,7 +4669,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 for (; t < 2 * np8; t++) d[t] = 0;
             }
             for (j = 0; j < np; j += 8)
-                nn__transpose8((float *)(void *)(xp + (j * NN__QNC + n) * 2), NN__QNC, (const float *)(const void *)(tmp + 2 * j), NN__QKC / 2);
+                nn__transpose8((float *)(void *)(xp + (j * NN__QXS + n) * 2), NN__QXS, (const float *)(const void *)(tmp + 2 * j), NN__QKC / 2);
         }
     } else {
         const nn_conv2d_desc *d = s->d;
@@ -4677,11 +4678,13 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
         int *off = tab + 1, *tc = off + NN__QKC, *ti = tc + NN__QKC, *tj = ti + NN__QKC, oh_lo, oh_hi, ow_lo, ow_hi;
         nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &oh_lo, &oh_hi);
         nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &ow_lo, &ow_hi);
-        if (tab[0] != (int)k0) /* (tab[0]: the block the tables hold, or -1) */
-            for (tab[0] = (int)k0, t = 0; t < kc; t++) { /* tap k0 + t: channel, row, column of the window */
-                const int k = (int)(k0 + t), c = k / KHW, i = k % KHW / KW, jj = k % KW;
+        if (tab[0] != (int)k0) { /* (tab[0]: the block the tables hold, or -1) */
+            int c = (int)k0 / KHW, i = (int)k0 % KHW / KW, jj = (int)k0 % KW; /* tap k0: channel, row, column */
+            for (tab[0] = (int)k0, t = 0; t < kc; t++) {
                 tc[t] = c * H * W; ti[t] = i * DH; tj[t] = jj * DW; off[t] = tc[t] + ti[t] * W + tj[t];
+                if (++jj == KW) { jj = 0; if (++i == KHW / KW) { i = 0; c++; } }
             }
+        }
         for (n = 0; n < nc;) {
             const int p = (int)(n0 + n), oh = p / OW, ow = p % OW, ih0 = oh * SH - PH, iw0 = ow * SW - PW;
             if (SW == 1 && ow_hi - ow_lo >= 8 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
@@ -4691,31 +4694,30 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 const uint8_t *x = s->x + ih0 * W + s0 - PW;
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
-                const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(L), lane);
 #define NN__QPAIR(j) _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j)])), \
                          2 * (j) + 1 < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j) + 1])) : _mm_setzero_si128()))
-                if (L == 8 && ow == s0) /* (the usual case, its own loop) */
-                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QNC + n) * 2, NN__QPAIR(j));
+                /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack) */
+                if (ow == s0) /* (the usual case, its own loop) */
+                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QXS + n) * 2, NN__QPAIR(j));
                 else
-                    for (j = 0; j < np; j++)
-                        _mm256_maskstore_epi32((int *)(void *)(xp + (j * NN__QNC + n) * 2), keep, _mm256_permutevar8x32_epi32(NN__QPAIR(j), idx));
+                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QXS + n) * 2, _mm256_permutevar8x32_epi32(NN__QPAIR(j), idx));
 #undef NN__QPAIR
                 n += L;
                 continue;
             }
             if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
                 const uint8_t *x = s->x + ih0 * W + iw0;
-                for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = x[off[t]];
+                for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QXS + n) * 2 + (t & 1)] = x[off[t]];
             } else
                 for (t = 0; t < kc; t++) {
                     const int ih = ih0 + ti[t], iw = iw0 + tj[t];
-                    xp[((t >> 1) * NN__QNC + n) * 2 + (t & 1)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (int16_t)s->zin : s->x[tc[t] + ih * W + iw];
+                    xp[((t >> 1) * NN__QXS + n) * 2 + (t & 1)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (int16_t)s->zin : s->x[tc[t] + ih * W + iw];
                 }
-            if (kc & 1) xp[((kc >> 1) * NN__QNC + n) * 2 + 1] = 0;
+            if (kc & 1) xp[((kc >> 1) * NN__QXS + n) * 2 + 1] = 0;
             n++;
         }
     }
-    for (j = 0; j < np; j++) memset(xp + (j * NN__QNC + nc) * 2, 0, (size_t)(ncp - nc) * 4);
+    for (j = 0; j < np; j++) memset(xp + (j * NN__QXS + nc) * 2, 0, (size_t)(ncp - nc) * 4);
 }
 /* y[i * ys] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
@@ -4748,7 +4750,7 @@ NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bi
    channel o0 + m of column n to y[m * ys_o + n * ys_n] */
 NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int64_t M, int64_t K, int64_t N, const nn__qsrc *s,
                            uint8_t *y, int64_t ys_o, int64_t ys_n) {
-    int16_t wp[NN__QMB * NN__QKC], xp[NN__QKC * NN__QNC];
+    int16_t wp[NN__QMB * NN__QKC], xp[NN__QKC * NN__QXS];
     int32_t acc[NN__QMB * NN__QNC];
     int tab[1 + 4 * NN__QKC];
     int64_t n0, m0, k0, r, t, n;
