@@ -2082,6 +2082,26 @@ NN__PRIVATE int64_t nn__gelu_bwd8(int acc, float *NN__RESTRICT dx, const float *
     }
     return lo;
 }
+/* nn__sigmoid and nn__tanh (below) 8 lanes at a time, the same operations */
+NN__PRIVATE NN__INLINE __m256 nn__sigmoid8(__m256 x) {
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ), mx = _mm256_xor_ps(x, NN__C8(-0.0f));
+    const __m256 e = nn__exp_neg8(_mm256_blendv_ps(mx, x, neg)), s = _mm256_div_ps(NN__C8(1.0f), NN__A8(NN__C8(1.0f), e));
+    return _mm256_blendv_ps(s, NN__M8(e, s), neg);
+}
+NN__PRIVATE NN__INLINE __m256 nn__tanh8(__m256 x) {
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 e = nn__exp_neg8(_mm256_blendv_ps(NN__M8(NN__C8(-2.0f), x), NN__M8(NN__C8(2.0f), x), neg));
+    const __m256 t = _mm256_div_ps(_mm256_sub_ps(NN__C8(1.0f), e), NN__A8(NN__C8(1.0f), e));
+    return _mm256_blendv_ps(t, _mm256_xor_ps(t, NN__C8(-0.0f)), neg);
+}
+/* y[j] = f(a[j] + b[j]) over [lo, hi) by 8s (f: 0 sigmoid, 1 tanh); returns where it stopped */
+NN__PRIVATE int64_t nn__gate8(int f, float *y, const float *a, const float *b, int64_t lo, int64_t hi) { /* (y may be a) */
+    for (; lo + 8 <= hi; lo += 8) {
+        const __m256 v = b ? NN__A8(_mm256_loadu_ps(a + lo), _mm256_loadu_ps(b + lo)) : _mm256_loadu_ps(a + lo);
+        _mm256_storeu_ps(y + lo, f ? nn__tanh8(v) : nn__sigmoid8(v));
+    }
+    return lo;
+}
 #undef NN__M8
 #undef NN__A8
 #undef NN__C8
@@ -7227,13 +7247,22 @@ NN__PRIVATE int nn__rnn_tensors(const nn_model *m, const nn_layer *l, nn__tdesc 
 NN__PRIVATE NN__NOINLINE void nn__lstm_cell(float *NN__RESTRICT g, const float *NN__RESTRICT cp, const float *NN__RESTRICT bh,
                                             int64_t H) {
     float *NN__RESTRICT c = g + 4 * H, *NN__RESTRICT h = c + H;
+    int64_t j0 = 0, j1 = 2 * H, j2 = 3 * H, j3 = 0;
+#ifdef NN__ACT8 /* (GCC -O2 keeps the gates' loops scalar on AVX2) */
+    j0 = nn__gate8(0, g, g, bh, 0, 2 * H); j1 = nn__gate8(1, g, g, bh, 2 * H, 3 * H);
+    j2 = nn__gate8(0, g, g, bh, 3 * H, 4 * H);
+#endif
     /* small loop bodies, so that GCC unrolls and vectorizes each (one loop for all of it stays scalar) */
-    NN__VLOOP(j, 0, 2 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
-    NN__VLOOP(j, 2 * H, 3 * H, g[j] = nn__tanh(g[j] + bh[j]););
-    NN__VLOOP(j, 3 * H, 4 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
+    NN__VLOOP(j, j0, 2 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
+    NN__VLOOP(j, j1, 3 * H, g[j] = nn__tanh(g[j] + bh[j]););
+    NN__VLOOP(j, j2, 4 * H, g[j] = nn__sigmoid(g[j] + bh[j]););
     if (cp) NN__VLOOP(j, 0, H, c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j];);
     else NN__VLOOP(j, 0, H, c[j] = g[j] * g[2 * H + j];);
-    NN__VLOOP(j, 0, H, h[j] = g[3 * H + j] * nn__tanh(c[j]););
+#ifdef NN__ACT8 /* (tanh(c) into h, then times the output gate) */
+    j3 = nn__gate8(1, h, c, NULL, 0, H);
+#endif
+    NN__VLOOP(j, j3, H, h[j] = nn__tanh(c[j]););
+    NN__VLOOP(j, 0, H, h[j] = g[3 * H + j] * h[j];);
 }
 /* the kept state of sample b at step t: gates (4H), then c (H), h (H) */
 NN__PRIVATE void nn__lstm_fwd(nn_model *m, nn_layer *l, int64_t B) {

@@ -125,7 +125,7 @@ static void test_grads(void) {
 
 /* GELU's forward and gradient (8 lanes at a time on AVX2) against the scalar formulas, bit for
    bit, over every length to 40 (the lanes and the tails), on ordinary values, +-4 and +-87
-   boundaries, huge values, infinities and NaN */
+   boundaries, huge values, infinities and NaN; and the gates' sigmoid and tanh likewise */
 static void test_gelu_lanes(void) {
     float x[40], y[40], dy[40], dx[40], dx2[40];
     int n, k, bad = 0;
@@ -145,6 +145,16 @@ static void test_gelu_lanes(void) {
         }
     }
     CHECK_MSG(bad == 0, "%d GELU values or gradients differ from the scalar formulas", bad);
+#ifdef NN__ACT8 /* the recurrent gates' sigmoid and tanh, 8 lanes at a time (x + dy: a bias added) */
+    for (n = 0, bad = 0; n < 2; n++) {
+        CHECK(nn__gate8(n, y, x, dy, 0, 40) == 40);
+        for (k = 0; k < 40; k++) {
+            const float want = n ? nn__tanh(x[k] + dy[k]) : nn__sigmoid(x[k] + dy[k]);
+            bad += memcmp(&y[k], &want, 4) != 0;
+        }
+    }
+    CHECK_MSG(bad == 0, "%d vector sigmoid or tanh values differ from the scalar ones", bad);
+#endif
 }
 
 /* GELUs that only the next dense layer reads keep their outputs in one shared buffer when the
