@@ -7335,8 +7335,16 @@ NN__PRIVATE int nn__lstm_get_arch(nn_model *m, const char *line, const int64_t *
 NN__PRIVATE NN__NOINLINE void nn__gru_cell(float *NN__RESTRICT g, const float *NN__RESTRICT hprev,
                                            const float *NN__RESTRICT hq, int64_t H) {
     float *NN__RESTRICT hn = g + 3 * H, *NN__RESTRICT h = hn + H;
-    NN__VLOOP(j, 0, 2 * H, g[j] = nn__sigmoid(g[j] + hq[j]););
-    NN__VLOOP(j, 0, H, hn[j] = hq[2 * H + j]; g[2 * H + j] = nn__tanh(g[2 * H + j] + g[j] * hn[j]););
+    int64_t j0 = 0, j1 = 0;
+#ifdef NN__ACT8 /* (as nn__lstm_cell) */
+    j0 = nn__gate8(0, g, g, hq, 0, 2 * H);
+#endif
+    NN__VLOOP(j, j0, 2 * H, g[j] = nn__sigmoid(g[j] + hq[j]););
+    NN__VLOOP(j, 0, H, hn[j] = hq[2 * H + j]; g[2 * H + j] = g[2 * H + j] + g[j] * hn[j];);
+#ifdef NN__ACT8
+    j1 = nn__gate8(1, g + 2 * H, g + 2 * H, NULL, 0, H);
+#endif
+    NN__VLOOP(j, j1, H, g[2 * H + j] = nn__tanh(g[2 * H + j]););
     if (hprev) NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j] + g[H + j] * hprev[j];);
     else NN__VLOOP(j, 0, H, h[j] = (1.0f - g[H + j]) * g[2 * H + j];);
 }
