@@ -570,8 +570,10 @@ typedef struct nn_layer {
     int assign_dy;                    /* set by compile: one writer assigns that gradient (no clearing) */
     int dy_first;                     /* set by compile: the layer whose backward writes that gradient first
                                          (it is cleared just before; 0: before the loss) */
-    int recomp;                       /* set by compile: its output, in a buffer such layers share, is
-                                         recomputed before its reader's backward (>>layer-act) */
+    int recomp;                       /* set by compile with nn_compile_config.recompute: its output is in a
+                                         buffer such layers share, recomputed before its reader's
+                                         backward (1: >>layer-act), or read by nothing after its
+                                         reader's forward (2: nn__plan_model) */
     /* the fused steps, set by compile (nn__plan_steps) and again when the backend changes */
     int fused;                        /* a ReLU computed by its max pooling (1) or by its dense input's GEMM (2);
                                          such a dense layer: the ReLU's index */
@@ -594,8 +596,10 @@ typedef struct nn_compile_config {
     int recompute;        /* nonzero: training keeps less and recomputes it in backward, with the
                              same results: the output of a GELU that only the next dense layer reads
                              (one buffer for all such GELUs) and attention's probabilities (no
-                             T x T buffers). A GPT's activations about a third smaller, its step
-                             about 10% slower */
+                             T x T buffers); outputs that only a residual add reads (a dense or
+                             attention layer's) share one buffer too. A GPT's activations about
+                             40% smaller, its step about 15-30% slower; nn_model_activation
+                             recomputes a shared output (its view holds until the next call) */
     void *arena;          /* non-NULL: lay the model out in these arena_bytes (any alignment) and
                              allocate nothing; nn_model_arena_bytes says how many it needs */
     size_t arena_bytes;
@@ -5661,6 +5665,8 @@ typedef struct nn__tdesc {
 /* Flags of a layer type */
 #define NN__L_VIEW 1u    /* its output is its input's storage (y and dy): no memory, no arithmetic */
 #define NN__L_ASSIGNS 2u /* its backward can assign its first input's gradient when it is that gradient's only writer */
+#define NN__L_NO_IN_BWD 4u  /* its backward reads none of its inputs' values */
+#define NN__L_NO_OUT_BWD 8u /* its backward reads not its own output */
 #define NN__RECOMPUTE 2  /* the scratch entry's train argument: nn_compile_config.recompute */
 /* How the int8 model runs a layer type (nn_quantize); NN__Q_NONE: it cannot */
 enum { NN__Q_NONE = 0, NN__Q_VIEW, NN__Q_SAME, NN__Q_WEIGHTS, NN__Q_LUT, NN__Q_RESCALE,
@@ -7426,7 +7432,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      nn__input_infer, NULL, NULL, NULL, NULL, NULL, NN__FLT(nn__input_step),
      NN__FLT(nn__input_put_arch), nn__input_get_arch, NULL,
      NN__Q_NONE, NULL, NULL, NULL, NULL},
-    {"dense", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
+    {"dense", 1, NN__L_ASSIGNS | NN__L_NO_OUT_BWD, NN__BE_GEMM | NN__BE_SUM,
      nn__dense_infer, NN__FLT(nn__dense_init), NN__FLT(nn__dense_scratch), NULL, NN__FLT(nn__dense_fwd), NN__BWD(nn__dense_bwd), NN__FLT(nn__dense_step),
      NN__FLT(nn__dense_put_arch), nn__dense_get_arch, nn__dense_tensors,
      NN__Q_WEIGHTS, NULL, NULL, NULL, nn__dense_qforward},
@@ -7442,7 +7448,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      nn__dropout_infer, NULL, NULL, NULL, NN__FLT(nn__dropout_fwd), NN__BWD(nn__dropout_bwd), NN__FLT(nn__dropout_step),
      NN__FLT(nn__dropout_put_arch), nn__dropout_get_arch, NULL,
      NN__Q_VIEW, NULL, NULL, NULL, NULL},
-    {"add", 2, 0, NN__BE_COPY,
+    {"add", 2, NN__L_NO_IN_BWD, NN__BE_COPY,
      nn__add_infer, NULL, NULL, NULL, NN__FLT(nn__add_fwd), NN__BWD(nn__add_bwd), NN__FLT(nn__add_step),
      NULL, nn__add_get_arch, NULL,
      NN__Q_RESCALE, NULL, NULL, NULL, nn__add_qforward},
@@ -7482,7 +7488,7 @@ static const nn__layer_ops nn__layer_table[NN_LAYER_COUNT] = {
      nn__posemb_infer, NN__FLT(nn__posemb_init), NULL, NULL, NN__FLT(nn__posemb_fwd), NN__BWD(nn__posemb_bwd), NN__FLT(nn__posemb_step),
      NN__FLT(nn__posemb_put_arch), nn__posemb_get_arch, nn__posemb_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
-    {"attention", 1, NN__L_ASSIGNS, NN__BE_GEMM | NN__BE_SUM,
+    {"attention", 1, NN__L_ASSIGNS | NN__L_NO_OUT_BWD, NN__BE_GEMM | NN__BE_SUM,
      nn__attention_infer, NN__FLT(nn__attention_init), NN__FLT(nn__attention_scratch), NULL, NN__FLT(nn__attention_fwd), NN__BWD(nn__attention_bwd), NN__FLT(nn__attention_step),
      NN__FLT(nn__attention_put_arch), nn__attention_get_arch, nn__attention_tensors,
      NN__Q_FLOAT, NULL, NULL, NULL, NULL},
@@ -7885,10 +7891,18 @@ typedef struct nn__plan {
 } nn__plan;
 
 /* borrow: plan no parameter or buffer sections; the loader points the layers at a file's bytes */
+/* floats of the buffer the layers with recomp == k share */
+NN__PRIVATE int64_t nn__plan_shared(const nn_model *m, int64_t B, int k) {
+    int64_t s = 0;
+    int i;
+    for (i = 1; i < m->n_layers; i++)
+        if (m->layers[i].recomp == k && s < (B * m->layers[i].size + 15) / 16 * 16) s = (B * m->layers[i].size + 15) / 16 * 16;
+    return s;
+}
 NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, int borrow, nn__plan *p) {
     nn_compile_config c;
     size_t off = 0;
-    int64_t np = 0, nb = 0, ns = 0, acts = 0, shared = 0, scratch = 0, B, out;
+    int64_t np = 0, nb = 0, ns = 0, acts = 0, scratch = 0, B, out;
     int i, train;
     /* set on every path, failures too: callers that the compiler inlines this into cannot tell
        that they read it only after NN_OK */
@@ -7933,10 +7947,18 @@ NN__PRIVATE nn_result nn__plan_model(nn_model *m, const nn_compile_config *cfg, 
             if (scratch < need) scratch = need;
         }
         ns += (l->n_saved + B * l->n_keep + 15) / 16 * 16;
+        if (train && c.recompute && !l->recomp && i > 0 && i < m->n_layers - 1 && (nn__ops(l->type)->flags & NN__L_NO_OUT_BWD)) {
+            /* an output that only the next layer reads, whose backward needs it no more than this
+               layer's own does: dead once that layer has run forward (a transformer's attention and
+               MLP outputs into the residual adds), so all such share one buffer (not one whose
+               input is in it) */
+            int r = -1, k, ok = nn__readers(m, i, &r) == 1 && r == i + 1 && (nn__ops(m->layers[r].type)->flags & NN__L_NO_IN_BWD);
+            for (k = 0; k < l->n_inputs; k++) ok = ok && m->layers[nn__owner(m, l->inputs[k])].recomp != 2;
+            l->recomp = ok ? 2 : 0;
+        }
         if (l->n_inputs > 0 && !nn__is_view(l->type) && !l->recomp) acts += (B * l->size + 15) / 16 * 16;
-        if (l->recomp && shared < (B * l->size + 15) / 16 * 16) shared = (B * l->size + 15) / 16 * 16;
     }
-    acts += shared;
+    acts += nn__plan_shared(m, B, 1) + nn__plan_shared(m, B, 2);
     out = m->layers[m->n_layers - 1].size;
     {   /* frozen layers (nn_freeze) are a front part of the model: they keep no gradients and
            no optimizer state, and layers before the first trained one no output gradient, so
@@ -8060,8 +8082,10 @@ NN__PRIVATE nn_result nn__compile(nn_model *m, const nn_compile_config *cfg, int
             }
             if (!borrow && nn__ops(l->type)->init) nn__ops(l->type)->init(m, l);
         }
-        for (i = 1; i < m->n_layers; i++) /* (the shared buffer last: after every own one) */
-            if (m->layers[i].recomp) m->layers[i].y = ya;
+        for (i = 1; i < m->n_layers; i++) /* (the shared buffers last: after every own one) */
+            if (m->layers[i].recomp == 1) m->layers[i].y = ya;
+        for (i = 1, ya += nn__plan_shared(m, B, 1); i < m->n_layers; i++)
+            if (m->layers[i].recomp == 2) m->layers[i].y = ya;
     }
     nn__plan_steps(m);
     m->compiled = 1;
@@ -8117,8 +8141,12 @@ NNDEF nn_result nn_model_activation(const nn_model *m, int layer, int64_t n, nn_
     }
     if (l->fused == 1) /* (a ReLU whose buffer holds its pooling's scratch: >>layer-act) */
         m->backend->act_forward(m->backend->ctx, NN_ACT_RELU, 0.0f, l->y, m->layers[l->inputs[0]].y, n * l->size);
-    if (l->recomp) /* (an output in a shared buffer: >>layer-act) */
-        m->backend->act_forward(m->backend->ctx, l->cfg.act.kind, l->cfg.act.alpha, l->y, m->layers[l->inputs[0]].y, n * l->size);
+    if (l->recomp) { /* (an output in a shared buffer: run again, after such an input of its) */
+        nn_model *mm = (nn_model *)(uintptr_t)m;
+        for (i = 0; i < l->n_inputs; i++)
+            if (m->layers[l->inputs[i]].recomp == 1) nn__ops(m->layers[l->inputs[i]].type)->forward(mm, &mm->layers[l->inputs[i]], n);
+        nn__ops(l->type)->forward(mm, &mm->layers[layer], n);
+    }
     nn__pull(m, l->y, sizeof(float) * (size_t)(n * l->size));
     *out = nn_tensor_view(l->y, l->ndim + 1, shape);
     return NN_OK;
@@ -8206,7 +8234,7 @@ NN__PRIVATE void nn__backward(nn_model *m, const int32_t *labels, const float *t
                 m->backend->zero(m->backend->ctx, a->dy, B * a->size);
         }
         for (k = 0; k < l->n_inputs; k++) /* (an input kept in a shared buffer: >>layer-act) */
-            if (m->layers[l->inputs[k]].recomp) nn__ops(m->layers[l->inputs[k]].type)->forward(m, &m->layers[l->inputs[k]], B);
+            if (m->layers[l->inputs[k]].recomp == 1) nn__ops(m->layers[l->inputs[k]].type)->forward(m, &m->layers[l->inputs[k]], B);
         nn__ops(l->type)->backward(m, l, B);
         if (ds && l->dw) ds->grads_ready(ds->ctx, m, l->dw - m->grads); /* (layers in reverse: lo only falls) */
     }

@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
         const double vl = eval_loss(&m, NULL, ids + n_train, next + n_train, n - n_train);
         nn_qmodel q;
         nn_quant_config qc = nn_quant_defaults();
-        printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.0f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : lean ? "gpt-lean" : "gpt",
+        printf("train charlm-%s iter_ms=%.2f val_loss=%.4f rss_mb=%.1f threads=%d iters=%d params=%lld\n", lstm ? "lstm" : lean ? "gpt-lean" : "gpt",
                iters > 0 ? 1e3 * times[iters / 2] : 0.0, vl, peak_rss_mb(), nn_get_threads(), iters, (long long)m.n_params);
         /* int8 (dense and embedding weights; layernorm, attention and the LSTM stay float) */
         qc.max_batch = 1; /* (its memory as an application that samples holds it) */

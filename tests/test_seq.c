@@ -203,26 +203,38 @@ static void test_recompute(void) {
     CHECK(!m.layers[2].recomp && !m.layers[5].recomp && m.layers[2].y != m.layers[5].y);
     nn_model_free(&m);
     /* a GPT with dropout on attention: 3 AdamW steps with and without recompute, the same bits,
-       with a smaller arena */
+       with a smaller arena; the attention's and the MLP's outputs (read only by the residual adds)
+       share a buffer, and nn_model_activation recomputes them */
     {
-        float ids[3 * 8], p[2][4000];
+        float ids[3 * 8], p[2][4000], act[2][2][3 * 8 * 8];
+        nn_tensor t;
         int32_t lab[3 * 8];
         size_t bytes[2];
         int64_t np = 0;
         for (i = 0; i < 24; i++) { ids[i] = (float)irand(11); lab[i] = irand(11); }
         for (k = 0; k < 2; k++) {
-            int e, s;
+            int e, s, at, mlp;
             nn_model_init(&m, NULL);
             e = nn_embedding(&m, nn_input_seq(&m, 8, 0), 11, 8);
             h = nn_pos_embedding(&m, e, 0.5f);
-            h = nn_add(&m, h, nn_attention_ex(&m, nn_layernorm(&m, h, 1e-5f), 2, 1, 1, 0.2f, NN_INIT_GLOROT_UNIFORM));
-            h = nn_add(&m, h, nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_layernorm(&m, h, 1e-5f), 16)), 8));
+            at = nn_attention_ex(&m, nn_layernorm(&m, h, 1e-5f), 2, 1, 1, 0.2f, NN_INIT_GLOROT_UNIFORM);
+            h = nn_add(&m, h, at);
+            mlp = nn_dense(&m, nn_gelu(&m, nn_dense(&m, nn_layernorm(&m, h, 1e-5f), 16)), 8);
+            h = nn_add(&m, h, mlp);
             nn_dense_tied(&m, nn_layernorm(&m, h, 1e-5f), e);
             rc = nn_compile_defaults();
             rc.loss = NN_LOSS_XENT; rc.max_batch = 3; rc.seed = 9; rc.optimizer = nn_adamw(1e-2f, 0.1f); rc.recompute = k;
             CHECK_OK(nn_model_arena_bytes(&m, &rc, &bytes[k]));
             CHECK_OK(nn_model_compile(&m, &rc));
+            CHECK(k ? m.layers[at].recomp == 2 && m.layers[mlp].recomp == 2 && m.layers[at].y == m.layers[mlp].y &&
+                      m.layers[mlp - 1].recomp == 1
+                    : !m.layers[at].recomp && !m.layers[mlp].recomp && !m.layers[mlp - 1].recomp);
             for (s = 0; s < 3; s++) CHECK_OK(nn_train_step(&m, ids, lab, NULL, 3, 1e-2f, NULL));
+            CHECK_OK(nn_forward(&m, ids, 3, NULL));
+            CHECK_OK(nn_model_activation(&m, at, 3, &t));
+            memcpy(act[k][0], t.data, sizeof act[k][0]);
+            CHECK_OK(nn_model_activation(&m, mlp, 3, &t));
+            memcpy(act[k][1], t.data, sizeof act[k][1]);
             np = m.n_params;
             CHECK(np <= 4000);
             memcpy(p[k], m.params, sizeof(float) * (size_t)(np <= 4000 ? np : 4000));
@@ -230,6 +242,7 @@ static void test_recompute(void) {
         }
         CHECK_MSG(memcmp(p[0], p[1], sizeof(float) * (size_t)(np <= 4000 ? np : 4000)) == 0,
                   "recompute changed the parameters after 3 steps");
+        CHECK_MSG(memcmp(act[0], act[1], sizeof act[0]) == 0, "recomputed activations differ");
         CHECK_MSG(bytes[1] + sizeof(float) * 3 * 2 * 8 * 8 <= bytes[0], "arena %lu with recompute, %lu without",
                   (unsigned long)bytes[1], (unsigned long)bytes[0]);
     }
