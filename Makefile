@@ -18,12 +18,12 @@ all: examples tests
 examples: $(EXAMPLES:%=$(B)/%)
 # the kernels again with AVX2+FMA only (the AVX-512, AVX2 and portable micro-kernels differ)
 AVX2_FLAGS := -O2 -mavx2 -mfma -mno-avx512f
-AVX2_TESTS := test_gemm test_conv
+AVX2_TESTS := test_gemm test_conv test_quant test_seq
 # (where the native build has no AVX-512, it is the AVX2 build already: not built twice)
 NATIVE_AVX512 := $(shell $(CC) -march=native -dM -E - < /dev/null 2>/dev/null | grep -c __AVX512F__)
 AVX2_RUN   := $(if $(filter 0,$(NATIVE_AVX512)),,$(AVX2_TESTS))
 # and the SIMD paths of this machine under the sanitizers (VNNI for int8 included)
-SANNATIVE  := $(AVX2_TESTS) test_quant
+SANNATIVE  := $(AVX2_TESTS)
 tests: $(TESTS:%=$(B)/%) $(TESTS:%=$(B)/san_%) $(AVX2_RUN:%=$(B)/avx2_%) $(B)/nomalloc_test_firmware $(CUDA_EMU) \
        $(SANNATIVE:%=$(B)/sannative_%)
 

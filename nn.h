@@ -2075,6 +2075,7 @@ NN__PRIVATE int64_t nn__gelu8(float *NN__RESTRICT y, const float *NN__RESTRICT x
     }
     return lo;
 }
+#ifndef NN_NO_TRAINING
 NN__PRIVATE int64_t nn__gelu_bwd8(int acc, float *NN__RESTRICT dx, const float *NN__RESTRICT x, const float *NN__RESTRICT dy,
                                   int64_t lo, int64_t hi) {
     for (; lo + 8 <= hi; lo += 8) {
@@ -2086,6 +2087,7 @@ NN__PRIVATE int64_t nn__gelu_bwd8(int acc, float *NN__RESTRICT dx, const float *
     }
     return lo;
 }
+#endif
 /* nn__sigmoid and nn__tanh (below) 8 lanes at a time, the same operations */
 NN__PRIVATE NN__INLINE __m256 nn__sigmoid8(__m256 x) {
     const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ), mx = _mm256_xor_ps(x, NN__C8(-0.0f));

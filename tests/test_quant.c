@@ -319,7 +319,7 @@ static void requant_paths(void) {
 static uint64_t qrng = 12345;
 static int32_t qrand(int32_t lo, int32_t hi) {
     qrng = qrng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (int32_t)((qrng >> 33) % (uint64_t)(hi - lo + 1));
+    return (int32_t)(lo + (int64_t)((qrng >> 33) % (uint64_t)((int64_t)hi - lo + 1)));
 }
 static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, int32_t *mult, int32_t *shift, int64_t ch, int big) {
     int64_t k;
