@@ -597,8 +597,8 @@ typedef struct nn_compile_config {
                              same results: the output of a GELU that only the next dense layer reads
                              (one buffer for all such GELUs) and attention's probabilities (no
                              T x T buffers); outputs that only a residual add reads (a dense or
-                             attention layer's) share one buffer too. A GPT's activations about
-                             40% smaller, its step about 15-30% slower; nn_model_activation
+                             attention layer's) share one buffer too. The char GPT's training
+                             peak 61 -> 51 MiB, its step 3-12% slower; nn_model_activation
                              recomputes a shared output (its view holds until the next call) */
     void *arena;          /* non-NULL: lay the model out in these arena_bytes (any alignment) and
                              allocate nothing; nn_model_arena_bytes says how many it needs */
@@ -4699,8 +4699,9 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    row's weights (two taps, widened to 16 bits) is broadcast and multiplied by 8 columns' pairs
    of inputs by vpmaddwd: 16 exact products an instruction, and no horizontal sums (nn__qdot2x4
    reduces its chains at every tile, which short convolution rows of 25 taps are mostly).
-   Blocks on the stack: NN__QKC taps of NN__QMB rows (int16), the same taps of NN__QNC columns
-   (int16, [pair][column][2]), the (NN__QMB, NN__QNC) sums. Integer sums: the same values as
+   Blocks on the stack (~55 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB
+   rows (int16), the same taps of NN__QNC columns (int16, [pair][column][2]), the (NN__QMB,
+   NN__QNC) sums. Integer sums: the same values as
    nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
@@ -6761,8 +6762,9 @@ NN__PRIVATE int nn__posemb_tensors(const nn_model *m, const nn_layer *l, nn__tde
    in training, y = (P v, heads side by side) W_proj^T + b. Kept from forward for backward, per
    sample: qkv (T x 3C), P (heads x T x T, the only T x T buffers) and P v (T x C); with
    nn_compile_config.recompute no P: backward recomputes each of its rows as forward made it
-   (nn__attn_probs: the same operations, the same bits); inference keeps no P either. Per thread: a head's k^T (and v^T in
-   backward) and rows of T floats. Legend: B batch, T steps, C width, H heads, hs = C / H. */
+   (nn__attn_probs: the same operations, the same bits); inference keeps no P either. Per
+   thread: a head's k^T (and v^T in backward) and rows of T floats. Legend: B batch, T steps,
+   C width, H heads, hs = C / H. */
 /* p[j] = e^(p[j] - mx) for j < n (all <= 0), their sum */
 NN__PRIVATE float nn__exp_shift(float *NN__RESTRICT p, int64_t n, float mx) {
     float sum = 0.0f;

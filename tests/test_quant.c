@@ -372,13 +372,12 @@ static void int8_kernels(void) {
             const int *c = conv[t];
             static uint8_t patch[1 << 16];
             nn_conv2d_desc d;
-            int64_t kg, P, oh, ow, ci, ki, kj;
+            int64_t kg, oh, ow, ci, ki, kj;
             int32_t zin = qrand(0, 255);
             d.C = c[0]; d.H = c[1]; d.W = c[2]; d.OC = c[3]; d.KH = c[4]; d.KW = c[5]; d.SH = c[6]; d.SW = c[7];
             d.PH = c[8]; d.PW = c[9]; d.DH = c[10]; d.DW = c[11]; d.G = c[12]; d.T = 1;
             CHECK_OK(nn_conv2d_desc_init(&d));
             kg = d.C / d.G * d.KH * d.KW;
-            P = d.OH * d.OW;
             qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, big);
             for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)qrand(0, 255);
             nn__qconv(&l, &d, x, zin, c[13], y, patch);
@@ -399,7 +398,6 @@ static void int8_kernels(void) {
                             i = ((b * d.OC + o) * d.OH + oh) * d.OW + ow;
                             bad += y[i] != qref(&l, o, acc);
                         }
-            (void)P;
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
