@@ -951,6 +951,8 @@ typedef struct nn_qlayer {
     const int32_t *bias;    /* per channel, the input's zero point folded in */
     const int32_t *mult;    /* per channel: y = zero + round(acc * mult / 2^shift) */
     const int32_t *shift;
+    int wmax;               /* dense/conv: the largest |weight| (set when quantized or loaded; 64 or
+                               less lets AVX2 without VNNI multiply 4 bytes at a time) */
     const float *wscale;    /* per channel weight scale (reference; not used to run) */
     const uint8_t *lut;     /* activation: output for each input value */
     const float *fbias;     /* a mixed model's dense: its float bias per channel */
@@ -983,6 +985,9 @@ typedef struct nn_quant_config {
                                       needs, and the arena is not touched); a model that lived there
                                       refuses to run afterwards */
     size_t arena_bytes;
+    int weight_bits;               /* 8 (0: the default): weights in [-127, 127]; 7: in [-64, 64], which
+                                      x86 CPUs with AVX2 but no VNNI run about twice as fast (vpmaddubsw
+                                      cannot overflow), at some accuracy; the file format is the same */
 } nn_quant_config;
 NNDEF nn_quant_config nn_quant_defaults(void);
 
@@ -4695,14 +4700,17 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
 }
 #if defined(NN__QDOT_AVX2)
 /* AVX2 int8 GEMM over many columns (a convolution's pixels, a dense layer's rows of a batch):
-   Y (M, N) = W (M, K) X (K, N) in outer-product tiles of 4 rows by 16 columns. A pair of one
-   row's weights (two taps, widened to 16 bits) is broadcast and multiplied by 8 columns' pairs
-   of inputs by vpmaddwd: 16 exact products an instruction, and no horizontal sums (nn__qdot2x4
-   reduces its chains at every tile, which short convolution rows of 25 taps are mostly).
-   Blocks on the stack (~55 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB
-   rows (int16), the same taps of NN__QNC columns (int16, [pair][column][2]), the (NN__QMB,
-   NN__QNC) sums. Integer sums: the same values as
-   nn__qdots in any order. */
+   Y (M, N) = W (M, K) X (K, N) in outer-product tiles of 4 rows, no horizontal sums per tap
+   (nn__qdot2x4 reduces its chains at every tile, which short convolution rows of 25 taps are
+   mostly). X is packed as bytes, 4 taps of a column together ([quad][column][4]). A layer whose
+   weights all lie in [-64, 64] (wmax; nn_quant_config.weight_bits 7) multiplies a broadcast quad
+   of one row's weights by 8 columns' quads with vpmaddubsw (32 products; a pair's sum is at most
+   255 x 64 x 2 < 2^15, so it never saturates) and vpmaddwd by ones (4 x 16 tile); any other
+   widens 8 columns' quads to 16 bits in the tile and multiplies a broadcast quad of 16-bit
+   weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the tile ends). Blocks on the
+   stack (~42 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or
+   int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums. Integer sums: the same
+   values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
 #define NN__QKC 128
@@ -4716,54 +4724,87 @@ typedef struct nn__qsrc {    /* where the columns come from: */
     int64_t ld;              /* a dense layer: column n is the row x + n * ld */
     int zin;
 } nn__qsrc;
-NN__PRIVATE int32_t nn__ld32i(const int16_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+NN__PRIVATE int32_t nn__ld32i(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); return v; }
 #define NN__QLD8(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define NN__QST8(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
-#define NN__QROW(r, A, B)                                                                               \
+#define NN__QXW(p) _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#if defined(__GNUC__) /* (GCC hoists the tiles' 4 broadcasts and spills a sum through the stack; this keeps each
+                         row's work in its place) */
+#define NN__QPIN(a, b) __asm__ volatile("" : "+x"(a), "+x"(b))
+#else
+#define NN__QPIN(a, b) (void)0
+#endif
+/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC int8) x xp (16 columns), nq quads: 8 chains */
+#define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
-        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * NN__QKC + 2 * j));                     \
-        A = _mm256_add_epi32(A, _mm256_madd_epi16(w, x0)); B = _mm256_add_epi32(B, _mm256_madd_epi16(w, x1)); \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * NN__QKC + 4 * j));                     \
+        A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, w), one));                   \
+        B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, w), one));                   \
+        NN__QPIN(A, B);                                                                                 \
     }
-/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC) x xp (16 columns), np pairs: 8 chains, 4
-   broadcasts, 2 loads in 14 registers (6 rows: GCC hoists the 6 broadcasts and spills sums) */
-NN__PRIVATE NN__NOINLINE void nn__qtile4x16(const int16_t *wp, const int16_t *xp, int64_t np, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, const uint8_t *xp, int64_t nq, int32_t *acc) {
+    const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a = NN__QLD8(acc), c0b = NN__QLD8(acc + 8), c1a = NN__QLD8(acc + NN__QNC), c1b = NN__QLD8(acc + NN__QNC + 8);
     __m256i c2a = NN__QLD8(acc + 2 * NN__QNC), c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
     __m256i c3a = NN__QLD8(acc + 3 * NN__QNC), c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
     int64_t j;
-    for (j = 0; j < np; j++) {
-        const __m256i x0 = NN__QLD8(xp + j * 2 * NN__QXS), x1 = NN__QLD8(xp + j * 2 * NN__QXS + 16);
-        NN__QROW(0, c0a, c0b) NN__QROW(1, c1a, c1b) NN__QROW(2, c2a, c2b) NN__QROW(3, c3a, c3b)
+    for (j = 0; j < nq; j++) {
+        const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
+        NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b) NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b)
     }
     NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
     NN__QST8(acc + 2 * NN__QNC, c2a); NN__QST8(acc + 2 * NN__QNC + 8, c2b);
     NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
 }
-#undef NN__QROW
-/* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the odd tap and the columns up to a
-   multiple of 16 zero. A convolution's windows inside the image, stride 1: 8 pixels of two taps
-   at a time (their bytes interleaved, widened) */
-NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *xp, int *tab) {
-    const int64_t np = (kc + 1) / 2, ncp = (nc + 15) / 16 * 16;
+#undef NN__QROWB
+/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads: each chain
+   holds a column's two pairs (summed at the end: hadd leaves columns 0 1 4 5 | 2 3 6 7) */
+#define NN__QROWW(r, A, B)                                                                              \
+    {                                                                                                   \
+        const __m256i w = _mm256_set1_epi64x(nn__ld64i(wp + (r) * NN__QKC + 4 * j));                   \
+        A = _mm256_add_epi32(A, _mm256_madd_epi16(w, x0)); B = _mm256_add_epi32(B, _mm256_madd_epi16(w, x1)); \
+        NN__QPIN(A, B);                                                                                 \
+    }
+#define NN__QSUMW(r, A, B) \
+    NN__QST8(acc + (r) * NN__QNC, _mm256_add_epi32(NN__QLD8(acc + (r) * NN__QNC), _mm256_permute4x64_epi64(_mm256_hadd_epi32(A, B), 0xD8)));
+NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int32_t *acc) {
+    __m256i c0a = _mm256_setzero_si256(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t j;
+    for (j = 0; j < nq; j++) {
+        const __m256i x0 = NN__QXW(xp + j * 4 * NN__QXS), x1 = NN__QXW(xp + j * 4 * NN__QXS + 16);
+        NN__QROWW(0, c0a, c0b) NN__QROWW(1, c1a, c1b) NN__QROWW(2, c2a, c2b) NN__QROWW(3, c3a, c3b)
+    }
+    NN__QSUMW(0, c0a, c0b) NN__QSUMW(1, c1a, c1b) NN__QSUMW(2, c2a, c2b) NN__QSUMW(3, c3a, c3b)
+}
+#undef NN__QROWW
+#undef NN__QSUMW
+#undef NN__QPIN
+/* 8 pixels' bytes of 4 taps (a, b, c, d) as 8 quads: pixel i's a b c d in bytes 4i .. 4i + 3 */
+NN__PRIVATE __m256i nn__qquad8(__m128i a, __m128i b, __m128i c, __m128i d) {
+    const __m128i ab = _mm_unpacklo_epi8(a, b), cd = _mm_unpacklo_epi8(c, d);
+    return _mm256_set_m128i(_mm_unpackhi_epi16(ab, cd), _mm_unpacklo_epi16(ab, cd));
+}
+/* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the taps up to a multiple of 4 and the
+   columns up to a multiple of 16 zero. A convolution's windows inside the image, stride 1: 8
+   pixels of four taps at a time (their bytes interleaved) */
+NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, uint8_t *xp, int *tab) {
+    const int64_t nq = (kc + 3) / 4, ncp = (nc + 15) / 16 * 16;
     int64_t j, n, t;
-    if (!s->d) { /* 8 rows widened, then their pairs transposed 8 x 8 (32-bit lanes moved as floats) */
-        const int64_t np8 = (np + 7) / 8 * 8;
-        int16_t tmp[8 * NN__QKC];
+    if (!s->d) { /* 8 rows copied, then their quads transposed 8 x 8 (32-bit lanes moved as floats) */
+        const int64_t nq8 = (nq + 7) / 8 * 8;
+        uint32_t tmpw[8 * NN__QKC / 4];
+        uint8_t *tmp = (uint8_t *)tmpw;
         int64_t e;
         for (n = 0; n < nc; n += 8) {
             for (e = 0; e < 8; e++) {
-                int16_t *d = tmp + e * NN__QKC;
+                uint8_t *d = tmp + e * NN__QKC;
                 t = 0;
-                if (n + e < nc) {
-                    const uint8_t *r = s->x + (n0 + n + e) * s->ld + k0;
-                    for (; t + 16 <= kc; t += 16)
-                        NN__QST8(d + t, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(r + t))));
-                    for (; t < kc; t++) d[t] = r[t];
-                }
-                for (; t < 2 * np8; t++) d[t] = 0;
+                if (n + e < nc) { memcpy(d, s->x + (n0 + n + e) * s->ld + k0, (size_t)kc); t = kc; }
+                memset(d + t, 0, (size_t)(4 * nq8 - t));
             }
-            for (j = 0; j < np; j += 8)
-                nn__transpose8((float *)(void *)(xp + (j * NN__QXS + n) * 2), NN__QXS, (const float *)(const void *)(tmp + 2 * j), NN__QKC / 2);
+            for (j = 0; j < nq; j += 8)
+                nn__transpose8((float *)(void *)(xp + (j * NN__QXS + n) * 4), NN__QXS, (const float *)(const void *)(tmp + 4 * j), NN__QKC / 4);
         }
     } else {
         const nn_conv2d_desc *d = s->d;
@@ -4788,30 +4829,31 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 const uint8_t *x = s->x + ih0 * W + s0 - PW;
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
-#define NN__QPAIR(j) _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j)])), \
-                         2 * (j) + 1 < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[2 * (j) + 1])) : _mm_setzero_si128()))
+#define NN__QTAP(t) ((t) < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[t])) : _mm_setzero_si128())
+#define NN__QQUAD(j) nn__qquad8(NN__QTAP(4 * (j)), NN__QTAP(4 * (j) + 1), NN__QTAP(4 * (j) + 2), NN__QTAP(4 * (j) + 3))
                 /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack) */
                 if (ow == s0) /* (the usual case, its own loop) */
-                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QXS + n) * 2, NN__QPAIR(j));
+                    for (j = 0; j < nq; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
                 else
-                    for (j = 0; j < np; j++) NN__QST8(xp + (j * NN__QXS + n) * 2, _mm256_permutevar8x32_epi32(NN__QPAIR(j), idx));
-#undef NN__QPAIR
+                    for (j = 0; j < nq; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QQUAD(j), idx));
+#undef NN__QTAP
+#undef NN__QQUAD
                 n += L;
                 continue;
             }
             if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
                 const uint8_t *x = s->x + ih0 * W + iw0;
-                for (t = 0; t < kc; t++) xp[((t >> 1) * NN__QXS + n) * 2 + (t & 1)] = x[off[t]];
+                for (t = 0; t < kc; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = x[off[t]];
             } else
                 for (t = 0; t < kc; t++) {
                     const int ih = ih0 + ti[t], iw = iw0 + tj[t];
-                    xp[((t >> 1) * NN__QXS + n) * 2 + (t & 1)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (int16_t)s->zin : s->x[tc[t] + ih * W + iw];
+                    xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (uint8_t)s->zin : s->x[tc[t] + ih * W + iw];
                 }
-            if (kc & 1) xp[((kc >> 1) * NN__QXS + n) * 2 + 1] = 0;
+            for (t = kc; t < 4 * nq; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = 0;
             n++;
         }
     }
-    for (j = 0; j < np; j++) memset(xp + (j * NN__QXS + nc) * 2, 0, (size_t)(ncp - nc) * 4);
+    for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
 /* y[i * ys] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
@@ -4844,14 +4886,18 @@ NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bi
    channel o0 + m of column n to y[m * ys_o + n * ys_n] */
 NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int64_t M, int64_t K, int64_t N, const nn__qsrc *s,
                            uint8_t *y, int64_t ys_o, int64_t ys_n) {
-    int16_t wp[NN__QMB * NN__QKC], xp[NN__QKC * NN__QXS];
+    int16_t wp[NN__QMB * NN__QKC];
+    uint32_t xpw[NN__QKC * NN__QXS / 4];
+    uint8_t *xp = (uint8_t *)xpw;
+    int8_t *wb = (int8_t *)wp;
     int32_t acc[NN__QMB * NN__QNC];
     int tab[1 + 4 * NN__QKC];
+    const int bytes = l->wmax <= 64; /* (vpmaddubsw cannot saturate) */
     int64_t n0, m0, k0, r, t, n;
     int64_t bmax = 0;
     int fit;
     for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
-    fit = K < ((int64_t)1 << 16) && bmax + K * 255 * 127 < ((int64_t)1 << 31) - 1;
+    fit = K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
     tab[0] = -1;
     for (n0 = 0; n0 < N; n0 += NN__QNC) {
         const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
@@ -4859,21 +4905,31 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
             const int64_t mb = M - m0 < NN__QMB ? M - m0 : NN__QMB, mbp = (mb + NN__QMR - 1) / NN__QMR * NN__QMR;
             memset(acc, 0, sizeof(int32_t) * (size_t)(mbp * NN__QNC));
             for (k0 = 0; k0 < K; k0 += NN__QKC) {
-                const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, np = (kc + 1) / 2;
+                const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, nq = (kc + 3) / 4;
                 nn__qpack_x(s, k0, kc, n0, nc, xp, tab);
-                for (r = 0; r < mbp; r++) { /* the rows widened; the odd tap and the rows past M zero */
-                    int16_t *d = wp + r * NN__QKC;
+                for (r = 0; r < mbp; r++) { /* the rows (widened unless bytes); the taps to 4 nq and the rows past M zero */
                     const int8_t *src = w + (m0 + r) * K + k0;
                     t = 0;
+                    if (bytes) {
+                        if (r < mb) { memcpy(wb + r * NN__QKC, src, (size_t)kc); t = kc; }
+                        memset(wb + r * NN__QKC + t, 0, (size_t)(4 * nq - t));
+                        continue;
+                    }
                     if (r < mb) {
                         for (; t + 16 <= kc; t += 16)
-                            NN__QST8(d + t, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + t))));
-                        for (; t < kc; t++) d[t] = src[t];
+                            NN__QST8(wp + r * NN__QKC + t, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + t))));
+                        for (; t < kc; t++) wp[r * NN__QKC + t] = src[t];
                     }
-                    for (; t < 2 * np; t++) d[t] = 0;
+                    for (; t < 4 * nq; t++) wp[r * NN__QKC + t] = 0;
                 }
                 for (r = 0; r < mbp; r += NN__QMR)
-                    for (n = 0; n < nc; n += 16) nn__qtile4x16(wp + r * NN__QKC, xp + n * 2, np, acc + r * NN__QNC + n);
+                    for (n = 0; n < nc; n += 16) {
+                        if (bytes) nn__qtile_b(wb + r * NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
+                        else {
+                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
+                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, acc + r * NN__QNC + n + 8);
+                        }
+                    }
             }
             for (r = 0; r < mb; r++) {
                 const int64_t o = o0 + m0 + r;
@@ -4885,6 +4941,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
 }
 #undef NN__QLD8
 #undef NN__QST8
+#undef NN__QXW
 #endif
 NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, int64_t B, uint8_t *y) {
     enum { NB = 4, NO = 64 };
@@ -4945,17 +5002,18 @@ NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t ze
                          _mm512_cvtepi32_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(d0)), _mm512_cvttpd_epi32(d1), 1)));
     }
 #elif defined(__AVX2__) && !defined(NN_NO_SIMD)
-    const __m256d half = _mm256_set1_pd(0.5), z = _mm256_set1_pd(zero), lo = _mm256_setzero_pd(), hi = _mm256_set1_pd(255.0);
-    for (; k + 8 <= n; k += 8) { /* (8 at a time, the same operations: an int8 model's input is this loop) */
-        const __m256 f = _mm256_div_ps(_mm256_loadu_ps(x + k), _mm256_set1_ps(scale));
-        __m256d d0 = _mm256_cvtps_pd(_mm256_castps256_ps128(f)), d1 = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
-        __m128i i0, i1;
-        d0 = _mm256_add_pd(_mm256_round_pd(_mm256_add_pd(d0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
-        d1 = _mm256_add_pd(_mm256_round_pd(_mm256_add_pd(d1, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), z);
-        d0 = _mm256_min_pd(_mm256_max_pd(d0, lo), hi); /* max(NaN, 0) is 0 */
-        d1 = _mm256_min_pd(_mm256_max_pd(d1, lo), hi);
-        i0 = _mm256_cvttpd_epi32(d0); i1 = _mm256_cvttpd_epi32(d1);
-        i0 = _mm_packs_epi32(i0, i1);                       /* 8 x int16, all in [0, 255] */
+    /* in float: f = v / scale rounded to nearest even, then ties moved up (f - r is exact below
+       2^23, and 0 above, where f is whole), + zero (exact below 2^24; beyond, clamped either
+       way): floor(f + 0.5) + zero as in double, 8 at a time */
+    const __m256 z = _mm256_set1_ps((float)zero), lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), sc = _mm256_set1_ps(scale);
+    for (; k + 8 <= n; k += 8) {
+        const __m256 f = _mm256_div_ps(_mm256_loadu_ps(x + k), sc);
+        __m256 r = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m128i i0;
+        r = _mm256_add_ps(r, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(f, r), half, _CMP_EQ_OQ), one));
+        r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, z), lo), hi); /* max(NaN, 0) is 0 */
+        i0 = _mm_packs_epi32(_mm256_castsi256_si128(_mm256_cvttps_epi32(r)), _mm256_extracti128_si256(_mm256_cvttps_epi32(r), 1));
         _mm_storel_epi64((__m128i *)(void *)(y + k), _mm_packus_epi16(i0, i0));
     }
 #endif
@@ -6051,8 +6109,12 @@ NN__PRIVATE void nn__act_qforward(nn_qmodel *q, int i, int64_t B) {
                  q->g.layers[pool].cfg.pool.d.kind == NN_POOL_MAX;
     for (k = 1; k < 256 && ql->pooled; k++) ql->pooled = ql->lut[k] >= ql->lut[k - 1];
     if (ql->pooled) nn__qpool(&q->g.layers[pool].cfg.pool.d, qa->y, qa->zero, B, ql->y);
-    else
-        for (k = 0; k < B * q->g.layers[i].size; k++) ql->y[k] = ql->lut[qa->y[k]];
+    else { /* (locals: a byte store may alias the struct's pointers, which would be read again each time) */
+        const uint8_t *lut = ql->lut, *x = qa->y;
+        uint8_t *y = ql->y;
+        const int64_t n = B * q->g.layers[i].size;
+        for (k = 0; k < n; k++) y[k] = lut[x[k]];
+    }
 }
 
 /* >>layer-softmax: over the features of each row ------------------------------------------------ */
@@ -10435,30 +10497,45 @@ NNDEF nn_quant_config nn_quant_defaults(void) {
     return c;
 }
 
-/* one output channel's per weights, scaled by g (a folded batchnorm's), as int8 symmetric over
-   their range: *scale, and the sum of the int8 weights (for the input's zero point) */
-NN__PRIVATE int64_t nn__qchannel(const float *w, int64_t per, double g, int8_t *wq, double *scale) {
+/* one output channel's per weights, scaled by g (a folded batchnorm's), as integers symmetric
+   over their range in [-qmax, qmax]: *scale, and the sum of the int8 weights (for the input's
+   zero point) */
+NN__PRIVATE int64_t nn__qchannel(const float *w, int64_t per, double g, int qmax, int8_t *wq, double *scale) {
     double amax = 0.0, s;
     int64_t k, sum = 0;
     for (k = 0; k < per; k++) if (fabs(w[k] * g) > amax) amax = fabs(w[k] * g);
-    s = amax > 0.0 ? amax / 127.0 : 1.0;
+    s = amax > 0.0 ? amax / qmax : 1.0;
     *scale = s;
     for (k = 0; k < per; k++) {
         const double v = floor(w[k] * g / s + 0.5);
-        wq[k] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
+        wq[k] = (int8_t)(v < -qmax ? -qmax : v > qmax ? qmax : v);
         sum += wq[k];
     }
     return sum;
+}
+NN__PRIVATE int nn__qwmax(const int8_t *w, int64_t n) {
+    int m = 0;
+    int64_t k;
+    for (k = 0; k < n; k++) m = w[k] > m ? w[k] : -w[k] > m ? -w[k] : m;
+    return m;
+}
+/* weight_bits: the largest weight magnitude, or 0 (an error set) */
+NN__PRIVATE int nn__qmax_of(const nn_quant_config *qc) {
+    if (qc->weight_bits == 0 || qc->weight_bits == 8) return 127;
+    if (qc->weight_bits == 7) return 64;
+    nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: weight_bits is %d (7 or 8)", qc->weight_bits);
+    return 0;
 }
 
 /* A sequence model's mixed form (see nn_quantize's manual): the graph with its float layers'
    parameters, the int8 layers' tables; no calibration */
 NN__PRIVATE nn_result nn__quantize_mixed(nn_model *m, const nn_quant_config *qc, nn_qmodel *q) {
-    const int L = m->n_layers;
+    const int L = m->n_layers, qmax = nn__qmax_of(qc);
     nn_allocator al;
     nn_result r;
     int i;
     memset(q, 0, sizeof *q);
+    if (!qmax) return NN_ERR_INVALID_ARG;
     nn__pull(m, m->mem, m->mem_bytes); /* the weights, from a device backend */
     q->mixed = 1;
     q->g.n_layers = L;
@@ -10486,10 +10563,11 @@ NN__PRIVATE nn_result nn__quantize_mixed(nn_model *m, const nn_quant_config *qc,
             (void)nn__q_weight(m, l, &has_bias);
             for (o = 0; o < ch; o++) {
                 double s;
-                ((int32_t *)(uintptr_t)ql->bias)[o] = (int32_t)nn__qchannel(l->w + o * per, per, 1.0, (int8_t *)(uintptr_t)ql->w + o * per, &s);
+                ((int32_t *)(uintptr_t)ql->bias)[o] = (int32_t)nn__qchannel(l->w + o * per, per, 1.0, qmax, (int8_t *)(uintptr_t)ql->w + o * per, &s);
                 ((float *)(uintptr_t)ql->wscale)[o] = (float)s;
                 ((float *)(uintptr_t)ql->fbias)[o] = has_bias ? l->w[ch * per + o] : 0.0f;
             }
+            ql->wmax = nn__qwmax(ql->w, ql->n_w);
         } else if (l->n_params) memcpy(g->w, l->w, sizeof(float) * (size_t)l->n_params);
         if (l->n_buffers) memcpy(g->buf, l->buf, sizeof(float) * (size_t)l->n_buffers);
     }
@@ -10503,8 +10581,9 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
     nn_result r;
     int i, L;
     int64_t b, k;
-    int mixed = 0;
+    int mixed = 0, qmax;
     if (!m || !q) return nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: model or output is NULL");
+    if (!(qmax = nn__qmax_of(&qc))) return NN_ERR_INVALID_ARG;
     if (!m->compiled) return nn__fail(NN_ERR_STATE, "nn_quantize: the float model is not compiled");
     L = m->n_layers;
     mixed = m->layers[0].cfg.input.tokens;
@@ -10604,12 +10683,13 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
                     g = bn->w[o] * inv;
                     beta = bn->w[ch + o] - bn->buf[o] * g;
                 }
-                sumw = nn__qchannel(l->w + o * per, per, g, wq + o * per, &s);
+                sumw = nn__qchannel(l->w + o * per, per, g, qmax, wq + o * per, &s);
                 wsc[o] = (float)s;
                 bsum = (has_bias ? l->w[ch * per + o] * g : 0.0) + beta;
                 bias[o] = (int32_t)floor(bsum / ((double)qa->scale * s) + 0.5) - qa->zero * (int32_t)sumw;
                 nn__qmult((double)qa->scale * s / ql->scale, &mult[o], &shift[o]);
             }
+            ql->wmax = nn__qwmax(wq, ch * per);
         }
     }
     return NN_OK;
@@ -10762,7 +10842,10 @@ NN__PRIVATE nn_result nn__qtables(nn_qmodel *q, nn__st *st, int fill, int borrow
         if (nn__q_has_w(l)) {
             const int64_t ch = nn__q_channels(&q->g, l), nw = nn__q_weights(&q->g, l);
             if ((r = nn__qtensor(st, i, "weight", NN__DT_I8, nw, &e)) != NN_OK) return r;
-            if (fill) { if (borrow) ql->w = (const int8_t *)(st->data + e->begin); else memcpy((void *)(uintptr_t)ql->w, st->data + e->begin, (size_t)nw); }
+            if (fill) {
+                if (borrow) ql->w = (const int8_t *)(st->data + e->begin); else memcpy((void *)(uintptr_t)ql->w, st->data + e->begin, (size_t)nw);
+                ql->wmax = nn__qwmax(ql->w, nw);
+            }
             if ((r = nn__qtensor(st, i, "bias", NN__DT_I32, ch, &e)) != NN_OK) return r;
             for (k = 0; fill && k < ch; k++) ((int32_t *)(uintptr_t)ql->bias)[k] = (int32_t)(uint32_t)nn__rd_le(st->data + e->begin + 4 * k, 4);
             if ((r = nn__qtensor(st, i, "multiplier", NN__DT_I32, ch, &e)) != NN_OK) return r;

@@ -242,6 +242,30 @@ static void quantize_input(void) {
         }
     }
     CHECK_MSG(bad == 0, "%d quantized inputs differ from floor(x / scale + 0.5) + zero", bad);
+    { /* halves exactly (scale 0.5: x / scale is whole or half), the floats beside them, whole
+         numbers past 2^23, and random values, under a few zero points */
+        static float v[4096];
+        static uint8_t u[4096];
+        const float scales[] = {0.5f, 1.0f, 0.0173f, 3e-5f, 0.25f};
+        int si, zi;
+        for (si = 0; si < 5; si++)
+            for (zi = 0; zi < 3; zi++) {
+                const int32_t z = zi == 0 ? 0 : zi == 1 ? 128 : 255;
+                for (k = 0; k < 4096; k++) {
+                    const float h = (float)(k % 700 - 350) * 0.25f; /* (whole, quarter, half) */
+                    v[k] = k < 1400 ? h : k < 2100 ? nextafterf(h, k % 2 ? 1e9f : -1e9f)
+                         : k < 2200 ? (float)(k - 2150) * 8388608.0f + (k % 2 ? 0.5f : 0.0f)
+                         : (float)((int)((unsigned)k * 2654435761u % 80001u) - 40000) / 97.0f;
+                    v[k] *= scales[si]; /* (scale 0.5 and 0.25 keep the halves exact) */
+                }
+                nn__quantize(v, 4096, scales[si], z, u);
+                for (k = 0; k < 4096; k++) {
+                    const double q = floor(v[k] / scales[si] + 0.5) + z;
+                    bad += u[k] != (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+                }
+            }
+        CHECK_MSG(bad == 0, "%d quantized values (halves, their neighbours) differ from floor(x / scale + 0.5) + zero", bad);
+    }
 }
 
 /* Calibration reads every layer's output: where compile fused a ReLU into its max pooling or its
@@ -321,9 +345,16 @@ static int32_t qrand(int32_t lo, int32_t hi) {
     qrng = qrng * 6364136223846793005ull + 1442695040888963407ull;
     return (int32_t)(lo + (int64_t)((qrng >> 33) % (uint64_t)((int64_t)hi - lo + 1)));
 }
-static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, int32_t *mult, int32_t *shift, int64_t ch, int big) {
+/* mode 1: biases past 32 bits; 2: weights in [-64, 64] (the AVX2 byte kernels), half at +-64
+   (a pair's sum at its largest); else all of [-128, 127] */
+static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, int32_t *mult, int32_t *shift, int64_t ch, int mode) {
+    const int big = mode & 1;
     int64_t k;
-    for (k = 0; k < nw; k++) w[k] = (int8_t)qrand(-127, 127);
+    l->wmax = 0;
+    for (k = 0; k < nw; k++) {
+        w[k] = (int8_t)(mode & 2 ? (qrand(0, 1) ? qrand(-64, 64) : qrand(0, 1) ? 64 : -64) : qrand(-128, 127));
+        l->wmax = w[k] > l->wmax ? w[k] : -w[k] > l->wmax ? -w[k] : l->wmax;
+    }
     for (k = 0; k < ch; k++) {
         bias[k] = big && k % 3 == 0 ? qrand(-2000000000, 2000000000) : qrand(-300000, 300000);
         mult[k] = qrand(1 << 30, 2147483647);
@@ -352,11 +383,11 @@ static void int8_kernels(void) {
     int t, big, bad = 0, cases = 0;
     int64_t k, b, o, i;
     memset(&l, 0, sizeof l);
-    for (big = 0; big < 2; big++)
+    for (big = 0; big < 4; big++)
         for (t = 0; t < (int)(sizeof dense / sizeof dense[0]); t++) {
             const int64_t in = dense[t][0], out = dense[t][1], B = dense[t][2];
             qlayer_random(&l, w, in * out, bias, mult, shift, out, big);
-            for (k = 0; k < B * in; k++) x[k] = (uint8_t)qrand(0, 255);
+            for (k = 0; k < B * in; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qdense(&l, x, in, B, y);
             for (b = 0; b < B; b++)
                 for (o = 0; o < out; o++) {
@@ -367,7 +398,7 @@ static void int8_kernels(void) {
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 dense: %d outputs differ from plain C", bad);
-    for (big = 0; big < 2; big++)
+    for (big = 0; big < 4; big++)
         for (t = 0; t < (int)(sizeof conv / sizeof conv[0]); t++) {
             const int *c = conv[t];
             static uint8_t patch[1 << 16];
@@ -379,7 +410,7 @@ static void int8_kernels(void) {
             CHECK_OK(nn_conv2d_desc_init(&d));
             kg = d.C / d.G * d.KH * d.KW;
             qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, big);
-            for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)qrand(0, 255);
+            for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qconv(&l, &d, x, zin, c[13], y, patch);
             for (b = 0; b < c[13]; b++)
                 for (o = 0; o < d.OC; o++)
@@ -401,7 +432,7 @@ static void int8_kernels(void) {
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
-    CHECK(cases == 2 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
+    CHECK(cases == 4 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
 }
 
 int main(void) {
