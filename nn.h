@@ -4791,19 +4791,26 @@ NN__PRIVATE __m256i nn__qquad8(__m128i a, __m128i b, __m128i c, __m128i d) {
 NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, uint8_t *xp, int *tab) {
     const int64_t nq = (kc + 3) / 4, ncp = (nc + 15) / 16 * 16;
     int64_t j, n, t;
-    if (!s->d) { /* 8 rows copied, then their quads transposed 8 x 8 (32-bit lanes moved as floats) */
+    if (!s->d) { /* 8 rows' quads transposed 8 x 8 (32-bit lanes moved as floats): in place while 8
+                    whole quads of 8 rows remain, the rest through tmp (copied, zero-padded) */
         const int64_t nq8 = (nq + 7) / 8 * 8;
         uint32_t tmpw[8 * NN__QKC / 4];
         uint8_t *tmp = (uint8_t *)tmpw;
         int64_t e;
         for (n = 0; n < nc; n += 8) {
+            const uint8_t *x = s->x + (n0 + n) * s->ld + k0;
+            j = 0;
+            if (n + 8 <= nc && s->ld % 4 == 0)
+                for (; 4 * (j + 8) <= kc; j += 8)
+                    nn__transpose8((float *)(void *)(xp + (j * NN__QXS + n) * 4), NN__QXS, (const float *)(const void *)(x + 4 * j), s->ld / 4);
+            if (j == nq) continue;
             for (e = 0; e < 8; e++) {
                 uint8_t *d = tmp + e * NN__QKC;
-                t = 0;
-                if (n + e < nc) { memcpy(d, s->x + (n0 + n + e) * s->ld + k0, (size_t)kc); t = kc; }
+                t = 4 * j;
+                if (n + e < nc) { memcpy(d + t, x + e * s->ld + t, (size_t)(kc - t)); t = kc; }
                 memset(d + t, 0, (size_t)(4 * nq8 - t));
             }
-            for (j = 0; j < nq; j += 8)
+            for (; j < nq; j += 8)
                 nn__transpose8((float *)(void *)(xp + (j * NN__QXS + n) * 4), NN__QXS, (const float *)(const void *)(tmp + 4 * j), NN__QKC / 4);
         }
     } else {
@@ -4855,10 +4862,10 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
     }
     for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
-/* y[i * ys] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
+/* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
 NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bias, int32_t mult, int32_t shift,
-                              int32_t zero, uint8_t *y, int64_t ys) {
+                              int32_t zero, uint8_t *y) {
     int64_t i = 0;
     if (fit && mult >= 0 && shift > 32 && shift <= 62) {
         const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
@@ -4870,17 +4877,35 @@ NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bi
             const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
             const __m256i q = _mm256_add_epi32(_mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
             const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-            const __m128i u = _mm_packus_epi16(h, h);
-            if (ys == 1) _mm_storel_epi64((__m128i *)(void *)(y + i), u);
-            else {
-                uint8_t t[16];
-                int e;
-                _mm_storeu_si128((__m128i *)(void *)t, u);
-                for (e = 0; e < 8; e++) y[(i + e) * ys] = t[e];
-            }
+            _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packus_epi16(h, h));
         }
     }
-    for (; i < n; i++) y[i * ys] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
+    for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
+}
+/* y[n * ys + m] = t[m * NN__QNC + n] for m < M, n < N: 8 x 8 bytes at a time */
+NN__PRIVATE void nn__qstore_t(const uint8_t *t, int64_t M, int64_t N, uint8_t *y, int64_t ys) {
+    int64_t m, n, e;
+    for (m = 0; m + 8 <= M; m += 8) {
+        for (n = 0; n + 8 <= N; n += 8) {
+#define NN__QL(e) _mm_loadl_epi64((const __m128i *)(const void *)(t + (m + (e)) * NN__QNC + n))
+            const __m128i a = _mm_unpacklo_epi8(NN__QL(0), NN__QL(1)), b = _mm_unpacklo_epi8(NN__QL(2), NN__QL(3));
+            const __m128i c = _mm_unpacklo_epi8(NN__QL(4), NN__QL(5)), d = _mm_unpacklo_epi8(NN__QL(6), NN__QL(7));
+#undef NN__QL
+            const __m128i ab0 = _mm_unpacklo_epi16(a, b), ab1 = _mm_unpackhi_epi16(a, b);
+            const __m128i cd0 = _mm_unpacklo_epi16(c, d), cd1 = _mm_unpackhi_epi16(c, d);
+            __m128i r[4];
+            r[0] = _mm_unpacklo_epi32(ab0, cd0); r[1] = _mm_unpackhi_epi32(ab0, cd0); /* (columns n, n + 1; n + 2, n + 3) */
+            r[2] = _mm_unpacklo_epi32(ab1, cd1); r[3] = _mm_unpackhi_epi32(ab1, cd1);
+            for (e = 0; e < 4; e++) {
+                _mm_storel_epi64((__m128i *)(void *)(y + (n + 2 * e) * ys + m), r[e]);
+                _mm_storel_epi64((__m128i *)(void *)(y + (n + 2 * e + 1) * ys + m), _mm_unpackhi_epi64(r[e], r[e]));
+            }
+        }
+        for (; n < N; n++)
+            for (e = 0; e < 8; e++) y[n * ys + m + e] = t[(m + e) * NN__QNC + n];
+    }
+    for (; m < M; m++)
+        for (n = 0; n < N; n++) y[n * ys + m] = t[m * NN__QNC + n];
 }
 /* the int8 layer l's channels [o0, o0 + M) (weights w, K taps each) over N columns from s:
    channel o0 + m of column n to y[m * ys_o + n * ys_n] */
@@ -4891,6 +4916,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     uint8_t *xp = (uint8_t *)xpw;
     int8_t *wb = (int8_t *)wp;
     int32_t acc[NN__QMB * NN__QNC];
+    uint8_t yt[NN__QMB * NN__QNC];
     int tab[1 + 4 * NN__QKC];
     const int bytes = l->wmax <= 64; /* (vpmaddubsw cannot saturate) */
     int64_t n0, m0, k0, r, t, n;
@@ -4931,11 +4957,12 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                         }
                     }
             }
-            for (r = 0; r < mb; r++) {
+            for (r = 0; r < mb; r++) { /* (a dense layer's channels are the rows' bytes: through yt, transposed) */
                 const int64_t o = o0 + m0 + r;
                 nn__qreq_row(acc + r * NN__QNC, nc, fit, l->bias[o], l->mult[o], l->shift[o], l->zero,
-                             y + (m0 + r) * ys_o + n0 * ys_n, ys_n);
+                             ys_n == 1 ? y + (m0 + r) * ys_o + n0 : yt + r * NN__QNC);
             }
+            if (ys_n != 1) nn__qstore_t(yt, mb, nc, y + n0 * ys_n + m0 * ys_o, ys_n);
         }
     }
 }
