@@ -4735,15 +4735,15 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
 #else
 #define NN__QPIN(a, b) (void)0
 #endif
-/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC int8) x xp (16 columns), nq quads: 8 chains */
+/* acc (4 rows of NN__QNC) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq quads: 8 chains */
 #define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
-        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * NN__QKC + 4 * j));                     \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
         A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, w), one));                   \
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, w), one));                   \
         NN__QPIN(A, B);                                                                                 \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, const uint8_t *xp, int64_t nq, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int32_t *acc) {
     const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a = NN__QLD8(acc), c0b = NN__QLD8(acc + 8), c1a = NN__QLD8(acc + NN__QNC), c1b = NN__QLD8(acc + NN__QNC + 8);
     __m256i c2a = NN__QLD8(acc + 2 * NN__QNC), c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
@@ -4932,8 +4932,9 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
             memset(acc, 0, sizeof(int32_t) * (size_t)(mbp * NN__QNC));
             for (k0 = 0; k0 < K; k0 += NN__QKC) {
                 const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, nq = (kc + 3) / 4;
+                const int inplace = bytes && K % 4 == 0 && mb % NN__QMR == 0; /* (whole quads, whole tiles) */
                 nn__qpack_x(s, k0, kc, n0, nc, xp, tab);
-                for (r = 0; r < mbp; r++) { /* the rows (widened unless bytes); the taps to 4 nq and the rows past M zero */
+                for (r = 0; r < mbp && !inplace; r++) { /* the rows (widened unless bytes); the taps to 4 nq and the rows past M zero */
                     const int8_t *src = w + (m0 + r) * K + k0;
                     t = 0;
                     if (bytes) {
@@ -4950,7 +4951,8 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                 }
                 for (r = 0; r < mbp; r += NN__QMR)
                     for (n = 0; n < nc; n += 16) {
-                        if (bytes) nn__qtile_b(wb + r * NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
+                        if (inplace) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, acc + r * NN__QNC + n);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
                         else {
                             nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
                             nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, acc + r * NN__QNC + n + 8);
@@ -6140,7 +6142,8 @@ NN__PRIVATE void nn__act_qforward(nn_qmodel *q, int i, int64_t B) {
         const uint8_t *lut = ql->lut, *x = qa->y;
         uint8_t *y = ql->y;
         const int64_t n = B * q->g.layers[i].size;
-        for (k = 0; k < n; k++) y[k] = lut[x[k]];
+        for (k = 0; k + 4 <= n; k += 4) { y[k] = lut[x[k]]; y[k + 1] = lut[x[k + 1]]; y[k + 2] = lut[x[k + 2]]; y[k + 3] = lut[x[k + 3]]; }
+        for (; k < n; k++) y[k] = lut[x[k]];
     }
 }
 
