@@ -5223,7 +5223,23 @@ NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zi
             for (oh = 0; oh < d->OH; oh++) {
                 const uint8_t *r0 = x + (pl * d->H + 2 * oh) * d->W, *r1 = r0 + d->W;
                 uint8_t *yo = y + (pl * d->OH + oh) * d->OW;
-                for (ow = 0; ow < d->OW; ow++) {
+                ow = 0;
+#if defined(__AVX2__) && !defined(NN_NO_SIMD)
+                for (; ow + 16 <= d->OW; ow += 16) { /* the rows' maxima, then each pair's in its 16-bit lane's low byte */
+                    const __m256i m = _mm256_max_epu8(_mm256_loadu_si256((const __m256i *)(const void *)(r0 + 2 * ow)),
+                                                      _mm256_loadu_si256((const __m256i *)(const void *)(r1 + 2 * ow)));
+                    const __m256i p = _mm256_and_si256(_mm256_max_epu8(m, _mm256_srli_epi16(m, 8)), _mm256_set1_epi16(0xFF));
+                    const __m128i v = _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+                    _mm_storeu_si128((__m128i *)(void *)(yo + ow), v);
+                }
+                for (; ow + 8 <= d->OW; ow += 8) {
+                    const __m128i m = _mm_max_epu8(_mm_loadu_si128((const __m128i *)(const void *)(r0 + 2 * ow)),
+                                                   _mm_loadu_si128((const __m128i *)(const void *)(r1 + 2 * ow)));
+                    const __m128i p = _mm_and_si128(_mm_max_epu8(m, _mm_srli_epi16(m, 8)), _mm_set1_epi16(0xFF));
+                    _mm_storel_epi64((__m128i *)(void *)(yo + ow), _mm_packus_epi16(p, p));
+                }
+#endif
+                for (; ow < d->OW; ow++) {
                     const uint8_t a = r0[2 * ow] > r0[2 * ow + 1] ? r0[2 * ow] : r0[2 * ow + 1];
                     const uint8_t b = r1[2 * ow] > r1[2 * ow + 1] ? r1[2 * ow] : r1[2 * ow + 1];
                     yo[ow] = a > b ? a : b;
@@ -6528,9 +6544,11 @@ NN__PRIVATE void nn__pool2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
     int64_t k;
-    if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) /* (>>layer-act: the maxima are there) */
-        for (k = 0; k < B * l->size; k++) q->q[i].y[k] = qa->lut[qa->y[k]];
-    else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
+    if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) { /* (>>layer-act: the maxima are there) */
+        const uint8_t *lut = qa->lut, *x = qa->y; /* (locals: see nn__act_qforward) */
+        uint8_t *y = q->q[i].y;
+        for (k = 0; k < B * l->size; k++) y[k] = lut[x[k]];
+    } else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
 }
 
 /* >>layer-batchnorm: per channel of (C, H, W) or per feature, as torch's BatchNorm1d/2d ------------ */

@@ -433,6 +433,28 @@ static void int8_kernels(void) {
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
     CHECK(cases == 4 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
+    { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, then single ones), odd sizes */
+        const int shapes[][3] = {{3, 28, 28}, {2, 10, 75}, {5, 7, 33}, {1, 4, 16}};
+        for (t = 0; t < 4; t++) {
+            nn_pool2d_desc d;
+            int64_t pl, oh, ow;
+            memset(&d, 0, sizeof d);
+            d.kind = NN_POOL_MAX; d.C = shapes[t][0]; d.H = shapes[t][1]; d.W = shapes[t][2];
+            d.KH = d.KW = d.SH = d.SW = 2; d.OH = d.H / 2; d.OW = d.W / 2;
+            for (k = 0; k < 2 * d.C * d.H * d.W; k++) x[k] = (uint8_t)qrand(0, 255);
+            nn__qpool(&d, x, 0, 2, y);
+            for (pl = 0; pl < 2 * d.C; pl++)
+                for (oh = 0; oh < d.OH; oh++)
+                    for (ow = 0; ow < d.OW; ow++) {
+                        const uint8_t *r = x + (pl * d.H + 2 * oh) * d.W + 2 * ow;
+                        int mx = r[0] > r[1] ? r[0] : r[1];
+                        mx = r[d.W] > mx ? r[d.W] : mx;
+                        mx = r[d.W + 1] > mx ? r[d.W + 1] : mx;
+                        bad += y[(pl * d.OH + oh) * d.OW + ow] != mx;
+                    }
+        }
+        CHECK_MSG(bad == 0, "int8 2x2 max pooling: %d outputs differ from plain C", bad);
+    }
 }
 
 int main(void) {
