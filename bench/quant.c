@@ -1,8 +1,10 @@
 /* bench/quant NET [epochs]: int8 against float for a benchmark network on Fashion-MNIST:
    trains it (as bench/train does), quantizes it (calibrated on 1000 training images), and
    prints test accuracy, file size, batch-1 latency (median, single-threaded) and batch-256
-   throughput of both (float images in: nn_forward against nn_qpredict, which quantizes them):
-     quant NET float_acc= int8_acc= float_bytes= int8_bytes= float_us= int8_us= float_ips= int8_ips= */
+   throughput of both (float images in: nn_forward against nn_qpredict, which quantizes them), and
+   of the same model quantized with 7-bit weights (nn_quant_config.weight_bits 7: in [-64, 64]):
+     quant NET float_acc= int8_acc= float_bytes= int8_bytes= float_us= int8_us= float_ips= int8_ips=
+           w7_acc= w7_us= w7_ips= */
 #include "common.h" /* first: it sets _POSIX_C_SOURCE */
 #define NN_IMPLEMENTATION
 #include "../nn.h"
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
     int32_t *ytr, *yte;
     long ntr = fashion_read("train-images-idx3-ubyte.gz", &xtr, NULL), nte = fashion_read("t10k-images-idx3-ubyte.gz", &xte, NULL);
     nn_model m;
-    nn_qmodel q;
+    nn_qmodel q, q7;
     nn_quant_config qc = nn_quant_defaults();
     nn_compile_config cc = nn_compile_defaults();
     nn_fit_config fc = nn_fit_defaults();
@@ -47,7 +49,7 @@ int main(int argc, char **argv) {
     uint8_t *xq;
     float qout[256 * 10];
     size_t fbytes, qbytes;
-    int64_t i, right = 0;
+    int64_t i, right = 0, right7 = 0;
     const int reps1 = cnn ? 51 : 201, reps256 = cnn ? 5 : 21;
     fashion_read("train-labels-idx1-ubyte.gz", NULL, &ytr);
     fashion_read("t10k-labels-idx1-ubyte.gz", NULL, &yte);
@@ -62,6 +64,8 @@ int main(int argc, char **argv) {
     nn_evaluate(&m, &test, NULL, &acc_f);
     qc.max_batch = 256;
     if (nn_quantize(&m, xtr, 1000, &qc, &q) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
+    qc.weight_bits = 7;
+    if (nn_quantize(&m, xtr, 1000, &qc, &q7) != NN_OK) { fprintf(stderr, "%s\n", nn_error()); return 1; }
     xq = (uint8_t *)malloc((size_t)nte * 784);
     nn__quantize(xte, nte * 784, q.q[0].scale, q.q[0].zero, xq);
     for (i = 0; i < nte; i += 256) {
@@ -69,22 +73,28 @@ int main(int argc, char **argv) {
         int64_t k;
         nn_qforward(&q, xq + 784 * i, b, NULL);
         for (k = 0; k < b; k++) right += nn_qargmax(&q, k) == yte[i + k];
+        nn_qforward(&q7, xq + 784 * i, b, NULL);
+        for (k = 0; k < b; k++) right7 += nn_qargmax(&q7, k) == yte[i + k];
     }
     nn_save_mem(&m, 0, NULL, 0, &fbytes);
     nn_qsave_mem(&q, NULL, 0, &qbytes);
     {
-        double fu, qu, fi, qi;
+        double fu, qu, fi, qi, su, si;
         nn_set_threads(1); /* batch 1 is single-threaded anyway; int8 always is */
         time_float(&m, xte, nte, 1, 20);
         fu = time_float(&m, xte, nte, 1, reps1);
         qu = time_int8(&q, xte, nte, 1, reps1, qout);
+        su = time_int8(&q7, xte, nte, 1, reps1, qout);
         fi = 256.0 / time_float(&m, xte, nte, 256, reps256);
         qi = 256.0 / time_int8(&q, xte, nte, 256, reps256, qout);
+        si = 256.0 / time_int8(&q7, xte, nte, 256, reps256, qout);
         printf("quant %s float_acc=%.4f int8_acc=%.4f float_bytes=%lu int8_bytes=%lu float_us=%.2f int8_us=%.2f "
-               "float_ips=%.0f int8_ips=%.0f (1 thread)\n", name, acc_f, (double)right / (double)nte,
-               (unsigned long)fbytes, (unsigned long)qbytes, 1e6 * fu, 1e6 * qu, fi, qi);
+               "float_ips=%.0f int8_ips=%.0f w7_acc=%.4f w7_us=%.2f w7_ips=%.0f (1 thread)\n", name, acc_f,
+               (double)right / (double)nte, (unsigned long)fbytes, (unsigned long)qbytes, 1e6 * fu, 1e6 * qu, fi, qi,
+               (double)right7 / (double)nte, 1e6 * su, si);
     }
     nn_qmodel_free(&q);
+    nn_qmodel_free(&q7);
     nn_model_free(&m);
     free(xq); free(xtr); free(xte); free(ytr); free(yte);
     return 0;

@@ -43,6 +43,47 @@ static void train_model(nn_model *m, int epochs) {
 }
 
 /* quantize, compare accuracy, save and load back */
+/* weight_bits 7: every weight in [-64, 64] (the layers' wmax says so, and so does a loaded copy,
+   whose outputs are the same), accuracy near float's; other values refused */
+static void check_w7(nn_model *m, const char *name, float fa) {
+    nn_qmodel q, r;
+    nn_quant_config qc = nn_quant_defaults();
+    unsigned char *buf;
+    size_t size;
+    const uint8_t *o1, *o2;
+    uint8_t xs[64 * 64];
+    int i, inside = 1, wmax = 0;
+    int64_t k;
+    float qa;
+    qc.max_batch = 64;
+    qc.weight_bits = 5;
+    CHECK_ERR(nn_quantize(m, train.x, 500, &qc, &q), NN_ERR_INVALID_ARG, "weight_bits");
+    qc.weight_bits = 7;
+    CHECK_OK(nn_quantize(m, train.x, 500, &qc, &q));
+    for (i = 1; i < q.g.n_layers; i++)
+        if (q.q[i].n_ch) {
+            int mx = 0;
+            for (k = 0; k < q.q[i].n_w; k++) mx = abs(q.q[i].w[k]) > mx ? abs(q.q[i].w[k]) : mx;
+            inside &= mx <= 64 && mx >= 60 && q.q[i].wmax == mx; /* (the largest of each channel is +-64) */
+            wmax = mx > wmax ? mx : wmax;
+        }
+    CHECK_MSG(inside, "%s: 7-bit weights out of [-64, 64] or wmax wrong (largest %d)", name, wmax);
+    qa = accuracy_int8(&q, &test);
+    printf("  %-26s int8 with 7-bit weights %.2f%%\n", name, 100 * qa);
+    CHECK_MSG(qa >= fa - 0.02f, "%s: int8 (7-bit weights) accuracy %.4f, float %.4f", name, qa, fa);
+    CHECK_OK(nn_qsave_mem(&q, NULL, 0, &size));
+    buf = (unsigned char *)malloc(size);
+    CHECK_OK(nn_qsave_mem(&q, buf, size, &size));
+    CHECK_OK(nn_qload_mem(&r, buf, size, NULL));
+    for (i = 1; i < q.g.n_layers; i++) CHECK(r.q[i].wmax == q.q[i].wmax);
+    for (k = 0; k < 64 * nn_model_input_size(m); k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
+    CHECK_OK(nn_qforward(&q, xs, 64, &o1));
+    CHECK_OK(nn_qforward(&r, xs, 64, &o2));
+    CHECK(memcmp(o1, o2, (size_t)(64 * nn_model_output_size(m))) == 0);
+    nn_qmodel_free(&r);
+    nn_qmodel_free(&q);
+    free(buf);
+}
 static void check_model(nn_model *m, const char *name) {
     nn_qmodel q, r;
     nn_quant_config qc = nn_quant_defaults();
@@ -54,6 +95,7 @@ static void check_model(nn_model *m, const char *name) {
     fa = accuracy_float(m, &test);
     qa = accuracy_int8(&q, &test);
     CHECK_MSG(qa >= fa - 0.01f, "%s: int8 accuracy %.4f, float %.4f", name, qa, fa);
+    check_w7(m, name, fa);
     CHECK_OK(nn_save_mem(m, 0, NULL, 0, &fsize));
     CHECK_OK(nn_qsave_mem(&q, NULL, 0, &qsize));
     buf = (unsigned char *)malloc(qsize > fsize ? qsize : fsize);
