@@ -729,7 +729,7 @@ static void test_quant_dense_dyn(void) {
     for (o = 0; o < NO; o++) {
         double s;
         b[o] = frand();
-        sw[o] = (int32_t)nn__qchannel(w + o * IN, IN, 1.0, wq + o * IN, &s);
+        sw[o] = (int32_t)nn__qchannel(w + o * IN, IN, 1.0, 127, wq + o * IN, &s);
         ws[o] = (float)s;
     }
     nn__qdense_dyn(wq, ws, sw, b, NO, x, IN, R, xq, y);
