@@ -4708,7 +4708,7 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    255 x 64 x 2 < 2^15, so it never saturates) and vpmaddwd by ones (4 x 16 tile); any other
    widens 8 columns' quads to 16 bits in the tile and multiplies a broadcast quad of 16-bit
    weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the tile ends). Blocks on the
-   stack (~42 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or
+   stack (~49 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or
    int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums. Integer sums: the same
    values as nn__qdots in any order. */
 #define NN__QMR 4
