@@ -259,6 +259,15 @@ int main(void) {
             x[4] = keep;
             CHECK_OK(nn_qpredict(&q, x, 2, out));
             nn_qmodel_free(&q);
+            { /* (checked as each block of rows is quantized: the bad row in the second block of one) */
+                nn_quant_config qc = nn_quant_defaults();
+                qc.max_batch = 1;
+                CHECK_OK(nn_quantize(&m, x, 4, &qc, &q));
+                x[4] = INFINITY;
+                CHECK_ERR(nn_qpredict(&q, x, 2, out), NN_ERR_DATA, "nn_qpredict: feature 1 of row 1 is infinite");
+                x[4] = keep;
+                nn_qmodel_free(&q);
+            }
         }
     }
     nn_model_free(&m);
