@@ -1033,6 +1033,11 @@ NNDEF int64_t nn_argmax(const float *x, int64_t n);
 #ifdef NN_IMPLEMENTATION
 #ifndef NN_IMPLEMENTATION_INCLUDED
 #define NN_IMPLEMENTATION_INCLUDED
+#if defined(__clang__) /* a * b + c as written (clang fuses it into one FMA by default, GCC in C99
+                          does not): the scalar formulas give the same bits as their vector forms
+                          and as a GCC build; restored to the default at the end */
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* CODE INDEX. Sections in the order data flows; `grep -n '^/\* >>' nn.h` lists their lines.
      >>config, >>platform   configuration macros; OpenMP and SIMD macros, thread-local storage
@@ -4736,7 +4741,8 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
 #else
 #define NN__QPIN(a, b) (void)0
 #endif
-/* acc (4 rows of NN__QNC) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq quads: 8 chains */
+/* acc (4 rows of NN__QNC) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq quads: 8 chains
+   (fresh: acc = the products) */
 #define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
         const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
@@ -4744,12 +4750,16 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, w), one));                   \
         NN__QPIN(A, B);                                                                                 \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int fresh, int32_t *acc) {
     const __m256i one = _mm256_set1_epi16(1);
-    __m256i c0a = NN__QLD8(acc), c0b = NN__QLD8(acc + 8), c1a = NN__QLD8(acc + NN__QNC), c1b = NN__QLD8(acc + NN__QNC + 8);
-    __m256i c2a = NN__QLD8(acc + 2 * NN__QNC), c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
-    __m256i c3a = NN__QLD8(acc + 3 * NN__QNC), c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+    __m256i c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b;
     int64_t j;
+    if (fresh) c0a = c0b = c1a = c1b = c2a = c2b = c3a = c3b = _mm256_setzero_si256();
+    else {
+        c0a = NN__QLD8(acc); c0b = NN__QLD8(acc + 8); c1a = NN__QLD8(acc + NN__QNC); c1b = NN__QLD8(acc + NN__QNC + 8);
+        c2a = NN__QLD8(acc + 2 * NN__QNC); c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
+        c3a = NN__QLD8(acc + 3 * NN__QNC); c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+    }
     for (j = 0; j < nq; j++) {
         const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
         NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b) NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b)
@@ -4767,9 +4777,12 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
         A = _mm256_add_epi32(A, _mm256_madd_epi16(w, x0)); B = _mm256_add_epi32(B, _mm256_madd_epi16(w, x1)); \
         NN__QPIN(A, B);                                                                                 \
     }
-#define NN__QSUMW(r, A, B) \
-    NN__QST8(acc + (r) * NN__QNC, _mm256_add_epi32(NN__QLD8(acc + (r) * NN__QNC), _mm256_permute4x64_epi64(_mm256_hadd_epi32(A, B), 0xD8)));
-NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int32_t *acc) {
+#define NN__QSUMW(r, A, B)                                                                                \
+    {                                                                                                   \
+        const __m256i s_ = _mm256_permute4x64_epi64(_mm256_hadd_epi32(A, B), 0xD8);                    \
+        NN__QST8(acc + (r) * NN__QNC, fresh ? s_ : _mm256_add_epi32(NN__QLD8(acc + (r) * NN__QNC), s_)); \
+    }
+NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int fresh, int32_t *acc) {
     __m256i c0a = _mm256_setzero_si256(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
     int64_t j;
     for (j = 0; j < nq; j++) {
@@ -4837,15 +4850,23 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 const uint8_t *x = s->x + ih0 * W + s0 - PW;
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
-#define NN__QTAP(t) ((t) < kc ? _mm_loadl_epi64((const __m128i *)(const void *)(x + off[t])) : _mm_setzero_si128())
+#define NN__QLD(t) _mm_loadl_epi64((const __m128i *)(const void *)(x + off[t]))
+#define NN__QTAP(t) ((t) < kc ? NN__QLD(t) : _mm_setzero_si128())
 #define NN__QQUAD(j) nn__qquad8(NN__QTAP(4 * (j)), NN__QTAP(4 * (j) + 1), NN__QTAP(4 * (j) + 2), NN__QTAP(4 * (j) + 3))
-                /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack) */
-                if (ow == s0) /* (the usual case, its own loop) */
-                    for (j = 0; j < nq; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
-                else
-                    for (j = 0; j < nq; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QQUAD(j), idx));
+#define NN__QFULL(j) nn__qquad8(NN__QLD(4 * (j)), NN__QLD(4 * (j) + 1), NN__QLD(4 * (j) + 2), NN__QLD(4 * (j) + 3))
+                /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack;
+                   the whole quads without the test on kc) */
+                if (ow == s0) { /* (the usual case, its own loop) */
+                    for (j = 0; j < kc / 4; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QFULL(j));
+                    if (j < nq) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
+                } else {
+                    for (j = 0; j < kc / 4; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QFULL(j), idx));
+                    if (j < nq) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QQUAD(j), idx));
+                }
+#undef NN__QLD
 #undef NN__QTAP
 #undef NN__QQUAD
+#undef NN__QFULL
                 n += L;
                 continue;
             }
@@ -4861,7 +4882,8 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
             n++;
         }
     }
-    for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
+    if (ncp > nc)
+        for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
 /* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
@@ -4918,45 +4940,48 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     int8_t *wb = (int8_t *)wp;
     int32_t acc[NN__QMB * NN__QNC];
     uint8_t yt[NN__QMB * NN__QNC];
-    int tab[1 + 4 * NN__QKC];
+    int tab[2][1 + 4 * NN__QKC]; /* (two blocks of taps' tables: K <= 2 NN__QKC builds them once) */
     const int bytes = l->wmax <= 64; /* (vpmaddubsw cannot saturate) */
-    int64_t n0, m0, k0, r, t, n;
+    const int64_t woff = w - l->w;   /* (w: a group's rows in l->w) */
+    int64_t n0, m0, k0, r, t, n, wkey = -1;
     int64_t bmax = 0;
     int fit;
     for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
     fit = K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
-    tab[0] = -1;
+    tab[0][0] = tab[1][0] = -1;
     for (n0 = 0; n0 < N; n0 += NN__QNC) {
         const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
         for (m0 = 0; m0 < M; m0 += NN__QMB) {
             const int64_t mb = M - m0 < NN__QMB ? M - m0 : NN__QMB, mbp = (mb + NN__QMR - 1) / NN__QMR * NN__QMR;
-            memset(acc, 0, sizeof(int32_t) * (size_t)(mbp * NN__QNC));
             for (k0 = 0; k0 < K; k0 += NN__QKC) {
                 const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, nq = (kc + 3) / 4;
-                const int inplace = bytes && K % 4 == 0 && mb % NN__QMR == 0; /* (whole quads, whole tiles) */
-                nn__qpack_x(s, k0, kc, n0, nc, xp, tab);
-                for (r = 0; r < mbp && !inplace; r++) { /* the rows (widened unless bytes); the taps to 4 nq and the rows past M zero */
-                    const int8_t *src = w + (m0 + r) * K + k0;
-                    t = 0;
-                    if (bytes) {
-                        if (r < mb) { memcpy(wb + r * NN__QKC, src, (size_t)kc); t = kc; }
-                        memset(wb + r * NN__QKC + t, 0, (size_t)(4 * nq - t));
-                        continue;
+                /* byte rows read in place where a tile's 4 rows of whole quads lie inside l->w: a
+                   quad's taps past kc meet zero columns, rows past mb are sums never stored */
+                const int64_t in_end = bytes ? (l->n_w - woff - k0 - 4 * nq) / K - m0 - NN__QMR + 2 : 0; /* (tiles r < in_end) */
+                nn__qpack_x(s, k0, kc, n0, nc, xp, tab[k0 / NN__QKC % 2]);
+                if (in_end < mbp && wkey != m0 * K + k0) /* (the rows of the other tiles, once per block) */
+                    for (wkey = m0 * K + k0, r = 0; r < mbp; r++) { /* (widened unless bytes); the taps to 4 nq and the rows past M zero */
+                        const int8_t *src = w + (m0 + r) * K + k0;
+                        t = 0;
+                        if (bytes) {
+                            if (r < mb) { memcpy(wb + r * NN__QKC, src, (size_t)kc); t = kc; }
+                            memset(wb + r * NN__QKC + t, 0, (size_t)(4 * nq - t));
+                            continue;
+                        }
+                        if (r < mb) {
+                            for (; t + 16 <= kc; t += 16)
+                                NN__QST8(wp + r * NN__QKC + t, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + t))));
+                            for (; t < kc; t++) wp[r * NN__QKC + t] = src[t];
+                        }
+                        for (; t < 4 * nq; t++) wp[r * NN__QKC + t] = 0;
                     }
-                    if (r < mb) {
-                        for (; t + 16 <= kc; t += 16)
-                            NN__QST8(wp + r * NN__QKC + t, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(src + t))));
-                        for (; t < kc; t++) wp[r * NN__QKC + t] = src[t];
-                    }
-                    for (; t < 4 * nq; t++) wp[r * NN__QKC + t] = 0;
-                }
                 for (r = 0; r < mbp; r += NN__QMR)
                     for (n = 0; n < nc; n += 16) {
-                        if (inplace) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, acc + r * NN__QNC + n);
-                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
+                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
                         else {
-                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, acc + r * NN__QNC + n);
-                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, acc + r * NN__QNC + n + 8);
+                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
+                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, k0 == 0, acc + r * NN__QNC + n + 8);
                         }
                     }
             }
@@ -5234,12 +5259,17 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
 NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
     int64_t pl, oh, ow, i, j;
     if (d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0) {
+        const uint8_t *xe = x + B * d->C * d->H * d->W, *ye = y + B * d->C * d->OH * d->OW;
         for (pl = 0; pl < B * d->C; pl++) /* (2x2: the usual case, without bounds) */
             for (oh = 0; oh < d->OH; oh++) {
                 const uint8_t *r0 = x + (pl * d->H + 2 * oh) * d->W, *r1 = r0 + d->W;
                 uint8_t *yo = y + (pl * d->OH + oh) * d->OW;
                 ow = 0;
 #if defined(__AVX2__) && !defined(NN_NO_SIMD)
+                /* a row's last outputs by the 8-wide step too: moved back over outputs done (the same
+                   bytes again), or, a row under 8 wide, reading the next rows and writing over the next
+                   outputs (written again after) while that stays inside x and y */
+                const int64_t tail = d->OW % 8 == 0 ? -1 : d->OW >= 8 ? d->OW - 8 : r1 + 16 <= xe && yo + 8 <= ye ? 0 : -1;
                 for (; ow + 16 <= d->OW; ow += 16) { /* the rows' maxima, then each pair's in its 16-bit lane's low byte */
                     const __m256i m = _mm256_max_epu8(_mm256_loadu_si256((const __m256i *)(const void *)(r0 + 2 * ow)),
                                                       _mm256_loadu_si256((const __m256i *)(const void *)(r1 + 2 * ow)));
@@ -5247,10 +5277,12 @@ NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zi
                     const __m128i v = _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
                     _mm_storeu_si128((__m128i *)(void *)(yo + ow), v);
                 }
-                for (; ow + 8 <= d->OW; ow += 8) {
-                    const __m128i m = _mm_max_epu8(_mm_loadu_si128((const __m128i *)(const void *)(r0 + 2 * ow)),
-                                                   _mm_loadu_si128((const __m128i *)(const void *)(r1 + 2 * ow)));
-                    const __m128i p = _mm_and_si128(_mm_max_epu8(m, _mm_srli_epi16(m, 8)), _mm_set1_epi16(0xFF));
+                for (; ow + 8 <= d->OW || (ow < d->OW && tail >= 0); ow += 8) {
+                    __m128i m, p;
+                    if (ow + 8 > d->OW) ow = tail;
+                    m = _mm_max_epu8(_mm_loadu_si128((const __m128i *)(const void *)(r0 + 2 * ow)),
+                                     _mm_loadu_si128((const __m128i *)(const void *)(r1 + 2 * ow)));
+                    p = _mm_and_si128(_mm_max_epu8(m, _mm_srli_epi16(m, 8)), _mm_set1_epi16(0xFF));
                     _mm_storel_epi64((__m128i *)(void *)(yo + ow), _mm_packus_epi16(p, p));
                 }
 #endif
@@ -10371,11 +10403,14 @@ NNDEF nn_result nn_qforward(nn_qmodel *q, const uint8_t *x, int64_t n, const uin
 
 NNDEF int64_t nn_qargmax(const nn_qmodel *q, int64_t i) {
     const int64_t C = q->g.layers[q->g.n_layers - 1].size;
-    const uint8_t *y = q->q[q->g.n_layers - 1].y + i * C;
-    const float *f = q->g.layers[q->g.n_layers - 1].y + i * C;
     int64_t k, best = 0;
-    if (q->mixed) { for (k = 1; k < C; k++) if (f[k] > f[best]) best = k; }
-    else for (k = 1; k < C; k++) if (y[k] > y[best]) best = k;
+    if (q->mixed) { /* (the float output; the other's pointer is NULL) */
+        const float *f = q->g.layers[q->g.n_layers - 1].y + i * C;
+        for (k = 1; k < C; k++) if (f[k] > f[best]) best = k;
+    } else {
+        const uint8_t *y = q->q[q->g.n_layers - 1].y + i * C;
+        for (k = 1; k < C; k++) if (y[k] > y[best]) best = k;
+    }
     return best;
 }
 
@@ -11101,6 +11136,9 @@ NNDEF int nn_get_threads(void) {
 #endif
 }
 
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT DEFAULT
+#endif
 #endif /* NN_IMPLEMENTATION_INCLUDED */
 #endif /* NN_IMPLEMENTATION */
 

@@ -409,7 +409,8 @@ static uint8_t qref(const nn_qlayer *l, int64_t o, int64_t acc) {
     return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
 }
 static void int8_kernels(void) {
-    static int8_t w[600000];
+    static int8_t wbuf[600000];
+    int8_t *w; /* (each layer's weights end where wbuf does: the sanitizers see a read past them) */
     static uint8_t x[300000], y[300000];
     static int32_t bias[400], mult[400], shift[400];
     /* dense: in, out, batch */
@@ -428,6 +429,7 @@ static void int8_kernels(void) {
     for (big = 0; big < 4; big++)
         for (t = 0; t < (int)(sizeof dense / sizeof dense[0]); t++) {
             const int64_t in = dense[t][0], out = dense[t][1], B = dense[t][2];
+            w = wbuf + sizeof wbuf - in * out;
             qlayer_random(&l, w, in * out, bias, mult, shift, out, big);
             for (k = 0; k < B * in; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qdense(&l, x, in, B, y);
@@ -451,6 +453,7 @@ static void int8_kernels(void) {
             d.PH = c[8]; d.PW = c[9]; d.DH = c[10]; d.DW = c[11]; d.G = c[12]; d.T = 1;
             CHECK_OK(nn_conv2d_desc_init(&d));
             kg = d.C / d.G * d.KH * d.KW;
+            w = wbuf + sizeof wbuf - d.OC * kg;
             qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, big);
             for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qconv(&l, &d, x, zin, c[13], y, patch);
@@ -475,24 +478,27 @@ static void int8_kernels(void) {
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
     CHECK(cases == 4 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
-    { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, then single ones), odd sizes */
-        const int shapes[][3] = {{3, 28, 28}, {2, 10, 75}, {5, 7, 33}, {1, 4, 16}};
-        for (t = 0; t < 4; t++) {
+    { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, a row's last 8 moved back, rows
+         under 8 wide reading on; single ones at the end of the buffers, which they end), odd sizes */
+        const int shapes[][3] = {{3, 28, 28}, {2, 10, 75}, {5, 7, 33}, {1, 4, 16}, {16, 10, 10}, {3, 5, 6}, {2, 3, 30}};
+        for (t = 0; t < (int)(sizeof shapes / sizeof shapes[0]); t++) {
             nn_pool2d_desc d;
             int64_t pl, oh, ow;
+            uint8_t *xs, *ys;
             memset(&d, 0, sizeof d);
             d.kind = NN_POOL_MAX; d.C = shapes[t][0]; d.H = shapes[t][1]; d.W = shapes[t][2];
             d.KH = d.KW = d.SH = d.SW = 2; d.OH = d.H / 2; d.OW = d.W / 2;
-            for (k = 0; k < 2 * d.C * d.H * d.W; k++) x[k] = (uint8_t)qrand(0, 255);
-            nn__qpool(&d, x, 0, 2, y);
+            xs = x + sizeof x - 2 * d.C * d.H * d.W; ys = y + sizeof y - 2 * d.C * d.OH * d.OW;
+            for (k = 0; k < 2 * d.C * d.H * d.W; k++) xs[k] = (uint8_t)qrand(0, 255);
+            nn__qpool(&d, xs, 0, 2, ys);
             for (pl = 0; pl < 2 * d.C; pl++)
                 for (oh = 0; oh < d.OH; oh++)
                     for (ow = 0; ow < d.OW; ow++) {
-                        const uint8_t *r = x + (pl * d.H + 2 * oh) * d.W + 2 * ow;
+                        const uint8_t *r = xs + (pl * d.H + 2 * oh) * d.W + 2 * ow;
                         int mx = r[0] > r[1] ? r[0] : r[1];
                         mx = r[d.W] > mx ? r[d.W] : mx;
                         mx = r[d.W + 1] > mx ? r[d.W + 1] : mx;
-                        bad += y[(pl * d.OH + oh) * d.OW + ow] != mx;
+                        bad += ys[(pl * d.OH + oh) * d.OW + ow] != mx;
                     }
         }
         CHECK_MSG(bad == 0, "int8 2x2 max pooling: %d outputs differ from plain C", bad);
