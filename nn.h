@@ -4885,23 +4885,34 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
     if (ncp > nc)
         for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
-/* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 8 at a time when
+/* 8 lanes of zero + nn__rq(bias + acc, mult, shift) in nn__rq's fast case (r: its rounding bit,
+   cnt: shift - 32): the rounded high half of |v| x mult, shifted, the sign put back */
+NN__PRIVATE __m256i nn__rq8(__m256i acc, __m256i b, __m256i m, __m256i r, __m128i cnt, __m256i z) {
+    const __m256i v = _mm256_add_epi32(acc, b), a = _mm256_abs_epi32(v);
+    const __m256i pe = _mm256_mul_epu32(a, m), po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+    const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    return _mm256_add_epi32(_mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
+}
+/* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 32 and 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
 NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bias, int32_t mult, int32_t shift,
                               int32_t zero, uint8_t *y) {
     int64_t i = 0;
     if (fit && mult >= 0 && shift > 32 && shift <= 62) {
         const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
-        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33));
+        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         const __m128i cnt = _mm_cvtsi32_si128(shift - 32);
+#define NN__QRQ8(k) nn__rq8(NN__QLD8(acc + (k)), b, m, r, cnt, z)
+        for (; i + 32 <= n; i += 32) { /* (4 x 8 lanes to 32 bytes in 3 packs, in order by one permute) */
+            const __m256i ab = _mm256_packs_epi32(NN__QRQ8(i), NN__QRQ8(i + 8)), cd = _mm256_packs_epi32(NN__QRQ8(i + 16), NN__QRQ8(i + 24));
+            NN__QST8(y + i, _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
+        }
         for (; i + 8 <= n; i += 8) {
-            const __m256i v = _mm256_add_epi32(NN__QLD8(acc + i), b), a = _mm256_abs_epi32(v);
-            const __m256i pe = _mm256_mul_epu32(a, m), po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
-            const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
-            const __m256i q = _mm256_add_epi32(_mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
+            const __m256i q = NN__QRQ8(i);
             const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
             _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packus_epi16(h, h));
         }
+#undef NN__QRQ8
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
 }
