@@ -4713,10 +4713,11 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    of one row's weights by 8 columns' quads with vpmaddubsw (32 products; a pair's sum is at most
    255 x 64 x 2 < 2^15, so it never saturates) and vpmaddwd by ones (4 x 16 tile); any other
    widens 8 columns' quads to 16 bits in the tile and multiplies a broadcast quad of 16-bit
-   weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the tile ends). Blocks on the
-   stack (~49 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or
-   int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums. Integer sums: the same
-   values as nn__qdots in any order. */
+   weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the tile ends). Byte weights
+   are read in place wherever a tile's rows lie inside the layer's weights. Blocks on the stack
+   (~51 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or int8),
+   the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums, two blocks' tap tables.
+   Integer sums: the same values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
 #define NN__QKC 128
@@ -5270,7 +5271,9 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
 NN__PRIVATE void nn__qpool(const nn_pool2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y) {
     int64_t pl, oh, ow, i, j;
     if (d->kind == NN_POOL_MAX && d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2 && d->PH == 0 && d->PW == 0) {
+#if defined(__AVX2__) && !defined(NN_NO_SIMD)
         const uint8_t *xe = x + B * d->C * d->H * d->W, *ye = y + B * d->C * d->OH * d->OW;
+#endif
         for (pl = 0; pl < B * d->C; pl++) /* (2x2: the usual case, without bounds) */
             for (oh = 0; oh < d->OH; oh++) {
                 const uint8_t *r0 = x + (pl * d->H + 2 * oh) * d->W, *r1 = r0 + d->W;
