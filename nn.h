@@ -5047,8 +5047,7 @@ NN__PRIVATE void nn__qparams(float lo, float hi, float *scale, int32_t *zero) {
     if (*zero > 255) *zero = 255;
 }
 /* floor(v / scale + 0.5) + zero clamped to [0, 255], NaN to 0: the division in float, the rest
-   in double; the AVX-512 and AVX2 paths give the same bytes 16 and 32 values at a time
-   */
+   in double; the AVX-512 and AVX2 paths give the same bytes 16 and 32 values at a time */
 NN__PRIVATE uint8_t nn__quant1(float v, float scale, int32_t zero) {
     const double q = floor(v / scale + 0.5) + zero;
     return (uint8_t)(!(q > 0) ? 0 : q > 255 ? 255 : q);
