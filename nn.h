@@ -4886,6 +4886,16 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
     if (ncp > nc)
         for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
+/* int32 lanes to bytes saturated to [0, 255]: 32 (4 x 8 lanes in 3 packs, put in order by one
+   permute) or 8 */
+NN__PRIVATE void nn__qbytes32(uint8_t *y, __m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i u = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    NN__QST8(y, _mm256_permutevar8x32_epi32(u, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+NN__PRIVATE void nn__qbytes8(uint8_t *y, __m256i a) {
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    _mm_storel_epi64((__m128i *)(void *)y, _mm_packus_epi16(h, h));
+}
 /* 8 lanes of zero + nn__rq(bias + acc, mult, shift) in nn__rq's fast case (r: its rounding bit,
    cnt: shift - 32): the rounded high half of |v| x mult, shifted, the sign put back */
 NN__PRIVATE __m256i nn__rq8(__m256i acc, __m256i b, __m256i m, __m256i r, __m128i cnt, __m256i z) {
@@ -4901,18 +4911,11 @@ NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bi
     int64_t i = 0;
     if (fit && mult >= 0 && shift > 32 && shift <= 62) {
         const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
-        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33));
         const __m128i cnt = _mm_cvtsi32_si128(shift - 32);
 #define NN__QRQ8(k) nn__rq8(NN__QLD8(acc + (k)), b, m, r, cnt, z)
-        for (; i + 32 <= n; i += 32) { /* (4 x 8 lanes to 32 bytes in 3 packs, in order by one permute) */
-            const __m256i ab = _mm256_packs_epi32(NN__QRQ8(i), NN__QRQ8(i + 8)), cd = _mm256_packs_epi32(NN__QRQ8(i + 16), NN__QRQ8(i + 24));
-            NN__QST8(y + i, _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
-        }
-        for (; i + 8 <= n; i += 8) {
-            const __m256i q = NN__QRQ8(i);
-            const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-            _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packus_epi16(h, h));
-        }
+        for (; i + 32 <= n; i += 32) nn__qbytes32(y + i, NN__QRQ8(i), NN__QRQ8(i + 8), NN__QRQ8(i + 16), NN__QRQ8(i + 24));
+        for (; i + 8 <= n; i += 8) nn__qbytes8(y + i, NN__QRQ8(i));
 #undef NN__QRQ8
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
@@ -5079,22 +5082,14 @@ NN__PRIVATE void nn__quantize(const float *x, int64_t n, float scale, int32_t ze
     /* in float: f = v / scale rounded to nearest even, then ties moved up (f - r is exact below
        2^23, and 0 above, where f is whole); held to [-512, 512] (NaN to -512) before it becomes
        an integer, + zero; the packs saturate to [0, 255]: floor(f + 0.5) + zero clamped, as in
-       double. 32 at a time (4 x 8 lanes to 32 bytes in 3 packs, put in order by one permute). */
+       double. 32 at a time. */
     const __m256 lo = _mm256_set1_ps(-512.0f), hi = _mm256_set1_ps(512.0f), half = _mm256_set1_ps(0.5f);
     const __m256 sc = _mm256_set1_ps(scale);
-    const __m256i z = _mm256_set1_epi32(zero), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i z = _mm256_set1_epi32(zero);
 #define NN__QUANT8(p)                                                                                                  \
     nn__quant8(_mm256_div_ps(_mm256_loadu_ps(p), sc), half, lo, hi, z)
-    for (; k + 32 <= n; k += 32) {
-        const __m256i ab = _mm256_packs_epi32(NN__QUANT8(x + k), NN__QUANT8(x + k + 8));
-        const __m256i cd = _mm256_packs_epi32(NN__QUANT8(x + k + 16), NN__QUANT8(x + k + 24));
-        _mm256_storeu_si256((__m256i *)(void *)(y + k), _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
-    }
-    for (; k + 8 <= n; k += 8) {
-        const __m256i a = NN__QUANT8(x + k);
-        const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-        _mm_storel_epi64((__m128i *)(void *)(y + k), _mm_packus_epi16(h, h));
-    }
+    for (; k + 32 <= n; k += 32) nn__qbytes32(y + k, NN__QUANT8(x + k), NN__QUANT8(x + k + 8), NN__QUANT8(x + k + 16), NN__QUANT8(x + k + 24));
+    for (; k + 8 <= n; k += 8) nn__qbytes8(y + k, NN__QUANT8(x + k));
 #undef NN__QUANT8
 #endif
     for (; k < n; k++) y[k] = nn__quant1(x[k], scale, zero);
