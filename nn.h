@@ -986,8 +986,9 @@ typedef struct nn_quant_config {
                                       refuses to run afterwards */
     size_t arena_bytes;
     int weight_bits;               /* 8 (0: the default): weights in [-127, 127]; 7: in [-64, 64], which
-                                      x86 CPUs with AVX2 but no VNNI run about twice as fast (vpmaddubsw
-                                      cannot overflow), at some accuracy; the file format is the same */
+                                      x86 CPUs with AVX2 but no VNNI run about 1.5x as fast (vpmaddubsw
+                                      cannot overflow); 6: in [-32, 32], faster again (two products'
+                                      sums added in 16 bits); at some accuracy; the file format is the same */
 } nn_quant_config;
 NNDEF nn_quant_config nn_quant_defaults(void);
 
@@ -4711,12 +4712,14 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    mostly). X is packed as bytes, 4 taps of a column together ([quad][column][4]). A layer whose
    weights all lie in [-64, 64] (wmax; nn_quant_config.weight_bits 7) multiplies a broadcast quad
    of one row's weights by 8 columns' quads with vpmaddubsw (32 products; a pair's sum is at most
-   255 x 64 x 2 < 2^15, so it never saturates) and vpmaddwd by ones (4 x 16 tile); any other
-   widens 8 columns' quads to 16 bits in the tile and multiplies a broadcast quad of 16-bit
-   weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the tile ends). Byte weights
-   are read in place wherever a tile's rows lie inside the layer's weights. Blocks on the stack
-   (~51 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of NN__QMB rows (int16 or int8),
-   the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums, two blocks' tap tables.
+   255 x 64 x 2 < 2^15, so it never saturates) and vpmaddwd by ones (4 x 16 tile; weights in
+   [-32, 32], weight_bits 6: two quads' vpmaddubsw added in 16 bits, at most 4 x 255 x 32 < 2^15,
+   before one vpmaddwd); any other widens 8 columns' quads to 16 bits in the tile and multiplies
+   a broadcast quad of 16-bit weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the
+   tile ends). Byte weights are read in place wherever a tile's rows lie inside the layer's
+   weights. Blocks on the stack (~51 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of
+   NN__QMB rows (int16 or int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums,
+   two blocks' tap tables.
    Integer sums: the same values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
@@ -4751,7 +4754,15 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, w), one));                   \
         NN__QPIN(A, B);                                                                                 \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int fresh, int32_t *acc) {
+#define NN__QROWB2(r, A, B)                                                                             \
+    {                                                                                                   \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
+        const __m256i v = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j + 4));                     \
+        A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(x0, w), _mm256_maddubs_epi16(y0, v)), one)); \
+        B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(x1, w), _mm256_maddubs_epi16(y1, v)), one)); \
+        NN__QPIN(A, B);                                                                                 \
+    }
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int two, int fresh, int32_t *acc) {
     const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b;
     int64_t j;
@@ -4761,7 +4772,14 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
         c2a = NN__QLD8(acc + 2 * NN__QNC); c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
         c3a = NN__QLD8(acc + 3 * NN__QNC); c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
     }
-    for (j = 0; j < nq; j++) {
+    j = 0;
+    if (two)
+        for (; j + 2 <= nq; j += 2) {
+            const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
+            const __m256i y0 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS), y1 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS + 32);
+            NN__QROWB2(0, c0a, c0b) NN__QROWB2(1, c1a, c1b) NN__QROWB2(2, c2a, c2b) NN__QROWB2(3, c3a, c3b)
+        }
+    for (; j < nq; j++) {
         const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
         NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b) NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b)
     }
@@ -4770,6 +4788,7 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
     NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
 }
 #undef NN__QROWB
+#undef NN__QROWB2
 /* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads: each chain
    holds a column's two pairs (summed at the end: hadd leaves columns 0 1 4 5 | 2 3 6 7) */
 #define NN__QROWW(r, A, B)                                                                              \
@@ -4956,7 +4975,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     int32_t acc[NN__QMB * NN__QNC];
     uint8_t yt[NN__QMB * NN__QNC];
     int tab[2][1 + 4 * NN__QKC]; /* (two blocks of taps' tables: K <= 2 NN__QKC builds them once) */
-    const int bytes = l->wmax <= 64; /* (vpmaddubsw cannot saturate) */
+    const int bytes = l->wmax <= 64, two = l->wmax <= 32; /* (vpmaddubsw cannot saturate; two quads' pair sums cannot either) */
     const int64_t woff = w - l->w;   /* (w: a group's rows in l->w) */
     int64_t n0, m0, k0, r, t, n, wkey = -1;
     int64_t bmax = 0;
@@ -4992,8 +5011,8 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                     }
                 for (r = 0; r < mbp; r += NN__QMR)
                     for (n = 0; n < nc; n += 16) {
-                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
-                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
+                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, k0 == 0, acc + r * NN__QNC + n);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, k0 == 0, acc + r * NN__QNC + n);
                         else {
                             nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
                             nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, k0 == 0, acc + r * NN__QNC + n + 8);
@@ -10629,7 +10648,8 @@ NN__PRIVATE int nn__qwmax(const int8_t *w, int64_t n) {
 NN__PRIVATE int nn__qmax_of(const nn_quant_config *qc) {
     if (qc->weight_bits == 0 || qc->weight_bits == 8) return 127;
     if (qc->weight_bits == 7) return 64;
-    nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: weight_bits is %d (7 or 8)", qc->weight_bits);
+    if (qc->weight_bits == 6) return 32;
+    nn__fail(NN_ERR_INVALID_ARG, "nn_quantize: weight_bits is %d (6, 7 or 8)", qc->weight_bits);
     return 0;
 }
 

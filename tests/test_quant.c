@@ -43,46 +43,50 @@ static void train_model(nn_model *m, int epochs) {
 }
 
 /* quantize, compare accuracy, save and load back */
-/* weight_bits 7: every weight in [-64, 64] (the layers' wmax says so, and so does a loaded copy,
-   whose outputs are the same), accuracy near float's; other values refused */
-static void check_w7(nn_model *m, const char *name, float fa) {
+/* weight_bits 7 and 6: every weight in [-64, 64] or [-32, 32] (the layers' wmax says so, and
+   so does a loaded copy, whose outputs are the same), accuracy near float's; other values refused */
+static void check_wbits(nn_model *m, const char *name, float fa) {
     nn_qmodel q, r;
     nn_quant_config qc = nn_quant_defaults();
     unsigned char *buf;
     size_t size;
     const uint8_t *o1, *o2;
     uint8_t xs[64 * 64];
-    int i, inside = 1, wmax = 0;
+    int i, bits;
     int64_t k;
     float qa;
     qc.max_batch = 64;
     qc.weight_bits = 5;
     CHECK_ERR(nn_quantize(m, train.x, 500, &qc, &q), NN_ERR_INVALID_ARG, "weight_bits");
-    qc.weight_bits = 7;
-    CHECK_OK(nn_quantize(m, train.x, 500, &qc, &q));
-    for (i = 1; i < q.g.n_layers; i++)
-        if (q.q[i].n_ch) {
-            int mx = 0;
-            for (k = 0; k < q.q[i].n_w; k++) mx = abs(q.q[i].w[k]) > mx ? abs(q.q[i].w[k]) : mx;
-            inside &= mx <= 64 && mx >= 60 && q.q[i].wmax == mx; /* (the largest of each channel is +-64) */
-            wmax = mx > wmax ? mx : wmax;
-        }
-    CHECK_MSG(inside, "%s: 7-bit weights out of [-64, 64] or wmax wrong (largest %d)", name, wmax);
-    qa = accuracy_int8(&q, &test);
-    printf("  %-26s int8 with 7-bit weights %.2f%%\n", name, 100 * qa);
-    CHECK_MSG(qa >= fa - 0.02f, "%s: int8 (7-bit weights) accuracy %.4f, float %.4f", name, qa, fa);
-    CHECK_OK(nn_qsave_mem(&q, NULL, 0, &size));
-    buf = (unsigned char *)malloc(size);
-    CHECK_OK(nn_qsave_mem(&q, buf, size, &size));
-    CHECK_OK(nn_qload_mem(&r, buf, size, NULL));
-    for (i = 1; i < q.g.n_layers; i++) CHECK(r.q[i].wmax == q.q[i].wmax);
-    for (k = 0; k < 64 * nn_model_input_size(m); k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
-    CHECK_OK(nn_qforward(&q, xs, 64, &o1));
-    CHECK_OK(nn_qforward(&r, xs, 64, &o2));
-    CHECK(memcmp(o1, o2, (size_t)(64 * nn_model_output_size(m))) == 0);
-    nn_qmodel_free(&r);
-    nn_qmodel_free(&q);
-    free(buf);
+    for (bits = 7; bits >= 6; bits--) {
+        const int lim = bits == 7 ? 64 : 32;
+        int inside = 1, wmax = 0;
+        qc.weight_bits = bits;
+        CHECK_OK(nn_quantize(m, train.x, 500, &qc, &q));
+        for (i = 1; i < q.g.n_layers; i++)
+            if (q.q[i].n_ch) {
+                int mx = 0;
+                for (k = 0; k < q.q[i].n_w; k++) mx = abs(q.q[i].w[k]) > mx ? abs(q.q[i].w[k]) : mx;
+                inside &= mx <= lim && mx >= lim - 4 && q.q[i].wmax == mx; /* (the largest of each channel is +-lim) */
+                wmax = mx > wmax ? mx : wmax;
+            }
+        CHECK_MSG(inside, "%s: %d-bit weights out of [-%d, %d] or wmax wrong (largest %d)", name, bits, lim, lim, wmax);
+        qa = accuracy_int8(&q, &test);
+        printf("  %-26s int8 with %d-bit weights %.2f%%\n", name, bits, 100 * qa);
+        CHECK_MSG(qa >= fa - 0.02f, "%s: int8 (%d-bit weights) accuracy %.4f, float %.4f", name, bits, qa, fa);
+        CHECK_OK(nn_qsave_mem(&q, NULL, 0, &size));
+        buf = (unsigned char *)malloc(size);
+        CHECK_OK(nn_qsave_mem(&q, buf, size, &size));
+        CHECK_OK(nn_qload_mem(&r, buf, size, NULL));
+        for (i = 1; i < q.g.n_layers; i++) CHECK(r.q[i].wmax == q.q[i].wmax);
+        for (k = 0; k < 64 * nn_model_input_size(m); k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
+        CHECK_OK(nn_qforward(&q, xs, 64, &o1));
+        CHECK_OK(nn_qforward(&r, xs, 64, &o2));
+        CHECK(memcmp(o1, o2, (size_t)(64 * nn_model_output_size(m))) == 0);
+        nn_qmodel_free(&r);
+        nn_qmodel_free(&q);
+        free(buf);
+    }
 }
 static void check_model(nn_model *m, const char *name) {
     nn_qmodel q, r;
@@ -95,7 +99,7 @@ static void check_model(nn_model *m, const char *name) {
     fa = accuracy_float(m, &test);
     qa = accuracy_int8(&q, &test);
     CHECK_MSG(qa >= fa - 0.01f, "%s: int8 accuracy %.4f, float %.4f", name, qa, fa);
-    check_w7(m, name, fa);
+    check_wbits(m, name, fa);
     CHECK_OK(nn_save_mem(m, 0, NULL, 0, &fsize));
     CHECK_OK(nn_qsave_mem(&q, NULL, 0, &qsize));
     buf = (unsigned char *)malloc(qsize > fsize ? qsize : fsize);
@@ -388,13 +392,14 @@ static int32_t qrand(int32_t lo, int32_t hi) {
     return (int32_t)(lo + (int64_t)((qrng >> 33) % (uint64_t)((int64_t)hi - lo + 1)));
 }
 /* mode 1: biases past 32 bits; 2: weights in [-64, 64] (the AVX2 byte kernels), half at +-64
-   (a pair's sum at its largest); else all of [-128, 127] */
+   (a pair's sum at its largest); 4: in [-32, 32] (two quads' pair sums added in 16 bits), half at
+   +-32; else all of [-128, 127] */
 static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, int32_t *mult, int32_t *shift, int64_t ch, int mode) {
-    const int big = mode & 1;
+    const int big = mode & 1, lim = mode & 4 ? 32 : 64;
     int64_t k;
     l->wmax = 0;
     for (k = 0; k < nw; k++) {
-        w[k] = (int8_t)(mode & 2 ? (qrand(0, 1) ? qrand(-64, 64) : qrand(0, 1) ? 64 : -64) : qrand(-128, 127));
+        w[k] = (int8_t)(mode & 6 ? (qrand(0, 1) ? qrand(-lim, lim) : qrand(0, 1) ? lim : -lim) : qrand(-128, 127));
         l->wmax = w[k] > l->wmax ? w[k] : -w[k] > l->wmax ? -w[k] : l->wmax;
     }
     for (k = 0; k < ch; k++) {
@@ -423,14 +428,14 @@ static void int8_kernels(void) {
                             {130, 4, 5, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1}, {40, 20, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
                             {2, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}};
     nn_qlayer l;
-    int t, big, bad = 0, cases = 0;
+    int t, mode, bad = 0, cases = 0;
     int64_t k, b, o, i;
     memset(&l, 0, sizeof l);
-    for (big = 0; big < 4; big++)
+    for (mode = 0; mode < 6; mode++)
         for (t = 0; t < (int)(sizeof dense / sizeof dense[0]); t++) {
             const int64_t in = dense[t][0], out = dense[t][1], B = dense[t][2];
             w = wbuf + sizeof wbuf - in * out;
-            qlayer_random(&l, w, in * out, bias, mult, shift, out, big);
+            qlayer_random(&l, w, in * out, bias, mult, shift, out, mode);
             for (k = 0; k < B * in; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qdense(&l, x, in, B, y);
             for (b = 0; b < B; b++)
@@ -442,7 +447,7 @@ static void int8_kernels(void) {
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 dense: %d outputs differ from plain C", bad);
-    for (big = 0; big < 4; big++)
+    for (mode = 0; mode < 6; mode++)
         for (t = 0; t < (int)(sizeof conv / sizeof conv[0]); t++) {
             const int *c = conv[t];
             static uint8_t patch[1 << 16];
@@ -454,7 +459,7 @@ static void int8_kernels(void) {
             CHECK_OK(nn_conv2d_desc_init(&d));
             kg = d.C / d.G * d.KH * d.KW;
             w = wbuf + sizeof wbuf - d.OC * kg;
-            qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, big);
+            qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, mode);
             for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             nn__qconv(&l, &d, x, zin, c[13], y, patch);
             for (b = 0; b < c[13]; b++)
@@ -477,7 +482,7 @@ static void int8_kernels(void) {
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
-    CHECK(cases == 4 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
+    CHECK(cases == 6 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
     { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, a row's last 8 moved back, rows
          under 8 wide reading on; single ones at the end of the buffers, which they end), odd sizes */
         const int shapes[][3] = {{3, 28, 28}, {2, 10, 75}, {5, 7, 33}, {1, 4, 16}, {16, 10, 10}, {3, 5, 6}, {2, 3, 30}};
