@@ -4733,7 +4733,12 @@ typedef struct nn__qsrc {    /* where the columns come from: */
     const uint8_t *x;
     int64_t ld;              /* a dense layer: column n is the row x + n * ld */
     int zin;
+    int slack;               /* the image x has NN__QSLACK readable bytes after it (nn__qconv's copy) */
+    int *tab;                /* a convolution's tap tables for two blocks of taps, kept from image to image
+                                (tab[0] and tab[NN__QTAB]: the block each holds, or -1) */
 } nn__qsrc;
+#define NN__QSLACK 16
+#define NN__QTAB (1 + 4 * NN__QKC + 3 * NN__QKC / 4)
 NN__PRIVATE int32_t nn__ld32i(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); return v; }
 #define NN__QLD8(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
@@ -4851,7 +4856,8 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
         const nn_conv2d_desc *d = s->d;
         const int H = (int)d->H, W = (int)d->W, OW = (int)d->OW, KHW = (int)(d->KH * d->KW), KW = (int)d->KW;
         const int SH = (int)d->SH, SW = (int)d->SW, PH = (int)d->PH, PW = (int)d->PW, DH = (int)d->DH, DW = (int)d->DW;
-        int *off = tab + 1, *tc = off + NN__QKC, *ti = tc + NN__QKC, *tj = ti + NN__QKC, oh_lo, oh_hi, ow_lo, ow_hi;
+        int *off = tab + 1, *tc = off + NN__QKC, *ti = tc + NN__QKC, *tj = ti + NN__QKC, oh_lo, oh_hi, ow_lo, ow_hi, oh, ow, L;
+        int *qa = tj + NN__QKC, *qb = qa + NN__QKC / 4, *ql = qb + NN__QKC / 4; /* (whole quads: see below) */
         nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &oh_lo, &oh_hi);
         nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &ow_lo, &ow_hi);
         if (tab[0] != (int)k0) { /* (tab[0]: the block the tables hold, or -1) */
@@ -4860,20 +4866,52 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 tc[t] = c * H * W; ti[t] = i * DH; tj[t] = jj * DW; off[t] = tc[t] + ti[t] * W + tj[t];
                 if (++jj == KW) { jj = 0; if (++i == KHW / KW) { i = 0; c++; } }
             }
+            /* a whole quad's taps as runs of neighbours in x: one run (ql 4: the 8 pixels' quads
+               are one 16-byte load, shuffled), two (ql: the first one's length; the second loaded
+               from qb, ql bytes early, so that the same shuffle serves) or more (ql 0: 4 loads) */
+            for (j = 0; j < kc / 4; j++) {
+                int a, runs = 1, l1 = 4;
+                for (a = 1; a < 4; a++)
+                    if (off[4 * j + a] != off[4 * j + a - 1] + 1) { if (runs++ == 1) l1 = a; }
+                qa[j] = off[4 * j]; qb[j] = l1 < 4 ? off[4 * j + l1] - l1 : 0;
+                ql[j] = runs == 1 ? 4 : runs == 2 && qb[j] >= 0 ? l1 : 0;
+            }
         }
-        for (n = 0; n < nc;) {
-            const int p = (int)(n0 + n), oh = p / OW, ow = p % OW, ih0 = oh * SH - PH, iw0 = ow * SW - PW;
-            if (SW == 1 && ow_hi - ow_lo >= 8 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
-                /* L pixels of the row inside: the 8 from s0 (all inside) read, moved down by ow - s0 */
-                const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8, L = nc - n < L0 ? (int)(nc - n) : L0;
-                const int s0 = ow + 8 <= ow_hi ? ow : ow_hi - 8;
-                const uint8_t *x = s->x + ih0 * W + s0 - PW;
-                const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-                const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
+        /* (x: a run's first pixel's window) */
 #define NN__QLD(t) _mm_loadl_epi64((const __m128i *)(const void *)(x + off[t]))
 #define NN__QTAP(t) ((t) < kc ? NN__QLD(t) : _mm_setzero_si128())
 #define NN__QQUAD(j) nn__qquad8(NN__QTAP(4 * (j)), NN__QTAP(4 * (j) + 1), NN__QTAP(4 * (j) + 2), NN__QTAP(4 * (j) + 3))
 #define NN__QFULL(j) nn__qquad8(NN__QLD(4 * (j)), NN__QLD(4 * (j) + 1), NN__QLD(4 * (j) + 2), NN__QLD(4 * (j) + 3))
+        for (n = 0, oh = (int)(n0 / OW), ow = (int)(n0 % OW); n < nc; n += L) { /* (L pixels a step, within a row) */
+            const int ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+            if (s->slack && SW == 1 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
+                /* L pixels of the row inside, 8 read from ow: reads past the row's last pixel (the
+                   lanes past L) stay in the slack; byte 4q + i of pixel q's quad is byte q + i of a
+                   16-byte load (lanes 4..7 from the same load, broadcast) */
+                const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
+                const uint8_t *x = s->x + ih0 * W + iw0;
+                const __m256i slide = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
+                const __m256i pos = _mm256_set1_epi32(0x03020100); /* (a byte's tap in its quad) */
+                __m256i first[4]; /* (first[l]: the bytes of taps below l) */
+#define NN__QSL(o) _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + (o)))), slide)
+                for (j = 1; j < 4; j++) first[j] = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)j), pos);
+                for (j = 0; j < kc / 4; j++) {
+                    __m256i v;
+                    if (ql[j] == 4) v = NN__QSL(qa[j]);
+                    else if (ql[j]) v = _mm256_blendv_epi8(NN__QSL(qb[j]), NN__QSL(qa[j]), first[ql[j]]);
+                    else v = NN__QFULL(j);
+                    NN__QST8(xp + (j * NN__QXS + n) * 4, v);
+                }
+                if (j < nq) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
+#undef NN__QSL
+                L = nc - n < L0 ? (int)(nc - n) : L0;
+            } else if (SW == 1 && ow_hi - ow_lo >= 8 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
+                /* L pixels of the row inside: the 8 from s0 (all inside) read, moved down by ow - s0 */
+                const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
+                const int s0 = ow + 8 <= ow_hi ? ow : ow_hi - 8;
+                const uint8_t *x = s->x + ih0 * W + s0 - PW;
+                const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
                 /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack;
                    the whole quads without the test on kc) */
                 if (ow == s0) { /* (the usual case, its own loop) */
@@ -4883,24 +4921,25 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                     for (j = 0; j < kc / 4; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QFULL(j), idx));
                     if (j < nq) NN__QST8(xp + (j * NN__QXS + n) * 4, _mm256_permutevar8x32_epi32(NN__QQUAD(j), idx));
                 }
+                L = nc - n < L0 ? (int)(nc - n) : L0;
+            } else {
+                if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
+                    const uint8_t *x = s->x + ih0 * W + iw0;
+                    for (t = 0; t < kc; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = x[off[t]];
+                } else
+                    for (t = 0; t < kc; t++) {
+                        const int ih = ih0 + ti[t], iw = iw0 + tj[t];
+                        xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (uint8_t)s->zin : s->x[tc[t] + ih * W + iw];
+                    }
+                for (t = kc; t < 4 * nq; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = 0;
+                L = 1;
+            }
+            if ((ow += L) == OW) { ow = 0; oh++; } /* (L never passes the row's end) */
+        }
 #undef NN__QLD
 #undef NN__QTAP
 #undef NN__QQUAD
 #undef NN__QFULL
-                n += L;
-                continue;
-            }
-            if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
-                const uint8_t *x = s->x + ih0 * W + iw0;
-                for (t = 0; t < kc; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = x[off[t]];
-            } else
-                for (t = 0; t < kc; t++) {
-                    const int ih = ih0 + ti[t], iw = iw0 + tj[t];
-                    xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (uint8_t)s->zin : s->x[tc[t] + ih * W + iw];
-                }
-            for (t = kc; t < 4 * nq; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = 0;
-            n++;
-        }
     }
     if (ncp > nc)
         for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
@@ -4969,12 +5008,11 @@ NN__PRIVATE void nn__qstore_t(const uint8_t *t, int64_t M, int64_t N, uint8_t *y
 NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int64_t M, int64_t K, int64_t N, const nn__qsrc *s,
                            uint8_t *y, int64_t ys_o, int64_t ys_n) {
     int16_t wp[NN__QMB * NN__QKC];
-    uint32_t xpw[NN__QKC * NN__QXS / 4];
-    uint8_t *xp = (uint8_t *)xpw;
+    __m256i xpv[NN__QKC * NN__QXS / 32], accv[NN__QMB * NN__QNC / 8]; /* (32-byte aligned: no tile's load splits a line) */
+    uint8_t *xp = (uint8_t *)xpv;
     int8_t *wb = (int8_t *)wp;
-    int32_t acc[NN__QMB * NN__QNC];
+    int32_t *acc = (int32_t *)accv;
     uint8_t yt[NN__QMB * NN__QNC];
-    int tab[2][1 + 4 * NN__QKC]; /* (two blocks of taps' tables: K <= 2 NN__QKC builds them once) */
     const int bytes = l->wmax <= 64, two = l->wmax <= 32; /* (vpmaddubsw cannot saturate; two quads' pair sums cannot either) */
     const int64_t woff = w - l->w;   /* (w: a group's rows in l->w) */
     int64_t n0, m0, k0, r, t, n, wkey = -1;
@@ -4982,7 +5020,6 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     int fit;
     for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
     fit = K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
-    tab[0][0] = tab[1][0] = -1;
     for (n0 = 0; n0 < N; n0 += NN__QNC) {
         const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
         for (m0 = 0; m0 < M; m0 += NN__QMB) {
@@ -4992,7 +5029,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                 /* byte rows read in place where a tile's 4 rows of whole quads lie inside l->w: a
                    quad's taps past kc meet zero columns, rows past mb are sums never stored */
                 const int64_t in_end = bytes ? (l->n_w - woff - k0 - 4 * nq) / K - m0 - NN__QMR + 2 : 0; /* (tiles r < in_end) */
-                nn__qpack_x(s, k0, kc, n0, nc, xp, tab[k0 / NN__QKC % 2]);
+                nn__qpack_x(s, k0, kc, n0, nc, xp, s->tab + k0 / NN__QKC % 2 * NN__QTAB);
                 if (in_end < mbp && wkey != m0 * K + k0) /* (the rows of the other tiles, once per block) */
                     for (wkey = m0 * K + k0, r = 0; r < mbp; r++) { /* (widened unless bytes); the taps to 4 nq and the rows past M zero */
                         const int8_t *src = w + (m0 + r) * K + k0;
@@ -5039,7 +5076,7 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
 #if defined(NN__QDOT_AVX2)
     if (B >= 16) { /* the batch's rows as the columns of one GEMM */
         nn__qsrc s;
-        s.d = NULL; s.x = x; s.ld = in; s.zin = 0;
+        s.d = NULL; s.x = x; s.ld = in; s.zin = 0; s.slack = 0; s.tab = NULL;
         nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch);
         return;
     }
@@ -5235,18 +5272,21 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
         return;
     }
 #if defined(NN__QDOT_AVX2)
-    if (P >= 16) { /* each image's pixels as the columns of one GEMM per group; with a zero-padded
-                      copy of the image where it fits, stride 1 packs every window 8 pixels at once */
+    if (P >= 16) { /* each image's pixels as the columns of one GEMM per group; stride 1 copies the
+                      image where it fits, zero-padded and with slack after it, so that every
+                      window is inside and packed 8 pixels at once */
         const int64_t Hp = d->H + 2 * d->PH, Wp = d->W + 2 * d->PW;
-        const int padded = (d->PH || d->PW) && d->SW == 1 && cg * Hp * Wp <= NN__QPADB;
+        const int padded = d->SW == 1 && cg * Hp * Wp + NN__QSLACK <= NN__QPADB;
         nn_conv2d_desc dp = *d;
         uint8_t pad[NN__QPADB];
+        int tab[2 * NN__QTAB]; /* (K <= 2 NN__QKC builds them once a call) */
         nn__qsrc s;
-        s.d = d; s.ld = 0; s.zin = zin;
+        s.d = d; s.ld = 0; s.zin = zin; s.slack = padded; s.tab = tab;
+        tab[0] = tab[NN__QTAB] = -1;
         if (padded) {
             dp.H = Hp; dp.W = Wp; dp.PH = dp.PW = 0;
             s.d = &dp; s.x = pad;
-            memset(pad, zin, (size_t)(cg * Hp * Wp));
+            memset(pad, zin, (size_t)(cg * Hp * Wp + NN__QSLACK));
         }
         for (n = 0; n < B; n++)
             for (g = 0; g < d->G; g++) {
