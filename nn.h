@@ -4587,6 +4587,54 @@ NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int
 #undef NN__Q2X4
 #undef NN__QW16
 #undef NN__QX16
+/* nn__qtail + r: 32 - r zero bytes, then r of 0xFF (the last r bytes of a step kept) */
+static const uint8_t nn__qtail[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+/* one row by 4 channels (ldw apart) whose weights all lie in [-64, 64]: 32 bytes a step by
+   vpmaddubsw (a pair's sum at most 255 x 64 x 2 < 2^15) and vpmaddwd by ones; two (weights in
+   [-32, 32]): two steps' pair sums added in 16 bits first. The last n % 32 bytes by one more
+   step over the last 32 (shorter rows through zero-padded copies); the same sums as nn__qdot */
+#define NN__QB(x, p) _mm256_maddubs_epi16(x, _mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define NN__QB1(c, p) c = _mm256_add_epi32(c, _mm256_madd_epi16(NN__QB(x, p), one))
+#define NN__QB2(c, p) c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_add_epi16(NN__QB(x, p), NN__QB(x1, (p) + 32)), one))
+NN__PRIVATE void nn__qdot1x4b(const uint8_t *a, const int8_t *w, int64_t ldw, int64_t n, int two, int32_t *y) {
+    const __m256i one = _mm256_set1_epi16(1);
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+    int64_t k = 0;
+    if (two)
+        for (; k + 64 <= n; k += 64) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a + k));
+            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(a + k + 32));
+            NN__QB2(c0, w + k); NN__QB2(c1, w + ldw + k); NN__QB2(c2, w + 2 * ldw + k); NN__QB2(c3, w + 3 * ldw + k);
+        }
+    for (; k + 32 <= n; k += 32) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a + k));
+        NN__QB1(c0, w + k); NN__QB1(c1, w + ldw + k); NN__QB1(c2, w + 2 * ldw + k); NN__QB1(c3, w + 3 * ldw + k);
+    }
+    if (k < n && n >= 32) { /* (the last 32 bytes, those done before zeroed in x) */
+        const __m256i x = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + n - 32)),
+                                           _mm256_loadu_si256((const __m256i *)(const void *)(nn__qtail + n - k)));
+        k = n - 32;
+        NN__QB1(c0, w + k); NN__QB1(c1, w + ldw + k); NN__QB1(c2, w + 2 * ldw + k); NN__QB1(c3, w + 3 * ldw + k);
+    } else if (k < n) {
+        uint8_t ta[32];
+        int8_t tw[4][32];
+        const size_t r = (size_t)(n - k);
+        int o;
+        memset(ta, 0, sizeof ta); memset(tw, 0, sizeof tw);
+        memcpy(ta, a + k, r);
+        for (o = 0; o < 4; o++) memcpy(tw[o], w + o * ldw + k, r);
+        {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)ta);
+            NN__QB1(c0, tw[0]); NN__QB1(c1, tw[1]); NN__QB1(c2, tw[2]); NN__QB1(c3, tw[3]);
+        }
+    }
+    _mm_storeu_si128((__m128i *)(void *)y, nn__hsum4_avx2(c0, c1, c2, c3));
+}
+#undef NN__QB
+#undef NN__QB1
+#undef NN__QB2
 #endif
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(NN_NO_SIMD)
 #define NN__QDOT_DSP 1
@@ -4653,7 +4701,7 @@ NN__PRIVATE NN__NOINLINE void nn__qdot1x4_dsp(const uint8_t *a, const int8_t *w,
 }
 #endif
 NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
-                           int32_t *y, int64_t ldy) {
+                           int32_t *y, int64_t ldy, int wmax) {
     int64_t r = 0, o, i;
     while (r < nr) {
         const int64_t rr = nr - r >= 4 ? 4 : 1;
@@ -4665,7 +4713,9 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
         }
 #elif defined(NN__QDOT_AVX2)
         for (; o + 4 <= no; o += 4) { /* (one row: read twice, written once) */
-            if (rr == 4) {
+            if (wmax <= 64)
+                for (i = 0; i < rr; i++) nn__qdot1x4b(a + (r + i) * lda, w + o * ldw, ldw, n, wmax <= 32, y + (r + i) * ldy + o);
+            else if (rr == 4) {
                 nn__qdot2x4(a + r * lda, lda, w + o * ldw, ldw, n, y + r * ldy + o, ldy);
                 nn__qdot2x4(a + (r + 2) * lda, lda, w + o * ldw, ldw, n, y + (r + 2) * ldy + o, ldy);
             } else nn__qdot2x4(a + r * lda, 0, w + o * ldw, ldw, n, y + r * ldy + o, 0);
@@ -4674,7 +4724,10 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
             int32_t t[16];
             const int64_t o4 = no - 4;
             int64_t q;
-            for (i = 0; i < rr; i += 2) nn__qdot2x4(a + (r + i) * lda, rr > 1 ? lda : 0, w + o4 * ldw, ldw, n, t + i * 4, 4);
+            if (wmax <= 64)
+                for (i = 0; i < rr; i++) nn__qdot1x4b(a + (r + i) * lda, w + o4 * ldw, ldw, n, wmax <= 32, t + i * 4);
+            else
+                for (i = 0; i < rr; i += 2) nn__qdot2x4(a + (r + i) * lda, rr > 1 ? lda : 0, w + o4 * ldw, ldw, n, t + i * 4, 4);
             for (i = 0; i < rr; i++)
                 for (q = o; q < no; q++) y[(r + i) * ldy + q] = t[i * 4 + q - o4];
             o = no;
@@ -4954,13 +5007,20 @@ NN__PRIVATE void nn__qbytes8(uint8_t *y, __m256i a) {
     const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
     _mm_storel_epi64((__m128i *)(void *)y, _mm_packus_epi16(h, h));
 }
-/* 8 lanes of zero + nn__rq(bias + acc, mult, shift) in nn__rq's fast case (r: its rounding bit,
-   cnt: shift - 32): the rounded high half of |v| x mult, shifted, the sign put back */
-NN__PRIVATE __m256i nn__rq8(__m256i acc, __m256i b, __m256i m, __m256i r, __m128i cnt, __m256i z) {
+/* 8 lanes of zero + nn__rq(bias + acc, mult, shift) in nn__rq's fast case, each lane its own
+   constants (r: the rounding bit, cnt: shift - 32): the rounded high half of |v| x mult,
+   shifted, the sign put back */
+NN__PRIVATE __m256i nn__rq8(__m256i acc, __m256i b, __m256i m, __m256i r, __m256i cnt, __m256i z) {
     const __m256i v = _mm256_add_epi32(acc, b), a = _mm256_abs_epi32(v);
-    const __m256i pe = _mm256_mul_epu32(a, m), po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+    const __m256i pe = _mm256_mul_epu32(a, m), po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32));
     const __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
-    return _mm256_add_epi32(_mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
+    return _mm256_add_epi32(_mm256_sign_epi32(_mm256_srlv_epi32(_mm256_add_epi32(hi, r), cnt), v), z);
+}
+/* whether bias + sum fits in 32 bits for l's channels [o0, o0 + M) (K taps each) */
+NN__PRIVATE int nn__qfit(const nn_qlayer *l, int64_t o0, int64_t M, int64_t K) {
+    int64_t r, bmax = 0;
+    for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
+    return K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
 }
 /* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 32 and 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
@@ -4969,14 +5029,30 @@ NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bi
     int64_t i = 0;
     if (fit && mult >= 0 && shift > 32 && shift <= 62) {
         const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
-        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33));
-        const __m128i cnt = _mm_cvtsi32_si128(shift - 32);
+        const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), cnt = _mm256_set1_epi32(shift - 32);
 #define NN__QRQ8(k) nn__rq8(NN__QLD8(acc + (k)), b, m, r, cnt, z)
         for (; i + 32 <= n; i += 32) nn__qbytes32(y + i, NN__QRQ8(i), NN__QRQ8(i + 8), NN__QRQ8(i + 16), NN__QRQ8(i + 24));
         for (; i + 8 <= n; i += 8) nn__qbytes8(y + i, NN__QRQ8(i));
 #undef NN__QRQ8
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias + acc[i], mult, shift));
+}
+/* y[i] = saturate(zero + nn__rq(bias[i] + acc[i], mult[i], shift[i])) for i < n (a row's
+   channels): 8 at a time where all 8 are in nn__rq's fast case (fit: as nn__qreq_row) */
+NN__PRIVATE void nn__qreq_chans(const int32_t *acc, int64_t n, int fit, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int32_t zero, uint8_t *y) {
+    const __m256i z = _mm256_set1_epi32(zero), one = _mm256_set1_epi32(1), c33 = _mm256_set1_epi32(33), c62 = _mm256_set1_epi32(62);
+    int64_t i = 0, k;
+    for (; fit && i + 8 <= n; i += 8) {
+        const __m256i m = NN__QLD8(mult + i), sh = NN__QLD8(shift + i);
+        const __m256i out = _mm256_or_si256(_mm256_or_si256(m, _mm256_cmpgt_epi32(c33, sh)), _mm256_cmpgt_epi32(sh, c62));
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(out))) /* (a lane's sign set: mult < 0, shift <= 32 or > 62) */
+            for (k = i; k < i + 8; k++) y[k] = nn__sat_u8(zero + nn__rq((int64_t)bias[k] + acc[k], mult[k], shift[k]));
+        else
+            nn__qbytes8(y + i, nn__rq8(NN__QLD8(acc + i), NN__QLD8(bias + i), m, _mm256_sllv_epi32(one, _mm256_sub_epi32(sh, c33)),
+                                       _mm256_sub_epi32(sh, _mm256_set1_epi32(32)), z));
+    }
+    for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias[i] + acc[i], mult[i], shift[i]));
 }
 /* y[n * ys + m] = t[m * NN__QNC + n] for m < M, n < N: 8 x 8 bytes at a time */
 NN__PRIVATE void nn__qstore_t(const uint8_t *t, int64_t M, int64_t N, uint8_t *y, int64_t ys) {
@@ -5016,10 +5092,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     const int bytes = l->wmax <= 64, two = l->wmax <= 32; /* (vpmaddubsw cannot saturate; two quads' pair sums cannot either) */
     const int64_t woff = w - l->w;   /* (w: a group's rows in l->w) */
     int64_t n0, m0, k0, r, t, n, wkey = -1;
-    int64_t bmax = 0;
-    int fit;
-    for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
-    fit = K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
+    const int fit = nn__qfit(l, o0, M, K);
     for (n0 = 0; n0 < N; n0 += NN__QNC) {
         const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
         for (m0 = 0; m0 < M; m0 += NN__QMB) {
@@ -5081,15 +5154,22 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
         return;
     }
 #endif
+#if defined(NN__QDOT_AVX2)
+    const int fit = nn__qfit(l, 0, l->n_ch, in);
+#endif
     for (b = 0; b < B; b += NB)
         for (o = 0; o < l->n_ch; o += NO) {
             const int64_t nb = B - b < NB ? B - b : (int64_t)NB, no = l->n_ch - o < NO ? l->n_ch - o : (int64_t)NO;
-            nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO);
+            nn__qdots(x + b * in, in, nb, l->w + o * in, in, no, in, acc, NO, l->wmax);
             for (i = 0; i < nb; i++) {
                 uint8_t *yr = y + (b + i) * l->n_ch + o;
                 const int32_t *ar = acc + i * NO, *bi = l->bias + o, *mu = l->mult + o, *sh = l->shift + o;
+#if defined(NN__QDOT_AVX2)
+                nn__qreq_chans(ar, no, fit, bi, mu, sh, l->zero, yr);
+#else
                 int jj;
                 for (jj = 0; jj < (int)no; jj++) yr[jj] = nn__sat_u8(l->zero + nn__rq((int64_t)bi[jj] + ar[jj], mu[jj], sh[jj]));
+#endif
             }
         }
 }
@@ -5174,7 +5254,7 @@ NN__PRIVATE void nn__qdense_dyn(const int8_t *w, const float *wsc, const int32_t
         }
         for (o = 0; o < no; o += NO) {
             const int64_t n = no - o < NO ? no - o : (int64_t)NO;
-            nn__qdots(xq + b * in, in, nb, w + o * in, in, n, in, acc, NO);
+            nn__qdots(xq + b * in, in, nb, w + o * in, in, n, in, acc, NO, 128); /* (any weights) */
             for (i = 0; i < nb; i++)
                 for (j = 0; j < n; j++)
                     y[(b + i) * no + o + j] = sx[i] * wsc[o + j] * (float)(acc[i * NO + j] - zx[i] * sumw[o + j]) +
@@ -5309,7 +5389,7 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
                                (uint8_t)zin, patch + r * kg);
                 for (o = g * ocg; o < (g + 1) * ocg; o += NO) {
                     const int64_t no = (g + 1) * ocg - o < NO ? (g + 1) * ocg - o : (int64_t)NO;
-                    nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO);
+                    nn__qdots(patch, kg, np, l->w + o * kg, kg, no, kg, acc, NO, l->wmax);
                     for (j = 0; j < no; j++) { /* (a channel's constants once for its pixels; int indices) */
                         const int32_t b = l->bias[o + j], mu = l->mult[o + j], sh = l->shift[o + j], z = l->zero;
                         uint8_t *yo = y + (n * d->OC + o + j) * P + p0;

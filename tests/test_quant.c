@@ -245,27 +245,35 @@ static void dot_product(void) {
     CHECK_MSG(bad == 0, "%d dot products differ from plain C", bad);
 }
 
-/* the tiled dot products (4 channels by 4 or 1 rows with VNNI) for every count of rows and
-   channels to 9, lengths around the 64-byte step, strides wider than the length */
+/* the tiled dot products (4 channels by 4 or 1 rows with VNNI; on AVX2 16-bit for any weights,
+   bytes for weights in [-64, 64] and two steps added in 16 bits for [-32, 32]) for every count
+   of rows and channels to 9, lengths around the 32- and 64-byte steps, strides wider than the
+   length; weights at the range's ends, inputs at 255 (the pair sums' largest) half the time */
 static void dot_tiles(void) {
     static uint8_t a[9 * 140];
     static int8_t w[9 * 140];
     int32_t y[9 * 12];
-    const int lens[] = {1, 5, 63, 64, 65, 128, 131};
-    int nr, no, li, r, o, k, bad = 0;
-    for (k = 0; k < 9 * 140; k++) { a[k] = (uint8_t)((k * 193 + 11) % 256); w[k] = (int8_t)((k * 71 + 3) % 255 - 127); }
-    for (li = 0; li < 7; li++)
-        for (nr = 1; nr <= 9; nr++)
-            for (no = 1; no <= 9; no++) {
-                const int n = lens[li];
-                nn__qdots(a, 140, nr, w, 139, no, n, y, 12);
-                for (r = 0; r < nr; r++)
-                    for (o = 0; o < no; o++) {
-                        int32_t ref = 0;
-                        for (k = 0; k < n; k++) ref += (int32_t)a[r * 140 + k] * w[o * 139 + k];
-                        bad += y[r * 12 + o] != ref;
-                    }
-            }
+    const int lens[] = {1, 5, 31, 32, 33, 63, 64, 65, 96, 128, 131};
+    const int wmax[] = {128, 64, 32};
+    int nr, no, li, r, o, k, bad = 0, m;
+    for (m = 0; m < 3; m++) {
+        for (k = 0; k < 9 * 140; k++) {
+            a[k] = (uint8_t)(k % 2 ? 255 : (k * 193 + 11) % 256);
+            w[k] = (int8_t)(k % 3 ? (k % 3 == 1 ? -wmax[m] : wmax[m] - (m == 0)) : (k * 71 + 3) % (2 * wmax[m]) - wmax[m]);
+        }
+        for (li = 0; li < (int)(sizeof lens / sizeof lens[0]); li++)
+            for (nr = 1; nr <= 9; nr++)
+                for (no = 1; no <= 9; no++) {
+                    const int n = lens[li];
+                    nn__qdots(a, 140, nr, w, 139, no, n, y, 12, wmax[m]);
+                    for (r = 0; r < nr; r++)
+                        for (o = 0; o < no; o++) {
+                            int32_t ref = 0;
+                            for (k = 0; k < n; k++) ref += (int32_t)a[r * 140 + k] * w[o * 139 + k];
+                            bad += y[r * 12 + o] != ref;
+                        }
+                }
+    }
     CHECK_MSG(bad == 0, "%d tiled dot products differ from plain C", bad);
 }
 
@@ -419,7 +427,8 @@ static void int8_kernels(void) {
     static uint8_t x[300000], y[300000];
     static int32_t bias[400], mult[400], shift[400];
     /* dense: in, out, batch */
-    const int dense[][3] = {{1, 1, 1}, {784, 128, 16}, {784, 10, 17}, {131, 67, 65}, {300, 133, 40}, {7, 5, 200}, {64, 64, 3}};
+    const int dense[][3] = {{1, 1, 1}, {784, 128, 16}, {784, 10, 17}, {131, 67, 65}, {300, 133, 40}, {7, 5, 200}, {64, 64, 3},
+                            {400, 120, 1}, {120, 83, 5}};
     /* conv: C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, batch */
     const int conv[][14] = {{1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 2}, {6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
                             {3, 17, 19, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2}, {4, 9, 23, 8, 3, 5, 1, 1, 2, 1, 2, 1, 2, 1},
