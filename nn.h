@@ -4549,6 +4549,11 @@ NN__PRIVATE __m128i nn__hsum4_avx2(__m256i a, __m256i b, __m256i c, __m256i d) {
     const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1)); /* (a, b, c, d) */
 }
+/* nn__qtail + r: 32 - r zero bytes, then r of 0xFF (the last r bytes of a 32-byte step kept; of a
+   16-byte one from nn__qtail + 16 + r) */
+static const uint8_t nn__qtail[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
 #define NN__QW16(p) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 #define NN__QX16(p) _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 #define NN__Q2X4(A0, A1, W0, W1, W2, W3)                                                                  \
@@ -4557,18 +4562,28 @@ NN__PRIVATE __m128i nn__hsum4_avx2(__m256i a, __m256i b, __m256i c, __m256i d) {
         __m256i x = NN__QX16(A0);                                                                       \
         c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0)); c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1)); \
         c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(x, w2)); c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(x, w3)); \
-        x = NN__QX16(A1);                                                                               \
-        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1)); \
-        c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(x, w2)); c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(x, w3)); \
+        if (lda) {                                                                                      \
+            x = NN__QX16(A1);                                                                           \
+            c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0)); c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1)); \
+            c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(x, w2)); c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(x, w3)); \
+        }                                                                                               \
     }
-/* lda 0: one row (a twice, y[0..3] only); the last n % 16 bytes through zero-padded copies (one
-   more step, not 8 scalar tails: convolutions of 25 or 150 taps are mostly tail) */
+/* lda 0: one row (y[0..3] only); the last n % 16 bytes by one more step over the last 16,
+   those done before zeroed in a (shorter rows through zero-padded copies; not 8 scalar tails:
+   convolutions of 25 or 150 taps are mostly tail) */
 NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int64_t ldw, int64_t n, int32_t *y, int64_t ldy) {
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     int32_t t[8];
     int64_t k = 0, o;
     for (; k + 16 <= n; k += 16) NN__Q2X4(a + k, a + lda + k, w + k, w + ldw + k, w + 2 * ldw + k, w + 3 * ldw + k)
-    if (k < n) {
+    if (k < n && n >= 16) {
+        const __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(nn__qtail + 16 + n - k));
+        uint8_t ta[2][16];
+        _mm_storeu_si128((__m128i *)(void *)ta[0], _mm_and_si128(m, _mm_loadu_si128((const __m128i *)(const void *)(a + n - 16))));
+        _mm_storeu_si128((__m128i *)(void *)ta[1], _mm_and_si128(m, _mm_loadu_si128((const __m128i *)(const void *)(a + lda + n - 16))));
+        k = n - 16;
+        NN__Q2X4(ta[0], ta[1], w + k, w + ldw + k, w + 2 * ldw + k, w + 3 * ldw + k)
+    } else if (k < n) {
         uint8_t ta[2][16];
         int8_t tw[4][16];
         const size_t r = (size_t)(n - k);
@@ -4587,10 +4602,6 @@ NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int
 #undef NN__Q2X4
 #undef NN__QW16
 #undef NN__QX16
-/* nn__qtail + r: 32 - r zero bytes, then r of 0xFF (the last r bytes of a step kept) */
-static const uint8_t nn__qtail[64] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-                                      255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
 /* one row by 4 channels (ldw apart) whose weights all lie in [-64, 64]: 32 bytes a step by
    vpmaddubsw (a pair's sum at most 255 x 64 x 2 < 2^15) and vpmaddwd by ones; two (weights in
    [-32, 32]): two steps' pair sums added in 16 bits first. The last n % 32 bytes by one more
@@ -4712,7 +4723,7 @@ NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8
             else nn__qdot1x4(a + r * lda, w + o * ldw, ldw, n, y + r * ldy + o);
         }
 #elif defined(NN__QDOT_AVX2)
-        for (; o + 4 <= no; o += 4) { /* (one row: read twice, written once) */
+        for (; o + 4 <= no; o += 4) {
             if (wmax <= 64)
                 for (i = 0; i < rr; i++) nn__qdot1x4b(a + (r + i) * lda, w + o * ldw, ldw, n, wmax <= 32, y + (r + i) * ldy + o);
             else if (rr == 4) {
