@@ -4577,7 +4577,7 @@ NN__PRIVATE void nn__qdot2x4(const uint8_t *a, int64_t lda, const int8_t *w, int
     int64_t k = 0, o;
     for (; k + 16 <= n; k += 16) NN__Q2X4(a + k, a + lda + k, w + k, w + ldw + k, w + 2 * ldw + k, w + 3 * ldw + k)
     if (k < n && n >= 16) {
-        const __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(nn__qtail + 16 + n - k));
+        const __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(nn__qtail + 16 + (n - k)));
         uint8_t ta[2][16];
         _mm_storeu_si128((__m128i *)(void *)ta[0], _mm_and_si128(m, _mm_loadu_si128((const __m128i *)(const void *)(a + n - 16))));
         _mm_storeu_si128((__m128i *)(void *)ta[1], _mm_and_si128(m, _mm_loadu_si128((const __m128i *)(const void *)(a + lda + n - 16))));
@@ -4625,7 +4625,7 @@ NN__PRIVATE void nn__qdot1x4b(const uint8_t *a, const int8_t *w, int64_t ldw, in
     }
     if (k < n && n >= 32) { /* (the last 32 bytes, those done before zeroed in x) */
         const __m256i x = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + n - 32)),
-                                           _mm256_loadu_si256((const __m256i *)(const void *)(nn__qtail + n - k)));
+                                           _mm256_loadu_si256((const __m256i *)(const void *)(nn__qtail + (n - k))));
         k = n - 32;
         NN__QB1(c0, w + k); NN__QB1(c1, w + ldw + k); NN__QB1(c2, w + 2 * ldw + k); NN__QB1(c3, w + 3 * ldw + k);
     } else if (k < n) {
@@ -4714,6 +4714,7 @@ NN__PRIVATE NN__NOINLINE void nn__qdot1x4_dsp(const uint8_t *a, const int8_t *w,
 NN__PRIVATE void nn__qdots(const uint8_t *a, int64_t lda, int64_t nr, const int8_t *w, int64_t ldw, int64_t no, int64_t n,
                            int32_t *y, int64_t ldy, int wmax) {
     int64_t r = 0, o, i;
+    (void)wmax; /* (the largest |weight|: AVX2 multiplies bytes when it is 64 or less) */
     while (r < nr) {
         const int64_t rr = nr - r >= 4 ? 4 : 1;
         o = 0;
@@ -5113,7 +5114,7 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                 /* byte rows read in place where a tile's 4 rows of whole quads lie inside l->w: a
                    quad's taps past kc meet zero columns, rows past mb are sums never stored */
                 const int64_t in_end = bytes ? (l->n_w - woff - k0 - 4 * nq) / K - m0 - NN__QMR + 2 : 0; /* (tiles r < in_end) */
-                nn__qpack_x(s, k0, kc, n0, nc, xp, s->tab + k0 / NN__QKC % 2 * NN__QTAB);
+                nn__qpack_x(s, k0, kc, n0, nc, xp, s->tab ? s->tab + k0 / NN__QKC % 2 * NN__QTAB : NULL);
                 if (in_end < mbp && wkey != m0 * K + k0) /* (the rows of the other tiles, once per block) */
                     for (wkey = m0 * K + k0, r = 0; r < mbp; r++) { /* (widened unless bytes); the taps to 4 nq and the rows past M zero */
                         const int8_t *src = w + (m0 + r) * K + k0;
