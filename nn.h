@@ -4815,8 +4815,8 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
 #else
 #define NN__QPIN(a, b) (void)0
 #endif
-/* acc (4 rows of NN__QNC) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq quads: 8 chains
-   (fresh: acc = the products) */
+/* acc (4 rows of NN__QNC; half: 2) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq
+   quads: 8 chains (fresh: acc = the products) */
 #define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
         const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
@@ -4832,35 +4832,41 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(x1, w), _mm256_maddubs_epi16(y1, v)), one)); \
         NN__QPIN(A, B);                                                                                 \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int two, int fresh, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int two, int half, int fresh,
+                                         int32_t *acc) {
     const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b;
     int64_t j;
     if (fresh) c0a = c0b = c1a = c1b = c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     else {
         c0a = NN__QLD8(acc); c0b = NN__QLD8(acc + 8); c1a = NN__QLD8(acc + NN__QNC); c1b = NN__QLD8(acc + NN__QNC + 8);
-        c2a = NN__QLD8(acc + 2 * NN__QNC); c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
-        c3a = NN__QLD8(acc + 3 * NN__QNC); c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+        if (!half) {
+            c2a = NN__QLD8(acc + 2 * NN__QNC); c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
+            c3a = NN__QLD8(acc + 3 * NN__QNC); c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+        } else c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     }
     j = 0;
     if (two)
         for (; j + 2 <= nq; j += 2) {
             const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
             const __m256i y0 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS), y1 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS + 32);
-            NN__QROWB2(0, c0a, c0b) NN__QROWB2(1, c1a, c1b) NN__QROWB2(2, c2a, c2b) NN__QROWB2(3, c3a, c3b)
+            NN__QROWB2(0, c0a, c0b) NN__QROWB2(1, c1a, c1b)
+            if (!half) { NN__QROWB2(2, c2a, c2b) NN__QROWB2(3, c3a, c3b) }
         }
     for (; j < nq; j++) {
         const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
-        NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b) NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b)
+        NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b)
+        if (!half) { NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b) }
     }
     NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
+    if (half) return;
     NN__QST8(acc + 2 * NN__QNC, c2a); NN__QST8(acc + 2 * NN__QNC + 8, c2b);
     NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
 }
 #undef NN__QROWB
 #undef NN__QROWB2
-/* acc (4 rows of NN__QNC) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads: each chain
-   holds a column's two pairs (summed at the end: hadd leaves columns 0 1 4 5 | 2 3 6 7) */
+/* acc (4 rows of NN__QNC; half: 2) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads:
+   each chain holds a column's two pairs (summed at the end: hadd leaves columns 0 1 4 5 | 2 3 6 7) */
 #define NN__QROWW(r, A, B)                                                                              \
     {                                                                                                   \
         const __m256i w = _mm256_set1_epi64x(nn__ld64i(wp + (r) * NN__QKC + 4 * j));                   \
@@ -4872,14 +4878,16 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
         const __m256i s_ = _mm256_permute4x64_epi64(_mm256_hadd_epi32(A, B), 0xD8);                    \
         NN__QST8(acc + (r) * NN__QNC, fresh ? s_ : _mm256_add_epi32(NN__QLD8(acc + (r) * NN__QNC), s_)); \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int fresh, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int half, int fresh, int32_t *acc) {
     __m256i c0a = _mm256_setzero_si256(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
     int64_t j;
     for (j = 0; j < nq; j++) {
         const __m256i x0 = NN__QXW(xp + j * 4 * NN__QXS), x1 = NN__QXW(xp + j * 4 * NN__QXS + 16);
-        NN__QROWW(0, c0a, c0b) NN__QROWW(1, c1a, c1b) NN__QROWW(2, c2a, c2b) NN__QROWW(3, c3a, c3b)
+        NN__QROWW(0, c0a, c0b) NN__QROWW(1, c1a, c1b)
+        if (!half) { NN__QROWW(2, c2a, c2b) NN__QROWW(3, c3a, c3b) }
     }
-    NN__QSUMW(0, c0a, c0b) NN__QSUMW(1, c1a, c1b) NN__QSUMW(2, c2a, c2b) NN__QSUMW(3, c3a, c3b)
+    NN__QSUMW(0, c0a, c0b) NN__QSUMW(1, c1a, c1b)
+    if (!half) { NN__QSUMW(2, c2a, c2b) NN__QSUMW(3, c3a, c3b) }
 }
 #undef NN__QROWW
 #undef NN__QSUMW
@@ -5131,15 +5139,17 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                         }
                         for (; t < 4 * nq; t++) wp[r * NN__QKC + t] = 0;
                     }
-                for (r = 0; r < mbp; r += NN__QMR)
+                for (r = 0; r < mbp; r += NN__QMR) {
+                    const int half = mb - r <= 2; /* (a last tile of 1 or 2 rows: 6 channels are 4 + 2) */
                     for (n = 0; n < nc; n += 16) {
-                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, k0 == 0, acc + r * NN__QNC + n);
-                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, k0 == 0, acc + r * NN__QNC + n);
+                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, half, k0 == 0, acc + r * NN__QNC + n);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, half, k0 == 0, acc + r * NN__QNC + n);
                         else {
-                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, k0 == 0, acc + r * NN__QNC + n);
-                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, k0 == 0, acc + r * NN__QNC + n + 8);
+                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, half, k0 == 0, acc + r * NN__QNC + n);
+                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, half, k0 == 0, acc + r * NN__QNC + n + 8);
                         }
                     }
+                }
             }
             for (r = 0; r < mb; r++) { /* (a dense layer's channels are the rows' bytes: through yt, transposed) */
                 const int64_t o = o0 + m0 + r;
