@@ -6357,6 +6357,20 @@ NN__PRIVATE int nn__act_get_arch(nn_model *m, const char *line, const int64_t *i
 NN__PRIVATE void nn__act_qtable(const nn_layer *l, float *y, const float *x, int64_t n) {
     nn_act_forward(l->cfg.act.kind, l->cfg.act.alpha, y, x, n);
 }
+/* y[k] = lut[x[k]] for k < n: 8 bytes of x read at once, 8 of y written at once (as arguments,
+   not the structs' pointers, which a byte store could alias and so be read again each time) */
+NN__PRIVATE void nn__qlut(const uint8_t *lut, const uint8_t *x, int64_t n, uint8_t *y) {
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t v, r;
+        memcpy(&v, x + k, 8);
+#define NN__QL(e) ((uint64_t)lut[(v >> (e)) & 255] << (e))
+        r = NN__QL(0) | NN__QL(8) | NN__QL(16) | NN__QL(24) | NN__QL(32) | NN__QL(40) | NN__QL(48) | NN__QL(56);
+#undef NN__QL
+        memcpy(y + k, &r, 8);
+    }
+    for (; k < n; k++) y[k] = lut[x[k]];
+}
 /* An int8 activation that only a max pooling reads, with a non-decreasing table (ReLU, sigmoid,
    tanh, leaky ReLU; checked on the table itself), runs that pooling on its input into its own
    buffer, and the pooling applies the table to the 4x fewer maxima: max(f(x)) = f(max(x)), the
@@ -6370,13 +6384,7 @@ NN__PRIVATE void nn__act_qforward(nn_qmodel *q, int i, int64_t B) {
                  q->g.layers[pool].cfg.pool.d.kind == NN_POOL_MAX;
     for (k = 1; k < 256 && ql->pooled; k++) ql->pooled = ql->lut[k] >= ql->lut[k - 1];
     if (ql->pooled) nn__qpool(&q->g.layers[pool].cfg.pool.d, qa->y, qa->zero, B, ql->y);
-    else { /* (locals: a byte store may alias the struct's pointers, which would be read again each time) */
-        const uint8_t *lut = ql->lut, *x = qa->y;
-        uint8_t *y = ql->y;
-        const int64_t n = B * q->g.layers[i].size;
-        for (k = 0; k + 4 <= n; k += 4) { y[k] = lut[x[k]]; y[k + 1] = lut[x[k + 1]]; y[k + 2] = lut[x[k + 2]]; y[k + 3] = lut[x[k + 3]]; }
-        for (; k < n; k++) y[k] = lut[x[k]];
-    }
+    else nn__qlut(ql->lut, qa->y, B * q->g.layers[i].size, ql->y);
 }
 
 /* >>layer-softmax: over the features of each row ------------------------------------------------ */
@@ -6759,12 +6767,9 @@ NN__PRIVATE int nn__pool2d_get_arch(nn_model *m, const char *line, const int64_t
 NN__PRIVATE void nn__pool2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
-    int64_t k;
-    if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) { /* (>>layer-act: the maxima are there) */
-        const uint8_t *lut = qa->lut, *x = qa->y; /* (locals: see nn__act_qforward) */
-        uint8_t *y = q->q[i].y;
-        for (k = 0; k < B * l->size; k++) y[k] = lut[x[k]];
-    } else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
+    if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) /* (>>layer-act: the maxima are there) */
+        nn__qlut(qa->lut, qa->y, B * l->size, q->q[i].y);
+    else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);
 }
 
 /* >>layer-batchnorm: per channel of (C, H, W) or per feature, as torch's BatchNorm1d/2d ------------ */
