@@ -4950,6 +4950,10 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 ql[j] = runs == 1 ? 4 : runs == 2 && qb[j] >= 0 ? l1 : 0;
             }
         }
+        const __m256i slide = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
+        const __m256i pos = _mm256_set1_epi32(0x03020100); /* (a byte's tap in its quad) */
+        __m256i first[4]; /* (first[l]: the bytes of taps below l) */
+        for (j = 1; j < 4; j++) first[j] = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)j), pos);
         /* (x: a run's first pixel's window) */
 #define NN__QLD(t) _mm_loadl_epi64((const __m128i *)(const void *)(x + off[t]))
 #define NN__QTAP(t) ((t) < kc ? NN__QLD(t) : _mm_setzero_si128())
@@ -4963,11 +4967,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                    16-byte load (lanes 4..7 from the same load, broadcast) */
                 const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
                 const uint8_t *x = s->x + ih0 * W + iw0;
-                const __m256i slide = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
-                const __m256i pos = _mm256_set1_epi32(0x03020100); /* (a byte's tap in its quad) */
-                __m256i first[4]; /* (first[l]: the bytes of taps below l) */
 #define NN__QSL(o) _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + (o)))), slide)
-                for (j = 1; j < 4; j++) first[j] = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)j), pos);
                 for (j = 0; j < kc / 4; j++) {
                     __m256i v;
                     if (ql[j] == 4) v = NN__QSL(qa[j]);
