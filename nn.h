@@ -5175,8 +5175,6 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
         nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch);
         return;
     }
-#endif
-#if defined(NN__QDOT_AVX2)
     const int fit = nn__qfit(l, 0, l->n_ch, in);
 #endif
     for (b = 0; b < B; b += NB)
