@@ -4782,13 +4782,13 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    before one vpmaddwd); any other widens 8 columns' quads to 16 bits in the tile and multiplies
    a broadcast quad of 16-bit weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the
    tile ends). Byte weights are read in place wherever a tile's rows lie inside the layer's
-   weights. Blocks on the stack (~51 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of
+   weights. Blocks on the stack (~58 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of
    NN__QMB rows (int16 or int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums,
    two blocks' tap tables.
    Integer sums: the same values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
-#define NN__QKC 128
+#define NN__QKC 160
 #define NN__QNC 64
 #define NN__QXS (NN__QNC + 8) /* (xp's row: 8 columns of slack for whole-vector stores) */
 #define NN__QPADB 16384
