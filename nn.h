@@ -932,7 +932,9 @@ NNDEF nn_result nn_npy_save(const char *path, const nn_tensor *t);
    Supported: dense, conv2d (groups, depthwise), max/avg/global pooling, activations (a
    256-entry table each), add, concat, flatten/reshape, dropout (identity), batchnorm right
    after a dense or conv layer (folded into it), softmax as the last layer (nn_qforward gives
-   the logits; argmax is unchanged).
+   the logits; argmax is unchanged). A ReLU (or leaky ReLU of slope 0) that alone reads a
+   dense, conv or add layer is folded into it: that layer's range is the ReLU's, [0, hi], its
+   clamp at zero the ReLU, and the ReLU a view (in the file: view=1, the identity table).
    Sequence models (token input, or any of layernorm, pos_embedding, attention, mul, lstm, gru,
    tied_dense) quantize in a mixed form, as torch's quantize_dynamic: dense, embedding and
    tied_dense layers hold int8 weights (per output channel; an embedding per row), each input
@@ -10848,6 +10850,7 @@ NN__PRIVATE nn_result nn__quantize_mixed(nn_model *m, const nn_quant_config *qc,
 NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn_quant_config *cfg, nn_qmodel *q) {
     nn_quant_config qc = cfg ? *cfg : nn_quant_defaults();
     float lo[NN_MAX_LAYERS], hi[NN_MAX_LAYERS];
+    int fold[NN_MAX_LAYERS]; /* (a layer's folded ReLU; -1 for the ReLU) */
     nn_allocator al;
     nn_result r;
     int i, L;
@@ -10895,6 +10898,20 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
     q->max_batch = qc.max_batch > 0 ? qc.max_batch : m->config.max_batch;
     q->g.config.max_batch = q->max_batch;
     q->softmax_out = m->layers[L - 1].type == NN_LAYER_SOFTMAX; /* (nn_qpredict's float softmax) */
+    /* a ReLU that alone reads a dense or conv layer (its batchnorm folded or not) or an add is
+       folded into it: that layer takes the ReLU's range ([0, hi], zero point 0), so the clamp of
+       its requantization at 0 is the ReLU, whose table is then the identity: a view (no pass
+       over the bytes; one rounding instead of two) */
+    for (i = 0; i < L; i++) fold[i] = 0;
+    for (i = 1; i < L; i++) {
+        const nn_layer *l = &m->layers[i];
+        int p = l->inputs[0];
+        if (l->type != NN_LAYER_ACT || p == 0 || nn__readers(m, p, NULL) != 1 ||
+            !(l->cfg.act.kind == NN_ACT_RELU || (l->cfg.act.kind == NN_ACT_LEAKY_RELU && l->cfg.act.alpha == 0.0f)))
+            continue;
+        if (nn__ops(m->layers[p].type)->qrole == NN__Q_VIEW && m->layers[p].n_params) p = m->layers[p].inputs[0];
+        if (nn__q_has_w(&m->layers[p]) || m->layers[p].type == NN_LAYER_ADD) { fold[p] = i; fold[i] = -1; }
+    }
     /* activation parameters, in layer order (views take their input's) */
     nn__qparams(lo[0], hi[0], &q->q[0].scale, &q->q[0].zero);
     for (i = 1; i < L; i++) {
@@ -10903,12 +10920,13 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
         const nn_qlayer *qa = &q->q[l->inputs[0]];
         int src = i;
         const int role = nn__ops(l->type)->qrole;
-        if (role == NN__Q_VIEW || role == NN__Q_SAME) {
-            ql->view = role == NN__Q_VIEW;
+        ql->view = role == NN__Q_VIEW || fold[i] < 0;
+        if (ql->view || role == NN__Q_SAME) {
             ql->scale = qa->scale; ql->zero = qa->zero;
             continue;
         }
-        if (nn__q_has_w(l) && nn__readers(m, i, NULL) == 1) /* calibrated at the batchnorm it absorbs */
+        if (fold[i] > 0) src = fold[i];
+        else if (nn__q_has_w(l) && nn__readers(m, i, NULL) == 1) /* calibrated at the batchnorm it absorbs */
             for (k = i + 1; k < L; k++)
                 if (m->layers[k].inputs[0] == i && nn__ops(m->layers[k].type)->qrole == NN__Q_VIEW && m->layers[k].n_params) src = (int)k;
         nn__qparams(lo[src], hi[src], &ql->scale, &ql->zero);
@@ -10926,6 +10944,8 @@ NNDEF nn_result nn_quantize(nn_model *m, const float *calib, int64_t n, const nn
             for (k = 0; k < 256; k++) xs[k] = qa->scale * (float)(k - qa->zero);
             nn__ops(l->type)->qtable(l, ys, xs, 256);
             for (k = 0; k < 256; k++) ((uint8_t *)(uintptr_t)ql->lut)[k] = nn__quant1(ys[k], ql->scale, ql->zero);
+            for (k = 0; k < 256 && ql->view; k++)
+                if (ql->lut[k] != k) return nn__fail(NN_ERR_STATE, "nn_quantize: layer %d: the folded ReLU's table is not the identity", i);
         } else if (role == NN__Q_RESCALE) {
             const nn_qlayer *qb = &q->q[l->inputs[1]];
             nn__qmult((double)qa->scale / ql->scale, &ql->rq[0], &ql->rq[1]);
@@ -11140,6 +11160,8 @@ NN__PRIVATE nn_result nn__qtables(nn_qmodel *q, nn__st *st, int fill, int borrow
         }
         if (nn__ops(l->type)->qrole == NN__Q_LUT) {
             if ((r = nn__qtensor(st, i, "lut", NN__DT_U8, 256, &e)) != NN_OK) return r;
+            for (k = 0; k < 256 && ql->view; k++) /* (a folded ReLU: see nn_quantize) */
+                if (st->data[e->begin + k] != k) return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d is a view but its table is not the identity", i);
             if (fill) { if (borrow) ql->lut = st->data + e->begin; else memcpy((void *)(uintptr_t)ql->lut, st->data + e->begin, 256); }
         }
     }
@@ -11182,7 +11204,7 @@ NN__PRIVATE nn_result nn__qmeta(nn_qmodel *q, const char *text) {
             ql->view = v[1] != 0;
             nn__kv_ints(line, "rq", v, 4);
             role = nn__ops(l->type)->qrole;
-            viewable = role == NN__Q_VIEW;
+            viewable = role == NN__Q_VIEW || (role == NN__Q_LUT && ql->view); /* (a folded ReLU: nn__qtables checks its table) */
             if (i > 0 && (role == NN__Q_NONE || ql->view != viewable))
                 return nn__fail(NN_ERR_FORMAT, "int8 model file: layer %d (%s) cannot %s", i, nn__layer_name(l->type),
                                 ql->view ? "be a view" : "run in int8");

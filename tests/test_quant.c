@@ -361,6 +361,92 @@ static void fused_calibration(void) {
 
 /* the requantization's 32-bit path (v fits 32 bits, shift > 32) against the 64-bit formula:
    random and edge values, every shift, exact halves */
+/* A ReLU (or leaky ReLU of slope 0) that alone reads a dense, conv (batchnorm folded or not) or
+   add layer is folded into it: the ReLU is a view, that layer's zero point 0, its bytes the
+   float ReLU's output to a step; not folded where the input has another reader, or for another
+   activation. A file whose view's table is not the identity is refused. */
+/* a model that ends in a folded ReLU (kind 0: conv + batchnorm + ReLU, 1: dense + leaky ReLU of
+   slope 0, 2: add + ReLU): its output bytes, dequantized, against the float model's, in steps */
+static float folded_tail(int kind) {
+    nn_model m;
+    nn_qmodel q;
+    nn_compile_config cc = nn_compile_defaults();
+    const uint8_t *o;
+    uint8_t xs[16 * 64];
+    float f[16 * 256], worst = 0.0f;
+    int x, h, k, last;
+    nn_model_init(&m, NULL);
+    x = nn_input_image(&m, 1, 8, 8);
+    h = nn_conv2d(&m, x, 3, 3, 1, 1);
+    if (kind == 0) h = nn_relu(&m, nn_batchnorm(&m, h, 0.1f, 1e-5f));
+    if (kind == 1) h = nn_leaky_relu(&m, nn_dense(&m, nn_flatten(&m, h), 37), 0.0f);
+    if (kind == 2) h = nn_relu(&m, nn_add(&m, h, nn_conv2d(&m, nn_tanh(&m, h), 3, 3, 1, 1)));
+    cc.max_batch = 16;
+    CHECK_OK(nn_model_compile(&m, &cc));
+    if (kind == 0) for (k = 0; k < 3; k++) { m.layers[2].buf[k] = 0.1f * k; m.layers[2].buf[3 + k] = 0.5f + 0.2f * k; }
+    CHECK_OK(nn_quantize(&m, train.x, 300, NULL, &q));
+    last = q.g.n_layers - 1;
+    CHECK(q.q[last].view && q.q[last].zero == 0);
+    for (k = 0; k < 16 * 64; k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
+    CHECK_OK(nn_qforward(&q, xs, 16, &o));
+    CHECK_OK(nn_predict(&m, test.x, 16, f));
+    for (k = 0; k < 16 * m.layers[last].size; k++) {
+        const float e = fabsf(q.q[last].scale * (float)o[k] - f[k]) / q.q[last].scale;
+        if (e > worst) worst = e;
+    }
+    nn_qmodel_free(&q);
+    nn_model_free(&m);
+    return worst;
+}
+static void relu_folding(void) {
+    nn_model m;
+    nn_qmodel q, r;
+    nn_compile_config cc = nn_compile_defaults();
+    const uint8_t *o1, *o2;
+    uint8_t xs[16 * 64];
+    unsigned char *buf;
+    size_t size;
+    int x, c, a1, a2, a3, a4, s1, d1, ad, k, bad = 0;
+    nn_model_init(&m, NULL);
+    x = nn_input_image(&m, 1, 8, 8);
+    c = nn_conv2d(&m, x, 4, 3, 1, 1);
+    a1 = nn_relu(&m, nn_batchnorm(&m, c, 0.1f, 1e-5f));               /* conv + batchnorm + ReLU: folded */
+    a2 = nn_leaky_relu(&m, nn_conv2d(&m, a1, 4, 3, 1, 1), 0.0f);       /* slope 0: folded */
+    ad = nn_add(&m, a1, a2);
+    a3 = nn_relu(&m, ad);                                               /* add: folded */
+    s1 = nn_sigmoid(&m, nn_conv2d(&m, a3, 4, 3, 1, 1));                 /* not a ReLU */
+    d1 = nn_conv2d(&m, s1, 4, 3, 1, 1);
+    a4 = nn_relu(&m, d1);                                               /* d1 read twice: not folded */
+    nn_dense(&m, nn_flatten(&m, nn_add(&m, a4, d1)), 10);
+    cc.max_batch = 16;
+    CHECK_OK(nn_model_compile(&m, &cc));
+    CHECK_OK(nn_quantize(&m, train.x, 300, NULL, &q));
+    CHECK(q.q[a1].view && q.q[a2].view && q.q[a3].view && !q.q[s1].view && !q.q[a4].view);
+    CHECK(q.q[c].zero == 0 && q.q[a2 - 1].zero == 0 && q.q[ad].zero == 0);
+    for (k = 0; k < 3; k++) {
+        const float worst = folded_tail(k);
+        CHECK_MSG(worst < 3.0f, "folded ReLU %d: an output %.2f steps from the float model's", k, worst);
+    }
+    for (k = 0; k < 16 * 64; k++) xs[k] = nn__quant1(test.x[k], q.q[0].scale, q.q[0].zero);
+    CHECK_OK(nn_qforward(&q, xs, 16, &o1));
+    /* the file: the same bytes back; a view whose table is not the identity refused */
+    CHECK_OK(nn_qsave_mem(&q, NULL, 0, &size));
+    buf = (unsigned char *)malloc(size);
+    CHECK_OK(nn_qsave_mem(&q, buf, size, &size));
+    CHECK_OK(nn_qload_mem(&r, buf, size, NULL));
+    CHECK(r.q[a1].view && r.q[a3].view && !r.q[a4].view);
+    CHECK_OK(nn_qforward(&r, xs, 16, &o2));
+    for (k = 0; k < 16 * 10; k++) bad += o1[k] != o2[k];
+    CHECK_MSG(bad == 0, "folded ReLUs: %d outputs differ after a save and load", bad);
+    nn_qmodel_free(&r);
+    ((uint8_t *)(uintptr_t)q.q[a2].lut)[200] = 199;
+    CHECK_OK(nn_qsave_mem(&q, buf, size, &size));
+    CHECK_ERR(nn_qload_mem(&r, buf, size, NULL), NN_ERR_FORMAT, "identity");
+    free(buf);
+    nn_qmodel_free(&q);
+    nn_model_free(&m);
+}
+
 static void requant_paths(void) {
     uint64_t r = 99;
     int k, bad = 0, fast = 0;
@@ -536,6 +622,7 @@ int main(void) {
     quantize_input();
     layer_types();
     fused_calibration();
+    relu_folding();
     nn_model_init(&m, NULL);
     h = nn_input(&m, 64);
     h = nn_dropout(&m, nn_relu(&m, nn_dense(&m, h, 64)), 0.2f);
