@@ -947,7 +947,8 @@ typedef struct nn_qlayer {
     float scale;            /* output activation: real = scale * (q - zero) */
     int32_t zero;           /* 0..255 */
     int view;               /* output is the input's buffer (flatten, reshape, dropout, folded batchnorm) */
-    int pooled;             /* activation: its max pooling ran first (set by each nn_qforward) */
+    int pooled;             /* activation: its max pooling ran first; max pooling: its convolution
+                               computed it (set by each nn_qforward) */
     int64_t n_w, n_ch;      /* dense/conv: weights and output channels */
     const int8_t *w;        /* dense (out, in) or conv (OC, C/G, KH, KW) weights */
     const int32_t *bias;    /* per channel, the input's zero point folded in */
@@ -4794,6 +4795,7 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
 #define NN__QNC 64
 #define NN__QXS (NN__QNC + 8) /* (xp's row: 8 columns of slack for whole-vector stores) */
 #define NN__QPADB 16384
+#define NN__QPLANE 8192 /* (int32 sums of an image, for a pooling taken before requantization) */
 typedef struct nn__qsrc {    /* where the columns come from: */
     const nn_conv2d_desc *d; /* a convolution: column n is output pixel n of the image x (a group's
                                 channels), padding reads zin; or, d NULL, */
@@ -4817,7 +4819,7 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
 #else
 #define NN__QPIN(a, b) (void)0
 #endif
-/* acc (4 rows of NN__QNC; half: 2) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq
+/* acc (4 rows, lda apart; half: 2) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq
    quads: 8 chains (fresh: acc = the products) */
 #define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
@@ -4835,16 +4837,16 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
         NN__QPIN(A, B);                                                                                 \
     }
 NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int two, int half, int fresh,
-                                         int32_t *acc) {
+                                         int32_t *acc, int64_t lda) {
     const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b;
     int64_t j;
     if (fresh) c0a = c0b = c1a = c1b = c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     else {
-        c0a = NN__QLD8(acc); c0b = NN__QLD8(acc + 8); c1a = NN__QLD8(acc + NN__QNC); c1b = NN__QLD8(acc + NN__QNC + 8);
+        c0a = NN__QLD8(acc); c0b = NN__QLD8(acc + 8); c1a = NN__QLD8(acc + lda); c1b = NN__QLD8(acc + lda + 8);
         if (!half) {
-            c2a = NN__QLD8(acc + 2 * NN__QNC); c2b = NN__QLD8(acc + 2 * NN__QNC + 8);
-            c3a = NN__QLD8(acc + 3 * NN__QNC); c3b = NN__QLD8(acc + 3 * NN__QNC + 8);
+            c2a = NN__QLD8(acc + 2 * lda); c2b = NN__QLD8(acc + 2 * lda + 8);
+            c3a = NN__QLD8(acc + 3 * lda); c3b = NN__QLD8(acc + 3 * lda + 8);
         } else c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     }
     j = 0;
@@ -4860,14 +4862,14 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
         NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b)
         if (!half) { NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b) }
     }
-    NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + NN__QNC, c1a); NN__QST8(acc + NN__QNC + 8, c1b);
+    NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + lda, c1a); NN__QST8(acc + lda + 8, c1b);
     if (half) return;
-    NN__QST8(acc + 2 * NN__QNC, c2a); NN__QST8(acc + 2 * NN__QNC + 8, c2b);
-    NN__QST8(acc + 3 * NN__QNC, c3a); NN__QST8(acc + 3 * NN__QNC + 8, c3b);
+    NN__QST8(acc + 2 * lda, c2a); NN__QST8(acc + 2 * lda + 8, c2b);
+    NN__QST8(acc + 3 * lda, c3a); NN__QST8(acc + 3 * lda + 8, c3b);
 }
 #undef NN__QROWB
 #undef NN__QROWB2
-/* acc (4 rows of NN__QNC; half: 2) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads:
+/* acc (4 rows, lda apart; half: 2) += wp (4 rows of NN__QKC int16) x xp (8 columns), nq quads:
    each chain holds a column's two pairs (summed at the end: hadd leaves columns 0 1 4 5 | 2 3 6 7) */
 #define NN__QROWW(r, A, B)                                                                              \
     {                                                                                                   \
@@ -4878,9 +4880,10 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
 #define NN__QSUMW(r, A, B)                                                                                \
     {                                                                                                   \
         const __m256i s_ = _mm256_permute4x64_epi64(_mm256_hadd_epi32(A, B), 0xD8);                    \
-        NN__QST8(acc + (r) * NN__QNC, fresh ? s_ : _mm256_add_epi32(NN__QLD8(acc + (r) * NN__QNC), s_)); \
+        NN__QST8(acc + (r) * lda, fresh ? s_ : _mm256_add_epi32(NN__QLD8(acc + (r) * lda), s_));           \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int half, int fresh, int32_t *acc) {
+NN__PRIVATE NN__NOINLINE void nn__qtile_w(const int16_t *wp, const uint8_t *xp, int64_t nq, int half, int fresh, int32_t *acc,
+                                         int64_t lda) {
     __m256i c0a = _mm256_setzero_si256(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
     int64_t j;
     for (j = 0; j < nq; j++) {
@@ -5029,6 +5032,12 @@ NN__PRIVATE void nn__qbytes8(uint8_t *y, __m256i a) {
     const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
     _mm_storel_epi64((__m128i *)(void *)y, _mm_packus_epi16(h, h));
 }
+/* the maxima of 8 pairs of int32 (16 at p), in order */
+NN__PRIVATE __m256i nn__qpair8(const int32_t *p) {
+    const __m256 u = _mm256_castsi256_ps(NN__QLD8(p)), v = _mm256_castsi256_ps(NN__QLD8(p + 8));
+    const __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(u, v, 0x88)), o = _mm256_castps_si256(_mm256_shuffle_ps(u, v, 0xDD));
+    return _mm256_permute4x64_epi64(_mm256_max_epi32(e, o), 0xD8); /* (lanes 0 2 4 6 of u, then of v) */
+}
 /* 8 lanes of zero + nn__rq(bias + acc, mult, shift) in nn__rq's fast case, each lane its own
    constants (r: the rounding bit, cnt: shift - 32): the rounded high half of |v| x mult,
    shifted, the sign put back */
@@ -5076,6 +5085,35 @@ NN__PRIVATE void nn__qreq_chans(const int32_t *acc, int64_t n, int fit, const in
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias[i] + acc[i], mult[i], shift[i]));
 }
+/* y = the 2x2 max pooling of a channel's (OH, OW) sums s (OH, OW even; s overwritten),
+   requantized as nn__qreq_row in its fast case (the caller's to check: where requantization is
+   non-decreasing, pooling first gives the same bytes): the rows' maxima in place, 8 at a time (a
+   row's last 8 moved back over done ones), then the pairs', flat (OW even: no pair straddles a
+   row), 8 at a time into the requantization */
+NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int32_t bias, int32_t mult, int32_t shift, int32_t zero,
+                               uint8_t *y) {
+    const int64_t n = OH / 2 * (OW / 2);
+    const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
+    const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), cnt = _mm256_set1_epi32(shift - 32);
+    int64_t h, c, k;
+    for (h = 0; h < OH / 2; h++) {
+        const int32_t *a = s + 2 * h * OW, *a1 = a + OW;
+        int32_t *o = s + h * OW; /* (at or below a: no later row's sums written over before read) */
+        c = 0;
+        if (OW >= 8)
+            for (;; c += 8) {
+                if (c + 8 > OW) c = OW - 8;
+                NN__QST8(o + c, _mm256_max_epi32(NN__QLD8(a + c), NN__QLD8(a1 + c)));
+                if (c + 8 == OW) { c = OW; break; }
+            }
+        for (; c < OW; c++) o[c] = a[c] > a1[c] ? a[c] : a1[c];
+    }
+#define NN__QPAIR(k) nn__rq8(nn__qpair8(s + 2 * (k)), b, m, r, cnt, z)
+    for (k = 0; k + 32 <= n; k += 32) nn__qbytes32(y + k, NN__QPAIR(k), NN__QPAIR(k + 8), NN__QPAIR(k + 16), NN__QPAIR(k + 24));
+    for (; k + 8 <= n; k += 8) nn__qbytes8(y + k, NN__QPAIR(k));
+#undef NN__QPAIR
+    for (; k < n; k++) y[k] = nn__sat_u8(zero + nn__rq((int64_t)bias + (s[2 * k] > s[2 * k + 1] ? s[2 * k] : s[2 * k + 1]), mult, shift));
+}
 /* y[n * ys + m] = t[m * NN__QNC + n] for m < M, n < N: 8 x 8 bytes at a time */
 NN__PRIVATE void nn__qstore_t(const uint8_t *t, int64_t M, int64_t N, uint8_t *y, int64_t ys) {
     int64_t m, n, e;
@@ -5102,9 +5140,10 @@ NN__PRIVATE void nn__qstore_t(const uint8_t *t, int64_t M, int64_t N, uint8_t *y
         for (n = 0; n < N; n++) y[n * ys + m] = t[m * NN__QNC + n];
 }
 /* the int8 layer l's channels [o0, o0 + M) (weights w, K taps each) over N columns from s:
-   channel o0 + m of column n to y[m * ys_o + n * ys_n] */
+   channel o0 + m of column n to y[m * ys_o + n * ys_n], or, sums not NULL, its sum (no bias) to
+   sums[m * Np + n] (Np: N up to a multiple of 16; M up to one of 4 rows written) */
 NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int64_t M, int64_t K, int64_t N, const nn__qsrc *s,
-                           uint8_t *y, int64_t ys_o, int64_t ys_n) {
+                           uint8_t *y, int64_t ys_o, int64_t ys_n, int32_t *sums) {
     int16_t wp[NN__QMB * NN__QKC];
     __m256i xpv[NN__QKC * NN__QXS / 32], accv[NN__QMB * NN__QNC / 8]; /* (32-byte aligned: no tile's load splits a line) */
     uint8_t *xp = (uint8_t *)xpv;
@@ -5115,10 +5154,12 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
     const int64_t woff = w - l->w;   /* (w: a group's rows in l->w) */
     int64_t n0, m0, k0, r, t, n, wkey = -1;
     const int fit = nn__qfit(l, o0, M, K);
+    const int64_t lda = sums ? (N + 15) / 16 * 16 : NN__QNC;
     for (n0 = 0; n0 < N; n0 += NN__QNC) {
         const int64_t nc = N - n0 < NN__QNC ? N - n0 : NN__QNC;
         for (m0 = 0; m0 < M; m0 += NN__QMB) {
             const int64_t mb = M - m0 < NN__QMB ? M - m0 : NN__QMB, mbp = (mb + NN__QMR - 1) / NN__QMR * NN__QMR;
+            int32_t *ac = sums ? sums + m0 * lda + n0 : acc; /* (the tiles' sums: the block's, or in place) */
             for (k0 = 0; k0 < K; k0 += NN__QKC) {
                 const int64_t kc = K - k0 < NN__QKC ? K - k0 : NN__QKC, nq = (kc + 3) / 4;
                 /* byte rows read in place where a tile's 4 rows of whole quads lie inside l->w: a
@@ -5143,16 +5184,18 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                     }
                 for (r = 0; r < mbp; r += NN__QMR) {
                     const int half = mb - r <= 2; /* (a last tile of 1 or 2 rows: 6 channels are 4 + 2) */
+                    int32_t *ar = ac + r * lda;
                     for (n = 0; n < nc; n += 16) {
-                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, half, k0 == 0, acc + r * NN__QNC + n);
-                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, half, k0 == 0, acc + r * NN__QNC + n);
+                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, half, k0 == 0, ar + n, lda);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, half, k0 == 0, ar + n, lda);
                         else {
-                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, half, k0 == 0, acc + r * NN__QNC + n);
-                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, half, k0 == 0, acc + r * NN__QNC + n + 8);
+                            nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, half, k0 == 0, ar + n, lda);
+                            nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, half, k0 == 0, ar + n + 8, lda);
                         }
                     }
                 }
             }
+            if (sums) continue;
             for (r = 0; r < mb; r++) { /* (a dense layer's channels are the rows' bytes: through yt, transposed) */
                 const int64_t o = o0 + m0 + r;
                 nn__qreq_row(acc + r * NN__QNC, nc, fit, l->bias[o], l->mult[o], l->shift[o], l->zero,
@@ -5174,7 +5217,7 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
     if (B >= 16) { /* the batch's rows as the columns of one GEMM */
         nn__qsrc s;
         s.d = NULL; s.x = x; s.ld = in; s.zin = 0; s.slack = 0; s.tab = NULL;
-        nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch);
+        nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch, NULL);
         return;
     }
     const int fit = nn__qfit(l, 0, l->n_ch, in);
@@ -5362,16 +5405,19 @@ NN__PRIVATE void nn__qconv_dw(const nn_qlayer *l, const nn_conv2d_desc *d, const
         }
     }
 }
-NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
-                           uint8_t *y, uint8_t *patch) {
+/* y = the convolution of x; or, yp not NULL, where nn__qconv can (returns 1), yp = its 2x2
+   stride-2 max pooling, taken of the sums before requantization (no y written) */
+NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
+                          uint8_t *y, uint8_t *yp, uint8_t *patch) {
     enum { NO = 64 };
     const int64_t cg = d->C / d->G, ocg = d->OC / d->G, kg = cg * d->KH * d->KW, P = d->OH * d->OW;
     int32_t acc[NN__QPIX * NO];
     int64_t n, g, p0, r, j, o;
     NN_ASSERT(d->C * d->H * d->W < ((int64_t)1 << 30) && kg < ((int64_t)1 << 30)); /* (nn__conv2d_qcheck) */
+    (void)yp;
     if (cg == 1 && ocg == 1) {
         nn__qconv_dw(l, d, x, zin, B, y);
-        return;
+        return 0;
     }
 #if defined(NN__QDOT_AVX2)
     if (P >= 16) { /* each image's pixels as the columns of one GEMM per group; stride 1 copies the
@@ -5382,7 +5428,18 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
         nn_conv2d_desc dp = *d;
         uint8_t pad[NN__QPADB];
         int tab[2 * NN__QTAB]; /* (K <= 2 NN__QKC builds them once a call) */
+        int32_t sums[NN__QPLANE];
         nn__qsrc s;
+        /* pooled: one group, its sums fit, every channel in nn__qreq_row's fast case (pooling
+           and requantization then commute), and yp where writing image n's outputs after
+           reading (copying) image n cannot reach image n + 1's input: outside x, or at or
+           below it with outputs no larger than inputs */
+        const uintptr_t xa = (uintptr_t)x, xe = xa + (uintptr_t)(B * d->C * d->H * d->W), pa = (uintptr_t)yp;
+        const int64_t Pp = d->OH / 2 * (d->OW / 2);
+        const int64_t Np = (P + 15) / 16 * 16;
+        int pool = yp && d->G == 1 && padded && d->OH % 2 == 0 && d->OW % 2 == 0 && (d->OC + 3) / 4 * 4 * Np <= NN__QPLANE &&
+                   nn__qfit(l, 0, d->OC, kg) && (pa >= xe || pa + (uintptr_t)(B * d->OC * Pp) <= xa || (pa <= xa && d->OC * Pp <= d->C * d->H * d->W));
+        for (o = 0; o < d->OC && pool; o++) pool = l->mult[o] >= 0 && l->shift[o] > 32 && l->shift[o] <= 62;
         s.d = d; s.ld = 0; s.zin = zin; s.slack = padded; s.tab = tab;
         tab[0] = tab[NN__QTAB] = -1;
         if (padded) {
@@ -5397,9 +5454,15 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
                     for (r = 0; r < cg * d->H; r++)
                         memcpy(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, (size_t)d->W);
                 else s.x = xg;
-                nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1);
+                if (!pool) {
+                    nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1, NULL);
+                    continue;
+                }
+                nn__qgemm(l, l->w, 0, d->OC, kg, P, &s, NULL, 0, 0, sums);
+                for (o = 0; o < d->OC; o++)
+                    nn__qreq_pool(sums + o * Np, d->OH, d->OW, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + (n * d->OC + o) * Pp);
             }
-        return;
+        return pool;
     }
 #endif
     for (n = 0; n < B; n++)
@@ -5420,6 +5483,7 @@ NN__PRIVATE void nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const ui
                     }
                 }
             }
+    return 0;
 }
 /* pooling keeps the input's scale and zero point: the max, or the rounded mean (padding
    counts as the zero point, torch's count_include_pad) */
@@ -6673,10 +6737,18 @@ NN__PRIVATE const char *nn__conv2d_qcheck(const nn_model *m, int i) {
     return d->C * d->H * d->W >= ((int64_t)1 << 30) || d->OC * d->OH * d->OW >= ((int64_t)1 << 30) || k >= ((int64_t)1 << 30)
                ? "has an image of 2^30 values or more (int8 convolutions index one image in int)" : NULL;
 }
+/* a 2x2 stride-2 max pooling that alone reads the convolution (through a folded ReLU or not) is
+   computed by it where nn__qconv can (the pooling's qforward then has nothing to do) */
 NN__PRIVATE void nn__conv2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
-    nn__qconv(&q->q[i], &l->cfg.conv.d, qa->y, qa->zero, B, q->q[i].y, q->scratch);
+    int p = -1;
+    if (nn__readers(&q->g, i, &p) == 1 && q->g.layers[p].type == NN_LAYER_ACT && q->q[p].view && nn__readers(&q->g, p, &p) != 1) p = -1;
+    if (p >= 0 && q->g.layers[p].type == NN_LAYER_POOL2D) {
+        const nn_pool2d_desc *pd = &q->g.layers[p].cfg.pool.d;
+        const int two = pd->kind == NN_POOL_MAX && pd->KH == 2 && pd->KW == 2 && pd->SH == 2 && pd->SW == 2 && pd->PH == 0 && pd->PW == 0;
+        q->q[p].pooled = nn__qconv(&q->q[i], &l->cfg.conv.d, qa->y, qa->zero, B, q->q[i].y, two ? q->q[p].y : NULL, q->scratch);
+    } else nn__qconv(&q->q[i], &l->cfg.conv.d, qa->y, qa->zero, B, q->q[i].y, NULL, q->scratch);
 }
 
 /* >>layer-pool2d: max and average pooling, global average pooling ------------------------------- */
@@ -6767,6 +6839,7 @@ NN__PRIVATE int nn__pool2d_get_arch(nn_model *m, const char *line, const int64_t
 NN__PRIVATE void nn__pool2d_qforward(nn_qmodel *q, int i, int64_t B) {
     const nn_layer *l = &q->g.layers[i];
     const nn_qlayer *qa = &q->q[l->inputs[0]];
+    if (q->q[i].pooled) return; /* (>>layer-conv2d computed it) */
     if (q->g.layers[l->inputs[0]].type == NN_LAYER_ACT && qa->pooled) /* (>>layer-act: the maxima are there) */
         nn__qlut(qa->lut, qa->y, B * l->size, q->q[i].y);
     else nn__qpool(&l->cfg.pool.d, qa->y, qa->zero, B, q->q[i].y);

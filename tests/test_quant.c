@@ -504,8 +504,29 @@ static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, in
     l->w = w; l->bias = bias; l->mult = mult; l->shift = shift; l->n_ch = ch; l->n_w = nw;
     l->zero = qrand(0, 255);
 }
+#if defined(NN__QDOT_AVX2)
+#define QPOOL_TAKEN 1 /* (nn__qconv takes a pooling where it can) */
+#define QPAD_MAX (NN__QPADB - NN__QSLACK)
+#else
+#define QPOOL_TAKEN 0
+#define QPAD_MAX 0
+#endif
 static uint8_t qref(const nn_qlayer *l, int64_t o, int64_t acc) {
     return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
+}
+/* one output of the int8 convolution, in plain C */
+static uint8_t qconv_ref(const nn_conv2d_desc *d, const nn_qlayer *l, const uint8_t *x, int32_t zin, int64_t b, int64_t o,
+                         int64_t oh, int64_t ow) {
+    const int64_t g = o / (d->OC / d->G);
+    int64_t acc = 0, ci, ki, kj;
+    for (ci = 0; ci < d->C / d->G; ci++)
+        for (ki = 0; ki < d->KH; ki++)
+            for (kj = 0; kj < d->KW; kj++) {
+                const int64_t ih = oh * d->SH - d->PH + ki * d->DH, iw = ow * d->SW - d->PW + kj * d->DW;
+                const int32_t v = ih < 0 || ih >= d->H || iw < 0 || iw >= d->W ? zin : x[((b * d->C + g * (d->C / d->G) + ci) * d->H + ih) * d->W + iw];
+                acc += v * l->w[((o * (d->C / d->G) + ci) * d->KH + ki) * d->KW + kj];
+            }
+    return qref(l, o, acc);
 }
 static void int8_kernels(void) {
     static int8_t wbuf[600000];
@@ -524,7 +545,7 @@ static void int8_kernels(void) {
                             {2, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}};
     nn_qlayer l;
     int t, mode, bad = 0, cases = 0;
-    int64_t k, b, o, i;
+    int64_t k, b, o;
     memset(&l, 0, sizeof l);
     for (mode = 0; mode < 6; mode++)
         for (t = 0; t < (int)(sizeof dense / sizeof dense[0]); t++) {
@@ -547,7 +568,7 @@ static void int8_kernels(void) {
             const int *c = conv[t];
             static uint8_t patch[1 << 16];
             nn_conv2d_desc d;
-            int64_t kg, oh, ow, ci, ki, kj;
+            int64_t kg, oh, ow;
             int32_t zin = qrand(0, 255);
             d.C = c[0]; d.H = c[1]; d.W = c[2]; d.OC = c[3]; d.KH = c[4]; d.KW = c[5]; d.SH = c[6]; d.SW = c[7];
             d.PH = c[8]; d.PW = c[9]; d.DH = c[10]; d.DW = c[11]; d.G = c[12]; d.T = 1;
@@ -556,27 +577,63 @@ static void int8_kernels(void) {
             w = wbuf + sizeof wbuf - d.OC * kg;
             qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, mode);
             for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
-            nn__qconv(&l, &d, x, zin, c[13], y, patch);
+            CHECK(nn__qconv(&l, &d, x, zin, c[13], y, NULL, patch) == 0);
             for (b = 0; b < c[13]; b++)
                 for (o = 0; o < d.OC; o++)
                     for (oh = 0; oh < d.OH; oh++)
-                        for (ow = 0; ow < d.OW; ow++) {
-                            const int64_t g = o / (d.OC / d.G);
-                            int64_t acc = 0;
-                            for (ci = 0; ci < d.C / d.G; ci++)
-                                for (ki = 0; ki < d.KH; ki++)
-                                    for (kj = 0; kj < d.KW; kj++) {
-                                        const int64_t ih = oh * d.SH - d.PH + ki * d.DH, iw = ow * d.SW - d.PW + kj * d.DW;
-                                        const int32_t v = ih < 0 || ih >= d.H || iw < 0 || iw >= d.W
-                                                              ? zin : x[((b * d.C + g * (d.C / d.G) + ci) * d.H + ih) * d.W + iw];
-                                        acc += v * w[((o * (d.C / d.G) + ci) * d.KH + ki) * d.KW + kj];
-                                    }
-                            i = ((b * d.OC + o) * d.OH + oh) * d.OW + ow;
-                            bad += y[i] != qref(&l, o, acc);
-                        }
+                        for (ow = 0; ow < d.OW; ow++) bad += y[((b * d.OC + o) * d.OH + oh) * d.OW + ow] != qconv_ref(&d, &l, x, zin, b, o, oh, ow);
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
+    { /* the 2x2 max pooling taken of the sums before requantization (nn__qconv's yp), where
+         nn__qconv takes it (AVX2: one group, a padded stride-1 image, even sizes, sums in 32 bits,
+         every channel in the fast case; not with biases past 32 bits): the plain C outputs'
+         maxima; written over the input itself where the outputs are no larger than it */
+        const int pc[][14] = {{1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 2}, {6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 3},
+                              {16, 6, 6, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {40, 20, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                              {3, 12, 36, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}, {2, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},
+                              {24, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}};
+        static uint8_t xy[300000], yp[100000], patch[1 << 16];
+        int pooled = 0, inplace = 0, mbig;
+        for (t = 0; t < (int)(sizeof pc / sizeof pc[0]); t++)
+            for (mode = 0; mode < 6; mode++)
+                for (mbig = 0; mbig < 2; mbig++) { /* (mbig: yp is the input) */
+                    const int *c = pc[t];
+                    nn_conv2d_desc d;
+                    int64_t ph, pw, oh, ow, B = c[13];
+                    int32_t zin = qrand(0, 255);
+                    int got, want;
+                    d.C = c[0]; d.H = c[1]; d.W = c[2]; d.OC = c[3]; d.KH = c[4]; d.KW = c[5]; d.SH = c[6]; d.SW = c[7];
+                    d.PH = c[8]; d.PW = c[9]; d.DH = c[10]; d.DW = c[11]; d.G = c[12]; d.T = 1;
+                    CHECK_OK(nn_conv2d_desc_init(&d));
+                    w = wbuf + sizeof wbuf - d.OC * d.C * d.KH * d.KW;
+                    qlayer_random(&l, w, d.OC * d.C * d.KH * d.KW, bias, mult, shift, d.OC, mode);
+                    for (o = 0; o < d.OC; o++) shift[o] = qrand(33, 44);
+                    for (k = 0; k < B * d.C * d.H * d.W; k++) xy[k] = x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
+                    memset(y, 0, sizeof y);
+                    got = nn__qconv(&l, &d, mbig ? xy : x, zin, B, y, mbig ? xy : yp, patch);
+                    want = QPOOL_TAKEN && nn__qfit(&l, 0, d.OC, d.C * d.KH * d.KW) && d.OH % 2 == 0 && d.OW % 2 == 0 &&
+                           d.C * (d.H + 2 * d.PH) * (d.W + 2 * d.PW) <= QPAD_MAX &&
+                           (!mbig || d.OC * (d.OH / 2) * (d.OW / 2) <= d.C * d.H * d.W);
+                    CHECK_MSG(got == want, "nn__qconv's pooling: shape %d mode %d in place %d: %s", t, mode, mbig, got ? "taken" : "not taken");
+                    pooled += got; inplace += got && mbig;
+                    for (b = 0; b < B; b++)
+                        for (o = 0; o < d.OC; o++)
+                            for (ph = 0; ph < d.OH / 2 && got; ph++)
+                                for (pw = 0; pw < d.OW / 2; pw++) {
+                                    uint8_t m = 0, v;
+                                    for (k = 0; k < 4; k++)
+                                        if ((v = qconv_ref(&d, &l, x, zin, b, o, 2 * ph + k / 2, 2 * pw + k % 2)) > m) m = v;
+                                    bad += (mbig ? xy : yp)[((b * d.OC + o) * (d.OH / 2) + ph) * (d.OW / 2) + pw] != m;
+                                }
+                    for (b = 0; b < B && !got; b++) /* (not taken: y as without yp) */
+                        for (o = 0; o < d.OC; o++)
+                            for (oh = 0; oh < d.OH; oh++)
+                                for (ow = 0; ow < d.OW; ow++) bad += y[((b * d.OC + o) * d.OH + oh) * d.OW + ow] != qconv_ref(&d, &l, x, zin, b, o, oh, ow);
+                }
+        CHECK_MSG(bad == 0, "int8 convolution with its pooling: %d outputs differ from plain C", bad);
+        CHECK(!QPOOL_TAKEN || (pooled >= 30 && inplace >= 10));
+    }
     CHECK(cases == 6 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
     { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, a row's last 8 moved back, rows
          under 8 wide reading on; single ones at the end of the buffers, which they end), odd sizes */
