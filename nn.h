@@ -5405,6 +5405,20 @@ NN__PRIVATE void nn__qconv_dw(const nn_qlayer *l, const nn_conv2d_desc *d, const
         }
     }
 }
+#if defined(NN__QDOT_AVX2)
+/* y = x for n bytes by 16- or 8-byte moves (the last one back over done bytes): a row of an
+   image, many a call, where memcpy's call cost more than the copy */
+NN__PRIVATE void nn__qcopy_row(uint8_t *y, const uint8_t *x, int64_t n) {
+    int64_t k = 0;
+    if (n >= 16) {
+        for (; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(void *)(y + k), _mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+        _mm_storeu_si128((__m128i *)(void *)(y + n - 16), _mm_loadu_si128((const __m128i *)(const void *)(x + n - 16)));
+    } else if (n >= 8) {
+        _mm_storel_epi64((__m128i *)(void *)y, _mm_loadl_epi64((const __m128i *)(const void *)x));
+        _mm_storel_epi64((__m128i *)(void *)(y + n - 8), _mm_loadl_epi64((const __m128i *)(const void *)(x + n - 8)));
+    } else memcpy(y, x, (size_t)n);
+}
+#endif
 /* y = the convolution of x; or, yp not NULL, where nn__qconv can (returns 1), yp = its 2x2
    stride-2 max pooling, taken of the sums before requantization (no y written) */
 NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
@@ -5451,8 +5465,7 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
             for (g = 0; g < d->G; g++) {
                 const uint8_t *xg = x + (n * d->C + g * cg) * d->H * d->W;
                 if (padded)
-                    for (r = 0; r < cg * d->H; r++)
-                        memcpy(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, (size_t)d->W);
+                    for (r = 0; r < cg * d->H; r++) nn__qcopy_row(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, d->W);
                 else s.x = xg;
                 if (!pool) {
                     nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1, NULL);
