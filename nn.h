@@ -5032,9 +5032,10 @@ NN__PRIVATE void nn__qbytes8(uint8_t *y, __m256i a) {
     const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
     _mm_storel_epi64((__m128i *)(void *)y, _mm_packus_epi16(h, h));
 }
-/* the maxima of 8 pairs of int32 (16 at p), in order */
-NN__PRIVATE __m256i nn__qpair8(const int32_t *p) {
-    const __m256 u = _mm256_castsi256_ps(NN__QLD8(p)), v = _mm256_castsi256_ps(NN__QLD8(p + 8));
+/* the maxima of 8 2x2 windows of int32, in order: columns 2i, 2i + 1 of rows p and q */
+NN__PRIVATE __m256i nn__qpool8(const int32_t *p, const int32_t *q) {
+    const __m256 u = _mm256_castsi256_ps(_mm256_max_epi32(NN__QLD8(p), NN__QLD8(q)));
+    const __m256 v = _mm256_castsi256_ps(_mm256_max_epi32(NN__QLD8(p + 8), NN__QLD8(q + 8)));
     const __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(u, v, 0x88)), o = _mm256_castps_si256(_mm256_shuffle_ps(u, v, 0xDD));
     return _mm256_permute4x64_epi64(_mm256_max_epi32(e, o), 0xD8); /* (lanes 0 2 4 6 of u, then of v) */
 }
@@ -5085,33 +5086,34 @@ NN__PRIVATE void nn__qreq_chans(const int32_t *acc, int64_t n, int fit, const in
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias[i] + acc[i], mult[i], shift[i]));
 }
-/* y = the 2x2 max pooling of a channel's (OH, OW) sums s (OH, OW even; s overwritten),
-   requantized as nn__qreq_row in its fast case (the caller's to check: where requantization is
-   non-decreasing, pooling first gives the same bytes): the rows' maxima in place, 8 at a time (a
-   row's last 8 moved back over done ones), then the pairs', flat (OW even: no pair straddles a
-   row), 8 at a time into the requantization */
+/* y = the 2x2 max pooling of a channel's (OH, OW) sums s (OH, OW even), requantized as
+   nn__qreq_row in its fast case (the caller's to check: where requantization is non-decreasing,
+   pooling first gives the same bytes). A pooled row 8 at a time from its two rows (its last 8
+   moved back over done ones); rows under 8 pooled: the rows' maxima first, in place (s
+   overwritten), then the pairs' flat (OW even: no pair straddles a row) */
 NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int32_t bias, int32_t mult, int32_t shift, int32_t zero,
                                uint8_t *y) {
-    const int64_t n = OH / 2 * (OW / 2);
+    const int64_t OWp = OW / 2, n = OH / 2 * OWp;
     const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
     const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), cnt = _mm256_set1_epi32(shift - 32);
     int64_t h, c, k;
-    for (h = 0; h < OH / 2; h++) {
-        const int32_t *a = s + 2 * h * OW, *a1 = a + OW;
-        int32_t *o = s + h * OW; /* (at or below a: no later row's sums written over before read) */
-        c = 0;
-        if (OW >= 8)
-            for (;; c += 8) {
-                if (c + 8 > OW) c = OW - 8;
-                NN__QST8(o + c, _mm256_max_epi32(NN__QLD8(a + c), NN__QLD8(a1 + c)));
-                if (c + 8 == OW) { c = OW; break; }
+    if (OWp >= 8) {
+        for (h = 0; h < OH / 2; h++) {
+            const int32_t *a = s + 2 * h * OW;
+            for (c = 0;; c += 8) {
+                if (c + 8 > OWp) c = OWp - 8;
+                nn__qbytes8(y + h * OWp + c, nn__rq8(nn__qpool8(a + 2 * c, a + OW + 2 * c), b, m, r, cnt, z));
+                if (c + 8 == OWp) break;
             }
-        for (; c < OW; c++) o[c] = a[c] > a1[c] ? a[c] : a1[c];
+        }
+        return;
     }
-#define NN__QPAIR(k) nn__rq8(nn__qpair8(s + 2 * (k)), b, m, r, cnt, z)
-    for (k = 0; k + 32 <= n; k += 32) nn__qbytes32(y + k, NN__QPAIR(k), NN__QPAIR(k + 8), NN__QPAIR(k + 16), NN__QPAIR(k + 24));
-    for (; k + 8 <= n; k += 8) nn__qbytes8(y + k, NN__QPAIR(k));
-#undef NN__QPAIR
+    for (h = 0; h < OH / 2; h++) {
+        const int32_t *a = s + 2 * h * OW;
+        int32_t *o = s + h * OW; /* (at or below a: no later row's sums written over before read) */
+        for (c = 0; c < OW; c++) o[c] = a[c] > a[OW + c] ? a[c] : a[OW + c];
+    }
+    for (k = 0; k + 8 <= n; k += 8) nn__qbytes8(y + k, nn__rq8(nn__qpool8(s + 2 * k, s + 2 * k), b, m, r, cnt, z));
     for (; k < n; k++) y[k] = nn__sat_u8(zero + nn__rq((int64_t)bias + (s[2 * k] > s[2 * k + 1] ? s[2 * k] : s[2 * k + 1]), mult, shift));
 }
 /* y[n * ys + m] = t[m * NN__QNC + n] for m < M, n < N: 8 x 8 bytes at a time */
