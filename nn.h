@@ -4967,22 +4967,35 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
         for (n = 0, oh = (int)(n0 / OW), ow = (int)(n0 % OW); n < nc; n += L) { /* (L pixels a step, within a row) */
             const int ih0 = oh * SH - PH, iw0 = ow * SW - PW;
             if (s->slack && SW == 1 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
-                /* L pixels of the row inside, 8 read from ow: reads past the row's last pixel (the
-                   lanes past L) stay in the slack; byte 4q + i of pixel q's quad is byte q + i of a
-                   16-byte load (lanes 4..7 from the same load, broadcast) */
-                const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
+                /* L pixels of the row inside, 8 or 16 (where the row and xp's row have them) read
+                   from ow: reads past the row's last pixel (the lanes past L) stay in the slack;
+                   byte 4q + i of pixel q's quad is byte q + i of a 16-byte load (lanes 4..7 from
+                   the same load, broadcast) */
+                const int L0 = ow_hi - ow < 16 ? ow_hi - ow : 16, two = L0 > 8 && n + 16 <= NN__QXS;
                 const uint8_t *x = s->x + ih0 * W + iw0;
 #define NN__QSL(o) _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + (o)))), slide)
+#define NN__QSLB(o) _mm256_blendv_epi8(NN__QSL(qb[j] + (o)), NN__QSL(qa[j] + (o)), first[ql[j]])
                 for (j = 0; j < kc / 4; j++) {
-                    __m256i v;
-                    if (ql[j] == 4) v = NN__QSL(qa[j]);
-                    else if (ql[j]) v = _mm256_blendv_epi8(NN__QSL(qb[j]), NN__QSL(qa[j]), first[ql[j]]);
-                    else v = NN__QFULL(j);
-                    NN__QST8(xp + (j * NN__QXS + n) * 4, v);
+                    uint8_t *xq = xp + (j * NN__QXS + n) * 4;
+                    if (ql[j] == 4) {
+                        NN__QST8(xq, NN__QSL(qa[j]));
+                        if (two) NN__QST8(xq + 32, NN__QSL(qa[j] + 8));
+                    } else if (ql[j]) {
+                        NN__QST8(xq, NN__QSLB(0));
+                        if (two) NN__QST8(xq + 32, NN__QSLB(8));
+                    } else {
+                        NN__QST8(xq, NN__QFULL(j));
+                        if (two) { x += 8; NN__QST8(xq + 32, NN__QFULL(j)); x -= 8; }
+                    }
                 }
-                if (j < nq) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
+                if (j < nq) {
+                    NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QQUAD(j));
+                    if (two) { x += 8; NN__QST8(xp + (j * NN__QXS + n + 8) * 4, NN__QQUAD(j)); }
+                }
 #undef NN__QSL
-                L = nc - n < L0 ? (int)(nc - n) : L0;
+#undef NN__QSLB
+                L = two ? L0 : L0 < 8 ? L0 : 8;
+                if (L > nc - n) L = (int)(nc - n);
             } else if (SW == 1 && ow_hi - ow_lo >= 8 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
                 /* L pixels of the row inside: the 8 from s0 (all inside) read, moved down by ow - s0 */
                 const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
