@@ -4902,11 +4902,12 @@ NN__PRIVATE __m256i nn__qquad8(__m128i a, __m128i b, __m128i c, __m128i d) {
     const __m128i ab = _mm_unpacklo_epi8(a, b), cd = _mm_unpacklo_epi8(c, d);
     return _mm256_set_m128i(_mm_unpackhi_epi16(ab, cd), _mm_unpacklo_epi16(ab, cd));
 }
-/* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the taps up to a multiple of 4 and the
-   columns up to a multiple of 16 zero. A convolution's windows inside the image, stride 1: 8
-   pixels of four taps at a time (their bytes interleaved) */
+/* taps [k0, k0 + kc) of columns [n0, n0 + nc) into xp; the taps up to a multiple of 4 zero; the
+   columns past nc (to a multiple of 16) hold anything: the tiles' sums there are never read. A
+   convolution's windows inside the image, stride 1: 8 or 16 pixels of four taps at a time
+   (their bytes interleaved) */
 NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t n0, int64_t nc, uint8_t *xp, int *tab) {
-    const int64_t nq = (kc + 3) / 4, ncp = (nc + 15) / 16 * 16;
+    const int64_t nq = (kc + 3) / 4;
     int64_t j, n, t;
     if (!s->d) { /* 8 rows' quads transposed 8 x 8 (32-bit lanes moved as floats): in place while 8
                     whole quads of 8 rows remain, the rest through tmp (copied, zero-padded) */
@@ -5003,7 +5004,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 const uint8_t *x = s->x + ih0 * W + s0 - PW;
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
-                /* (whole vectors: the lanes past L are later runs' columns, zeroed below, or slack;
+                /* (whole vectors: the lanes past L are later runs' columns, or past nc (see above),
                    the whole quads without the test on kc) */
                 if (ow == s0) { /* (the usual case, its own loop) */
                     for (j = 0; j < kc / 4; j++) NN__QST8(xp + (j * NN__QXS + n) * 4, NN__QFULL(j));
@@ -5032,8 +5033,6 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
 #undef NN__QQUAD
 #undef NN__QFULL
     }
-    if (ncp > nc)
-        for (j = 0; j < nq; j++) memset(xp + (j * NN__QXS + nc) * 4, 0, (size_t)(ncp - nc) * 4);
 }
 /* int32 lanes to bytes saturated to [0, 255]: 32 (4 x 8 lanes in 3 packs, put in order by one
    permute) or 8 */
@@ -5103,7 +5102,8 @@ NN__PRIVATE void nn__qreq_chans(const int32_t *acc, int64_t n, int fit, const in
    nn__qreq_row in its fast case (the caller's to check: where requantization is non-decreasing,
    pooling first gives the same bytes). A pooled row 8 at a time from its two rows (its last 8
    moved back over done ones); rows under 8 pooled: the rows' maxima first, in place (s
-   overwritten), then the pairs' flat (OW even: no pair straddles a row) */
+   overwritten; a row of 8 to 14 by two overlapping steps), then the pairs' flat (OW even: no
+   pair straddles a row) */
 NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int32_t bias, int32_t mult, int32_t shift, int32_t zero,
                                uint8_t *y) {
     const int64_t OWp = OW / 2, n = OH / 2 * OWp;
@@ -5124,7 +5124,11 @@ NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int32_t bias,
     for (h = 0; h < OH / 2; h++) {
         const int32_t *a = s + 2 * h * OW;
         int32_t *o = s + h * OW; /* (at or below a: no later row's sums written over before read) */
-        for (c = 0; c < OW; c++) o[c] = a[c] > a[OW + c] ? a[c] : a[OW + c];
+        if (OW >= 8) {
+            NN__QST8(o, _mm256_max_epi32(NN__QLD8(a), NN__QLD8(a + OW)));
+            NN__QST8(o + OW - 8, _mm256_max_epi32(NN__QLD8(a + OW - 8), NN__QLD8(a + 2 * OW - 8))); /* (again over done ones: the same) */
+        } else
+            for (c = 0; c < OW; c++) o[c] = a[c] > a[OW + c] ? a[c] : a[OW + c];
     }
     for (k = 0; k + 8 <= n; k += 8) nn__qbytes8(y + k, nn__rq8(nn__qpool8(s + 2 * k, s + 2 * k), b, m, r, cnt, z));
     for (; k < n; k++) y[k] = nn__sat_u8(zero + nn__rq((int64_t)bias + (s[2 * k] > s[2 * k + 1] ? s[2 * k] : s[2 * k + 1]), mult, shift));
