@@ -4807,7 +4807,7 @@ typedef struct nn__qsrc {    /* where the columns come from: */
                                 (tab[0] and tab[NN__QTAB]: the block each holds, or -1) */
 } nn__qsrc;
 #define NN__QSLACK 16
-#define NN__QTAB (1 + 4 * NN__QKC + 3 * NN__QKC / 4)
+#define NN__QTAB (5 + 4 * NN__QKC + 3 * NN__QKC / 4)
 NN__PRIVATE int32_t nn__ld32i(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); return v; }
 #define NN__QLD8(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
@@ -4937,9 +4937,10 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
         const int SH = (int)d->SH, SW = (int)d->SW, PH = (int)d->PH, PW = (int)d->PW, DH = (int)d->DH, DW = (int)d->DW;
         int *off = tab + 1, *tc = off + NN__QKC, *ti = tc + NN__QKC, *tj = ti + NN__QKC, oh_lo, oh_hi, ow_lo, ow_hi, oh, ow, L;
         int *qa = tj + NN__QKC, *qb = qa + NN__QKC / 4, *ql = qb + NN__QKC / 4; /* (whole quads: see below) */
-        nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &oh_lo, &oh_hi);
-        nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &ow_lo, &ow_hi);
+        int *in = ql + NN__QKC / 4; /* (the output rows and columns whose windows are inside) */
         if (tab[0] != (int)k0) { /* (tab[0]: the block the tables hold, or -1) */
+            nn__qinside(d->H, d->OH, d->KH, d->SH, d->PH, d->DH, &in[0], &in[1]);
+            nn__qinside(d->W, d->OW, d->KW, d->SW, d->PW, d->DW, &in[2], &in[3]);
             int c = (int)k0 / KHW, i = (int)k0 % KHW / KW, jj = (int)k0 % KW; /* tap k0: channel, row, column */
             for (tab[0] = (int)k0, t = 0; t < kc; t++) {
                 tc[t] = c * H * W; ti[t] = i * DH; tj[t] = jj * DW; off[t] = tc[t] + ti[t] * W + tj[t];
@@ -4956,6 +4957,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 ql[j] = runs == 1 ? 4 : runs == 2 && qb[j] >= 0 ? l1 : 0;
             }
         }
+        oh_lo = in[0]; oh_hi = in[1]; ow_lo = in[2]; ow_hi = in[3];
         const __m256i slide = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
         const __m256i pos = _mm256_set1_epi32(0x03020100); /* (a byte's tap in its quad) */
         __m256i first[4]; /* (first[l]: the bytes of taps below l) */
@@ -4965,7 +4967,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
 #define NN__QTAP(t) ((t) < kc ? NN__QLD(t) : _mm_setzero_si128())
 #define NN__QQUAD(j) nn__qquad8(NN__QTAP(4 * (j)), NN__QTAP(4 * (j) + 1), NN__QTAP(4 * (j) + 2), NN__QTAP(4 * (j) + 3))
 #define NN__QFULL(j) nn__qquad8(NN__QLD(4 * (j)), NN__QLD(4 * (j) + 1), NN__QLD(4 * (j) + 2), NN__QLD(4 * (j) + 3))
-        for (n = 0, oh = (int)(n0 / OW), ow = (int)(n0 % OW); n < nc; n += L) { /* (L pixels a step, within a row) */
+        for (n = 0, oh = (int)n0 / OW, ow = (int)n0 % OW; n < nc; n += L) { /* (L pixels a step, within a row) */
             const int ih0 = oh * SH - PH, iw0 = ow * SW - PW;
             if (s->slack && SW == 1 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
                 /* L pixels of the row inside, 8 or 16 (where the row and xp's row have them) read
