@@ -4803,6 +4803,8 @@ typedef struct nn__qsrc {    /* where the columns come from: */
     int64_t ld;              /* a dense layer: column n is the row x + n * ld */
     int zin;
     int slack;               /* the image x has NN__QSLACK readable bytes after it (nn__qconv's copy) */
+    int64_t istride;         /* a convolution over several images: image i at x + i * istride, its
+                                pixels the columns from i * OH * OW on */
     int *tab;                /* a convolution's tap tables for two blocks of taps, kept from image to image
                                 (tab[0] and tab[NN__QTAB]: the block each holds, or -1) */
 } nn__qsrc;
@@ -4967,7 +4969,9 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
 #define NN__QTAP(t) ((t) < kc ? NN__QLD(t) : _mm_setzero_si128())
 #define NN__QQUAD(j) nn__qquad8(NN__QTAP(4 * (j)), NN__QTAP(4 * (j) + 1), NN__QTAP(4 * (j) + 2), NN__QTAP(4 * (j) + 3))
 #define NN__QFULL(j) nn__qquad8(NN__QLD(4 * (j)), NN__QLD(4 * (j) + 1), NN__QLD(4 * (j) + 2), NN__QLD(4 * (j) + 3))
-        for (n = 0, oh = (int)n0 / OW, ow = (int)n0 % OW; n < nc; n += L) { /* (L pixels a step, within a row) */
+        const int P = (int)(d->OH * d->OW);
+        const uint8_t *xi = s->x + (int)n0 / P * s->istride; /* (the image of column n) */
+        for (n = 0, oh = (int)n0 % P / OW, ow = (int)n0 % OW; n < nc; n += L) { /* (L pixels a step, within a row) */
             const int ih0 = oh * SH - PH, iw0 = ow * SW - PW;
             if (s->slack && SW == 1 && ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
                 /* L pixels of the row inside, 8 or 16 (where the row and xp's row have them) read
@@ -4975,7 +4979,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                    byte 4q + i of pixel q's quad is byte q + i of a 16-byte load (lanes 4..7 from
                    the same load, broadcast) */
                 const int L0 = ow_hi - ow < 16 ? ow_hi - ow : 16, two = L0 > 8 && n + 16 <= NN__QXS;
-                const uint8_t *x = s->x + ih0 * W + iw0;
+                const uint8_t *x = xi + ih0 * W + iw0;
 #define NN__QSL(o) _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + (o)))), slide)
 #define NN__QSLB(o) _mm256_blendv_epi8(NN__QSL(qb[j] + (o)), NN__QSL(qa[j] + (o)), first[ql[j]])
                 for (j = 0; j < kc / 4; j++) {
@@ -5003,7 +5007,7 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 /* L pixels of the row inside: the 8 from s0 (all inside) read, moved down by ow - s0 */
                 const int L0 = ow_hi - ow < 8 ? ow_hi - ow : 8;
                 const int s0 = ow + 8 <= ow_hi ? ow : ow_hi - 8;
-                const uint8_t *x = s->x + ih0 * W + s0 - PW;
+                const uint8_t *x = xi + ih0 * W + s0 - PW;
                 const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ow - s0));
                 /* (whole vectors: the lanes past L are later runs' columns, or past nc (see above),
@@ -5018,17 +5022,17 @@ NN__PRIVATE void nn__qpack_x(const nn__qsrc *s, int64_t k0, int64_t kc, int64_t 
                 L = nc - n < L0 ? (int)(nc - n) : L0;
             } else {
                 if (ow >= ow_lo && ow < ow_hi && oh >= oh_lo && oh < oh_hi) {
-                    const uint8_t *x = s->x + ih0 * W + iw0;
+                    const uint8_t *x = xi + ih0 * W + iw0;
                     for (t = 0; t < kc; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = x[off[t]];
                 } else
                     for (t = 0; t < kc; t++) {
                         const int ih = ih0 + ti[t], iw = iw0 + tj[t];
-                        xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (uint8_t)s->zin : s->x[tc[t] + ih * W + iw];
+                        xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = ih < 0 || ih >= H || iw < 0 || iw >= W ? (uint8_t)s->zin : xi[tc[t] + ih * W + iw];
                     }
                 for (t = kc; t < 4 * nq; t++) xp[((t >> 2) * NN__QXS + n) * 4 + (t & 3)] = 0;
                 L = 1;
             }
-            if ((ow += L) == OW) { ow = 0; oh++; } /* (L never passes the row's end) */
+            if ((ow += L) == OW && (ow = 0, ++oh == (int)d->OH)) { oh = 0; xi += s->istride; } /* (L never passes the row's end) */
         }
 #undef NN__QLD
 #undef NN__QTAP
@@ -5237,7 +5241,7 @@ NN__PRIVATE void nn__qdense(const nn_qlayer *l, const uint8_t *x, int64_t in, in
 #if defined(NN__QDOT_AVX2)
     if (B >= 16) { /* the batch's rows as the columns of one GEMM */
         nn__qsrc s;
-        s.d = NULL; s.x = x; s.ld = in; s.zin = 0; s.slack = 0; s.tab = NULL;
+        s.d = NULL; s.x = x; s.ld = in; s.zin = 0; s.slack = 0; s.tab = NULL; s.istride = 0;
         nn__qgemm(l, l->w, 0, l->n_ch, in, B, &s, y, 1, l->n_ch, NULL);
         return;
     }
@@ -5470,31 +5474,37 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
            reading (copying) image n cannot reach image n + 1's input: outside x, or at or
            below it with outputs no larger than inputs */
         const uintptr_t xa = (uintptr_t)x, xe = xa + (uintptr_t)(B * d->C * d->H * d->W), pa = (uintptr_t)yp;
-        const int64_t Pp = d->OH / 2 * (d->OW / 2);
-        const int64_t Np = (P + 15) / 16 * 16;
-        int pool = yp && d->G == 1 && padded && d->OH % 2 == 0 && d->OW % 2 == 0 && (d->OC + 3) / 4 * 4 * Np <= NN__QPLANE &&
+        const int64_t Pp = d->OH / 2 * (d->OW / 2), IS = cg * Hp * Wp;
+        int64_t nb = 1, i; /* (pooled: the columns of one GEMM are nb images' pixels, as many as
+                              the padded copies and the sums have room for) */
+        int pool = yp && d->G == 1 && padded && d->OH % 2 == 0 && d->OW % 2 == 0 && (d->OC + 3) / 4 * 4 * ((P + 15) / 16 * 16) <= NN__QPLANE &&
                    nn__qfit(l, 0, d->OC, kg) && (pa >= xe || pa + (uintptr_t)(B * d->OC * Pp) <= xa || (pa <= xa && d->OC * Pp <= d->C * d->H * d->W));
         for (o = 0; o < d->OC && pool; o++) pool = l->mult[o] >= 0 && l->shift[o] > 32 && l->shift[o] <= 62;
-        s.d = d; s.ld = 0; s.zin = zin; s.slack = padded; s.tab = tab;
+        while (pool && nb < B && (nb + 1) * IS + NN__QSLACK <= NN__QPADB && (d->OC + 3) / 4 * 4 * (((nb + 1) * P + 15) / 16 * 16) <= NN__QPLANE) nb++;
+        s.d = d; s.ld = 0; s.zin = zin; s.slack = padded; s.tab = tab; s.istride = IS;
         tab[0] = tab[NN__QTAB] = -1;
         if (padded) {
             dp.H = Hp; dp.W = Wp; dp.PH = dp.PW = 0;
             s.d = &dp; s.x = pad;
-            memset(pad, zin, (size_t)(cg * Hp * Wp + NN__QSLACK));
+            memset(pad, zin, (size_t)(nb * IS + NN__QSLACK));
         }
-        for (n = 0; n < B; n++)
+        for (n = 0; pool && n < B; n += nb) { /* (writing after reading nb images: the same argument as for one) */
+            const int64_t k = B - n < nb ? B - n : nb, Np = (k * P + 15) / 16 * 16;
+            for (i = 0; i < k; i++)
+                for (r = 0; r < cg * d->H; r++)
+                    nn__qcopy_row(pad + i * IS + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, x + (n + i) * d->C * d->H * d->W + r * d->W, d->W);
+            nn__qgemm(l, l->w, 0, d->OC, kg, k * P, &s, NULL, 0, 0, sums);
+            for (i = 0; i < k; i++)
+                for (o = 0; o < d->OC; o++)
+                    nn__qreq_pool(sums + o * Np + i * P, d->OH, d->OW, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + ((n + i) * d->OC + o) * Pp);
+        }
+        for (n = 0; !pool && n < B; n++)
             for (g = 0; g < d->G; g++) {
                 const uint8_t *xg = x + (n * d->C + g * cg) * d->H * d->W;
                 if (padded)
                     for (r = 0; r < cg * d->H; r++) nn__qcopy_row(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, d->W);
                 else s.x = xg;
-                if (!pool) {
-                    nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1, NULL);
-                    continue;
-                }
-                nn__qgemm(l, l->w, 0, d->OC, kg, P, &s, NULL, 0, 0, sums);
-                for (o = 0; o < d->OC; o++)
-                    nn__qreq_pool(sums + o * Np, d->OH, d->OW, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + (n * d->OC + o) * Pp);
+                nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1, NULL);
             }
         return pool;
     }
