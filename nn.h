@@ -4821,27 +4821,29 @@ NN__PRIVATE long long nn__ld64i(const void *p) { long long v; memcpy(&v, p, 8); 
 #else
 #define NN__QPIN(a, b) (void)0
 #endif
-/* acc (4 rows, lda apart; half: 2) += wp (4 rows of int8, ldw apart) x xp (16 columns), nq
-   quads: 8 chains (fresh: acc = the products) */
+/* acc (4 rows, lda apart; half: 2) += wp (4 rows of int8, ldw apart) x the quads of 16 columns
+   in ns segments (each its quads' weights in turn): 8 chains (fresh: acc = the products) */
+typedef struct nn__qcols { const uint8_t *x; int64_t qs, nq; } nn__qcols; /* (nq quads, quad j at x + j * qs) */
 #define NN__QROWB(r, A, B)                                                                              \
     {                                                                                                   \
-        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(ws + (r) * ldw + 4 * j));                         \
         A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, w), one));                   \
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, w), one));                   \
         NN__QPIN(A, B);                                                                                 \
     }
 #define NN__QROWB2(r, A, B)                                                                             \
     {                                                                                                   \
-        const __m256i w = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j));                         \
-        const __m256i v = _mm256_set1_epi32(nn__ld32i(wp + (r) * ldw + 4 * j + 4));                     \
+        const __m256i w = _mm256_set1_epi32(nn__ld32i(ws + (r) * ldw + 4 * j));                         \
+        const __m256i v = _mm256_set1_epi32(nn__ld32i(ws + (r) * ldw + 4 * j + 4));                     \
         A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(x0, w), _mm256_maddubs_epi16(y0, v)), one)); \
         B = _mm256_add_epi32(B, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(x1, w), _mm256_maddubs_epi16(y1, v)), one)); \
         NN__QPIN(A, B);                                                                                 \
     }
-NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const uint8_t *xp, int64_t nq, int two, int half, int fresh,
+NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const nn__qcols *seg, int ns, int two, int half, int fresh,
                                          int32_t *acc, int64_t lda) {
     const __m256i one = _mm256_set1_epi16(1);
     __m256i c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b;
+    const int8_t *ws = wp;
     int64_t j;
     if (fresh) c0a = c0b = c1a = c1b = c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     else {
@@ -4851,18 +4853,22 @@ NN__PRIVATE NN__NOINLINE void nn__qtile_b(const int8_t *wp, int64_t ldw, const u
             c3a = NN__QLD8(acc + 3 * lda); c3b = NN__QLD8(acc + 3 * lda + 8);
         } else c2a = c2b = c3a = c3b = _mm256_setzero_si256();
     }
-    j = 0;
-    if (two)
-        for (; j + 2 <= nq; j += 2) {
-            const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
-            const __m256i y0 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS), y1 = NN__QLD8(xp + (j + 1) * 4 * NN__QXS + 32);
-            NN__QROWB2(0, c0a, c0b) NN__QROWB2(1, c1a, c1b)
-            if (!half) { NN__QROWB2(2, c2a, c2b) NN__QROWB2(3, c3a, c3b) }
+    for (; ns > 0; ns--, ws += 4 * seg->nq, seg++) {
+        const uint8_t *xp = seg->x;
+        const int64_t qs = seg->qs, nq = seg->nq;
+        j = 0;
+        if (two)
+            for (; j + 2 <= nq; j += 2) {
+                const __m256i x0 = NN__QLD8(xp + j * qs), x1 = NN__QLD8(xp + j * qs + 32);
+                const __m256i y0 = NN__QLD8(xp + (j + 1) * qs), y1 = NN__QLD8(xp + (j + 1) * qs + 32);
+                NN__QROWB2(0, c0a, c0b) NN__QROWB2(1, c1a, c1b)
+                if (!half) { NN__QROWB2(2, c2a, c2b) NN__QROWB2(3, c3a, c3b) }
+            }
+        for (; j < nq; j++) {
+            const __m256i x0 = NN__QLD8(xp + j * qs), x1 = NN__QLD8(xp + j * qs + 32);
+            NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b)
+            if (!half) { NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b) }
         }
-    for (; j < nq; j++) {
-        const __m256i x0 = NN__QLD8(xp + j * 4 * NN__QXS), x1 = NN__QLD8(xp + j * 4 * NN__QXS + 32);
-        NN__QROWB(0, c0a, c0b) NN__QROWB(1, c1a, c1b)
-        if (!half) { NN__QROWB(2, c2a, c2b) NN__QROWB(3, c3a, c3b) }
     }
     NN__QST8(acc, c0a); NN__QST8(acc + 8, c0b); NN__QST8(acc + lda, c1a); NN__QST8(acc + lda + 8, c1b);
     if (half) return;
@@ -5104,37 +5110,37 @@ NN__PRIVATE void nn__qreq_chans(const int32_t *acc, int64_t n, int fit, const in
     }
     for (; i < n; i++) y[i] = nn__sat_u8(zero + nn__rq((int64_t)bias[i] + acc[i], mult[i], shift[i]));
 }
-/* y = the 2x2 max pooling of a channel's (OH, OW) sums s (OH, OW even), requantized as
+/* y = the 2x2 max pooling of a channel's (OH, OW) sums s (rows ld apart; OH, OW even), requantized as
    nn__qreq_row in its fast case (the caller's to check: where requantization is non-decreasing,
    pooling first gives the same bytes). A pooled row 8 at a time from its two rows (its last 8
    moved back over done ones); rows under 8 pooled: the rows' maxima first, in place (s
    overwritten; a row of 8 to 14 by two overlapping steps), then the pairs' flat (OW even: no
    pair straddles a row) */
-NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int32_t bias, int32_t mult, int32_t shift, int32_t zero,
-                               uint8_t *y) {
+NN__PRIVATE void nn__qreq_pool(int32_t *s, int64_t OH, int64_t OW, int64_t ld, int32_t bias, int32_t mult, int32_t shift,
+                               int32_t zero, uint8_t *y) {
     const int64_t OWp = OW / 2, n = OH / 2 * OWp;
     const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
     const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), cnt = _mm256_set1_epi32(shift - 32);
     int64_t h, c, k;
     if (OWp >= 8) {
         for (h = 0; h < OH / 2; h++) {
-            const int32_t *a = s + 2 * h * OW;
+            const int32_t *a = s + 2 * h * ld;
             for (c = 0;; c += 8) {
                 if (c + 8 > OWp) c = OWp - 8;
-                nn__qbytes8(y + h * OWp + c, nn__rq8(nn__qpool8(a + 2 * c, a + OW + 2 * c), b, m, r, cnt, z));
+                nn__qbytes8(y + h * OWp + c, nn__rq8(nn__qpool8(a + 2 * c, a + ld + 2 * c), b, m, r, cnt, z));
                 if (c + 8 == OWp) break;
             }
         }
         return;
     }
     for (h = 0; h < OH / 2; h++) {
-        const int32_t *a = s + 2 * h * OW;
+        const int32_t *a = s + 2 * h * ld;
         int32_t *o = s + h * OW; /* (at or below a: no later row's sums written over before read) */
         if (OW >= 8) {
-            NN__QST8(o, _mm256_max_epi32(NN__QLD8(a), NN__QLD8(a + OW)));
-            NN__QST8(o + OW - 8, _mm256_max_epi32(NN__QLD8(a + OW - 8), NN__QLD8(a + 2 * OW - 8))); /* (again over done ones: the same) */
+            NN__QST8(o, _mm256_max_epi32(NN__QLD8(a), NN__QLD8(a + ld)));
+            NN__QST8(o + OW - 8, _mm256_max_epi32(NN__QLD8(a + OW - 8), NN__QLD8(a + ld + OW - 8))); /* (again over done ones: the same) */
         } else
-            for (c = 0; c < OW; c++) o[c] = a[c] > a[OW + c] ? a[c] : a[OW + c];
+            for (c = 0; c < OW; c++) o[c] = a[c] > a[ld + c] ? a[c] : a[ld + c];
     }
     for (k = 0; k + 8 <= n; k += 8) nn__qbytes8(y + k, nn__rq8(nn__qpool8(s + 2 * k, s + 2 * k), b, m, r, cnt, z));
     for (; k < n; k++) y[k] = nn__sat_u8(zero + nn__rq((int64_t)bias + (s[2 * k] > s[2 * k + 1] ? s[2 * k] : s[2 * k + 1]), mult, shift));
@@ -5211,8 +5217,9 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
                     const int half = mb - r <= 2; /* (a last tile of 1 or 2 rows: 6 channels are 4 + 2) */
                     int32_t *ar = ac + r * lda;
                     for (n = 0; n < nc; n += 16) {
-                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, xp + n * 4, nq, two, half, k0 == 0, ar + n, lda);
-                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, xp + n * 4, nq, two, half, k0 == 0, ar + n, lda);
+                        const nn__qcols cols = {xp + n * 4, 4 * NN__QXS, nq};
+                        if (r < in_end) nn__qtile_b(w + (m0 + r) * K + k0, K, &cols, 1, two, half, k0 == 0, ar + n, lda);
+                        else if (bytes) nn__qtile_b(wb + r * NN__QKC, NN__QKC, &cols, 1, two, half, k0 == 0, ar + n, lda);
                         else {
                             nn__qtile_w(wp + r * NN__QKC, xp + n * 4, nq, half, k0 == 0, ar + n, lda);
                             nn__qtile_w(wp + r * NN__QKC, xp + (n + 8) * 4, nq, half, k0 == 0, ar + n + 8, lda);
@@ -5228,6 +5235,77 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
             }
             if (ys_n != 1) nn__qstore_t(yt, mb, nc, y + n0 * ys_n + m0 * ys_o, ys_n);
         }
+    }
+}
+/* y = x for n bytes by 16- or 8-byte moves (the last one back over done bytes): a row of an
+   image, many a call, where memcpy's call cost more than the copy */
+NN__PRIVATE void nn__qcopy_row(uint8_t *y, const uint8_t *x, int64_t n) {
+    int64_t k = 0;
+    if (n >= 16) {
+        for (; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(void *)(y + k), _mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+        _mm_storeu_si128((__m128i *)(void *)(y + n - 16), _mm_loadu_si128((const __m128i *)(const void *)(x + n - 16)));
+    } else if (n >= 8) {
+        _mm_storel_epi64((__m128i *)(void *)y, _mm_loadl_epi64((const __m128i *)(const void *)x));
+        _mm_storel_epi64((__m128i *)(void *)(y + n - 8), _mm_loadl_epi64((const __m128i *)(const void *)(x + n - 8)));
+    } else memcpy(y, x, (size_t)n);
+}
+/* A convolution of one input channel at stride 1 with kernel rows of 4 to 7 taps (an image
+   model's first layer), without im2col: its columns are the padded image's positions (OH rows of
+   Wp, the last Wp - OW of each wasted), so that a kernel row's first 4 taps over 16 columns are
+   16 consecutive quads of one array (position p: the bytes x[p..p+3]), Wp quads further for each
+   row, read in place by the tiles; the rows' other taps in quads of their own arrays (4 taps'
+   bytes at each position). The arrays are built once an image, the weights once a call in that
+   order. The sums go to a plane (OH rows of Wp a channel), then are requantized into y, or
+   pooled 2x2 into yp. Taken where the wasted columns cost the tiles less than packing would:
+   (Wp - OW) x channels <= 4 OW (LeNet-5's first layer, 6 channels: its packing took as long as
+   its tiles), and where its buffers have room. */
+#define NN__QROWS 8192 /* (quads of the position arrays) */
+NN__PRIVATE int nn__qrows_fits(const nn_qlayer *l, const nn_conv2d_desc *d) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = d->W + 2 * d->PW, np = (d->OH * Wp + 15) / 16 * 16;
+    const int64_t nlq = (d->KH * (d->KW - 4) + 3) / 4; /* (the other taps' quads) */
+    return d->C == 1 && d->G == 1 && d->SH == 1 && d->SW == 1 && d->DH == 1 && d->DW == 1 && d->KW >= 4 && d->KW <= 7 &&
+           d->KH <= 8 && l->wmax <= 64 && d->OC <= NN__QMB && (Wp - d->OW) * d->OC <= 4 * d->OW && Hp * Wp + 64 <= NN__QPADB &&
+           np + (d->KH - 1) * Wp + 8 + nlq * np <= NN__QROWS && (d->OC + 3) / 4 * 4 * np <= NN__QPLANE;
+}
+NN__PRIVATE void nn__qconv_rows(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y,
+                                uint8_t *yp, uint8_t *pad, int32_t *sums) {
+    const int64_t Hp = d->H + 2 * d->PH, Wp = d->W + 2 * d->PW, OH = d->OH, OW = d->OW, KH = d->KH, KW = d->KW, M = d->OC;
+    const int64_t np = (OH * Wp + 15) / 16 * 16, nq0 = np + (KH - 1) * Wp + 8, nl = KH * (KW - 4), nlq = (nl + 3) / 4;
+    const int64_t Kp = 4 * (KH + nlq), Mp = (M + 3) / 4 * 4, P = OH * OW, Pp = OH / 2 * (OW / 2);
+    const int two = l->wmax <= 32, fit = nn__qfit(l, 0, M, KH * KW);
+    const __m256i slide = _mm256_setr_epi8(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
+    uint32_t qv[NN__QROWS];
+    int8_t wq[NN__QMB * 4 * 14];
+    nn__qcols seg[2];
+    int64_t n, r, j, i, p, o, oh;
+    for (r = 0; r < Mp; r++) /* (taps: each row's first 4, then the others in order, 4 a quad) */
+        for (j = 0; j < Kp; j++) {
+            const int64_t t = j - 4 * KH, dy = j < 4 * KH ? j / 4 : t / (KW - 4), dx = j < 4 * KH ? j % 4 : 4 + t % (KW - 4);
+            wq[r * Kp + j] = r < M && (j < 4 * KH || t < nl) ? l->w[r * KH * KW + dy * KW + dx] : 0;
+        }
+    memset(pad, zin, (size_t)(Hp * Wp + 64)); /* (slack: the arrays' last 16 columns read past the image) */
+    for (n = 0; n < B; n++) {
+        for (r = 0; r < d->H; r++) nn__qcopy_row(pad + (d->PH + r) * Wp + d->PW, x + (n * d->H + r) * d->W, d->W);
+        for (p = 0; p < nq0; p += 8)
+            NN__QST8(qv + p, _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(pad + p))), slide));
+        for (j = 0; j < nlq; j++) { /* (quad j of the other taps: its 4 offsets, or none) */
+            int64_t off[4];
+            uint32_t *a = qv + nq0 + j * np;
+            for (i = 0; i < 4; i++) off[i] = 4 * j + i < nl ? (4 * j + i) / (KW - 4) * Wp + 4 + (4 * j + i) % (KW - 4) : -1;
+#define NN__QTAPP(e) (off[e] >= 0 ? _mm_loadl_epi64((const __m128i *)(const void *)(pad + p + off[e])) : _mm_setzero_si128())
+            for (p = 0; p < np; p += 8) NN__QST8(a + p, nn__qquad8(NN__QTAPP(0), NN__QTAPP(1), NN__QTAPP(2), NN__QTAPP(3)));
+#undef NN__QTAPP
+        }
+        for (p = 0; p < np; p += 16) {
+            seg[0].x = (const uint8_t *)(qv + p); seg[0].qs = 4 * Wp; seg[0].nq = KH;
+            seg[1].x = (const uint8_t *)(qv + nq0 + p); seg[1].qs = 4 * np; seg[1].nq = nlq;
+            for (r = 0; r < Mp; r += NN__QMR) nn__qtile_b(wq + r * Kp, Kp, seg, nlq ? 2 : 1, two, M - r <= 2, 1, sums + r * np + p, np);
+        }
+        for (o = 0; o < M; o++)
+            if (yp) nn__qreq_pool(sums + o * np, OH, OW, Wp, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + (n * M + o) * Pp);
+            else
+                for (oh = 0; oh < OH; oh++)
+                    nn__qreq_row(sums + o * np + oh * Wp, OW, fit, l->bias[o], l->mult[o], l->shift[o], l->zero, y + (n * M + o) * P + oh * OW);
     }
 }
 #undef NN__QLD8
@@ -5430,20 +5508,6 @@ NN__PRIVATE void nn__qconv_dw(const nn_qlayer *l, const nn_conv2d_desc *d, const
         }
     }
 }
-#if defined(NN__QDOT_AVX2)
-/* y = x for n bytes by 16- or 8-byte moves (the last one back over done bytes): a row of an
-   image, many a call, where memcpy's call cost more than the copy */
-NN__PRIVATE void nn__qcopy_row(uint8_t *y, const uint8_t *x, int64_t n) {
-    int64_t k = 0;
-    if (n >= 16) {
-        for (; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(void *)(y + k), _mm_loadu_si128((const __m128i *)(const void *)(x + k)));
-        _mm_storeu_si128((__m128i *)(void *)(y + n - 16), _mm_loadu_si128((const __m128i *)(const void *)(x + n - 16)));
-    } else if (n >= 8) {
-        _mm_storel_epi64((__m128i *)(void *)y, _mm_loadl_epi64((const __m128i *)(const void *)x));
-        _mm_storel_epi64((__m128i *)(void *)(y + n - 8), _mm_loadl_epi64((const __m128i *)(const void *)(x + n - 8)));
-    } else memcpy(y, x, (size_t)n);
-}
-#endif
 /* y = the convolution of x; or, yp not NULL, where nn__qconv can (returns 1), yp = its 2x2
    stride-2 max pooling, taken of the sums before requantization (no y written) */
 NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B,
@@ -5480,6 +5544,10 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
         int pool = yp && d->G == 1 && padded && d->OH % 2 == 0 && d->OW % 2 == 0 && (d->OC + 3) / 4 * 4 * ((P + 15) / 16 * 16) <= NN__QPLANE &&
                    nn__qfit(l, 0, d->OC, kg) && (pa >= xe || pa + (uintptr_t)(B * d->OC * Pp) <= xa || (pa <= xa && d->OC * Pp <= d->C * d->H * d->W));
         for (o = 0; o < d->OC && pool; o++) pool = l->mult[o] >= 0 && l->shift[o] > 32 && l->shift[o] <= 62;
+        if (nn__qrows_fits(l, d)) {
+            nn__qconv_rows(l, d, x, zin, B, y, pool ? yp : NULL, pad, sums);
+            return pool;
+        }
         while (pool && nb < B && (nb + 1) * IS + NN__QSLACK <= NN__QPADB && (d->OC + 3) / 4 * 4 * (((nb + 1) * P + 15) / 16 * 16) <= NN__QPLANE) nb++;
         s.d = d; s.ld = 0; s.zin = zin; s.slack = padded; s.tab = tab; s.istride = IS;
         tab[0] = tab[NN__QTAB] = -1;
@@ -5496,7 +5564,7 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
             nn__qgemm(l, l->w, 0, d->OC, kg, k * P, &s, NULL, 0, 0, sums);
             for (i = 0; i < k; i++)
                 for (o = 0; o < d->OC; o++)
-                    nn__qreq_pool(sums + o * Np + i * P, d->OH, d->OW, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + ((n + i) * d->OC + o) * Pp);
+                    nn__qreq_pool(sums + o * Np + i * P, d->OH, d->OW, d->OW, l->bias[o], l->mult[o], l->shift[o], l->zero, yp + ((n + i) * d->OC + o) * Pp);
         }
         for (n = 0; !pool && n < B; n++)
             for (g = 0; g < d->G; g++) {

@@ -507,9 +507,11 @@ static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, in
 #if defined(NN__QDOT_AVX2)
 #define QPOOL_TAKEN 1 /* (nn__qconv takes a pooling where it can) */
 #define QPAD_MAX (NN__QPADB - NN__QSLACK)
+#define QROWS(l, d) nn__qrows_fits(l, d) /* (the convolution without im2col) */
 #else
 #define QPOOL_TAKEN 0
 #define QPAD_MAX 0
+#define QROWS(l, d) 0
 #endif
 static uint8_t qref(const nn_qlayer *l, int64_t o, int64_t acc) {
     return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
@@ -542,9 +544,10 @@ static void int8_kernels(void) {
                             {16, 6, 6, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {1, 49, 10, 9, 10, 4, 2, 2, 4, 1, 1, 1, 1, 1},
                             {5, 7, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 1}, {20, 12, 11, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},
                             {130, 4, 5, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1}, {40, 20, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-                            {2, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}};
+                            {2, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}, {1, 20, 23, 7, 3, 6, 1, 1, 1, 2, 1, 1, 1, 2},
+                            {1, 9, 30, 13, 8, 4, 1, 1, 0, 0, 1, 1, 1, 1}, {1, 16, 40, 3, 7, 7, 1, 1, 3, 3, 1, 1, 1, 2}};
     nn_qlayer l;
-    int t, mode, bad = 0, cases = 0;
+    int t, mode, bad = 0, cases = 0, rows = 0;
     int64_t k, b, o;
     memset(&l, 0, sizeof l);
     for (mode = 0; mode < 6; mode++)
@@ -578,6 +581,7 @@ static void int8_kernels(void) {
             qlayer_random(&l, w, d.OC * kg, bias, mult, shift, d.OC, mode);
             for (k = 0; k < c[13] * d.C * d.H * d.W; k++) x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
             CHECK(nn__qconv(&l, &d, x, zin, c[13], y, NULL, patch) == 0);
+            rows += QROWS(&l, &d);
             for (b = 0; b < c[13]; b++)
                 for (o = 0; o < d.OC; o++)
                     for (oh = 0; oh < d.OH; oh++)
@@ -585,6 +589,7 @@ static void int8_kernels(void) {
             cases++;
         }
     CHECK_MSG(bad == 0, "int8 convolution: %d outputs differ from plain C", bad);
+    CHECK_MSG(!QPOOL_TAKEN || rows >= 16, "%d convolutions without im2col", rows); /* (4 shapes of one channel, 4 modes of 7 or 6 bit weights) */
     { /* the 2x2 max pooling taken of the sums before requantization (nn__qconv's yp), where
          nn__qconv takes it (AVX2: one group, a padded stride-1 image, even sizes, sums in 32 bits,
          every channel in the fast case; not with biases past 32 bits): the plain C outputs'
@@ -592,9 +597,11 @@ static void int8_kernels(void) {
         const int pc[][14] = {{1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 2}, {6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 3},
                               {16, 6, 6, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {40, 20, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
                               {3, 12, 36, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3}, {2, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},
-                              {24, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {2, 16, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}};
+                              {24, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {2, 16, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2},
+                              {1, 20, 22, 5, 5, 5, 1, 1, 2, 2, 1, 1, 1, 2}, {1, 12, 12, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 3}};
         static uint8_t xy[300000], yp[100000], patch[1 << 16];
         int pooled = 0, inplace = 0, mbig;
+        rows = 0;
         for (t = 0; t < (int)(sizeof pc / sizeof pc[0]); t++)
             for (mode = 0; mode < 6; mode++)
                 for (mbig = 0; mbig < 2; mbig++) { /* (mbig: yp is the input) */
@@ -616,7 +623,7 @@ static void int8_kernels(void) {
                            d.C * (d.H + 2 * d.PH) * (d.W + 2 * d.PW) <= QPAD_MAX &&
                            (!mbig || d.OC * (d.OH / 2) * (d.OW / 2) <= d.C * d.H * d.W);
                     CHECK_MSG(got == want, "nn__qconv's pooling: shape %d mode %d in place %d: %s", t, mode, mbig, got ? "taken" : "not taken");
-                    pooled += got; inplace += got && mbig;
+                    pooled += got; inplace += got && mbig; rows += got && QROWS(&l, &d);
                     for (b = 0; b < B; b++)
                         for (o = 0; o < d.OC; o++)
                             for (ph = 0; ph < d.OH / 2 && got; ph++)
@@ -632,7 +639,7 @@ static void int8_kernels(void) {
                                 for (ow = 0; ow < d.OW; ow++) bad += y[((b * d.OC + o) * d.OH + oh) * d.OW + ow] != qconv_ref(&d, &l, x, zin, b, o, oh, ow);
                 }
         CHECK_MSG(bad == 0, "int8 convolution with its pooling: %d outputs differ from plain C", bad);
-        CHECK(!QPOOL_TAKEN || (pooled >= 30 && inplace >= 10));
+        CHECK_MSG(!QPOOL_TAKEN || (pooled >= 30 && inplace >= 10 && rows >= 12), "pooled %d, in place %d, without im2col %d", pooled, inplace, rows);
     }
     CHECK(cases == 6 * (int)(sizeof dense / sizeof dense[0] + sizeof conv / sizeof conv[0]));
     { /* 2x2 max pooling (its vector paths: 16 and 8 outputs a step, a row's last 8 moved back, rows
