@@ -4785,9 +4785,10 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    before one vpmaddwd); any other widens 8 columns' quads to 16 bits in the tile and multiplies
    a broadcast quad of 16-bit weights by vpmaddwd (exact; 4 x 8 tile, the pairs summed when the
    tile ends). Byte weights are read in place wherever a tile's rows lie inside the layer's
-   weights. Blocks on the stack (~58 KB, and nn__qconv's padded image 16 KB): NN__QKC taps of
-   NN__QMB rows (int16 or int8), the same taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums,
-   two blocks' tap tables.
+   weights. Blocks on the stack (~58 KB): NN__QKC taps of NN__QMB rows (int16 or int8), the same
+   taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums, two blocks' tap tables; nn__qconv adds
+   16 KB of padded images and 32 KB of pooled sums, nn__qconv_rows 36 KB of arrays (an int8
+   convolution on AVX2 needs ~150 KB of stack: a thread of its own should have 256 KB or more).
    Integer sums: the same values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64

@@ -508,10 +508,12 @@ static void qlayer_random(nn_qlayer *l, int8_t *w, int64_t nw, int32_t *bias, in
 #define QPOOL_TAKEN 1 /* (nn__qconv takes a pooling where it can) */
 #define QPAD_MAX (NN__QPADB - NN__QSLACK)
 #define QROWS(l, d) nn__qrows_fits(l, d) /* (the convolution without im2col) */
+#define QFIT(l, m, k) nn__qfit(l, 0, m, k)
 #else
 #define QPOOL_TAKEN 0
 #define QPAD_MAX 0
 #define QROWS(l, d) 0
+#define QFIT(l, m, k) 0
 #endif
 static uint8_t qref(const nn_qlayer *l, int64_t o, int64_t acc) {
     return nn__sat_u8(l->zero + nn__rq((int64_t)l->bias[o] + acc, l->mult[o], l->shift[o]));
@@ -619,7 +621,7 @@ static void int8_kernels(void) {
                     for (k = 0; k < B * d.C * d.H * d.W; k++) xy[k] = x[k] = (uint8_t)(qrand(0, 1) ? 255 : qrand(0, 255));
                     memset(y, 0, sizeof y);
                     got = nn__qconv(&l, &d, mbig ? xy : x, zin, B, y, mbig ? xy : yp, patch);
-                    want = QPOOL_TAKEN && nn__qfit(&l, 0, d.OC, d.C * d.KH * d.KW) && d.OH % 2 == 0 && d.OW % 2 == 0 &&
+                    want = QPOOL_TAKEN && QFIT(&l, d.OC, d.C * d.KH * d.KW) && d.OH % 2 == 0 && d.OW % 2 == 0 &&
                            d.C * (d.H + 2 * d.PH) * (d.W + 2 * d.PW) <= QPAD_MAX &&
                            (!mbig || d.OC * (d.OH / 2) * (d.OW / 2) <= d.C * d.H * d.W);
                     CHECK_MSG(got == want, "nn__qconv's pooling: shape %d mode %d in place %d: %s", t, mode, mbig, got ? "taken" : "not taken");
