@@ -4787,8 +4787,9 @@ NN__PRIVATE void nn__qinside(int64_t in, int64_t out, int64_t k, int64_t s, int6
    tile ends). Byte weights are read in place wherever a tile's rows lie inside the layer's
    weights. Blocks on the stack (~58 KB): NN__QKC taps of NN__QMB rows (int16 or int8), the same
    taps of NN__QNC columns, the (NN__QMB, NN__QNC) sums, two blocks' tap tables; nn__qconv adds
-   16 KB of padded images and 32 KB of pooled sums, nn__qconv_rows 36 KB of arrays (an int8
-   convolution on AVX2 needs ~150 KB of stack: a thread of its own should have 256 KB or more).
+   16 KB of padded images and 32 KB of pooled sums, nn__qconv_rows (not inlined, never beside
+   the GEMM) 36 KB of arrays: an int8 convolution on AVX2 needs ~110 KB of stack (a thread of
+   its own should have 256 KB or more).
    Integer sums: the same values as nn__qdots in any order. */
 #define NN__QMR 4
 #define NN__QMB 64
@@ -5268,7 +5269,7 @@ NN__PRIVATE int nn__qrows_fits(const nn_qlayer *l, const nn_conv2d_desc *d) {
            d->KH <= 8 && l->wmax <= 64 && d->OC <= NN__QMB && (Wp - d->OW) * d->OC <= 4 * d->OW && Hp * Wp + 64 <= NN__QPADB &&
            np + (d->KH - 1) * Wp + 8 + nlq * np <= NN__QROWS && (d->OC + 3) / 4 * 4 * np <= NN__QPLANE;
 }
-NN__PRIVATE void nn__qconv_rows(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y,
+NN__PRIVATE NN__NOINLINE void nn__qconv_rows(const nn_qlayer *l, const nn_conv2d_desc *d, const uint8_t *x, int32_t zin, int64_t B, uint8_t *y,
                                 uint8_t *yp, uint8_t *pad, int32_t *sums) {
     const int64_t Hp = d->H + 2 * d->PH, Wp = d->W + 2 * d->PW, OH = d->OH, OW = d->OW, KH = d->KH, KW = d->KW, M = d->OC;
     const int64_t np = (OH * Wp + 15) / 16 * 16, nq0 = np + (KH - 1) * Wp + 8, nl = KH * (KW - 4), nlq = (nl + 3) / 4;
