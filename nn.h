@@ -5080,12 +5080,14 @@ NN__PRIVATE int nn__qfit(const nn_qlayer *l, int64_t o0, int64_t M, int64_t K) {
     for (r = 0; r < M; r++) bmax = l->bias[o0 + r] > bmax ? l->bias[o0 + r] : -(int64_t)l->bias[o0 + r] > bmax ? -(int64_t)l->bias[o0 + r] : bmax;
     return K < ((int64_t)1 << 16) && bmax + K * 255 * l->wmax < ((int64_t)1 << 31) - 1;
 }
+/* nn__rq's fast case, lane by lane (where bias + sum fits in 32 bits; non-decreasing in it) */
+NN__PRIVATE int nn__rq_fast(int32_t mult, int32_t shift) { return mult >= 0 && shift > 32 && shift <= 62; }
 /* y[i] = saturate(zero + nn__rq(bias + acc[i], mult, shift)) for i < n: 32 and 8 at a time when
    the sums fit in 32 bits (fit), mult >= 0 and shift > 32 (nn__rq's fast case, lane by lane) */
 NN__PRIVATE void nn__qreq_row(const int32_t *acc, int64_t n, int fit, int32_t bias, int32_t mult, int32_t shift,
                               int32_t zero, uint8_t *y) {
     int64_t i = 0;
-    if (fit && mult >= 0 && shift > 32 && shift <= 62) {
+    if (fit && nn__rq_fast(mult, shift)) {
         const __m256i b = _mm256_set1_epi32(bias), m = _mm256_set1_epi32(mult), z = _mm256_set1_epi32(zero);
         const __m256i r = _mm256_set1_epi32((int32_t)1 << (shift - 33)), cnt = _mm256_set1_epi32(shift - 32);
 #define NN__QRQ8(k) nn__rq8(NN__QLD8(acc + (k)), b, m, r, cnt, z)
@@ -5239,17 +5241,22 @@ NN__PRIVATE void nn__qgemm(const nn_qlayer *l, const int8_t *w, int64_t o0, int6
         }
     }
 }
-/* y = x for n bytes by 16- or 8-byte moves (the last one back over done bytes): a row of an
-   image, many a call, where memcpy's call cost more than the copy */
-NN__PRIVATE void nn__qcopy_row(uint8_t *y, const uint8_t *x, int64_t n) {
-    int64_t k = 0;
-    if (n >= 16) {
-        for (; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(void *)(y + k), _mm_loadu_si128((const __m128i *)(const void *)(x + k)));
-        _mm_storeu_si128((__m128i *)(void *)(y + n - 16), _mm_loadu_si128((const __m128i *)(const void *)(x + n - 16)));
-    } else if (n >= 8) {
-        _mm_storel_epi64((__m128i *)(void *)y, _mm_loadl_epi64((const __m128i *)(const void *)x));
-        _mm_storel_epi64((__m128i *)(void *)(y + n - 8), _mm_loadl_epi64((const __m128i *)(const void *)(x + n - 8)));
-    } else memcpy(y, x, (size_t)n);
+/* c channels of an image x (d's H x W) into the inside of a padded copy (planes of d's padded
+   size): each row by 16- or 8-byte moves (the last one back over done bytes), where a memcpy
+   call a row cost more than the copy */
+NN__PRIVATE void nn__qpad_copy(uint8_t *pad, const uint8_t *x, int64_t c, const nn_conv2d_desc *d) {
+    const int64_t W = d->W, Wp = W + 2 * d->PW, Hp = d->H + 2 * d->PH;
+    int64_t r, k;
+    for (r = 0; r < c * d->H; r++, x += W) {
+        uint8_t *y = pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW;
+        if (W >= 16) {
+            for (k = 0; k + 16 < W; k += 16) _mm_storeu_si128((__m128i *)(void *)(y + k), _mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+            _mm_storeu_si128((__m128i *)(void *)(y + W - 16), _mm_loadu_si128((const __m128i *)(const void *)(x + W - 16)));
+        } else if (W >= 8) {
+            _mm_storel_epi64((__m128i *)(void *)y, _mm_loadl_epi64((const __m128i *)(const void *)x));
+            _mm_storel_epi64((__m128i *)(void *)(y + W - 8), _mm_loadl_epi64((const __m128i *)(const void *)(x + W - 8)));
+        } else memcpy(y, x, (size_t)W);
+    }
 }
 /* A convolution of one input channel at stride 1 with kernel rows of 4 to 7 taps (an image
    model's first layer), without im2col: its columns are the padded image's positions (OH rows of
@@ -5287,7 +5294,7 @@ NN__PRIVATE NN__NOINLINE void nn__qconv_rows(const nn_qlayer *l, const nn_conv2d
         }
     memset(pad, zin, (size_t)(Hp * Wp + 64)); /* (slack: the arrays' last 16 columns read past the image) */
     for (n = 0; n < B; n++) {
-        for (r = 0; r < d->H; r++) nn__qcopy_row(pad + (d->PH + r) * Wp + d->PW, x + (n * d->H + r) * d->W, d->W);
+        nn__qpad_copy(pad, x + n * d->H * d->W, 1, d);
         for (p = 0; p < nq0; p += 8)
             NN__QST8(qv + p, _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(pad + p))), slide));
         for (j = 0; j < nlq; j++) { /* (quad j of the other taps: its 4 offsets, or none) */
@@ -5545,7 +5552,7 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
                               the padded copies and the sums have room for) */
         int pool = yp && d->G == 1 && padded && d->OH % 2 == 0 && d->OW % 2 == 0 && (d->OC + 3) / 4 * 4 * ((P + 15) / 16 * 16) <= NN__QPLANE &&
                    nn__qfit(l, 0, d->OC, kg) && (pa >= xe || pa + (uintptr_t)(B * d->OC * Pp) <= xa || (pa <= xa && d->OC * Pp <= d->C * d->H * d->W));
-        for (o = 0; o < d->OC && pool; o++) pool = l->mult[o] >= 0 && l->shift[o] > 32 && l->shift[o] <= 62;
+        for (o = 0; o < d->OC && pool; o++) pool = nn__rq_fast(l->mult[o], l->shift[o]);
         if (nn__qrows_fits(l, d)) {
             nn__qconv_rows(l, d, x, zin, B, y, pool ? yp : NULL, pad, sums);
             return pool;
@@ -5560,9 +5567,7 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
         }
         for (n = 0; pool && n < B; n += nb) { /* (writing after reading nb images: the same argument as for one) */
             const int64_t k = B - n < nb ? B - n : nb, Np = (k * P + 15) / 16 * 16;
-            for (i = 0; i < k; i++)
-                for (r = 0; r < cg * d->H; r++)
-                    nn__qcopy_row(pad + i * IS + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, x + (n + i) * d->C * d->H * d->W + r * d->W, d->W);
+            for (i = 0; i < k; i++) nn__qpad_copy(pad + i * IS, x + (n + i) * d->C * d->H * d->W, cg, d);
             nn__qgemm(l, l->w, 0, d->OC, kg, k * P, &s, NULL, 0, 0, sums);
             for (i = 0; i < k; i++)
                 for (o = 0; o < d->OC; o++)
@@ -5571,8 +5576,7 @@ NN__PRIVATE int nn__qconv(const nn_qlayer *l, const nn_conv2d_desc *d, const uin
         for (n = 0; !pool && n < B; n++)
             for (g = 0; g < d->G; g++) {
                 const uint8_t *xg = x + (n * d->C + g * cg) * d->H * d->W;
-                if (padded)
-                    for (r = 0; r < cg * d->H; r++) nn__qcopy_row(pad + (r / d->H * Hp + d->PH + r % d->H) * Wp + d->PW, xg + r * d->W, d->W);
+                if (padded) nn__qpad_copy(pad, xg, cg, d);
                 else s.x = xg;
                 nn__qgemm(l, l->w + g * ocg * kg, g * ocg, ocg, kg, P, &s, y + (n * d->OC + g * ocg) * P, P, 1, NULL);
             }
